@@ -1,0 +1,130 @@
+/**
+ * `deno task bench`: 64 synthetic CT slices 512x512 -> 224x224 through the seed recipe on the CPU path.
+ * Per-stage times, end-to-end in memory, end-to-end through files (as the CLI runs it), and - when Debian's
+ * python3-torch is present - the PyTorch recipe on the same files for comparison. Prints a Markdown table.
+ */
+import { NodeServices } from "@effect/platform-node";
+import { Effect } from "effect";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { planText, processBytes } from "../core/api.ts";
+import { encodeNpy } from "../core/npy.ts";
+import { runtimeName } from "../core/platform.ts";
+import { runPlan } from "../core/runtime.ts";
+import type { Image } from "../core/tensor.ts";
+import { makeCtSlice } from "./synthetic.ts";
+
+const N = 64;
+const SIZE = 512;
+const REPEATS = 3;
+
+const RECIPE = `dcmflow: 1
+name: bench-seed-recipe
+stages:
+  - use: decode
+  - use: rescale
+  - use: window
+    with: { center: 40, width: 400 }
+  - use: resize
+    with: { width: 224, height: 224 }
+  - use: normalize
+    with: { mean: [0.5], std: [0.5] }
+  - use: write
+    with: { format: npy }
+`;
+
+const best = async (fn: () => Promise<void> | void): Promise<number> => {
+  let min = Infinity;
+  for (let r = 0; r < REPEATS; r++) {
+    const t0 = performance.now();
+    await fn();
+    min = Math.min(min, performance.now() - t0);
+  }
+  return min;
+};
+
+const files = Array.from({ length: N }, (_, i) => makeCtSlice(SIZE, SIZE, i));
+const plan = await Effect.runPromise(planText(RECIPE, "bench.yaml"));
+
+// Per stage: run each stage over all images, feeding the previous stage's outputs.
+const rows: Array<[string, number]> = [];
+let images: Image[] = [];
+const decodeMs = await best(async () => {
+  images = [];
+  for (const bytes of files) {
+    images.push(
+      await Effect.runPromise(
+        plan.source.stage.run({ path: "x", bytes }, plan.source.params) as Effect.Effect<Image, unknown>,
+      ),
+    );
+  }
+});
+rows.push(["decode", decodeMs]);
+for (const s of plan.stages.slice(0, -1)) {
+  let next: Image[] = [];
+  const ms = await best(async () => {
+    next = [];
+    for (const img of images) {
+      next.push(await Effect.runPromise(s.stage.run(img, s.params) as Effect.Effect<Image>));
+    }
+  });
+  rows.push([s.label, ms]);
+  images = next;
+}
+rows.push([
+  "write npy (encode only)",
+  await best(() => {
+    for (const img of images) encodeNpy(img.data, img.shape);
+  }),
+]);
+
+const memMs = await best(async () => {
+  for (const bytes of files) await Effect.runPromise(processBytes(plan, bytes));
+});
+
+const dir = mkdtempSync(join(tmpdir(), "dcmflow-bench-"));
+files.forEach((b, i) => writeFileSync(join(dir, `slice-${String(i + 1).padStart(3, "0")}.dcm`), b));
+const out = join(dir, "out");
+const fileMs = await best(async () => {
+  await Effect.runPromise(runPlan(plan, { inputs: [dir], out }).pipe(Effect.provide(NodeServices.layer)));
+});
+
+let reference: { seconds: number; threads: number; torch: string } | undefined;
+try {
+  const r = execFileSync("/usr/bin/python3", [
+    "bench/reference_recipe.py",
+    dir,
+    String(navigator.hardwareConcurrency),
+  ], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  reference = JSON.parse(r.trim().split("\n").pop()!);
+} catch {
+  reference = undefined;
+}
+rmSync(dir, { recursive: true, force: true });
+
+const perImage = (ms: number) => (ms / N).toFixed(2);
+const rate = (ms: number) => ((N * 1000) / ms).toFixed(1);
+console.log(
+  `\n${N} CT slices ${SIZE}x${SIZE} -> 224x224, seed recipe, CPU path, ${runtimeName()}, best of ${REPEATS}\n`,
+);
+console.log("| step | total ms | ms / slice | slices / s |");
+console.log("|---|---:|---:|---:|");
+for (const [name, ms] of rows) console.log(`| ${name} | ${ms.toFixed(1)} | ${perImage(ms)} | ${rate(ms)} |`);
+console.log(`| **end to end, in memory** | ${memMs.toFixed(1)} | ${perImage(memMs)} | ${rate(memMs)} |`);
+console.log(
+  `| **end to end, files + ledger (CLI path)** | ${fileMs.toFixed(1)} | ${perImage(fileMs)} | ${
+    rate(fileMs)
+  } |`,
+);
+if (reference) {
+  const ms = reference.seconds * 1000;
+  console.log(
+    `| PyTorch recipe (pydicom + torchvision ${reference.torch}, ${reference.threads} threads) | ${
+      ms.toFixed(1)
+    } | ${perImage(ms)} | ${rate(ms)} |`,
+  );
+} else {
+  console.log("\n(PyTorch reference skipped: /usr/bin/python3 with pydicom + torch + torchvision not found)");
+}

@@ -1,0 +1,187 @@
+/**
+ * The dcmflow command line (built on `effect/cli`; Cliffy is published only on JSR, which this project's
+ * registries do not reach).
+ *
+ * ```
+ * dcmflow run PIPELINE.yaml --input PATH [--input PATH ...] --out DIR [--device auto|gpu|cpu] [--set KEY=VALUE ...]
+ * dcmflow validate PIPELINE.yaml [--set KEY=VALUE ...]
+ * dcmflow inspect FILE.dcm [--json]
+ * dcmflow plugins [PIPELINE.yaml]
+ * ```
+ *
+ * Exit status: 0 every input succeeded; 1 the run finished but some input failed; 2 the pipeline or the
+ * command line is invalid (nothing was run).
+ *
+ * @module
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node";
+import { Effect, FileSystem, Option } from "effect";
+import { Argument, CliError, Command, Flag } from "effect/cli";
+import { join } from "node:path";
+import { builtinRegistry, loadPipeline } from "./core/api.ts";
+import { describeHeader, describeLedger, describePlan, describeStages } from "./core/describe.ts";
+import { PipelineError } from "./core/errors.ts";
+import { parsePipeline } from "./core/pipeline.ts";
+import { loadPlugins } from "./core/registry.ts";
+import { makeProgress } from "./core/progress.ts";
+import { setExitCode, writeStderr, writeStdout } from "./core/platform.ts";
+import { LEDGER_FILE, runPlan } from "./core/runtime.ts";
+import { VERSION } from "./core/version.ts";
+import { DicomDecodeError, readHeader, TRANSFER_SYNTAXES } from "./plugins/decode/dicom.ts";
+
+const pipelineArg = Argument.String("pipeline").pipe(
+  Argument.withDescription("pipeline YAML file (format 1)"),
+);
+const setFlag = Flag.String("set").pipe(
+  Flag.atLeast(0),
+  Flag.withDescription("override a parameter, e.g. --set stages.window.center=-600 (repeatable)"),
+);
+
+const println = (text: string) => Effect.sync(() => writeStdout(text + "\n"));
+
+const runCommand = Command.make("run", {
+  pipeline: pipelineArg,
+  input: Flag.String("input").pipe(
+    Flag.withAlias("i"),
+    Flag.atLeast(1),
+    Flag.withDescription("DICOM file or folder (walked recursively); repeatable"),
+  ),
+  out: Flag.String("out").pipe(
+    Flag.withAlias("o"),
+    Flag.withDescription("output folder (created if missing)"),
+  ),
+  device: Flag.Literals("device", ["auto", "gpu", "cpu"]).pipe(
+    Flag.optional,
+    Flag.withDescription("where stages run (overrides the pipeline's device:)"),
+  ),
+  set: setFlag,
+  quiet: Flag.Boolean("quiet").pipe(
+    Flag.withAlias("q"),
+    Flag.withDefault(false),
+    Flag.withDescription("no progress on stderr"),
+  ),
+}, (a) =>
+  Effect.gen(function* () {
+    const plan = yield* loadPipeline(a.pipeline, { overrides: a.set });
+    for (const w of plan.warnings) writeStderr(`warning: ${w}\n`);
+    const device = Option.getOrUndefined(a.device);
+    if ((device ?? plan.pipeline.device) === "gpu") {
+      return yield* new PipelineError({
+        code: "DEVICE_UNAVAILABLE",
+        message: "device gpu: this version of dcmflow runs its stages on the CPU only; " +
+          "use --device cpu (or auto)",
+      });
+    }
+    const started = performance.now();
+    let progress: ReturnType<typeof makeProgress> | undefined;
+    const ledger = yield* runPlan(plan, {
+      inputs: a.input,
+      out: a.out,
+      ...(device ? { device } : {}),
+      onStart: ({ total, device }) => {
+        if (!a.quiet) writeStderr(`dcmflow: ${total} input(s) -> ${a.out} on ${device.adapter}\n`);
+        progress = makeProgress(total, { quiet: a.quiet });
+      },
+      onProgress: (p) => progress?.update(p),
+    });
+    yield* println(
+      describeLedger(ledger, a.out, join(a.out, LEDGER_FILE), (performance.now() - started) / 1000),
+    );
+    if (ledger.summary.error > 0) setExitCode(1);
+  })).pipe(
+    Command.withDescription("Run a pipeline over DICOM files and folders; writes outputs and a run ledger"),
+  );
+
+const validateCommand = Command.make(
+  "validate",
+  { pipeline: pipelineArg, set: setFlag },
+  (a) =>
+    Effect.flatMap(loadPipeline(a.pipeline, { overrides: a.set }), (plan) => println(describePlan(plan))),
+).pipe(
+  Command.withDescription("Parse and check the whole pipeline (stages, parameters, order); run nothing"),
+);
+
+const inspectCommand = Command.make("inspect", {
+  file: Argument.String("file").pipe(Argument.withDescription("DICOM file")),
+  json: Flag.Boolean("json").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("print the header summary as JSON"),
+  ),
+}, (a) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem;
+    const bytes = yield* fs.readFile(a.file).pipe(
+      Effect.mapError(() =>
+        new PipelineError({ code: "INVALID_ARGUMENTS", message: `cannot read ${a.file}` })
+      ),
+    );
+    const meta = yield* Effect.try({
+      try: () => readHeader(bytes),
+      catch: (e) => e instanceof DicomDecodeError ? e : new DicomDecodeError("INVALID_DICOM", String(e)),
+    });
+    const syntax = TRANSFER_SYNTAXES.get(meta.transferSyntaxUid);
+    if (a.json) {
+      const { dataset: _d, ...rest } = meta;
+      yield* println(JSON.stringify({ file: a.file, transferSyntax: syntax?.name, ...rest }, null, 2));
+    } else {
+      yield* println(describeHeader(a.file, meta, syntax));
+    }
+  }).pipe(
+    Effect.catchIf((e) => e instanceof DicomDecodeError, (e) =>
+      Effect.sync(() => {
+        writeStderr(`${a.file}: ${e.code}: ${e.message}\n`);
+        setExitCode(1);
+      })),
+  )).pipe(Command.withDescription("Summarise a DICOM header: transfer syntax, geometry, pixel module, LUTs"));
+
+const pluginsCommand = Command.make("plugins", {
+  pipeline: Argument.String("pipeline").pipe(
+    Argument.withDescription("also list the stages of this pipeline's plugins:"),
+    Argument.optional,
+  ),
+}, (a) =>
+  Effect.gen(function* () {
+    let registry = builtinRegistry();
+    if (Option.isSome(a.pipeline)) {
+      const fs = yield* FileSystem.FileSystem;
+      const file = a.pipeline.value;
+      const text = yield* fs.readFileString(file).pipe(
+        Effect.mapError(() =>
+          new PipelineError({ code: "PIPELINE_NOT_FOUND", message: `cannot read ${file}` })
+        ),
+      );
+      const decl = yield* parsePipeline(text, file);
+      registry = yield* loadPlugins(registry, decl).pipe(
+        Effect.mapError((problems) =>
+          new PipelineError({
+            code: "PLUGIN_LOAD",
+            message: problems[0].message,
+            ...(problems[0].location ? { location: problems[0].location } : {}),
+            more: problems.slice(1),
+          })
+        ),
+      );
+    }
+    yield* println(describeStages(registry));
+  })).pipe(Command.withDescription("List built-in and loaded stages with their parameters"));
+
+const dcmflow = Command.make("dcmflow").pipe(
+  Command.withDescription("DICOM studies -> model-ready tensors through declarative YAML pipelines"),
+  Command.withSubcommands([runCommand, validateCommand, inspectCommand, pluginsCommand]),
+);
+
+const main = Command.run(dcmflow, { version: VERSION }).pipe(
+  Effect.catch((e: unknown) =>
+    Effect.sync(() => {
+      if (e instanceof PipelineError) {
+        writeStderr(`error[${e.code}]: ${e.render()}\n`);
+      } else if (!CliError.isCliError(e)) {
+        writeStderr(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+      }
+      setExitCode(2);
+    })
+  ),
+  Effect.provide(NodeServices.layer),
+);
+
+NodeRuntime.runMain(main, { disableErrorReporting: true });

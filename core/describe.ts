@@ -1,0 +1,148 @@
+/**
+ * Human-readable text for the CLI: plans, stage catalogues, headers, run summaries.
+ *
+ * @module
+ */
+import { Schema } from "effect";
+import type { ImageMeta } from "./meta.ts";
+import type { Plan } from "./planner.ts";
+import type { Registry } from "./registry.ts";
+import type { Ledger } from "./runtime.ts";
+import { isSourceStage, type Stage } from "./stage.ts";
+import { displayPath } from "./inputs.ts";
+import { formatSpec } from "./tensor.ts";
+
+/** The plan, one line per stage with the tensor it produces. */
+export const describePlan = (plan: Plan): string => {
+  const all = [plan.source, ...plan.stages];
+  const width = Math.max(...all.map((s) => s.label.length));
+  const lines = all.map((s, i) =>
+    `  ${String(i + 1).padStart(2)}. ${s.label.padEnd(width)}  -> ${formatSpec(s.output)}` +
+    (s.decl.id !== undefined ? `  (use: ${s.decl.use})` : "")
+  );
+  return [
+    `${plan.pipeline.file}: ok - "${plan.pipeline.name}", ${all.length} stages, device ${plan.pipeline.device}` +
+    (plan.writes.length > 0 ? `, writes ${plan.writes.map((w) => `.${w}`).join(" ")}` : ""),
+    ...lines,
+    ...plan.warnings.map((w) => `warning: ${w}`),
+  ].join("\n");
+};
+
+interface JsonProp {
+  readonly type?: string;
+  readonly enum?: ReadonlyArray<unknown>;
+  readonly anyOf?: ReadonlyArray<JsonProp>;
+  readonly items?: JsonProp | ReadonlyArray<JsonProp>;
+  readonly description?: string;
+  readonly prefixItems?: ReadonlyArray<JsonProp>;
+}
+
+const typeOf = (p: JsonProp): string => {
+  if (p.enum) return p.enum.map((e) => JSON.stringify(e)).join(" | ");
+  if (p.anyOf) return p.anyOf.map(typeOf).join(" | ");
+  if (p.type === "array") {
+    if (p.prefixItems) return `[${p.prefixItems.map(typeOf).join(", ")}]`;
+    return `${p.items && !Array.isArray(p.items) ? typeOf(p.items as JsonProp) : "unknown"}[]`;
+  }
+  return p.type ?? "unknown";
+};
+
+/** Parameters of a stage from its Schema: name, type, required, description. */
+export const stageParams = (stage: Stage) => {
+  const doc = Schema.toJsonSchemaDocument(stage.params).schema as {
+    properties?: Record<string, JsonProp>;
+    required?: ReadonlyArray<string>;
+  };
+  return Object.entries(doc.properties ?? {}).map(([name, prop]) => ({
+    name,
+    type: typeOf(prop),
+    required: doc.required?.includes(name) ?? false,
+    description: prop.description ?? "",
+  }));
+};
+
+/** The `dcmflow plugins` catalogue. */
+export const describeStages = (registry: Registry): string => {
+  const out: string[] = [];
+  for (const { stage, origin } of registry.stages.values()) {
+    const io = isSourceStage(stage)
+      ? `file -> ${stage.produces}`
+      : `${stage.accepts.join("|")} -> ${stage.produces}`;
+    out.push(`${stage.name}  (${origin}; ${io})`, `  ${stage.description}`);
+    for (const p of stageParams(stage)) {
+      out.push(
+        `    ${p.name}${p.required ? "" : "?"}: ${p.type}${p.description ? `  - ${p.description}` : ""}`,
+      );
+    }
+    for (const ex of stage.examples ?? []) out.push(`    e.g. with: ${JSON.stringify(ex)}`);
+    out.push("");
+  }
+  return out.join("\n");
+};
+
+/** The `dcmflow inspect` summary of one file's header. */
+export const describeHeader = (
+  file: string,
+  meta: ImageMeta,
+  syntax: { readonly name: string; readonly supported: boolean } | undefined,
+): string => {
+  const row = (k: string, v: unknown) => (v === undefined || v === "" ? [] : [`  ${k.padEnd(22)} ${v}`]);
+  const signed = meta.pixelRepresentation === 1 ? "signed" : "unsigned";
+  const windows = meta.windows.map((w) =>
+    `${w.center}/${w.width}${w.explanation ? ` (${w.explanation})` : ""}`
+  );
+  return [
+    displayPath(file),
+    ...row("transfer syntax", `${syntax?.name ?? "unknown"} (${meta.transferSyntaxUid})`),
+    ...row("decodable", syntax?.supported ? "yes" : "no - not supported by this version yet"),
+    ...row("modality", meta.modality),
+    ...row("SOP class", meta.sopClassUid),
+    ...row("SOP instance", meta.sopInstanceUid),
+    ...row("geometry", `${meta.frames} frame(s) x ${meta.rows} rows x ${meta.cols} cols`),
+    ...row("pixel spacing (mm)", meta.pixelSpacing?.join(" x ")),
+    ...row("slice thickness (mm)", meta.sliceThickness),
+    ...row("photometric", meta.photometric),
+    ...row(
+      "samples per pixel",
+      meta.samplesPerPixel +
+        (meta.samplesPerPixel > 1 ? `, planar configuration ${meta.planarConfiguration ?? 0}` : ""),
+    ),
+    ...row(
+      "bits",
+      `allocated ${meta.bitsAllocated}, stored ${meta.bitsStored}, high bit ${meta.highBit}, ${signed}`,
+    ),
+    ...row(
+      "modality LUT",
+      meta.modalityLut
+        ? `LUT sequence (${meta.modalityLut.entries} entries)`
+        : `slope ${meta.rescaleSlope}, intercept ${meta.rescaleIntercept}${
+          meta.rescaleType ? ` (${meta.rescaleType})` : ""
+        }`,
+    ),
+    ...row("windows", windows.length > 0 ? windows.join(", ") : "none"),
+    ...row("VOI LUT function", meta.voiLutFunction),
+    ...row("VOI LUT sequence", meta.voiLuts?.length ? `${meta.voiLuts.length} table(s)` : undefined),
+    ...row("presentation LUT", meta.presentationLutShape),
+  ].join("\n");
+};
+
+/** The end-of-run summary printed on standard output. */
+export const describeLedger = (ledger: Ledger, out: string, ledgerPath: string, seconds: number): string => {
+  const { total, ok, error } = ledger.summary;
+  const outputs = ledger.inputs.reduce((n, e) => n + e.outputs.length, 0);
+  const lines = [
+    `dcmflow ${ledger.pipeline.name}: ${total} input(s), ${ok} ok, ${error} failed, on ${ledger.device.adapter}, ` +
+    `${seconds.toFixed(2)} s`,
+    `  wrote ${outputs} file(s) under ${out}`,
+    `  ledger ${ledgerPath}`,
+  ];
+  const failed = ledger.inputs.filter((e) => e.status === "error");
+  if (failed.length > 0) {
+    lines.push("  failed:");
+    for (const e of failed.slice(0, 20)) {
+      lines.push(`    ${displayPath(e.input)}: ${e.error?.code} - ${e.error?.message}`);
+    }
+    if (failed.length > 20) lines.push(`    ... and ${failed.length - 20} more (see the ledger)`);
+  }
+  return lines.join("\n");
+};

@@ -1,0 +1,68 @@
+/**
+ * DICOM metadata that travels beside every image tensor.
+ *
+ * `decode` fills it from the file; later stages read what they need (rescale reads the Modality LUT
+ * attributes, window reads the VOI attributes and the photometric interpretation) and may update it
+ * (e.g. `window` records the window it applied).
+ *
+ * @module
+ */
+
+/** One (center, width) pair from WindowCenter / WindowWidth, with its explanation when present. */
+export interface WindowValue {
+  readonly center: number;
+  readonly width: number;
+  readonly explanation?: string;
+}
+
+/** A lookup table from a Modality LUT Sequence or VOI LUT Sequence item. */
+export interface LutTable {
+  /** Number of entries (0 in the descriptor means 65536). */
+  readonly entries: number;
+  /** First stored value mapped. */
+  readonly firstMapped: number;
+  /** Bits per entry. */
+  readonly bits: number;
+  readonly data: ReadonlyArray<number>;
+  readonly explanation?: string;
+}
+
+/** Header facts about one DICOM image (all frames of one file). */
+export interface ImageMeta {
+  readonly transferSyntaxUid: string;
+  readonly sopClassUid?: string;
+  readonly sopInstanceUid?: string;
+  readonly studyInstanceUid?: string;
+  readonly seriesInstanceUid?: string;
+  readonly modality?: string;
+  /** PhotometricInterpretation as stored in the file, e.g. "MONOCHROME2". */
+  readonly photometric: string;
+  readonly rows: number;
+  readonly cols: number;
+  readonly frames: number;
+  readonly samplesPerPixel: number;
+  readonly bitsAllocated: number;
+  readonly bitsStored: number;
+  readonly highBit: number;
+  /** 0 unsigned, 1 two's complement. */
+  readonly pixelRepresentation: number;
+  readonly planarConfiguration?: number;
+  /** Modality LUT: slope/intercept, 1 and 0 when absent. */
+  readonly rescaleSlope: number;
+  readonly rescaleIntercept: number;
+  readonly rescaleType?: string;
+  readonly modalityLut?: LutTable;
+  /** VOI: every WindowCenter/WindowWidth pair, in file order. */
+  readonly windows: ReadonlyArray<WindowValue>;
+  readonly voiLuts?: ReadonlyArray<LutTable>;
+  /** VOILUTFunction: LINEAR (default), LINEAR_EXACT or SIGMOID. */
+  readonly voiLutFunction?: string;
+  readonly presentationLutShape?: string;
+  /** PixelSpacing [row spacing, column spacing] in mm. */
+  readonly pixelSpacing?: readonly [number, number];
+  readonly sliceThickness?: number;
+  readonly imagePositionPatient?: readonly [number, number, number];
+  readonly instanceNumber?: number;
+  /** The dcmjs naturalized dataset without pixel data, for plugins that need other attributes. */
+  readonly dataset: Readonly<Record<string, unknown>>;
+}

@@ -1,0 +1,30 @@
+/**
+ * The `Output` service: where a stage writes files for the input being processed.
+ *
+ * The runtime provides one `Output` per input. Writes go to temporary files next to their destination and
+ * are renamed into place only when every stage of that input has succeeded, so a failed input never leaves
+ * a partial (or any) output behind.
+ *
+ * @module
+ */
+import { Context, type Effect } from "effect";
+import type { OutputWriteError } from "./errors.ts";
+
+/** Per-input output sink. */
+export interface OutputShape {
+  /** The input's path as given/walked (for messages and metadata). */
+  readonly input: string;
+  /**
+   * Stages `bytes` as the output with extension `ext` (without dot), e.g. "npy" -> `DIR/a/b/x.npy`.
+   * `suffix` is inserted before the extension, e.g. ".f002" for per-frame previews.
+   * Returns the final path it will have once the input succeeds.
+   */
+  readonly write: (
+    ext: string,
+    bytes: Uint8Array,
+    suffix?: string,
+  ) => Effect.Effect<string, OutputWriteError>;
+}
+
+/** Service key for the per-input output sink. */
+export class Output extends Context.Service<Output, OutputShape>()("dcmflow/Output") {}

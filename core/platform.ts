@@ -1,0 +1,50 @@
+/**
+ * The one module that knows which JavaScript runtime it is on.
+ *
+ * Everything else uses `node:` built-ins (available in Deno, Bun and Node) and Effect services, so the
+ * CPU path runs unchanged under Deno and Bun.
+ *
+ * @module
+ */
+import process from "node:process";
+
+/** "deno 2.9.6", "bun 1.4.4" or "node 20.x". */
+export const runtimeName = (): string => {
+  const g = globalThis as { Deno?: { version: { deno: string } } };
+  if (g.Deno) return `deno ${g.Deno.version.deno}`;
+  if (process.versions.bun) return `bun ${process.versions.bun}`;
+  return `node ${process.versions.node}`;
+};
+
+/** Command-line arguments after the script. */
+export const args = (): ReadonlyArray<string> => process.argv.slice(2);
+
+/** Writes to standard error without a newline (progress, diagnostics). */
+export const writeStderr = (text: string): void => {
+  process.stderr.write(text);
+};
+
+/** Writes to standard output (results). */
+export const writeStdout = (text: string): void => {
+  process.stdout.write(text);
+};
+
+/** Whether standard error is an interactive terminal (progress bar vs. one line per N inputs). */
+export const stderrIsTTY = (): boolean => process.stderr.isTTY === true;
+
+/** Terminal width for progress bars. */
+export const stderrColumns = (): number => process.stderr.columns ?? 80;
+
+/** Reads an environment variable. */
+export const env = (name: string): string | undefined => process.env[name];
+
+/** Sets the exit status the process ends with. */
+export const setExitCode = (code: number): void => {
+  process.exitCode = code;
+};
+
+/** Process id, for unique temporary file names. */
+export const pid = (): number => process.pid;
+
+/** Number of logical CPUs, best effort. */
+export { availableParallelism } from "node:os";

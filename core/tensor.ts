@@ -1,0 +1,72 @@
+/**
+ * Images as they flow between stages.
+ *
+ * An image is a float32 tensor `[frames, channels, rows, cols]` (C order) with its DICOM metadata beside it
+ * and a `kind` that says what its values mean, so the planner can refuse stage orders that make no sense
+ * (a window over stored values that skipped the Modality LUT, say).
+ *
+ * @module
+ */
+import type { ImageMeta } from "./meta.ts";
+
+/**
+ * What the values of a tensor mean.
+ * - `stored`: stored pixel values as in the file (after BitsStored masking / sign extension).
+ * - `modality`: Modality LUT applied (e.g. Hounsfield units for CT).
+ * - `display`: VOI LUT applied, in the window's output range ([0, 1] by default).
+ * - `features`: model input (normalised), or any derived float data.
+ */
+export type Kind = "stored" | "modality" | "display" | "features";
+
+/** Every image kind, in pipeline order. */
+export const KINDS: ReadonlyArray<Kind> = ["stored", "modality", "display", "features"];
+
+/** Tensor shape `[frames, channels, rows, cols]`. */
+export type Shape = readonly [frames: number, channels: number, rows: number, cols: number];
+
+/** One image between stages. Stages return a new Image; they never mutate their input's data. */
+export interface Image {
+  readonly kind: Kind;
+  readonly shape: Shape;
+  readonly data: Float32Array;
+  readonly meta: ImageMeta;
+  /** Facts recorded by stages for `write json` and the ledger (e.g. the window applied). */
+  readonly notes: Readonly<Record<string, unknown>>;
+}
+
+/** What the planner knows about the tensor between two stages before any file is read (null: not known yet). */
+export interface TensorSpec {
+  readonly kind: Kind;
+  readonly frames: number | null;
+  readonly channels: number | null;
+  readonly rows: number | null;
+  readonly cols: number | null;
+}
+
+/** Renders a spec's shape as `[frames, channels, rows, cols]` with `?` for unknown dimensions. */
+export const formatSpec = (s: TensorSpec): string =>
+  `${s.kind} [${[s.frames, s.channels, s.rows, s.cols].map((d) => d ?? "?").join(", ")}]`;
+
+/** Number of elements of a shape. */
+export const shapeSize = (shape: Shape): number => shape[0] * shape[1] * shape[2] * shape[3];
+
+/** A copy of `image` with new data/shape/kind and extra notes. */
+export const withData = (
+  image: Image,
+  data: Float32Array,
+  changes: { readonly shape?: Shape; readonly kind?: Kind; readonly notes?: Record<string, unknown> } = {},
+): Image => {
+  const shape = changes.shape ?? image.shape;
+  if (data.length !== shapeSize(shape)) {
+    throw new RangeError(
+      `tensor data has ${data.length} elements, shape [${shape.join(", ")}] needs ${shapeSize(shape)}`,
+    );
+  }
+  return {
+    ...image,
+    data,
+    shape,
+    kind: changes.kind ?? image.kind,
+    notes: changes.notes ? { ...image.notes, ...changes.notes } : image.notes,
+  };
+};

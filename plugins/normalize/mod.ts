@@ -1,0 +1,90 @@
+/**
+ * `normalize`: per-channel (x - mean) / std, as torchvision's `Normalize`, optionally replicating a
+ * grayscale channel to 3 first (`channels: 3`) for models trained on RGB.
+ *
+ * @module
+ */
+import { Effect, Schema } from "effect";
+import { StageError } from "../../core/errors.ts";
+import { defineStage } from "../../core/stage.ts";
+import { withData } from "../../core/tensor.ts";
+
+const Params = Schema.Struct({
+  mean: Schema.NonEmptyArray(Schema.Finite).annotate({
+    description: "per-channel mean (one value: all channels)",
+  }),
+  std: Schema.NonEmptyArray(Schema.Finite.check(Schema.isGreaterThan(0))).annotate({
+    description: "per-channel standard deviation (> 0)",
+  }),
+  channels: Schema.optionalKey(
+    Schema.Literals([1, 3]).annotate({ description: "replicate grayscale to 3 channels first (RGB models)" }),
+  ),
+});
+
+/** Parameters of the `normalize` stage. */
+export type NormalizeParams = typeof Params.Type;
+
+/** (x - mean[c]) / std[c] over [frames, channels, rows, cols], replicating 1 -> `outChannels` channels. */
+export const normalizeCpu = (
+  src: Float32Array,
+  shape: readonly [number, number, number, number],
+  mean: ReadonlyArray<number>,
+  std: ReadonlyArray<number>,
+  outChannels: number,
+): Float32Array => {
+  const [frames, channels, rows, cols] = shape;
+  const plane = rows * cols;
+  const out = new Float32Array(frames * outChannels * plane);
+  for (let f = 0; f < frames; f++) {
+    for (let c = 0; c < outChannels; c++) {
+      const m = mean.length === 1 ? mean[0] : mean[c];
+      const inv = 1 / (std.length === 1 ? std[0] : std[c]);
+      const s = (f * channels + (channels === 1 ? 0 : c)) * plane;
+      const d = (f * outChannels + c) * plane;
+      for (let i = 0; i < plane; i++) out[d + i] = (src[s + i] - m) * inv;
+    }
+  }
+  return out;
+};
+
+const checkChannels = (p: NormalizeParams, channels: number | null): string | undefined => {
+  const out = p.channels ?? channels;
+  if (p.channels === 1 && channels !== null && channels > 1) {
+    return `channels: 1 cannot reduce ${channels} channels; remove it`;
+  }
+  if (p.mean.length !== p.std.length) return `mean has ${p.mean.length} values but std has ${p.std.length}`;
+  if (out !== null && p.mean.length !== 1 && p.mean.length !== out) {
+    return `mean/std have ${p.mean.length} values for ${out} channels; give 1 or ${out}`;
+  }
+  return undefined;
+};
+
+/** The `normalize` stage. */
+export const normalize = defineStage({
+  name: "normalize",
+  description: "Per-channel (x - mean) / std like torchvision Normalize; channels: 3 replicates grayscale",
+  params: Params,
+  examples: [{ mean: [0.5], std: [0.5] }, {
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
+    channels: 3,
+  }],
+  accepts: ["display", "modality", "features"],
+  produces: "features",
+  plan: (p, input) =>
+    checkChannels(p, input.channels) ??
+      { ...input, kind: "features", channels: p.channels ?? input.channels },
+  run: (image, p) =>
+    Effect.suspend(() => {
+      const channels = image.shape[1];
+      const problem = checkChannels(p, channels);
+      if (problem) return Effect.fail(new StageError({ code: "CHANNEL_MISMATCH", message: problem }));
+      const out = p.channels ?? channels;
+      const data = normalizeCpu(image.data, image.shape, p.mean, p.std, out);
+      return Effect.succeed(withData(image, data, {
+        kind: "features",
+        shape: [image.shape[0], out, image.shape[2], image.shape[3]],
+        notes: { normalize: { mean: p.mean, std: p.std, channels: out } },
+      }));
+    }),
+});

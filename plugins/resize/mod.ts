@@ -1,0 +1,63 @@
+/**
+ * `resize`: every frame and channel to `width` x `height`.
+ *
+ * `filter: bilinear` with `antialias: true` (the default) equals torchvision's
+ * `resize(..., antialias=True)` on float tensors (a triangle filter widened by the downscale factor, PIL's
+ * ImagingResample); `antialias: false` is plain bilinear (align_corners=False); `nearest` is PyTorch's
+ * legacy nearest (floor(dst * in / out)).
+ *
+ * @module
+ */
+import { Effect, Schema } from "effect";
+import { resizePlanes } from "../../core/cpu/resize.ts";
+import { defineStage } from "../../core/stage.ts";
+import { withData } from "../../core/tensor.ts";
+
+const Size = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 16384 }));
+
+const Params = Schema.Struct({
+  width: Size.annotate({ description: "output columns" }),
+  height: Size.annotate({ description: "output rows" }),
+  filter: Schema.optionalKey(
+    Schema.Literals(["bilinear", "nearest"]).annotate({ description: "default bilinear" }),
+  ),
+  antialias: Schema.optionalKey(
+    Schema.Boolean.annotate({ description: "default true, as torchvision >= 0.17 (bilinear only)" }),
+  ),
+});
+
+/** The `resize` stage. */
+export const resize = defineStage({
+  name: "resize",
+  description:
+    "Resize to width x height: bilinear with antialias (= torchvision), plain bilinear, or nearest",
+  params: Params,
+  examples: [{ width: 224, height: 224 }, { width: 256, height: 256, filter: "nearest" }],
+  accepts: ["stored", "modality", "display", "features"],
+  produces: "same",
+  plan: (p, input) =>
+    p.filter === "nearest" && p.antialias === true
+      ? "antialias applies to the bilinear filter only; remove it or use filter: bilinear"
+      : { ...input, rows: p.height, cols: p.width },
+  run: (image, p) =>
+    Effect.sync(() => {
+      const [frames, channels, rows, cols] = image.shape;
+      if (rows === p.height && cols === p.width) return image;
+      const filter = p.filter ?? "bilinear";
+      const antialias = filter === "bilinear" && (p.antialias ?? true);
+      const data = resizePlanes(
+        image.data,
+        frames * channels,
+        rows,
+        cols,
+        p.height,
+        p.width,
+        filter,
+        antialias,
+      );
+      return withData(image, data, {
+        shape: [frames, channels, p.height, p.width],
+        notes: { resize: { from: [rows, cols], to: [p.height, p.width], filter, antialias } },
+      });
+    }),
+});

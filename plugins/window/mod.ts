@@ -1,0 +1,160 @@
+/**
+ * `window`: the VOI LUT (DICOM PS3.3 C.11.2) - modality values to a display range, [0, 1] by default.
+ *
+ * Explicit `center`/`width`, the file's own window (`from: dicom`, `which` picks one of several), or a named
+ * preset. MONOCHROME1 images (and Presentation LUT Shape INVERSE) are inverted after the VOI function, so
+ * that bright always means dense.
+ *
+ * @module
+ */
+import { Effect, Schema } from "effect";
+import { StageError } from "../../core/errors.ts";
+import { defineStage } from "../../core/stage.ts";
+import { withData } from "../../core/tensor.ts";
+import { PRESET_NAMES, PRESETS } from "./presets.ts";
+import { applyVoiLut, applyWindow, minimumWidth, type VoiFunction, voiFunctionFromDicom } from "./voi.ts";
+
+const Params = Schema.Struct({
+  center: Schema.optionalKey(
+    Schema.Finite.annotate({ description: "window center (modality units, e.g. HU)" }),
+  ),
+  width: Schema.optionalKey(
+    Schema.Finite.check(Schema.isGreaterThan(0)).annotate({
+      description: "window width (> 0; >= 1 for linear)",
+    }),
+  ),
+  from: Schema.optionalKey(
+    Schema.Literal("dicom").annotate({ description: "use the file's VOI LUT or window" }),
+  ),
+  which: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).annotate({
+      description: "with from: dicom, which of several windows (0-based, default 0)",
+    }),
+  ),
+  preset: Schema.optionalKey(
+    Schema.Literals(PRESET_NAMES).annotate({ description: `named CT window: ${PRESET_NAMES.join(", ")}` }),
+  ),
+  function: Schema.optionalKey(
+    Schema.Literals(["linear", "linear_exact", "sigmoid"]).annotate({
+      description: "VOI LUT function (default: the file's VOILUTFunction with from: dicom, else linear)",
+    }),
+  ),
+  range: Schema.optionalKey(
+    Schema.Tuple([Schema.Finite, Schema.Finite]).annotate({
+      description: "output [ymin, ymax], default [0, 1]",
+    }),
+  ),
+  invert: Schema.optionalKey(
+    Schema.Literals(["auto", "always", "never"]).annotate({
+      description: "auto (default): invert MONOCHROME1 and Presentation LUT Shape INVERSE",
+    }),
+  ),
+});
+
+/** Parameters of the `window` stage. */
+export type WindowParams = typeof Params.Type;
+
+/** Plan-time check of a parameter combination; a message when it cannot work. */
+const checkParams = (p: WindowParams): string | undefined => {
+  const explicit = p.center !== undefined || p.width !== undefined;
+  const modes = [explicit, p.from !== undefined, p.preset !== undefined].filter(Boolean).length;
+  if (modes !== 1) {
+    return "give exactly one of `center` + `width`, `from: dicom`, or `preset` " +
+      `(presets: ${PRESET_NAMES.join(", ")})`;
+  }
+  if (explicit && (p.center === undefined || p.width === undefined)) {
+    return "`center` and `width` go together";
+  }
+  if (p.which !== undefined && p.from === undefined) {
+    return "`which` selects among the file's windows: use it with `from: dicom`";
+  }
+  const width = p.width ?? (p.preset ? PRESETS[p.preset].width : undefined);
+  if (width !== undefined && (p.function ?? "linear") === "linear" && width < minimumWidth("linear")) {
+    return `a linear window needs width >= 1 (got ${width}); use function: linear_exact for narrower windows`;
+  }
+  if (p.range && !(p.range[0] < p.range[1])) {
+    return `range must be [ymin, ymax] with ymin < ymax (got [${p.range}])`;
+  }
+  return undefined;
+};
+
+/** The `window` stage. */
+export const window = defineStage({
+  name: "window",
+  description:
+    "VOI LUT: modality values -> display range [0, 1] (window, file's VOI, or preset; MONOCHROME1 inverted)",
+  params: Params,
+  examples: [{ center: 40, width: 400 }, { from: "dicom", which: 1 }, { preset: "lung" }],
+  accepts: ["modality"],
+  produces: "display",
+  plan: (p, input) => checkParams(p) ?? { ...input, kind: "display" },
+  run: (image, p) =>
+    Effect.gen(function* () {
+      const meta = image.meta;
+      const range = { ymin: p.range?.[0] ?? 0, ymax: p.range?.[1] ?? 1 };
+      const inverse = meta.photometric === "MONOCHROME1" || meta.presentationLutShape?.trim() === "INVERSE";
+      const invert = p.invert === "always" || ((p.invert ?? "auto") === "auto" && inverse);
+      const which = p.which ?? 0;
+      if (p.from === "dicom" && meta.voiLuts && meta.voiLuts.length > 0) {
+        const lut = meta.voiLuts[which];
+        if (!lut) return yield* indexError(which, meta.voiLuts.length, "VOI LUT Sequence items");
+        const data = applyVoiLut(image.data, lut, range, invert);
+        return withData(image, data, {
+          kind: "display",
+          notes: {
+            window: {
+              source: `dicom VOI LUT[${which}]`,
+              explanation: lut.explanation,
+              range,
+              inverted: invert,
+            },
+          },
+        });
+      }
+      let center: number;
+      let width: number;
+      let source: string;
+      let fn: VoiFunction = p.function ?? "linear";
+      if (p.from === "dicom") {
+        if (meta.windows.length === 0) {
+          return yield* new StageError({
+            code: "MISSING_WINDOW",
+            message: "the file has no WindowCenter/WindowWidth and no VOI LUT Sequence; " +
+              "set `center`/`width` or a `preset` in the pipeline (or --set stages.window.center=... ).",
+          });
+        }
+        const w = meta.windows[which];
+        if (!w) return yield* indexError(which, meta.windows.length, "windows");
+        ({ center, width } = w);
+        source = `dicom[${which}]${w.explanation ? ` ${w.explanation}` : ""}`;
+        fn = p.function ?? voiFunctionFromDicom(meta.voiLutFunction) ?? "linear";
+        if (width < minimumWidth(fn)) {
+          return yield* new StageError({
+            code: "INVALID_WINDOW",
+            message:
+              `the file's window ${which} has width ${width}, too small for ${fn}; set center/width in the pipeline`,
+          });
+        }
+      } else if (p.preset) {
+        ({ center, width } = PRESETS[p.preset]);
+        source = `preset ${p.preset}`;
+      } else {
+        center = p.center!;
+        width = p.width!;
+        source = "pipeline";
+      }
+      const data = applyWindow(image.data, { center, width, fn, range, invert });
+      return withData(image, data, {
+        kind: "display",
+        notes: { window: { center, width, function: fn, source, range, inverted: invert } },
+      });
+    }),
+});
+
+const indexError = (which: number, count: number, what: string) =>
+  new StageError({
+    code: "WINDOW_INDEX",
+    message: `which: ${which} asks for ${what} #${which}, but the file has ${count} (0-based: 0..${
+      count - 1
+    })`,
+  });

@@ -1,0 +1,101 @@
+/**
+ * `write`: the image tensor to a file per input, next to its input's relative path under the output folder.
+ *
+ * - `npy`: the tensor as NumPy v1.0 `<f4`, C order, shape `[frames, channels, rows, cols]`.
+ * - `png`: an 8-bit preview per frame (`x.png`, or `x.f001.png`, ... for multi-frame images); display
+ *   values map their window range to 0..255, other kinds each frame's min..max.
+ * - `json`: header facts, what each stage did, and tensor statistics.
+ *
+ * Files are staged and only appear once the whole input has succeeded.
+ *
+ * @module
+ */
+import { Effect, Schema } from "effect";
+import { encodeNpy } from "../../core/npy.ts";
+import { Output } from "../../core/output.ts";
+import { defineStage } from "../../core/stage.ts";
+import type { Image } from "../../core/tensor.ts";
+import { previewPng, type PreviewScale } from "./png.ts";
+
+const Params = Schema.Struct({
+  format: Schema.Literals(["npy", "png", "json"]).annotate({ description: "npy | png | json" }),
+});
+
+/** Summary statistics of a tensor. */
+export const tensorStats = (data: Float32Array) => {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+  }
+  return { min, max, mean: data.length > 0 ? sum / data.length : 0 };
+};
+
+/** The JSON document `write json` produces for one image. */
+export const metadataJson = (image: Image, input: string) => {
+  const { dataset: _dataset, modalityLut, voiLuts, ...meta } = image.meta;
+  return {
+    input,
+    kind: image.kind,
+    shape: image.shape,
+    dtype: "float32",
+    stats: tensorStats(image.data),
+    stages: image.notes,
+    dicom: {
+      ...meta,
+      ...(modalityLut
+        ? { modalityLut: { entries: modalityLut.entries, firstMapped: modalityLut.firstMapped } }
+        : {}),
+      ...(voiLuts
+        ? { voiLuts: voiLuts.map((l) => ({ entries: l.entries, explanation: l.explanation })) }
+        : {}),
+    },
+  };
+};
+
+const previewScale = (image: Image): PreviewScale => {
+  if (image.kind !== "display") return "minmax";
+  const range = (image.notes.window as { range?: { ymin: number; ymax: number } } | undefined)?.range;
+  return { min: range?.ymin ?? 0, max: range?.ymax ?? 1 };
+};
+
+/** The `write` stage. */
+export const write = defineStage({
+  name: "write",
+  description: "Write the tensor: npy (<f4, [frames, channels, rows, cols]), png preview, or json metadata",
+  params: Params,
+  examples: [{ format: "npy" }, { format: "png" }, { format: "json" }],
+  accepts: ["stored", "modality", "display", "features"],
+  produces: "same",
+  writes: (p) => [p.format],
+  run: (image, p) =>
+    Effect.gen(function* () {
+      const out = yield* Output;
+      switch (p.format) {
+        case "npy":
+          yield* out.write("npy", encodeNpy(image.data, image.shape));
+          break;
+        case "png": {
+          const frames = image.shape[0];
+          const scale = previewScale(image);
+          const digits = Math.max(3, String(frames).length);
+          for (let f = 0; f < frames; f++) {
+            const suffix = frames === 1 ? "" : `.f${String(f + 1).padStart(digits, "0")}`;
+            yield* out.write("png", previewPng(image.data, image.shape, f, scale), suffix);
+          }
+          break;
+        }
+        case "json":
+          yield* out.write(
+            "json",
+            new TextEncoder().encode(JSON.stringify(metadataJson(image, out.input), null, 2) + "\n"),
+          );
+          break;
+      }
+      return image;
+    }),
+});

@@ -1,0 +1,50 @@
+/** Shared helpers for the test suite. */
+import { NodeServices } from "@effect/platform-node";
+import { Effect } from "effect";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { decodeNpy } from "../core/npy.ts";
+
+/** Runs an Effect with Node-compatible services; resolves to its Result (success or failure value). */
+export const runResult = <A, E>(eff: Effect.Effect<A, E, unknown>) =>
+  Effect.runPromise(
+    Effect.result(eff).pipe(Effect.provide(NodeServices.layer)) as Effect.Effect<
+      import("effect").Result.Result<A, E>
+    >,
+  );
+
+/** A fresh temporary folder. */
+export const tempDir = (prefix = "dcmflow-test-"): string => mkdtempSync(join(tmpdir(), prefix));
+
+/** Reads a .npy file as float64 values with its shape. */
+export const readNpy = (path: string) => {
+  const { shape, data } = decodeNpy(new Uint8Array(readFileSync(path)));
+  return { shape, data: Array.from(data as ArrayLike<number>, Number) };
+};
+
+/** Largest absolute difference between two arrays of equal length. */
+export const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+/** Command to run the CLI under Deno (the same binary the tests run on). */
+export const denoCli = (args: ReadonlyArray<string>) =>
+  new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli.ts", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  });
+
+/** Runs the CLI and returns exit code, stdout and stderr. */
+export const runCli = async (args: ReadonlyArray<string>) => {
+  const r = await denoCli(args).output();
+  const dec = new TextDecoder();
+  return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
+};
+
+/** Reads a JSON file. */
+export const readJson = (path: string) => JSON.parse(readFileSync(path, "utf8"));
