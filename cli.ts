@@ -55,6 +55,12 @@ const runCommand = Command.make("run", {
     Flag.withDescription("where stages run (overrides the pipeline's device:)"),
   ),
   set: setFlag,
+  fuse: Flag.Boolean("fuse").pipe(
+    Flag.withDefault(true),
+    Flag.withDescription(
+      "fuse consecutive elementwise GPU stages into one kernel (--no-fuse: one per stage)",
+    ),
+  ),
   quiet: Flag.Boolean("quiet").pipe(
     Flag.withAlias("q"),
     Flag.withDefault(false),
@@ -65,21 +71,18 @@ const runCommand = Command.make("run", {
     const plan = yield* loadPipeline(a.pipeline, { overrides: a.set });
     for (const w of plan.warnings) writeStderr(`warning: ${w}\n`);
     const device = Option.getOrUndefined(a.device);
-    if ((device ?? plan.pipeline.device) === "gpu") {
-      return yield* new PipelineError({
-        code: "DEVICE_UNAVAILABLE",
-        message: "device gpu: this version of dcmflow runs its stages on the CPU only; " +
-          "use --device cpu (or auto)",
-      });
-    }
     const started = performance.now();
     let progress: ReturnType<typeof makeProgress> | undefined;
     const ledger = yield* runPlan(plan, {
       inputs: a.input,
       out: a.out,
       ...(device ? { device } : {}),
+      gpu: { fuse: a.fuse },
       onStart: ({ total, device }) => {
-        if (!a.quiet) writeStderr(`dcmflow: ${total} input(s) -> ${a.out} on ${device.adapter}\n`);
+        if (!a.quiet) {
+          const note = device.note ? ` (${device.note})` : "";
+          writeStderr(`dcmflow: ${total} input(s) -> ${a.out} on ${device.kind} ${device.adapter}${note}\n`);
+        }
         progress = makeProgress(total, { quiet: a.quiet });
       },
       onProgress: (p) => progress?.update(p),

@@ -34,7 +34,8 @@ export type PipelineErrorCode =
   | "PLUGIN_LOAD"
   | "INVALID_OVERRIDE"
   | "INVALID_ARGUMENTS"
-  | "DEVICE_UNAVAILABLE";
+  | "DEVICE_UNAVAILABLE"
+  | "WGSL_COMPILE";
 
 /** The pipeline or command line is invalid: reported before any input is read (exit status 2). */
 export class PipelineError extends Data.TaggedError("PipelineError")<{

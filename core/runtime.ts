@@ -7,37 +7,33 @@
  *
  * @module
  */
-import { Cause, Effect, Exit, FileSystem } from "effect";
+import { Effect, FileSystem, type Scope } from "effect";
 import { dirname, join } from "node:path";
-import {
-  type CodedError,
-  InputReadError,
-  OutputWriteError,
-  type PipelineError,
-  toCodedError,
-} from "./errors.ts";
+import { InputReadError, OutputWriteError, PipelineError } from "./errors.ts";
+import { acquireGpu, type GpuShape } from "./gpu/device.ts";
+import { DEFAULT_GPU_OPTIONS, type GpuRunOptions, precompile, runInputsGpu } from "./gpu/executor.ts";
+import { BufferPool } from "./gpu/pool.ts";
 import { discoverInputs, type InputFile } from "./inputs.ts";
 import { Output } from "./output.ts";
 import type { DeviceChoice } from "./pipeline.ts";
 import { type Plan, providePlugins } from "./planner.ts";
-import { pid, runtimeName } from "./platform.ts";
+import { runtimeName } from "./platform.ts";
+import { finishSession, type LedgerEntry, openSession, tempName } from "./session.ts";
 import type { Image } from "./tensor.ts";
 import { VERSION } from "./version.ts";
 
-/** One input's line in the ledger. */
-export interface LedgerEntry {
-  readonly input: string;
-  readonly status: "ok" | "error";
-  readonly outputs: ReadonlyArray<string>;
-  readonly error?: CodedError & { readonly stage?: string };
-  /** Wall time for this input, milliseconds. */
-  readonly ms: number;
-}
+export type { LedgerEntry } from "./session.ts";
 
 /** Where the stages ran. */
 export interface DeviceInfo {
   readonly kind: "gpu" | "cpu";
   readonly adapter: string;
+  /** Why `auto` chose what it chose, when that is worth saying. */
+  readonly note?: string;
+  /** Inputs the GPU run sent to the CPU path (e.g. Modality LUT Sequence images); each entry says why. */
+  readonly cpuFallbacks?: number;
+  /** Set when the device was lost during the run; later inputs ran on the CPU. */
+  readonly lost?: string;
 }
 
 /** The run ledger, written to `DIR/dcmflow-run.json`. */
@@ -74,18 +70,12 @@ export interface RunOptions {
   readonly onProgress?: (p: Progress) => void;
   /** Called once the inputs are known, before the first is processed. */
   readonly onStart?: (info: { readonly total: number; readonly device: DeviceInfo }) => void;
+  /** GPU path tuning (fusion, batch size, memory budget). */
+  readonly gpu?: Partial<GpuRunOptions>;
 }
 
 /** Name of the ledger file in the output folder. */
 export const LEDGER_FILE = "dcmflow-run.json";
-
-/** The device the stages will run on. Only the CPU path exists in this version. */
-export const selectDevice = (_choice: DeviceChoice): DeviceInfo => ({
-  kind: "cpu",
-  adapter: `cpu (${runtimeName()}, ${globalThis.navigator?.hardwareConcurrency ?? "?"} threads)`,
-});
-
-let tmpCounter = 0;
 
 /** Writes `bytes` to `path` atomically: a temporary file beside it, then a rename. */
 export const writeFileAtomic = (
@@ -94,7 +84,7 @@ export const writeFileAtomic = (
 ): Effect.Effect<void, OutputWriteError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem;
-    const tmp = `${path}.tmp-${pid()}-${tmpCounter++}`;
+    const tmp = tempName(path);
     yield* fs.makeDirectory(dirname(path), { recursive: true });
     yield* fs.writeFile(tmp, bytes);
     yield* fs.rename(tmp, path).pipe(Effect.tapError(() => fs.remove(tmp).pipe(Effect.ignore)));
@@ -104,8 +94,8 @@ export const writeFileAtomic = (
     ),
   );
 
-/** Runs every stage for one input; outputs are committed only on success. */
-const processInput = (
+/** Runs every stage of `plan` for one input on the CPU; outputs are committed only on success. */
+export const processInputCpu = (
   plan: Plan,
   input: InputFile,
   outDir: string,
@@ -113,99 +103,152 @@ const processInput = (
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem;
     const started = performance.now();
-    const staged: Array<{ readonly tmp: string; readonly final: string }> = [];
+    const session = yield* openSession(input, outDir);
     let stage = plan.source.label;
-
-    const output = Output.of({
-      input: input.path,
-      write: (ext, bytes, suffix = "") =>
-        Effect.gen(function* () {
-          const final = join(outDir, `${input.outputBase}${suffix}.${ext}`);
-          const tmp = `${final}.tmp-${pid()}-${tmpCounter++}`;
-          staged.push({ tmp, final });
-          yield* fs.makeDirectory(dirname(final), { recursive: true });
-          yield* fs.writeFile(tmp, bytes);
-          return final;
-        }).pipe(
-          Effect.mapError((e) =>
-            new OutputWriteError({ code: "WRITE_ERROR", message: `cannot write: ${e.message}` })
-          ),
-        ),
-    });
-
     const work = Effect.gen(function* () {
-      const bytes = yield* fs.readFile(input.path).pipe(
-        Effect.mapError((e) =>
-          new InputReadError({ code: "READ_ERROR", message: `cannot read ${input.path}: ${e.message}` })
-        ),
-      );
+      const bytes = yield* readInput(fs, input);
       let image: Image = yield* plan.source.stage.run({ path: input.path, bytes }, plan.source.params);
       for (const s of plan.stages) {
         stage = s.label;
         image = yield* s.stage.run(image, s.params);
       }
-      stage = "commit";
-      for (const s of staged) {
-        yield* fs.rename(s.tmp, s.final).pipe(
-          Effect.mapError((e) =>
-            new OutputWriteError({ code: "WRITE_ERROR", message: `cannot write ${s.final}: ${e.message}` })
-          ),
-        );
-      }
-      return staged.map((s) => s.final);
-    }).pipe(Effect.provideService(Output, output), providePlugins(plan));
-
-    const exit = yield* Effect.exit(work);
-    const ms = Math.round(performance.now() - started);
-    if (Exit.isSuccess(exit)) return { input: input.path, status: "ok", outputs: exit.value, ms } as const;
-    // Failed: remove everything this input staged (and anything already renamed), so nothing partial stays.
-    for (const s of staged) {
-      yield* fs.remove(s.tmp).pipe(Effect.ignore);
-      if (stage === "commit") yield* fs.remove(s.final).pipe(Effect.ignore);
-    }
-    const failure = Cause.findErrorOption(exit.cause);
-    const error = failure._tag === "Some"
-      ? toCodedError(failure.value)
-      : toCodedError(Cause.squash(exit.cause), "INTERNAL_ERROR");
-    return { input: input.path, status: "error", outputs: [], error: { ...error, stage }, ms } as const;
+    }).pipe(Effect.provideService(Output, session.output), providePlugins(plan));
+    return yield* finishSession(session, yield* Effect.exit(work), stage, started);
   });
+
+/** Reads an input file, as a typed per-input error when it cannot be read. */
+export const readInput = (fs: FileSystem.FileSystem, input: InputFile) =>
+  fs.readFile(input.path).pipe(
+    Effect.mapError((e) =>
+      new InputReadError({ code: "READ_ERROR", message: `cannot read ${input.path}: ${e.message}` })
+    ),
+  );
+
+/** The device chosen for a run, and the GPU when it is used. */
+interface DeviceChoiceResult {
+  readonly info: DeviceInfo;
+  readonly gpu?: GpuShape;
+}
+
+const cpuInfo = (note?: string): DeviceInfo => ({
+  kind: "cpu",
+  adapter: `cpu (${runtimeName()}, ${globalThis.navigator?.hardwareConcurrency ?? "?"} threads)`,
+  ...(note ? { note } : {}),
+});
+
+/**
+ * `cpu`: the CPU path. `gpu`: the WebGPU path, or a pipeline error when there is no adapter. `auto`: the GPU
+ * on a hardware adapter; the CPU on a software adapter (llvmpipe and the like), where `deno task bench`
+ * measures the CPU path faster, or when there is no adapter. The GPU device lives until the scope closes.
+ */
+export const chooseDevice = (
+  choice: DeviceChoice,
+): Effect.Effect<DeviceChoiceResult, PipelineError, Scope.Scope> =>
+  Effect.gen(function* () {
+    if (choice === "cpu") return { info: cpuInfo() };
+    const acquired = yield* Effect.result(acquireGpu);
+    if (acquired._tag === "Failure") {
+      if (choice === "gpu") {
+        return yield* new PipelineError({
+          code: "DEVICE_UNAVAILABLE",
+          message: `device gpu: ${acquired.failure.message}; use --device cpu (or auto)`,
+        });
+      }
+      return { info: cpuInfo(`no GPU: ${acquired.failure.message}`) };
+    }
+    const gpu = acquired.success;
+    if (choice === "auto" && gpu.software) {
+      gpu.device.destroy();
+      return {
+        info: cpuInfo(`GPU adapter "${gpu.adapter}" is a software rasteriser; the CPU path is faster there`),
+      };
+    }
+    yield* Effect.addFinalizer(() => Effect.sync(() => gpu.device.destroy()));
+    return { info: { kind: "gpu", adapter: gpu.adapter }, gpu };
+  });
+
+/** Inputs read and prepared per GPU round (bounds host memory; batches form within a round). */
+const GPU_ROUND = 64;
 
 /**
  * Runs `plan` over the inputs; returns the ledger (also written to `DIR/dcmflow-run.json`).
- * Fails only for problems found before the first input (unreadable `--input` paths).
+ * Fails only for problems found before the first input (device, WGSL, unreadable `--input` paths).
  */
 export const runPlan = (
   plan: Plan,
   options: RunOptions,
 ): Effect.Effect<Ledger, PipelineError | OutputWriteError, FileSystem.FileSystem> =>
-  Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function* () {
     const started = new Date();
-    const device = selectDevice(options.device ?? plan.pipeline.device);
+    const fs = yield* FileSystem.FileSystem;
     const inputs = yield* discoverInputs(options.inputs, options.out);
+    const chosen = yield* chooseDevice(options.device ?? plan.pipeline.device);
+    let device = chosen.info;
+    const gpu = chosen.gpu;
+    if (gpu) {
+      yield* precompile(plan, gpu).pipe(
+        Effect.mapError((e) => new PipelineError({ code: "WGSL_COMPILE", message: e.message })),
+      );
+    }
     options.onStart?.({ total: inputs.length, device });
+    const gpuOptions = { ...DEFAULT_GPU_OPTIONS, ...options.gpu };
+    const pool = gpu ? new BufferPool(gpu) : undefined;
     const claimed = new Map<string, string>();
     const entries: LedgerEntry[] = [];
     let failed = 0;
-    for (const input of inputs) {
-      const owner = claimed.get(input.outputBase);
-      const entry: LedgerEntry = owner !== undefined
-        ? {
-          input: input.path,
-          status: "error",
-          outputs: [],
-          error: {
-            code: "OUTPUT_CONFLICT",
-            message:
-              `its outputs would overwrite those of ${owner} (same name); pass the files' common folder ` +
-              "as --input so the outputs keep their relative paths",
-          },
-          ms: 0,
-        }
-        : yield* processInput(plan, input, options.out);
-      claimed.set(input.outputBase, input.path);
+    let fallbacks = 0;
+    let lost: string | undefined;
+    const record = (entry: LedgerEntry) => {
       if (entry.status === "error") failed++;
       entries.push(entry);
       options.onProgress?.({ done: entries.length, total: inputs.length, failed, last: entry });
+    };
+    const conflicts = new Map<InputFile, LedgerEntry>();
+    for (const input of inputs) {
+      const owner = claimed.get(input.outputBase);
+      if (owner === undefined) {
+        claimed.set(input.outputBase, input.path);
+        continue;
+      }
+      conflicts.set(input, {
+        input: input.path,
+        status: "error",
+        outputs: [],
+        error: {
+          code: "OUTPUT_CONFLICT",
+          message:
+            `its outputs would overwrite those of ${owner} (same name); pass the files' common folder ` +
+            "as --input so the outputs keep their relative paths",
+        },
+        ms: 0,
+      });
+    }
+    for (let at = 0; at < inputs.length;) {
+      const round = inputs.slice(at, at + (gpu && !lost ? GPU_ROUND : 1));
+      at += round.length;
+      const todo = round.filter((i) => !conflicts.has(i));
+      const done = new Map<InputFile, LedgerEntry>();
+      if (gpu && pool && !lost) {
+        const r = yield* runInputsGpu(plan, gpu, pool, todo, options.out, fs, gpuOptions);
+        r.entries.forEach((e) => done.set(todo.find((i) => i.path === e.input)!, e));
+        for (const f of r.fallback) {
+          const e = yield* processInputCpu(plan, f.input, options.out);
+          done.set(f.input, { ...e, fallback: f.reason });
+          fallbacks++;
+        }
+        lost ??= r.deviceLost;
+      } else {
+        for (const input of todo) done.set(input, yield* processInputCpu(plan, input, options.out));
+      }
+      for (const input of round) record(conflicts.get(input) ?? done.get(input)!);
+    }
+    pool?.clear();
+    if (gpu) {
+      device = {
+        ...device,
+        ...(fallbacks > 0 ? { cpuFallbacks: fallbacks } : {}),
+        ...(lost ? { lost } : {}),
+      };
     }
     const ledger: Ledger = {
       pipeline: {
@@ -231,4 +274,4 @@ export const runPlan = (
       new TextEncoder().encode(JSON.stringify(ledger, null, 2) + "\n"),
     );
     return ledger;
-  });
+  }));

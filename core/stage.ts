@@ -23,13 +23,15 @@
  *   its requirements are services provided by Layers (the runtime provides {@link Output}; a plugin module
  *   may export a `layer` for its own services).
  *
- * Further optional fields (a GPU kernel, for instance) can be added to a stage later without changing how a
- * stage is used: the runtime decides where `run` executes.
+ * - `gpu` (optional) is the stage's WebGPU form: an elementwise WGSL function (fused with its neighbours) or
+ *   a kernel runner. The runtime decides where each stage runs; pipelines never change.
  *
  * @module
  */
 import type { Effect, Layer, Schema } from "effect";
 import type { CodedError } from "./errors.ts";
+import type { GpuBatch } from "./gpu/batch.ts";
+import type { GpuError } from "./gpu/device.ts";
 import type { Image, Kind, TensorSpec } from "./tensor.ts";
 
 /** The raw input of a source stage. */
@@ -37,6 +39,70 @@ export interface SourceFile {
   /** Path as given or walked. */
   readonly path: string;
   readonly bytes: Uint8Array;
+}
+
+/** The stored words of an uncompressed image, for unpacking on the GPU (see shaders/unpack.wgsl). */
+export interface RawPixels {
+  readonly type: "raw";
+  /** Pixel data bytes as in the file (frames contiguous). */
+  readonly bytes: Uint8Array;
+  readonly bitsAllocated: 8 | 16 | 32;
+  readonly bitsStored: number;
+  /** Bits to shift right before masking: HighBit + 1 - BitsStored. */
+  readonly shift: number;
+  readonly signed: boolean;
+  /** Big endian transfer syntax: swap the bytes of each word. */
+  readonly byteSwap: boolean;
+  /** 0: samples interleaved (RGBRGB...), 1: planar. */
+  readonly planar: 0 | 1;
+}
+
+/** What a source stage hands to the GPU: raw stored words to unpack there, or values already decoded. */
+export interface Upload {
+  readonly image: Omit<Image, "data">;
+  readonly pixels: RawPixels | { readonly type: "f32"; readonly data: Float32Array };
+}
+
+/** GPU form of a source stage: parse on the CPU, upload raw words (unpacked by a kernel) or floats. */
+export interface SourceGpu<P, E extends CodedError = CodedError, R = never> {
+  readonly kind: "source";
+  readonly prepare: (file: SourceFile, params: P) => Effect.Effect<Upload, E, R>;
+}
+
+/** Per-image values of an elementwise kernel's fields, plus what the stage records about the image. */
+export interface KernelValues {
+  readonly values: Readonly<Record<string, number>>;
+  readonly notes?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * GPU form of an elementwise stage: one WGSL function applied to every value; consecutive elementwise stages
+ * are fused into one kernel (see core/gpu/fuse.ts).
+ *
+ * The WGSL declares `fn ENTRY(x: f32, c: u32, p: ENTRYParams) -> f32` (`c`: channel). The struct
+ * `ENTRYParams` is generated from `fields` (all f32), and `constants` are emitted as WGSL `const`s, so no
+ * value is written twice. `values` computes the fields for each image (it may fail for one image, like `run`).
+ */
+export interface ElementwiseGpu<P, E extends CodedError = CodedError> {
+  readonly kind: "elementwise";
+  /** WGSL source (typically read from shaders/NAME.wgsl). */
+  readonly wgsl: string;
+  /** Where the WGSL came from, for compile errors (e.g. "shaders/window.wgsl" or a plugin's file). */
+  readonly source: string;
+  readonly entry: string;
+  readonly fields: ReadonlyArray<string>;
+  readonly constants?: Readonly<Record<string, number>>;
+  /** Output channels when the stage changes them (e.g. normalize replicating gray to RGB). */
+  readonly channels?: (params: P, inputChannels: number) => number;
+  readonly values: (params: P, image: Omit<Image, "data">) => Effect.Effect<KernelValues, E>;
+}
+
+/** GPU form of any other image stage: runs its own kernels on a batch (see core/gpu/batch.ts). */
+export interface KernelGpu<P, E extends CodedError = CodedError> {
+  readonly kind: "kernel";
+  readonly run: (params: P, batch: GpuBatch) => Effect.Effect<GpuBatch, E | GpuError>;
+  /** What the stage records about each image (as its CPU `run` does in `notes`). */
+  readonly notes?: (params: P, image: Omit<Image, "data">) => Readonly<Record<string, unknown>>;
 }
 
 /** Fields shared by every stage. */
@@ -59,6 +125,8 @@ export interface SourceStage<P = unknown, E extends CodedError = CodedError, R =
   /** Plan-time spec of what it produces (dimensions it can know from the params alone). */
   readonly plan?: (params: P) => TensorSpec | string;
   readonly run: (file: SourceFile, params: P) => Effect.Effect<Image, E, R>;
+  /** Optional GPU form: hands raw words or floats to the GPU path. */
+  readonly gpu?: SourceGpu<P, E, R>;
 }
 
 /** A stage from image to image (including sinks such as `write`, which return their input). */
@@ -75,6 +143,8 @@ export interface ImageStage<P = unknown, E extends CodedError = CodedError, R = 
   /** File extensions this stage writes for the given params (the planner refuses two stages writing one). */
   readonly writes?: (params: P) => ReadonlyArray<string>;
   readonly run: (image: Image, params: P) => Effect.Effect<Image, E, R>;
+  /** Optional GPU form; stages without one run on the CPU, with a readback before them. */
+  readonly gpu?: ElementwiseGpu<P, E> | KernelGpu<P, E>;
 }
 
 /** A source stage of any parameter type and requirements (as held by registries and plans). */

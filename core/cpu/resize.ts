@@ -23,7 +23,7 @@ export type ResizeFilter = "bilinear" | "nearest";
  * Per-output-index filter taps along one axis: output `i` reads `count[i]` consecutive inputs from
  * `start[i]`, weighted by `weights[i * stride + k]`.
  */
-interface AxisTable {
+export interface AxisTable {
   readonly start: Int32Array;
   readonly count: Int32Array;
   readonly weights: Float64Array;
@@ -120,7 +120,13 @@ function nearestTable(inSize: number, outSize: number): AxisTable {
   };
 }
 
-function axisTable(inSize: number, outSize: number, filter: ResizeFilter, antialias: boolean): AxisTable {
+/** The filter table of one axis (shared by the CPU passes and the GPU kernel, shaders/resize.wgsl). */
+export function axisTable(
+  inSize: number,
+  outSize: number,
+  filter: ResizeFilter,
+  antialias: boolean,
+): AxisTable {
   if (inSize === outSize) return identityTable(outSize);
   if (filter === "nearest") return nearestTable(inSize, outSize);
   return antialias ? antialiasTable(inSize, outSize) : bilinearTable(inSize, outSize);

@@ -9,9 +9,32 @@
 import { Effect, Schema } from "effect";
 import { StageError } from "../../core/errors.ts";
 import { defineStage } from "../../core/stage.ts";
+import type { Image } from "../../core/tensor.ts";
 import { decodeDicom, DicomDecodeError } from "./dicom.ts";
 
 const Params = Schema.Struct({});
+
+const toStageError = (e: unknown) =>
+  e instanceof DicomDecodeError ? new StageError({ code: e.code, message: e.message }) : new StageError({
+    code: "INVALID_DICOM",
+    message: `cannot decode: ${e instanceof Error ? e.message : e}`,
+  });
+
+/** Decodes a file on the CPU into stored values. */
+const decodeImage = (bytes: Uint8Array) =>
+  Effect.try({
+    try: (): Image => {
+      const { meta, data } = decodeDicom(bytes);
+      return {
+        kind: "stored",
+        shape: [meta.frames, meta.samplesPerPixel, meta.rows, meta.cols],
+        data,
+        meta,
+        notes: {},
+      };
+    },
+    catch: toStageError,
+  });
 
 /** The `decode` stage. */
 export const decode = defineStage({
@@ -20,24 +43,13 @@ export const decode = defineStage({
   params: Params,
   accepts: "file",
   produces: "stored",
-  run: (file) =>
-    Effect.try({
-      try: () => {
-        const { meta, data } = decodeDicom(file.bytes);
-        return {
-          kind: "stored" as const,
-          shape: [meta.frames, meta.samplesPerPixel, meta.rows, meta.cols] as const,
-          data,
-          meta,
-          notes: {},
-        };
-      },
-      catch: (e) =>
-        e instanceof DicomDecodeError
-          ? new StageError({ code: e.code, message: e.message })
-          : new StageError({
-            code: "INVALID_DICOM",
-            message: `cannot decode: ${e instanceof Error ? e.message : e}`,
-          }),
-    }),
+  run: (file) => decodeImage(file.bytes),
+  gpu: {
+    kind: "source",
+    prepare: (file) =>
+      Effect.map(
+        decodeImage(file.bytes),
+        ({ data, ...image }) => ({ image, pixels: { type: "f32", data } as const }),
+      ),
+  },
 });

@@ -6,6 +6,7 @@
  */
 import { Effect, Schema } from "effect";
 import { StageError } from "../../core/errors.ts";
+import { shader, shaderPath } from "../../core/gpu/shaders.ts";
 import { defineStage } from "../../core/stage.ts";
 import { withData } from "../../core/tensor.ts";
 
@@ -20,6 +21,11 @@ const Params = Schema.Struct({
     Schema.Literals([1, 3]).annotate({ description: "replicate grayscale to 3 channels first (RGB models)" }),
   ),
 });
+
+/** Channels the GPU kernel handles (shaders/normalize.wgsl). */
+const MAX_CHANNELS = 3;
+const MEAN_FIELDS = ["mean0", "mean1", "mean2"];
+const INV_FIELDS = ["inv0", "inv1", "inv2"];
 
 /** Parameters of the `normalize` stage. */
 export type NormalizeParams = typeof Params.Type;
@@ -87,4 +93,28 @@ export const normalize = defineStage({
         notes: { normalize: { mean: p.mean, std: p.std, channels: out } },
       }));
     }),
+  gpu: {
+    kind: "elementwise",
+    wgsl: shader("normalize"),
+    source: shaderPath("normalize"),
+    entry: "normalize",
+    fields: [...MEAN_FIELDS, ...INV_FIELDS],
+    constants: { NORMALIZE_MAX_CHANNELS: MAX_CHANNELS },
+    channels: (p, inputChannels) => p.channels ?? inputChannels,
+    values: (p, image) => {
+      const channels = image.shape[1];
+      const problem = checkChannels(p, channels) ??
+        (Math.max(p.channels ?? channels, p.mean.length) > MAX_CHANNELS
+          ? `the GPU normalize handles up to ${MAX_CHANNELS} channels`
+          : undefined);
+      if (problem) return Effect.fail(new StageError({ code: "CHANNEL_MISMATCH", message: problem }));
+      const values: Record<string, number> = {};
+      for (let c = 0; c < MAX_CHANNELS; c++) {
+        values[MEAN_FIELDS[c]] = p.mean.length === 1 ? p.mean[0] : p.mean[c] ?? 0;
+        values[INV_FIELDS[c]] = 1 / (p.std.length === 1 ? p.std[0] : p.std[c] ?? 1);
+      }
+      const out = p.channels ?? channels;
+      return Effect.succeed({ values, notes: { normalize: { mean: p.mean, std: p.std, channels: out } } });
+    },
+  },
 });

@@ -8,6 +8,8 @@
  * @module
  */
 import { Effect, Schema } from "effect";
+import { CpuFallback } from "../../core/gpu/device.ts";
+import { shader, shaderPath } from "../../core/gpu/shaders.ts";
 import { defineStage } from "../../core/stage.ts";
 import { withData } from "../../core/tensor.ts";
 import { applyModalityLut, applyRescale } from "./modality.ts";
@@ -40,4 +42,21 @@ export const rescale = defineStage({
       const data = slope === 1 && intercept === 0 ? image.data : applyRescale(image.data, slope, intercept);
       return withData(image, data, { kind: "modality", notes: { rescale: { slope, intercept } } });
     }),
+  gpu: {
+    kind: "elementwise",
+    wgsl: shader("rescale"),
+    source: shaderPath("rescale"),
+    entry: "rescale",
+    fields: ["slope", "intercept"],
+    values: (p, image) => {
+      const meta = image.meta;
+      if (meta.samplesPerPixel > 1) return Effect.succeed({ values: { slope: 1, intercept: 0 } });
+      if (meta.modalityLut && p.slope === undefined && p.intercept === undefined) {
+        return Effect.fail(new CpuFallback({ code: "CPU_FALLBACK", message: "Modality LUT Sequence" }));
+      }
+      const slope = p.slope ?? meta.rescaleSlope;
+      const intercept = p.intercept ?? meta.rescaleIntercept;
+      return Effect.succeed({ values: { slope, intercept }, notes: { rescale: { slope, intercept } } });
+    },
+  },
 });

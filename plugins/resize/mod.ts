@@ -12,6 +12,7 @@ import { Effect, Schema } from "effect";
 import { resizePlanes } from "../../core/cpu/resize.ts";
 import { defineStage } from "../../core/stage.ts";
 import { withData } from "../../core/tensor.ts";
+import { resizeBatch } from "./gpu.ts";
 
 const Size = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 16384 }));
 
@@ -60,4 +61,19 @@ export const resize = defineStage({
         notes: { resize: { from: [rows, cols], to: [p.height, p.width], filter, antialias } },
       });
     }),
+  gpu: {
+    kind: "kernel",
+    run: (p, batch) => {
+      const filter = p.filter ?? "bilinear";
+      return resizeBatch(batch, p.height, p.width, filter, filter === "bilinear" && (p.antialias ?? true));
+    },
+    notes: (p, image) => {
+      const filter = p.filter ?? "bilinear";
+      const antialias = filter === "bilinear" && (p.antialias ?? true);
+      const [, , rows, cols] = image.shape;
+      return rows === p.height && cols === p.width
+        ? {}
+        : { resize: { from: [rows, cols], to: [p.height, p.width], filter, antialias } };
+    },
+  },
 });

@@ -9,10 +9,21 @@
  */
 import { Effect, Schema } from "effect";
 import { StageError } from "../../core/errors.ts";
+import { CpuFallback } from "../../core/gpu/device.ts";
+import { shader, shaderPath } from "../../core/gpu/shaders.ts";
+import type { ImageMeta, LutTable } from "../../core/meta.ts";
 import { defineStage } from "../../core/stage.ts";
 import { withData } from "../../core/tensor.ts";
 import { PRESET_NAMES, PRESETS } from "./presets.ts";
-import { applyVoiLut, applyWindow, minimumWidth, type VoiFunction, voiFunctionFromDicom } from "./voi.ts";
+import {
+  applyVoiLut,
+  applyWindow,
+  minimumWidth,
+  type VoiFunction,
+  voiFunctionFromDicom,
+  type VoiRange,
+  type VoiWindow,
+} from "./voi.ts";
 
 const Params = Schema.Struct({
   center: Schema.optionalKey(
@@ -78,6 +89,80 @@ const checkParams = (p: WindowParams): string | undefined => {
   return undefined;
 };
 
+/** The VOI transformation chosen for one image: a window, or a VOI LUT Sequence table. */
+export type ResolvedVoi =
+  | { readonly type: "window"; readonly window: VoiWindow; readonly notes: Record<string, unknown> }
+  | {
+    readonly type: "lut";
+    readonly lut: LutTable;
+    readonly range: VoiRange;
+    readonly invert: boolean;
+    readonly notes: Record<string, unknown>;
+  };
+
+/** Chooses the window (or VOI LUT) for an image from the params and its metadata; shared by CPU and GPU. */
+export const resolveVoi = (p: WindowParams, meta: ImageMeta): Effect.Effect<ResolvedVoi, StageError> =>
+  Effect.gen(function* () {
+    const range = { ymin: p.range?.[0] ?? 0, ymax: p.range?.[1] ?? 1 };
+    const inverse = meta.photometric === "MONOCHROME1" || meta.presentationLutShape?.trim() === "INVERSE";
+    const invert = p.invert === "always" || ((p.invert ?? "auto") === "auto" && inverse);
+    const which = p.which ?? 0;
+    if (p.from === "dicom" && meta.voiLuts && meta.voiLuts.length > 0) {
+      const lut = meta.voiLuts[which];
+      if (!lut) return yield* indexError(which, meta.voiLuts.length, "VOI LUT Sequence items");
+      const notes = {
+        window: { source: `dicom VOI LUT[${which}]`, explanation: lut.explanation, range, inverted: invert },
+      };
+      return { type: "lut", lut, range, invert, notes } as const;
+    }
+    let center: number;
+    let width: number;
+    let source: string;
+    let fn: VoiFunction = p.function ?? "linear";
+    if (p.from === "dicom") {
+      if (meta.windows.length === 0) {
+        return yield* new StageError({
+          code: "MISSING_WINDOW",
+          message: "the file has no WindowCenter/WindowWidth and no VOI LUT Sequence; " +
+            "set `center`/`width` or a `preset` in the pipeline (or --set stages.window.center=... ).",
+        });
+      }
+      const w = meta.windows[which];
+      if (!w) return yield* indexError(which, meta.windows.length, "windows");
+      ({ center, width } = w);
+      source = `dicom[${which}]${w.explanation ? ` ${w.explanation}` : ""}`;
+      fn = p.function ?? voiFunctionFromDicom(meta.voiLutFunction) ?? "linear";
+      if (width < minimumWidth(fn)) {
+        return yield* new StageError({
+          code: "INVALID_WINDOW",
+          message:
+            `the file's window ${which} has width ${width}, too small for ${fn}; set center/width in the pipeline`,
+        });
+      }
+    } else if (p.preset) {
+      ({ center, width } = PRESETS[p.preset]);
+      source = `preset ${p.preset}`;
+    } else {
+      center = p.center!;
+      width = p.width!;
+      source = "pipeline";
+    }
+    return {
+      type: "window",
+      window: { center, width, fn, range, invert },
+      notes: { window: { center, width, function: fn, source, range, inverted: invert } },
+    } as const;
+  });
+
+/** VOI function numbers shared with shaders/window.wgsl (emitted there as WGSL constants). */
+export const WINDOW_MODES = { WINDOW_LINEAR: 0, WINDOW_LINEAR_EXACT: 1, WINDOW_SIGMOID: 2 } as const;
+
+const MODE_OF: Record<VoiFunction, number> = {
+  linear: WINDOW_MODES.WINDOW_LINEAR,
+  linear_exact: WINDOW_MODES.WINDOW_LINEAR_EXACT,
+  sigmoid: WINDOW_MODES.WINDOW_SIGMOID,
+};
+
 /** The `window` stage. */
 export const window = defineStage({
   name: "window",
@@ -89,66 +174,40 @@ export const window = defineStage({
   produces: "display",
   plan: (p, input) => checkParams(p) ?? { ...input, kind: "display" },
   run: (image, p) =>
-    Effect.gen(function* () {
-      const meta = image.meta;
-      const range = { ymin: p.range?.[0] ?? 0, ymax: p.range?.[1] ?? 1 };
-      const inverse = meta.photometric === "MONOCHROME1" || meta.presentationLutShape?.trim() === "INVERSE";
-      const invert = p.invert === "always" || ((p.invert ?? "auto") === "auto" && inverse);
-      const which = p.which ?? 0;
-      if (p.from === "dicom" && meta.voiLuts && meta.voiLuts.length > 0) {
-        const lut = meta.voiLuts[which];
-        if (!lut) return yield* indexError(which, meta.voiLuts.length, "VOI LUT Sequence items");
-        const data = applyVoiLut(image.data, lut, range, invert);
-        return withData(image, data, {
-          kind: "display",
-          notes: {
-            window: {
-              source: `dicom VOI LUT[${which}]`,
-              explanation: lut.explanation,
-              range,
-              inverted: invert,
-            },
+    Effect.map(resolveVoi(p, image.meta), (voi) =>
+      withData(
+        image,
+        voi.type === "lut"
+          ? applyVoiLut(image.data, voi.lut, voi.range, voi.invert)
+          : applyWindow(image.data, voi.window),
+        { kind: "display", notes: voi.notes },
+      )),
+  gpu: {
+    kind: "elementwise",
+    wgsl: shader("window"),
+    source: shaderPath("window"),
+    entry: "window",
+    fields: ["center", "width", "ymin", "ymax", "mode", "invert"],
+    constants: WINDOW_MODES,
+    values: (p, image) =>
+      Effect.flatMap(resolveVoi(p, image.meta), (voi) => {
+        if (voi.type === "lut") {
+          return Effect.fail(new CpuFallback({ code: "CPU_FALLBACK", message: "VOI LUT Sequence" }));
+        }
+        const w = voi.window;
+        return Effect.succeed({
+          values: {
+            center: w.center,
+            width: w.width,
+            ymin: w.range.ymin,
+            ymax: w.range.ymax,
+            mode: MODE_OF[w.fn],
+            invert: w.invert ? 1 : 0,
           },
+          notes: voi.notes,
         });
-      }
-      let center: number;
-      let width: number;
-      let source: string;
-      let fn: VoiFunction = p.function ?? "linear";
-      if (p.from === "dicom") {
-        if (meta.windows.length === 0) {
-          return yield* new StageError({
-            code: "MISSING_WINDOW",
-            message: "the file has no WindowCenter/WindowWidth and no VOI LUT Sequence; " +
-              "set `center`/`width` or a `preset` in the pipeline (or --set stages.window.center=... ).",
-          });
-        }
-        const w = meta.windows[which];
-        if (!w) return yield* indexError(which, meta.windows.length, "windows");
-        ({ center, width } = w);
-        source = `dicom[${which}]${w.explanation ? ` ${w.explanation}` : ""}`;
-        fn = p.function ?? voiFunctionFromDicom(meta.voiLutFunction) ?? "linear";
-        if (width < minimumWidth(fn)) {
-          return yield* new StageError({
-            code: "INVALID_WINDOW",
-            message:
-              `the file's window ${which} has width ${width}, too small for ${fn}; set center/width in the pipeline`,
-          });
-        }
-      } else if (p.preset) {
-        ({ center, width } = PRESETS[p.preset]);
-        source = `preset ${p.preset}`;
-      } else {
-        center = p.center!;
-        width = p.width!;
-        source = "pipeline";
-      }
-      const data = applyWindow(image.data, { center, width, fn, range, invert });
-      return withData(image, data, {
-        kind: "display",
-        notes: { window: { center, width, function: fn, source, range, inverted: invert } },
-      });
-    }),
+      }),
+  },
 });
 
 const indexError = (which: number, count: number, what: string) =>

@@ -1,0 +1,128 @@
+/**
+ * The GPU device as an Effect service.
+ *
+ * {@link GpuLive} finds an adapter (Deno's built-in `navigator.gpu`; under Bun/Node the `webgpu` npm package,
+ * Dawn, when it is installed and finds one), requests a device with the adapter's own limits, and destroys
+ * it when the scope closes. Device loss is watched: every later GPU call fails with {@link GpuDeviceLost}.
+ *
+ * @module
+ */
+import { Context, Data, Effect, Layer } from "effect";
+
+/** No usable WebGPU adapter or device. */
+export class GpuUnavailable extends Data.TaggedError("GpuUnavailable")<{
+  readonly code: "GPU_UNAVAILABLE";
+  readonly message: string;
+}> {}
+
+/** The device was lost (driver reset, `destroy()`, ...). */
+export class GpuDeviceLost extends Data.TaggedError("GpuDeviceLost")<{
+  readonly code: "GPU_DEVICE_LOST";
+  readonly message: string;
+}> {}
+
+/** An allocation did not fit in GPU memory even after splitting the batch down to one image. */
+export class GpuOutOfMemory extends Data.TaggedError("GpuOutOfMemory")<{
+  readonly code: "GPU_OUT_OF_MEMORY";
+  readonly message: string;
+}> {}
+
+/** A WGSL module failed to compile; `message` names the kernel (and plugin) and the WGSL line. */
+export class WgslCompileError extends Data.TaggedError("WgslCompileError")<{
+  readonly code: "WGSL_COMPILE";
+  readonly message: string;
+}> {}
+
+/** Any GPU failure. */
+export type GpuError = GpuUnavailable | GpuDeviceLost | GpuOutOfMemory | WgslCompileError;
+
+/** What the runtime knows about the device it holds. */
+export interface GpuShape {
+  readonly device: GPUDevice;
+  /** e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" or "NVIDIA H100 (vulkan)". */
+  readonly adapter: string;
+  /** True for software rasterisers (llvmpipe, SwiftShader, WARP): slower than the CPU path here. */
+  readonly software: boolean;
+  readonly limits: GPUSupportedLimits;
+  /** Resolves (with a message) if the device is lost; `undefined` while it is alive. */
+  readonly lost: () => string | undefined;
+}
+
+/** Service key for the GPU device. */
+export class Gpu extends Context.Service<Gpu, GpuShape>()("dcmflow/Gpu") {}
+
+/** `navigator.gpu` of this runtime, or of the `webgpu` npm package (Dawn) under Bun/Node. */
+const findGpu = async (): Promise<GPU | undefined> => {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  try {
+    const specifier = "webgpu"; // optional dependency: not bundled, looked up at run time
+    const mod = await import(specifier) as { create: (flags: string[]) => GPU; globals: object };
+    Object.assign(globalThis, mod.globals);
+    return mod.create([]);
+  } catch {
+    return undefined;
+  }
+};
+
+const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|warp/i;
+
+/** Describes an adapter for ledgers and messages. */
+export const describeAdapter = (info: GPUAdapterInfo): string =>
+  [info.description, info.vendor && !/^\d+$/.test(info.vendor) ? info.vendor : "", info.architecture]
+    .filter((s) => s && s.length > 0).join(" ") || "unknown adapter";
+
+/** Requests an adapter and a device with the adapter's limits. */
+export const acquireGpu: Effect.Effect<GpuShape, GpuUnavailable> = Effect.tryPromise({
+  try: async () => {
+    const gpu = await findGpu();
+    if (!gpu) {
+      throw new Error("this runtime has no WebGPU (navigator.gpu) and the `webgpu` package is not installed");
+    }
+    const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+    if (!adapter) {
+      throw new Error(
+        "no WebGPU adapter found (on Linux, install Mesa's Vulkan drivers: apt-get install mesa-vulkan-drivers)",
+      );
+    }
+    const { limits } = adapter;
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+        maxBufferSize: limits.maxBufferSize,
+        maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+        maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+      },
+    });
+    let lostMessage: string | undefined;
+    device.lost.then((info) => {
+      lostMessage = `GPU device lost (${info.reason}): ${info.message || "no details"}`;
+    });
+    const info = adapter.info;
+    const name = describeAdapter(info);
+    return {
+      device,
+      adapter: name,
+      software: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || SOFTWARE.test(name),
+      limits: device.limits,
+      lost: () => lostMessage,
+    } satisfies GpuShape;
+  },
+  catch: (e) =>
+    new GpuUnavailable({ code: "GPU_UNAVAILABLE", message: e instanceof Error ? e.message : String(e) }),
+});
+
+/** A Layer holding one GPU device for the scope of a run; the device is destroyed at the end. */
+export const GpuLive: Layer.Layer<Gpu, GpuUnavailable> = Layer.effect(
+  Gpu,
+  Effect.acquireRelease(acquireGpu, (g) => Effect.sync(() => g.device.destroy())),
+);
+
+/**
+ * A stage's GPU form cannot handle this image (a lookup-table Modality LUT, say): the runtime runs this
+ * input on the CPU path instead. Not an error the user sees; the ledger notes the fallback.
+ */
+export class CpuFallback extends Data.TaggedError("CpuFallback")<{
+  readonly code: "CPU_FALLBACK";
+  readonly message: string;
+}> {}
