@@ -81,7 +81,11 @@ const runCommand = Command.make("run", {
       onStart: ({ total, device }) => {
         if (!a.quiet) {
           const note = device.note ? ` (${device.note})` : "";
-          writeStderr(`dcmflow: ${total} input(s) -> ${a.out} on ${device.kind} ${device.adapter}${note}\n`);
+          writeStderr(
+            `dcmflow: ${total} input(s) -> ${a.out} on ${
+              device.kind === "gpu" ? "GPU " : ""
+            }${device.adapter}${note}\n`,
+          );
         }
         progress = makeProgress(total, { quiet: a.quiet });
       },

@@ -48,3 +48,34 @@ export const runCli = async (args: ReadonlyArray<string>) => {
 
 /** Reads a JSON file. */
 export const readJson = (path: string) => JSON.parse(readFileSync(path, "utf8"));
+
+import { acquireGpu, type GpuShape } from "../core/gpu/device.ts";
+
+/** True when GPU tests must fail rather than skip without an adapter (set in .ci/run). */
+export const gpuRequired = (): boolean => Deno.env.get("DCMFLOW_REQUIRE_GPU") === "1";
+
+/**
+ * A test that needs a WebGPU adapter. Without one it fails when DCMFLOW_REQUIRE_GPU=1 (CI), and otherwise
+ * says loudly that it did not run.
+ */
+export const gpuTest = (name: string, fn: (gpu: GpuShape) => Promise<void>) =>
+  Deno.test({
+    name: `[gpu] ${name}`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const r = await Effect.runPromise(Effect.result(acquireGpu));
+      if (r._tag === "Failure") {
+        if (gpuRequired()) {
+          throw new Error(`no WebGPU adapter and DCMFLOW_REQUIRE_GPU=1: ${r.failure.message}`);
+        }
+        console.warn(`%cNOT RUN (no WebGPU adapter: ${r.failure.message}): ${name}`, "color: red");
+        return;
+      }
+      try {
+        await fn(r.success);
+      } finally {
+        r.success.device.destroy();
+      }
+    },
+  });

@@ -47,14 +47,15 @@ export const compiledPipelines = (): number => compiled;
 
 /** Renders a compiler message at its author's file and line. */
 const locateMessage = (program: ProgramInfo, m: GPUCompilationMessage): string => {
-  const text =
-    m.message.split("\n").map((l) => l.trim()).find((l) => l.length > 0 && !l.startsWith("Shader")) ??
-      m.message.trim();
+  // Drivers wrap the message in their own framing (naga: "Shader '' parsing error: ...", then a source
+  // excerpt); keep the first meaningful line only.
+  const first = m.message.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "";
+  const text = first.replace(/^Shader '[^']*' \w+ error:\s*/, "").replace(/^error:\s*/, "");
   const span = program.spans?.find((s) => m.lineNum >= s.start && m.lineNum < s.start + s.lines);
   const where = span
     ? `${span.source}:${m.lineNum - span.start + 1}:${m.linePos}`
     : `generated kernel "${program.name}" line ${m.lineNum}:${m.linePos}`;
-  return `${where}: ${text.replace(/^error:\s*/, "")}`;
+  return `${where}: ${text}`;
 };
 
 /** Compiles (or fetches from the cache) the pipeline of `program`. */

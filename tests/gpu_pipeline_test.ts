@@ -1,0 +1,208 @@
+// Whole pipelines on the GPU path vs the CPU path: seed recipe, fused vs unfused, third-party WGSL,
+// fallbacks, batching under tight limits, device loss.
+import assert from "node:assert/strict";
+import { NodeServices } from "@effect/platform-node";
+import { Effect } from "effect";
+import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { loadPipeline } from "../core/api.ts";
+import { DEFAULT_GPU_OPTIONS, runInputsGpu } from "../core/gpu/executor.ts";
+import { BufferPool } from "../core/gpu/pool.ts";
+import type { Plan } from "../core/planner.ts";
+import { type Ledger, type RunOptions, runPlan } from "../core/runtime.ts";
+import { gpuTest, maxAbsDiff, readNpy, tempDir } from "./helpers.ts";
+
+const provide = <A, E>(e: Effect.Effect<A, E, unknown>) =>
+  Effect.runPromise(e.pipe(Effect.provide(NodeServices.layer)) as Effect.Effect<A, E>);
+
+const load = (file: string, overrides: string[] = []) => provide(loadPipeline(file, { overrides }));
+
+const run = (plan: Plan, inputs: string[], options: Partial<RunOptions> = {}) => {
+  const out = join(tempDir(), "out");
+  return provide(runPlan(plan, { inputs, out, ...options })).then((ledger) => ({ ledger, out }));
+};
+
+/** Compares every .npy of two output folders; returns the largest difference. */
+const compareOutputs = (a: string, b: string): number => {
+  const files = readdirSync(a, { recursive: true }).map(String).filter((f) => f.endsWith(".npy")).sort();
+  assert.ok(files.length > 0, "no .npy outputs");
+  let worst = 0;
+  for (const f of files) {
+    const x = readNpy(join(a, f));
+    const y = readNpy(join(b, f));
+    assert.deepEqual(x.shape, y.shape, f);
+    worst = Math.max(worst, maxAbsDiff(x.data, y.data));
+  }
+  return worst;
+};
+
+/** A folder with the sample study, the e2e slices (another shape), an RGB file and a broken file. */
+const mixedInputs = () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, "study"));
+  for (const f of readdirSync("samples/ct-study")) {
+    copyFileSync(join("samples/ct-study", f), join(dir, "study", f));
+  }
+  for (const f of ["ct-signed16.dcm", "ct-unsigned12.dcm", "ct-signed16-slope.dcm"]) {
+    copyFileSync(join("tests/fixtures/e2e", f), join(dir, f));
+  }
+  copyFileSync("tests/fixtures/dicom/rgb_planar0.dcm", join(dir, "rgb.dcm"));
+  copyFileSync("tests/fixtures/dicom/not_dicom.dcm", join(dir, "broken.dcm"));
+  return dir;
+};
+
+const okCount = (l: Ledger) => l.inputs.filter((e) => e.status === "ok").length;
+
+gpuTest(
+  "seed recipe: GPU path equals the CPU path (<= 1e-5) and PyTorch (<= 1e-4); fused equals unfused",
+  async () => {
+    const plan = await load("pipelines/ct-default.yaml");
+    const inputs = [mixedInputs()];
+    const cpu = await run(plan, inputs, { device: "cpu" });
+    const gpu = await run(plan, inputs, { device: "gpu" });
+    const unfused = await run(plan, inputs, { device: "gpu", gpu: { fuse: false } });
+    assert.equal(gpu.ledger.device.kind, "gpu");
+    assert.equal(cpu.ledger.device.kind, "cpu");
+    for (const l of [cpu.ledger, gpu.ledger, unfused.ledger]) {
+      assert.equal(l.summary.total, 11);
+      assert.equal(okCount(l), 10);
+      const broken = l.inputs.find((e) => e.input.endsWith("broken.dcm"));
+      assert.equal(broken?.error?.code, "NOT_DICOM");
+    }
+    const d = compareOutputs(cpu.out, gpu.out);
+    assert.ok(d <= 1e-5, `GPU vs CPU: ${d}`);
+    assert.equal(compareOutputs(gpu.out, unfused.out), 0, "fused and unfused must be identical");
+    for (const name of ["ct-signed16", "ct-unsigned12", "ct-signed16-slope"]) {
+      const got = readNpy(join(gpu.out, `${name}.npy`));
+      const want = readNpy(`tests/fixtures/e2e/${name}.expected.npy`);
+      assert.ok(maxAbsDiff(got.data, want.data) <= 1e-4, name);
+    }
+    // Notes recorded on the GPU path match the CPU path's (what write json shows).
+    const meta = (out: string) => JSON.parse(Deno.readTextFileSync(join(out, "study/slice-002.json")));
+    assert.deepEqual(meta(gpu.out).stages, meta(cpu.out).stages);
+  },
+);
+
+gpuTest("lung preset with RGB replication, and from: dicom windows, on the GPU equal the CPU", async () => {
+  for (
+    const [file, overrides] of [["pipelines/ct-lung-rgb.yaml", []], ["pipelines/dicom-window.yaml", [
+      "stages.window.which=1",
+    ]]] as const
+  ) {
+    const plan = await load(file, [...overrides]);
+    const cpu = await run(plan, ["samples/ct-study"], { device: "cpu" });
+    const gpu = await run(plan, ["samples/ct-study"], { device: "gpu" });
+    assert.equal(okCount(gpu.ledger), 6, file);
+    const pngs = (out: string) => readdirSync(out).filter((f) => f.endsWith(".png")).length;
+    assert.equal(pngs(gpu.out), pngs(cpu.out));
+    if (file.endsWith("rgb.yaml")) assert.ok(compareOutputs(cpu.out, gpu.out) <= 1e-5);
+  }
+});
+
+gpuTest("a third-party WGSL stage runs fused on the GPU and equals its CPU form", async () => {
+  const yaml = (await Deno.readTextFile("tests/fixtures/plugins/gamma.yaml"))
+    .replace("./gamma.ts", "./gamma_gpu.ts").replace("use: gamma\n", "use: gamma-gpu\n");
+  const file = "tests/fixtures/plugins/gamma-gpu.generated.yaml";
+  await Deno.writeTextFile(file, yaml);
+  try {
+    const plan = await load(file);
+    const cpu = await run(plan, ["samples/ct-study"], { device: "cpu" });
+    const gpu = await run(plan, ["samples/ct-study"], { device: "gpu" });
+    assert.equal(okCount(gpu.ledger), 6);
+    assert.ok(compareOutputs(cpu.out, gpu.out) <= 1e-5);
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+gpuTest(
+  "a WGSL compile error names the plugin, the stage and the WGSL line, before any input runs",
+  async () => {
+    const yaml = `dcmflow: 1
+plugins: [./broken_wgsl.ts]
+stages:
+  - use: decode
+  - use: rescale
+  - use: window
+    with: { preset: brain }
+  - use: broken
+  - use: write
+    with: { format: npy }
+`;
+    const file = "tests/fixtures/plugins/broken.generated.yaml";
+    await Deno.writeTextFile(file, yaml);
+    try {
+      const plan = await load(file);
+      const out = join(tempDir(), "never");
+      const r = await provide(
+        Effect.flip(runPlan(plan, { inputs: ["samples/ct-study"], out, device: "gpu" })),
+      );
+      assert.equal(r.code, "WGSL_COMPILE");
+      assert.match(
+        r.message,
+        /broken_wgsl\.ts \(WGSL\) \(stage "broken" of \.\/broken_wgsl\.ts\):3:\d+: .*undefined_scale/,
+      );
+      assert.doesNotMatch(r.message, /┌─|Shader ''/, "no raw driver dump");
+      // The CPU path is unaffected.
+      const cpu = await run(plan, ["samples/ct-study"], { device: "cpu" });
+      assert.equal(okCount(cpu.ledger), 6);
+    } finally {
+      await Deno.remove(file);
+    }
+  },
+);
+
+gpuTest(
+  "images a GPU form cannot handle (Modality LUT Sequence) run on the CPU, noted in the ledger",
+  async () => {
+    const plan = await load("pipelines/ct-default.yaml");
+    const dir = tempDir();
+    copyFileSync("tests/fixtures/dicom/modality_lut.dcm", join(dir, "lut.dcm"));
+    copyFileSync("samples/ct-study/slice-001.dcm", join(dir, "slice.dcm"));
+    const gpu = await run(plan, [dir], { device: "gpu" });
+    const cpu = await run(plan, [dir], { device: "cpu" });
+    const lut = gpu.ledger.inputs.find((e) => e.input.endsWith("lut.dcm"))!;
+    assert.equal(lut.status, "ok");
+    assert.match(lut.fallback ?? "", /rescale: Modality LUT Sequence/);
+    assert.equal(gpu.ledger.device.cpuFallbacks, 1);
+    assert.ok(compareOutputs(cpu.out, gpu.out) <= 1e-5);
+  },
+);
+
+gpuTest(
+  "batches follow the device limits: a tiny memory budget gives one image per batch, same results",
+  async () => {
+    const plan = await load("pipelines/ct-default.yaml");
+    const normal = await run(plan, ["samples/ct-study"], { device: "gpu" });
+    const tiny = await run(plan, ["samples/ct-study"], {
+      device: "gpu",
+      gpu: { memoryBudget: 1024, maxBatch: 32 },
+    });
+    const two = await run(plan, ["samples/ct-study"], { device: "gpu", gpu: { maxBatch: 4 } });
+    assert.equal(okCount(tiny.ledger), 6);
+    assert.equal(compareOutputs(normal.out, tiny.out), 0);
+    assert.equal(compareOutputs(normal.out, two.out), 0);
+  },
+);
+
+gpuTest(
+  "device loss: every input of the lost batches is handed to the CPU path, none is lost",
+  async (gpu) => {
+    const plan = await load("pipelines/ct-default.yaml");
+    const pool = new BufferPool(gpu);
+    gpu.device.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const out = join(tempDir(), "out");
+    const inputs = readdirSync("samples/ct-study").sort().map((f) => ({
+      path: join("samples/ct-study", f),
+      outputBase: f.replace(/\.dcm$/, ""),
+    }));
+    const r = await provide(Effect.gen(function* () {
+      const fs = yield* (yield* Effect.promise(() => import("effect"))).FileSystem.FileSystem;
+      return yield* runInputsGpu(plan, gpu, pool, inputs, out, fs, DEFAULT_GPU_OPTIONS);
+    }));
+    assert.ok(r.deviceLost, "device loss reported");
+    assert.equal(r.fallback.length, 6);
+    assert.equal(r.entries.length, 0);
+  },
+);
