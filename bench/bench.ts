@@ -12,7 +12,11 @@ import { join } from "node:path";
 import { planText, processBytes } from "../core/api.ts";
 import { encodeNpy } from "../core/npy.ts";
 import { runtimeName } from "../core/platform.ts";
-import { runPlan } from "../core/runtime.ts";
+import { acquireGpu } from "../core/gpu/device.ts";
+import { type RunOptions, runPlan } from "../core/runtime.ts";
+import type { Upload } from "../core/stage.ts";
+import { decode } from "../plugins/mod.ts";
+import { gpuStageTimes } from "./gpu_stages.ts";
 import type { Image } from "../core/tensor.ts";
 import { makeCtSlice } from "./synthetic.ts";
 
@@ -87,9 +91,33 @@ const memMs = await best(async () => {
 const dir = mkdtempSync(join(tmpdir(), "dcmflow-bench-"));
 files.forEach((b, i) => writeFileSync(join(dir, `slice-${String(i + 1).padStart(3, "0")}.dcm`), b));
 const out = join(dir, "out");
-const fileMs = await best(async () => {
-  await Effect.runPromise(runPlan(plan, { inputs: [dir], out }).pipe(Effect.provide(NodeServices.layer)));
-});
+const runFiles = (options: Partial<RunOptions>) =>
+  best(async () => {
+    await Effect.runPromise(
+      runPlan(plan, { inputs: [dir], out, ...options }).pipe(Effect.provide(NodeServices.layer)),
+    );
+  });
+const fileMs = await runFiles({ device: "cpu" });
+
+// The GPU path on whatever adapter this machine has (llvmpipe without a GPU).
+const gpu = await Effect.runPromise(Effect.result(acquireGpu));
+let gpuRows: Array<[string, number]> = [];
+let gpuFused = NaN;
+let gpuUnfused = NaN;
+let adapter = "none";
+if (gpu._tag === "Success") {
+  adapter = gpu.success.adapter;
+  const uploads = [];
+  for (const bytes of files) {
+    uploads.push(
+      await Effect.runPromise(decode.gpu!.prepare({ path: "x", bytes }, {}) as Effect.Effect<Upload>),
+    );
+  }
+  gpuRows = await gpuStageTimes(gpu.success, uploads, REPEATS);
+  gpu.success.device.destroy();
+  gpuFused = await runFiles({ device: "gpu" });
+  gpuUnfused = await runFiles({ device: "gpu", gpu: { fuse: false } });
+}
 
 let reference: { seconds: number; threads: number; torch: string } | undefined;
 try {
@@ -118,6 +146,16 @@ console.log(
     rate(fileMs)
   } |`,
 );
+console.log(
+  `| **GPU path, fused, files + ledger** (${adapter}) | ${gpuFused.toFixed(1)} | ${perImage(gpuFused)} | ${
+    rate(gpuFused)
+  } |`,
+);
+console.log(
+  `| GPU path, unfused, files + ledger (${adapter}) | ${gpuUnfused.toFixed(1)} | ${perImage(gpuUnfused)} | ${
+    rate(gpuUnfused)
+  } |`,
+);
 if (reference) {
   const ms = reference.seconds * 1000;
   console.log(
@@ -127,4 +165,11 @@ if (reference) {
   );
 } else {
   console.log("\n(PyTorch reference skipped: /usr/bin/python3 with pydicom + torch + torchvision not found)");
+}
+
+if (gpuRows.length > 0) {
+  console.log(`\nGPU kernels, one batch of ${N} slices, ${adapter}, best of ${REPEATS} (each waited for)\n`);
+  console.log("| GPU step | ms (batch) | ms / slice |");
+  console.log("|---|---:|---:|");
+  for (const [name, ms] of gpuRows) console.log(`| ${name} | ${ms.toFixed(1)} | ${perImage(ms)} |`);
 }
