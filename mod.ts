@@ -70,6 +70,28 @@ export {
 } from "./core/stage.ts";
 export { type Image, type Kind, KINDS, type Shape, type TensorSpec, withData } from "./core/tensor.ts";
 export { VERSION } from "./core/version.ts";
+export type { GpuBatch } from "./core/gpu/batch.ts";
+export {
+  acquireGpu,
+  CpuFallback,
+  Gpu,
+  GpuDeviceLost,
+  type GpuError,
+  GpuLive,
+  GpuOutOfMemory,
+  type GpuShape,
+  GpuUnavailable,
+  WgslCompileError,
+} from "./core/gpu/device.ts";
+export {
+  dispatch,
+  dispatchSize,
+  type ProgramInfo,
+  readBack,
+  storageFrom,
+  uniformFrom,
+} from "./core/gpu/kernels.ts";
+export { chooseDevice, type DeviceInfo } from "./core/runtime.ts";
 export { builtinStages, decode, normalize, rescale, resize, window, write } from "./plugins/mod.ts";
 export { resizePlanes } from "./core/cpu/resize.ts";
 export { applyWindow, linear, linearExact, sigmoid } from "./plugins/window/voi.ts";

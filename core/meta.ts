@@ -63,6 +63,25 @@ export interface ImageMeta {
   readonly sliceThickness?: number;
   readonly imagePositionPatient?: readonly [number, number, number];
   readonly instanceNumber?: number;
+  /**
+   * Photometric interpretation of the decoded tensor: "RGB" for every colour input (RGB, YBR_FULL,
+   * YBR_FULL_422, YBR_RCT, YBR_ICT, PALETTE COLOR: decode always outputs 3 RGB channels), else the stored
+   * one. `photometric` keeps what the file says.
+   */
+  readonly decodedPhotometric?: string;
+  /** How decode turned the stored colour model into RGB, e.g. "YBR_FULL_422 -> RGB by libjpeg-turbo". */
+  readonly colourConversion?: string;
+  /** The pixel data codec that decodes (or would decode) this file, e.g. "CharLS 2 (WASM)". */
+  readonly codec?: string;
+  /** PALETTE COLOR images: the Palette Color LUT descriptor (the tables stay in `dataset`). */
+  readonly palette?: {
+    readonly entries: number;
+    readonly firstMapped: number;
+    readonly bits: number;
+    readonly segmented: boolean;
+  };
+  /** Float Pixel Data (7FE0,0008) or Double Float Pixel Data (7FE0,0009) instead of integer Pixel Data. */
+  readonly floatPixelData?: "float32" | "float64";
   /** The dcmjs naturalized dataset without pixel data, for plugins that need other attributes. */
   readonly dataset: Readonly<Record<string, unknown>>;
 }

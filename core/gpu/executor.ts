@@ -444,22 +444,28 @@ export const runInputsGpu = (
         }
         continue;
       }
-      const batchError: CodedError | undefined = exit && Exit.isFailure(exit)
-        ? (gpuError?._tag === "Some"
-          ? gpuError.value
-          : { code: "INTERNAL_ERROR", message: String(Cause.squash(exit.cause)) })
-        : undefined;
+      // Any other GPU failure (out of memory even for one image, a fused kernel that does not compile, a
+      // defect) sends the whole batch to the CPU path: inputs are never lost to the GPU.
+      if (exit && Exit.isFailure(exit)) {
+        const reason = gpuError?._tag === "Some"
+          ? `${(gpuError.value as CodedError).code}: ${(gpuError.value as CodedError).message}`
+          : `GPU failure: ${String(Cause.squash(exit.cause))}`;
+        for (const it of batch) {
+          yield* it.session.rollback;
+          fallback.push({ input: it.session.input, reason });
+        }
+        continue;
+      }
       for (const it of batch) {
-        if (it.fallback && !it.failed && !batchError) {
+        if (it.fallback && !it.failed) {
           yield* it.session.rollback;
           fallback.push({ input: it.session.input, reason: it.fallback });
           continue;
         }
-        const failure = batchError ? { error: batchError, stage: "gpu" } : it.failed;
-        const result = failure ? Exit.fail(failure.error) : Exit.void;
+        const result = it.failed ? Exit.fail(it.failed.error) : Exit.void;
         byInput.set(
           it.session.input,
-          yield* finishSession(it.session, result, failure?.stage ?? "", it.started),
+          yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started),
         );
       }
     }
