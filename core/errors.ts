@@ -35,7 +35,8 @@ export type PipelineErrorCode =
   | "INVALID_OVERRIDE"
   | "INVALID_ARGUMENTS"
   | "DEVICE_UNAVAILABLE"
-  | "WGSL_COMPILE";
+  | "WGSL_COMPILE"
+  | "STAGE_SETUP";
 
 /** The pipeline or command line is invalid: reported before any input is read (exit status 2). */
 export class PipelineError extends Data.TaggedError("PipelineError")<{

@@ -9,6 +9,7 @@
  * @module
  */
 import { Effect, Layer, Schema } from "effect";
+import { dirname, resolve } from "node:path";
 import { PipelineError } from "./errors.ts";
 import { fail, type PipelineDecl, type Problem, schemaProblems, type StageDecl } from "./pipeline.ts";
 import { loadPlugins, type Registry } from "./registry.ts";
@@ -51,6 +52,7 @@ const describeKind: Record<Kind, string> = {
   modality: "modality values (after rescale)",
   display: "display values (after window)",
   features: "model features (after normalize)",
+  prediction: "model outputs (after infer)",
 };
 
 /** Decodes a stage's `with:` block with its Schema; problems are located in the pipeline file. */
@@ -87,7 +89,7 @@ export const plan = (pipeline: PipelineDecl, base: Registry): Effect.Effect<Plan
     );
     const problems: Problem[] = [];
     let code: PipelineError["code"] = "PLAN_MISMATCH";
-    const resolved: Array<{ decl: StageDecl; stage: Stage; params: unknown }> = [];
+    const resolved: Array<{ readonly decl: StageDecl; readonly stage: Stage; params: unknown }> = [];
     for (const decl of pipeline.stages) {
       const entry = registry.stages.get(decl.use);
       if (!entry) {
@@ -109,6 +111,22 @@ export const plan = (pipeline: PipelineDecl, base: Registry): Effect.Effect<Plan
       resolved.push({ decl, stage: entry.stage, params: params.value });
     }
     if (problems.length > 0) return yield* fail(code, problems);
+
+    // One-time preparation (e.g. loading a model) before shapes are planned; failures are located.
+    const pipelineDir = dirname(resolve(pipeline.file));
+    for (const r of resolved) {
+      if (isSourceStage(r.stage) || !r.stage.setup) continue;
+      const prepared = yield* Effect.result(r.stage.setup(r.params, { pipelineDir }));
+      if (prepared._tag === "Failure") {
+        problems.push({
+          message: `stage "${r.decl.use}": ${prepared.failure}`,
+          location: pipeline.locate(["stages", r.decl.index, "use"]),
+        });
+      } else {
+        r.params = prepared.success;
+      }
+    }
+    if (problems.length > 0) return yield* fail("STAGE_SETUP", problems);
 
     // Carry the tensor spec through the stages.
     const [first, ...rest] = resolved;

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Effect, FileSystem, type Scope } from "effect";
+import { Cause, Effect, Exit, FileSystem, Result, type Scope } from "effect";
 import { dirname, join } from "node:path";
 import { InputReadError, OutputWriteError, PipelineError } from "./errors.ts";
 import { acquireGpu, type GpuShape } from "./gpu/device.ts";
@@ -18,7 +18,7 @@ import { Output } from "./output.ts";
 import type { DeviceChoice } from "./pipeline.ts";
 import { type Plan, providePlugins } from "./planner.ts";
 import { runtimeName } from "./platform.ts";
-import { finishSession, type LedgerEntry, openSession, tempName } from "./session.ts";
+import { finishSession, type LedgerEntry, openSession, type Session, tempName } from "./session.ts";
 import type { Image } from "./tensor.ts";
 import { VERSION } from "./version.ts";
 
@@ -94,26 +94,80 @@ export const writeFileAtomic = (
     ),
   );
 
-/** Runs every stage of `plan` for one input on the CPU; outputs are committed only on success. */
-export const processInputCpu = (
+/** Inputs the CPU path takes per round: the largest `batchSize` of a batching stage, else 1. */
+export const cpuRoundSize = (plan: Plan): number =>
+  Math.max(1, ...plan.stages.map((s) => (s.stage.runBatch ? s.stage.batchSize?.(s.params) ?? 1 : 1)));
+
+/** The failure of one item, from an Exit's cause (typed error, else the defect). */
+const failureOf = (cause: Cause.Cause<unknown>): unknown => {
+  const f = Cause.findErrorOption(cause);
+  return f._tag === "Some" ? f.value : Cause.squash(cause);
+};
+
+/**
+ * Runs every stage of `plan` on the CPU for a round of inputs, stage by stage (so batching stages see the
+ * images of several inputs at once); each input's outputs are committed only if all its stages succeeded.
+ */
+export const processRoundCpu = (
   plan: Plan,
-  input: InputFile,
+  inputs: ReadonlyArray<InputFile>,
   outDir: string,
-): Effect.Effect<LedgerEntry, never, FileSystem.FileSystem> =>
+): Effect.Effect<ReadonlyArray<LedgerEntry>, never, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem;
-    const started = performance.now();
-    const session = yield* openSession(input, outDir);
-    let stage = plan.source.label;
-    const work = Effect.gen(function* () {
-      const bytes = yield* readInput(fs, input);
-      let image: Image = yield* plan.source.stage.run({ path: input.path, bytes }, plan.source.params);
-      for (const s of plan.stages) {
-        stage = s.label;
-        image = yield* s.stage.run(image, s.params);
+    const items: Array<{
+      readonly session: Session;
+      readonly started: number;
+      image?: Image;
+      failed?: { readonly error: unknown; readonly stage: string };
+    }> = [];
+    for (const input of inputs) {
+      const started = performance.now();
+      const session = yield* openSession(input, outDir);
+      const exit = yield* Effect.exit(
+        Effect.flatMap(readInput(fs, input), (bytes) =>
+          plan.source.stage.run({ path: input.path, bytes }, plan.source.params))
+          .pipe(providePlugins(plan)),
+      );
+      items.push(
+        Exit.isSuccess(exit)
+          ? { session, started, image: exit.value }
+          : { session, started, failed: { error: failureOf(exit.cause), stage: plan.source.label } },
+      );
+    }
+    for (const s of plan.stages) {
+      const active = items.filter((it) =>
+        !it.failed
+      );
+      if (active.length === 0) break;
+      if (s.stage.runBatch && active.length > 1) {
+        const exit = yield* Effect.exit(
+          s.stage.runBatch(active.map((it) => it.image!), s.params).pipe(providePlugins(plan)),
+        );
+        active.forEach((it, k) => {
+          const r = Exit.isSuccess(exit) ? exit.value[k] : Result.fail(failureOf(exit.cause));
+          if (r && Result.isSuccess(r)) it.image = r.success;
+          else it.failed = { error: r ? r.failure : new Error("batch result missing"), stage: s.label };
+        });
+        continue;
       }
-    }).pipe(Effect.provideService(Output, session.output), providePlugins(plan));
-    return yield* finishSession(session, yield* Effect.exit(work), stage, started);
+      for (const it of active) {
+        const exit = yield* Effect.exit(
+          s.stage.run(it.image!, s.params).pipe(
+            Effect.provideService(Output, it.session.output),
+            providePlugins(plan),
+          ),
+        );
+        if (Exit.isSuccess(exit)) it.image = exit.value;
+        else it.failed = { error: failureOf(exit.cause), stage: s.label };
+      }
+    }
+    const entries: LedgerEntry[] = [];
+    for (const it of items) {
+      const result = it.failed ? Exit.fail(it.failed.error) : Exit.void;
+      entries.push(yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started));
+    }
+    return entries;
   });
 
 /** Reads an input file, as a typed per-input error when it cannot be read. */
@@ -224,7 +278,7 @@ export const runPlan = (
       });
     }
     for (let at = 0; at < inputs.length;) {
-      const round = inputs.slice(at, at + (gpu && !lost ? GPU_ROUND : 1));
+      const round = inputs.slice(at, at + (gpu && !lost ? GPU_ROUND : cpuRoundSize(plan)));
       at += round.length;
       const todo = round.filter((i) => !conflicts.has(i));
       const done = new Map<InputFile, LedgerEntry>();
@@ -232,13 +286,14 @@ export const runPlan = (
         const r = yield* runInputsGpu(plan, gpu, pool, todo, options.out, fs, gpuOptions);
         r.entries.forEach((e) => done.set(todo.find((i) => i.path === e.input)!, e));
         for (const f of r.fallback) {
-          const e = yield* processInputCpu(plan, f.input, options.out);
+          const [e] = yield* processRoundCpu(plan, [f.input], options.out);
           done.set(f.input, { ...e, fallback: f.reason });
           fallbacks++;
         }
         lost ??= r.deviceLost;
       } else {
-        for (const input of todo) done.set(input, yield* processInputCpu(plan, input, options.out));
+        const r = yield* processRoundCpu(plan, todo, options.out);
+        todo.forEach((input, k) => done.set(input, r[k]));
       }
       for (const input of round) record(conflicts.get(input) ?? done.get(input)!);
     }

@@ -28,7 +28,7 @@
  *
  * @module
  */
-import type { Effect, Layer, Schema } from "effect";
+import type { Effect, Layer, Result, Schema } from "effect";
 import type { CodedError } from "./errors.ts";
 import type { GpuBatch } from "./gpu/batch.ts";
 import type { GpuError } from "./gpu/device.ts";
@@ -105,6 +105,12 @@ export interface KernelGpu<P, E extends CodedError = CodedError> {
   readonly notes?: (params: P, image: Omit<Image, "data">) => Readonly<Record<string, unknown>>;
 }
 
+/** What `setup` knows about the pipeline. */
+export interface SetupContext {
+  /** Folder of the pipeline file: relative paths in params (models, label files) resolve against it. */
+  readonly pipelineDir: string;
+}
+
 /** Fields shared by every stage. */
 interface StageBase<P> {
   /** Name used in `use:`; lowercase, letters, digits, `-` and `_`. */
@@ -143,6 +149,22 @@ export interface ImageStage<P = unknown, E extends CodedError = CodedError, R = 
   /** File extensions this stage writes for the given params (the planner refuses two stages writing one). */
   readonly writes?: (params: P) => ReadonlyArray<string>;
   readonly run: (image: Image, params: P) => Effect.Effect<Image, E, R>;
+  /**
+   * Optional: process the images of several inputs at once (e.g. along a model's batch axis). The runtime
+   * gathers up to `batchSize(params)` inputs and calls this instead of `run`; each image gets its own
+   * result, so one bad image does not fail the others. No `Output` is provided to batch calls.
+   */
+  readonly runBatch?: (
+    images: ReadonlyArray<Image>,
+    params: P,
+  ) => Effect.Effect<ReadonlyArray<Result.Result<Image, E>>, E, R>;
+  /** Inputs per `runBatch` call (default 1: `run` per image). */
+  readonly batchSize?: (params: P) => number;
+  /**
+   * Optional one-time preparation after the params are decoded and before planning (e.g. loading a model
+   * to check its inputs). Fails with a message that becomes a pipeline error at the stage's line.
+   */
+  readonly setup?: (params: P, context: SetupContext) => Effect.Effect<P, string>;
   /** Optional GPU form; stages without one run on the CPU, with a readback before them. */
   readonly gpu?: ElementwiseGpu<P, E> | KernelGpu<P, E>;
 }

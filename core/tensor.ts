@@ -15,14 +15,22 @@ import type { ImageMeta } from "./meta.ts";
  * - `modality`: Modality LUT applied (e.g. Hounsfield units for CT).
  * - `display`: VOI LUT applied, in the window's output range ([0, 1] by default).
  * - `features`: model input (normalised), or any derived float data.
+ * - `prediction`: a model's output (`infer`) or values derived from it (`softmax`, `argmax`, ...); its shape
+ *   is the model's, e.g. `[frames, classes]` or a mask `[frames, 1, rows, cols]`.
  */
-export type Kind = "stored" | "modality" | "display" | "features";
+export type Kind = "stored" | "modality" | "display" | "features" | "prediction";
 
-/** Every image kind, in pipeline order. */
-export const KINDS: ReadonlyArray<Kind> = ["stored", "modality", "display", "features"];
+/** Every kind, in pipeline order. */
+export const KINDS: ReadonlyArray<Kind> = ["stored", "modality", "display", "features", "prediction"];
 
-/** Tensor shape `[frames, channels, rows, cols]`. */
-export type Shape = readonly [frames: number, channels: number, rows: number, cols: number];
+/** The kinds whose tensors are images `[frames, channels, rows, cols]`. */
+export const IMAGE_KINDS: ReadonlyArray<Kind> = ["stored", "modality", "display", "features"];
+
+/**
+ * Tensor shape. Images (every kind but `prediction`) are `[frames, channels, rows, cols]`; predictions have
+ * the model output's shape with the batch axis as frames, e.g. `[frames, classes]`.
+ */
+export type Shape = ReadonlyArray<number>;
 
 /** One image between stages. Stages return a new Image; they never mutate their input's data. */
 export interface Image {
@@ -41,14 +49,18 @@ export interface TensorSpec {
   readonly channels: number | null;
   readonly rows: number | null;
   readonly cols: number | null;
+  /** For predictions: the dimensions after the frames axis (null: symbolic or unknown). */
+  readonly dims?: ReadonlyArray<number | null>;
 }
 
 /** Renders a spec's shape as `[frames, channels, rows, cols]` with `?` for unknown dimensions. */
-export const formatSpec = (s: TensorSpec): string =>
-  `${s.kind} [${[s.frames, s.channels, s.rows, s.cols].map((d) => d ?? "?").join(", ")}]`;
+export const formatSpec = (s: TensorSpec): string => {
+  const dims = s.dims ? [s.frames, ...s.dims] : [s.frames, s.channels, s.rows, s.cols];
+  return `${s.kind} [${dims.map((d) => d ?? "?").join(", ")}]`;
+};
 
 /** Number of elements of a shape. */
-export const shapeSize = (shape: Shape): number => shape[0] * shape[1] * shape[2] * shape[3];
+export const shapeSize = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
 
 /** A copy of `image` with new data/shape/kind and extra notes. */
 export const withData = (

@@ -20,7 +20,7 @@ export interface GpuBatch {
 }
 
 /** Values per image of a shape. */
-export const imageLength = (shape: Shape): number => shape[0] * shape[1] * shape[2] * shape[3];
+export const imageLength = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
 
 /** Bytes of a whole batch of f32 images. */
 export const batchBytes = (shape: Shape, count: number): number => imageLength(shape) * count * 4;

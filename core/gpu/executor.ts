@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { Cause, Effect, Exit, type FileSystem } from "effect";
+import { Cause, Effect, Exit, type FileSystem, Result } from "effect";
 import type { CodedError } from "../errors.ts";
 import type { InputFile } from "../inputs.ts";
 import { Output } from "../output.ts";
@@ -283,41 +283,114 @@ const runBatch = (
         i++;
         continue;
       }
-      // A CPU stage: read back once (if the GPU copy is newer), then run it per image.
+      // A CPU stage: read back once (if the GPU copy is newer), then run it per image (or as one batch).
       if (loc.at === "upload") yield* runFused([]);
       if (items.some((it) => !it.cpu)) {
         const len = imageLength(curShape);
         const all = yield* readBack(gpu, loc.buffer, len * count * 4);
         items.forEach((it, k) => (it.cpu = all.subarray(k * len, (k + 1) * len)));
       }
-      for (const it of active()) {
-        const image: Image = { ...it.header, data: it.cpu! };
+      const act = active();
+      const images: Image[] = act.map((it) => ({ ...it.header, data: it.cpu! }));
+      const results: Array<
+        { readonly ok: true; readonly image: Image } | { readonly ok: false; readonly error: unknown }
+      > = [];
+      if (s.stage.runBatch && act.length > 1) {
+        const exit = yield* Effect.exit(s.stage.runBatch(images, s.params).pipe(providePlugins(plan)));
+        for (const k of act.keys()) {
+          const r = Exit.isSuccess(exit) ? exit.value[k] : undefined;
+          results.push(
+            r && Result.isSuccess(r) ? { ok: true, image: r.success } : {
+              ok: false,
+              error: r ? r.failure : Exit.isFailure(exit) ? failureOf(exit.cause) : "no result",
+            },
+          );
+        }
+      } else {
+        for (const [k, it] of act.entries()) {
+          const exit = yield* Effect.exit(
+            s.stage.run(images[k], s.params).pipe(
+              Effect.provideService(Output, it.session.output),
+              providePlugins(plan),
+            ),
+          );
+          results.push(
+            Exit.isSuccess(exit)
+              ? { ok: true, image: exit.value }
+              : { ok: false, error: failureOf(exit.cause) },
+          );
+        }
+      }
+      act.forEach((it, k) => {
+        const r = results[k];
+        if (!r.ok) {
+          it.failed = { error: r.error, stage: s.label };
+          return;
+        }
+        const { data, ...header } = r.image;
+        if (data !== images[k].data) gpuCurrent = false;
+        it.header = header;
+        it.cpu = data;
+      });
+      // A CPU stage that changed shapes (e.g. a model's output): the rest of this batch stays on the CPU.
+      const shapes = new Set(active().map((it) => it.header.shape.join()));
+      if (!gpuCurrent && (shapes.size > 1 || [...shapes][0] !== curShape.join())) {
+        yield* runRestOnCpu(plan, active(), i + 1);
+        break;
+      }
+      i++;
+    }
+    pool.release(loc.buffer);
+  });
+
+/** The failure of one item, from an Exit's cause (typed error, else the defect). */
+const failureOf = (cause: Cause.Cause<unknown>): unknown => {
+  const f = Cause.findErrorOption(cause);
+  return f._tag === "Some" ? f.value : Cause.squash(cause);
+};
+
+/** Runs stages `from`.. on the CPU for items whose current values are on the CPU. */
+const runRestOnCpu = (plan: Plan, items: ReadonlyArray<Item>, from: number) =>
+  Effect.gen(function* () {
+    for (const s of plan.stages.slice(from)) {
+      const act = items.filter((it) => !it.failed && !it.fallback);
+      if (s.stage.runBatch && act.length > 1) {
         const exit = yield* Effect.exit(
-          s.stage.run(image, s.params).pipe(
+          s.stage.runBatch(act.map((it) => ({ ...it.header, data: it.cpu! })), s.params).pipe(
+            providePlugins(plan),
+          ),
+        );
+        act.forEach((it, k) => {
+          const r = Exit.isSuccess(exit) ? exit.value[k] : undefined;
+          if (r && Result.isSuccess(r)) {
+            const { data, ...header } = r.success;
+            it.header = header;
+            it.cpu = data;
+          } else {
+            it.failed = {
+              error: r ? r.failure : Exit.isFailure(exit) ? failureOf(exit.cause) : "no result",
+              stage: s.label,
+            };
+          }
+        });
+        continue;
+      }
+      for (const it of act) {
+        const exit = yield* Effect.exit(
+          s.stage.run({ ...it.header, data: it.cpu! }, s.params).pipe(
             Effect.provideService(Output, it.session.output),
             providePlugins(plan),
           ),
         );
         if (Exit.isFailure(exit)) {
-          const failure = Cause.findErrorOption(exit.cause);
-          it.failed = {
-            error: failure._tag === "Some" ? failure.value : Cause.squash(exit.cause),
-            stage: s.label,
-          };
+          it.failed = { error: failureOf(exit.cause), stage: s.label };
           continue;
         }
-        const { data, ...header } = exit.value as Image;
-        if (data !== image.data) gpuCurrent = false;
-        if (header.shape.join() !== curShape.join()) {
-          it.fallback = `${s.label} changed the image shape on the CPU`;
-          continue;
-        }
+        const { data, ...header } = exit.value;
         it.header = header;
         it.cpu = data;
       }
-      i++;
     }
-    pool.release(loc.buffer);
   });
 
 /** Prepares one input for the GPU (read + parse), or returns its ledger entry when that already fails. */

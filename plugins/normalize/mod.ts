@@ -33,7 +33,7 @@ export type NormalizeParams = typeof Params.Type;
 /** (x - mean[c]) / std[c] over [frames, channels, rows, cols], replicating 1 -> `outChannels` channels. */
 export const normalizeCpu = (
   src: Float32Array,
-  shape: readonly [number, number, number, number],
+  shape: ReadonlyArray<number>,
   mean: ReadonlyArray<number>,
   std: ReadonlyArray<number>,
   outChannels: number,

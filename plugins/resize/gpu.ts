@@ -107,7 +107,7 @@ export const resizeBatch = (
       buffer = next;
     }
     const shape: Shape = [frames, channels, outRows, outCols];
-    return { ...batch, buffer, shape, count: batch.count } satisfies GpuBatch & { shape: Shape };
+    return { ...batch, buffer, shape, count: batch.count };
   });
 
 /** Values per image after resizing (for batch sizing). */

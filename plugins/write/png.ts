@@ -14,7 +14,7 @@ export type PreviewScale = { readonly min: number; readonly max: number } | "min
  */
 export const previewPng = (
   data: Float32Array,
-  shape: readonly [number, number, number, number],
+  shape: ReadonlyArray<number>,
   frame: number,
   scale: PreviewScale,
 ): Uint8Array => {
