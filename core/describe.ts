@@ -11,6 +11,7 @@ import type { Ledger } from "./runtime.ts";
 import { isSourceStage, type Stage } from "./stage.ts";
 import { displayPath } from "./inputs.ts";
 import { formatSpec } from "./tensor.ts";
+import { describeFramePrediction } from "./predictions.ts";
 
 /** The plan, one line per stage with the tensor it produces. */
 export const describePlan = (plan: Plan): string => {
@@ -136,6 +137,20 @@ export const describeLedger = (ledger: Ledger, out: string, ledgerPath: string, 
     `  wrote ${outputs} file(s) under ${out}`,
     `  ledger ${ledgerPath}`,
   ];
+  const predicted = ledger.inputs.filter((e) => e.predictions && e.predictions.length > 0);
+  if (predicted.length > 0) {
+    const width = Math.min(48, Math.max(5, ...predicted.map((e) => displayPath(e.input).length)));
+    lines.push("  predictions:", `    ${"input".padEnd(width)}  prediction`);
+    for (const e of predicted.slice(0, 30)) {
+      const frames = e.predictions!;
+      const text = frames.length === 1
+        ? describeFramePrediction(frames[0])
+        : frames.map((p, i) => `f${i + 1}: ${describeFramePrediction(p)}`).slice(0, 4).join("; ") +
+          (frames.length > 4 ? `; ... (${frames.length} frames)` : "");
+      lines.push(`    ${displayPath(e.input).padEnd(width)}  ${text}`);
+    }
+    if (predicted.length > 30) lines.push(`    ... and ${predicted.length - 30} more (see the ledger)`);
+  }
   const failed = ledger.inputs.filter((e) => e.status === "error");
   if (failed.length > 0) {
     lines.push("  failed:");

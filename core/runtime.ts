@@ -42,7 +42,9 @@ export interface Ledger {
     readonly file: string;
     readonly name: string;
     readonly overrides: ReadonlyArray<string>;
-    readonly stages: ReadonlyArray<{ readonly use: string; readonly id?: string; readonly with: unknown }>;
+    readonly stages: ReadonlyArray<
+      { readonly use: string; readonly id?: string; readonly with: unknown; readonly info?: unknown }
+    >;
   };
   readonly device: DeviceInfo;
   readonly dcmflow: string;
@@ -165,7 +167,7 @@ export const processRoundCpu = (
     const entries: LedgerEntry[] = [];
     for (const it of items) {
       const result = it.failed ? Exit.fail(it.failed.error) : Exit.void;
-      entries.push(yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started));
+      entries.push(yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started, it.image));
     }
     return entries;
   });
@@ -310,11 +312,15 @@ export const runPlan = (
         file: plan.pipeline.file,
         name: plan.pipeline.name,
         overrides: plan.pipeline.overrides,
-        stages: [plan.source, ...plan.stages].map((s) => ({
-          use: s.decl.use,
-          ...(s.decl.id !== undefined ? { id: s.decl.id } : {}),
-          with: s.params,
-        })),
+        stages: [plan.source, ...plan.stages].map((s) => {
+          const info = "report" in s.stage ? s.stage.report?.(s.params) : undefined;
+          return {
+            use: s.decl.use,
+            ...(s.decl.id !== undefined ? { id: s.decl.id } : {}),
+            with: s.decl.with,
+            ...(info ? { info } : {}),
+          };
+        }),
       },
       device,
       dcmflow: VERSION,

@@ -10,6 +10,8 @@ import { type CodedError, OutputWriteError, toCodedError } from "./errors.ts";
 import type { InputFile } from "./inputs.ts";
 import { Output, type OutputShape } from "./output.ts";
 import { pid } from "./platform.ts";
+import { type FramePrediction, summarizePredictions } from "./predictions.ts";
+import type { Image } from "./tensor.ts";
 
 /** One input's line in the ledger. */
 export interface LedgerEntry {
@@ -21,6 +23,8 @@ export interface LedgerEntry {
   readonly ms: number;
   /** Set when this input ran on the CPU although the run used the GPU, with the reason. */
   readonly fallback?: string;
+  /** After `infer`: what the model said, per frame (top classes, or mask coverage). */
+  readonly predictions?: ReadonlyArray<FramePrediction>;
 }
 
 let tmpCounter = 0;
@@ -91,6 +95,7 @@ export const finishSession = <E>(
   exit: Exit.Exit<unknown, E>,
   stage: string,
   started: number,
+  final?: Image,
 ): Effect.Effect<LedgerEntry> =>
   Effect.gen(function* () {
     const input = session.input.path;
@@ -98,7 +103,14 @@ export const finishSession = <E>(
       const committed = yield* Effect.result(session.commit);
       const ms = Math.round(performance.now() - started);
       if (committed._tag === "Success") {
-        return { input, status: "ok", outputs: committed.success, ms } as const;
+        const predictions = final ? summarizePredictions(final) : undefined;
+        return {
+          input,
+          status: "ok",
+          outputs: committed.success,
+          ms,
+          ...(predictions ? { predictions } : {}),
+        } as const;
       }
       const error = { ...toCodedError(committed.failure), stage: "commit" };
       return { input, status: "error", outputs: [], error, ms } as const;

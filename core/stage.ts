@@ -31,7 +31,7 @@
 import type { Effect, Layer, Result, Schema } from "effect";
 import type { CodedError } from "./errors.ts";
 import type { GpuBatch } from "./gpu/batch.ts";
-import type { GpuError } from "./gpu/device.ts";
+import type { GpuError, GpuShape } from "./gpu/device.ts";
 import type { Image, Kind, TensorSpec } from "./tensor.ts";
 
 /** The raw input of a source stage. */
@@ -95,6 +95,8 @@ export interface ElementwiseGpu<P, E extends CodedError = CodedError> {
   /** Output channels when the stage changes them (e.g. normalize replicating gray to RGB). */
   readonly channels?: (params: P, inputChannels: number) => number;
   readonly values: (params: P, image: Omit<Image, "data">) => Effect.Effect<KernelValues, E>;
+  /** Whether to use this GPU form for these params on this device (default: always). */
+  readonly enabled?: (params: P, gpu: GpuShape) => boolean;
 }
 
 /** GPU form of any other image stage: runs its own kernels on a batch (see core/gpu/batch.ts). */
@@ -103,6 +105,8 @@ export interface KernelGpu<P, E extends CodedError = CodedError> {
   readonly run: (params: P, batch: GpuBatch) => Effect.Effect<GpuBatch, E | GpuError>;
   /** What the stage records about each image (as its CPU `run` does in `notes`). */
   readonly notes?: (params: P, image: Omit<Image, "data">) => Readonly<Record<string, unknown>>;
+  /** Whether to use this GPU form for these params on this device (default: always). */
+  readonly enabled?: (params: P, gpu: GpuShape) => boolean;
 }
 
 /** What `setup` knows about the pipeline. */
@@ -165,6 +169,8 @@ export interface ImageStage<P = unknown, E extends CodedError = CodedError, R = 
    * to check its inputs). Fails with a message that becomes a pipeline error at the stage's line.
    */
   readonly setup?: (params: P, context: SetupContext) => Effect.Effect<P, string>;
+  /** Facts for the run ledger's `pipeline.stages[i].info` (e.g. the inference provider chosen and why). */
+  readonly report?: (params: P) => Readonly<Record<string, unknown>> | undefined;
   /** Optional GPU form; stages without one run on the CPU, with a readback before them. */
   readonly gpu?: ElementwiseGpu<P, E> | KernelGpu<P, E>;
 }

@@ -40,6 +40,10 @@ export interface Image {
   readonly meta: ImageMeta;
   /** Facts recorded by stages for `write json` and the ledger (e.g. the window applied). */
   readonly notes: Readonly<Record<string, unknown>>;
+  /** Further named tensors (e.g. a model's other outputs); `write npy` writes them as `x.NAME.npy`. */
+  readonly extras?: ReadonlyArray<
+    { readonly name: string; readonly shape: Shape; readonly data: Float32Array }
+  >;
 }
 
 /** What the planner knows about the tensor between two stages before any file is read (null: not known yet). */

@@ -41,7 +41,7 @@ Deno.test("bun: the CLI runs the seed recipe and matches PyTorch; mod.ts embeds"
   const r = await run(bun, [
     "cli.ts",
     "run",
-    "pipelines/ct-default.yaml",
+    "pipelines/seed-recipe.yaml",
     "--input",
     "tests/fixtures/e2e/ct-signed16.dcm",
     "--out",

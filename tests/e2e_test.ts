@@ -18,7 +18,7 @@ Deno.test("seed recipe via the CLI equals PyTorch within 1e-4", async () => {
   const inDir = tempDir();
   for (const c of cases) copyFileSync(join(DIR, c.dicom), join(inDir, c.dicom));
   const out = join(tempDir(), "out");
-  const r = await runCli(["run", "pipelines/ct-default.yaml", "--input", inDir, "--out", out, "--quiet"]);
+  const r = await runCli(["run", "pipelines/seed-recipe.yaml", "--input", inDir, "--out", out, "--quiet"]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   for (const c of cases) {
     const got = readNpy(join(out, c.dicom.replace(/\.dcm$/, ".npy")));
@@ -31,7 +31,7 @@ Deno.test("seed recipe via the CLI equals PyTorch within 1e-4", async () => {
 
 Deno.test("seed recipe in memory (mod.ts embedding) equals PyTorch within 1e-4", async () => {
   const plan = await Effect.runPromise(
-    loadPipeline("pipelines/ct-default.yaml").pipe(Effect.provide(NodeServices.layer)),
+    loadPipeline("pipelines/seed-recipe.yaml").pipe(Effect.provide(NodeServices.layer)),
   );
   for (const c of cases) {
     const { image, files } = await Effect.runPromise(

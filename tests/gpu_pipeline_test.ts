@@ -56,7 +56,7 @@ const okCount = (l: Ledger) => l.inputs.filter((e) => e.status === "ok").length;
 gpuTest(
   "seed recipe: GPU path equals the CPU path (<= 1e-5) and PyTorch (<= 1e-4); fused equals unfused",
   async () => {
-    const plan = await load("pipelines/ct-default.yaml");
+    const plan = await load("pipelines/seed-recipe.yaml");
     const inputs = [mixedInputs()];
     const cpu = await run(plan, inputs, { device: "cpu" });
     const gpu = await run(plan, inputs, { device: "gpu" });
@@ -155,7 +155,7 @@ stages:
 gpuTest(
   "images a GPU form cannot handle (Modality LUT Sequence) run on the CPU, noted in the ledger",
   async () => {
-    const plan = await load("pipelines/ct-default.yaml");
+    const plan = await load("pipelines/seed-recipe.yaml");
     const dir = tempDir();
     copyFileSync("tests/fixtures/dicom/modality_lut.dcm", join(dir, "lut.dcm"));
     copyFileSync("samples/ct-study/slice-001.dcm", join(dir, "slice.dcm"));
@@ -172,7 +172,7 @@ gpuTest(
 gpuTest(
   "batches follow the device limits: a tiny memory budget gives one image per batch, same results",
   async () => {
-    const plan = await load("pipelines/ct-default.yaml");
+    const plan = await load("pipelines/seed-recipe.yaml");
     const normal = await run(plan, ["samples/ct-study"], { device: "gpu" });
     const tiny = await run(plan, ["samples/ct-study"], {
       device: "gpu",
@@ -188,7 +188,7 @@ gpuTest(
 gpuTest(
   "device loss: every input of the lost batches is handed to the CPU path, none is lost",
   async (gpu) => {
-    const plan = await load("pipelines/ct-default.yaml");
+    const plan = await load("pipelines/seed-recipe.yaml");
     const pool = new BufferPool(gpu);
     gpu.device.destroy();
     await new Promise((r) => setTimeout(r, 50));

@@ -68,11 +68,15 @@ interface Item {
 
 type Placed = PlannedStage<AnyImageStage>;
 
-const elementwise = (s: Placed): ElementwiseGpu<unknown> | undefined =>
-  s.stage.gpu?.kind === "elementwise" ? (s.stage.gpu as ElementwiseGpu<unknown>) : undefined;
+const elementwise = (s: Placed, gpu: GpuShape): ElementwiseGpu<unknown> | undefined =>
+  s.stage.gpu?.kind === "elementwise" && (s.stage.gpu.enabled?.(s.params, gpu) ?? true)
+    ? (s.stage.gpu as ElementwiseGpu<unknown>)
+    : undefined;
 
-const kernel = (s: Placed): KernelGpu<unknown> | undefined =>
-  s.stage.gpu?.kind === "kernel" ? (s.stage.gpu as KernelGpu<unknown>) : undefined;
+const kernel = (s: Placed, gpu: GpuShape): KernelGpu<unknown> | undefined =>
+  s.stage.gpu?.kind === "kernel" && (s.stage.gpu.enabled?.(s.params, gpu) ?? true)
+    ? (s.stage.gpu as KernelGpu<unknown>)
+    : undefined;
 
 /** The load mode an upload needs. */
 export const loadModeOf = (u: Upload): LoadMode =>
@@ -175,7 +179,11 @@ const runBatch = (
         }));
         const { offsets, stride } = paramLayout(load, fused);
         const params = new Float32Array(count * stride);
-        const channelsIn = curShape[1];
+        // Images are [frames, channels, rows, cols]; other tensors (predictions) are treated as
+        // [frames, axis 1, everything else] - elementwise stages do not care, channel changes need images.
+        const channelsIn = curShape.length > 1 ? curShape[1] : 1;
+        const withChannels = (shape: Shape, channels: number): Shape =>
+          shape.length === 4 ? [shape[0], channels, shape[2], shape[3]] : shape;
         let channelsOut = channelsIn;
         for (const s of steps) channelsOut = s.gpu.channels?.(s.placed.params, channelsOut) ?? channelsOut;
         // Per-image values, in stage order (each step sees the header the previous steps left).
@@ -201,17 +209,15 @@ const runBatch = (
             it.header = {
               ...it.header,
               kind: produces === "same" ? it.header.kind : produces,
-              shape: [
-                curShape[0],
+              shape: withChannels(
+                curShape,
                 s.gpu.channels?.(s.placed.params, it.header.shape[1]) ?? it.header.shape[1],
-                curShape[2],
-                curShape[3],
-              ],
+              ),
               notes: r.success.notes ? { ...it.header.notes, ...r.success.notes } : it.header.notes,
             };
           }
         }
-        const outShape: Shape = [curShape[0], channelsOut, curShape[2], curShape[3]];
+        const outShape: Shape = withChannels(curShape, channelsOut);
         const imageLen = imageLength(outShape);
         const total = imageLen * count;
         const size = dispatchSize(gpu, total);
@@ -224,7 +230,7 @@ const runBatch = (
           dimsWords({
             total,
             imageLen,
-            plane: curShape[2] * curShape[3],
+            plane: imageLength(curShape) / (curShape[0] * channelsIn),
             channelsIn,
             channelsOut,
             stride,
@@ -246,13 +252,13 @@ const runBatch = (
     let i = 0;
     while (i < stages.length && active().length > 0) {
       const s = stages[i];
-      const ew = elementwise(s);
+      const ew = elementwise(s, gpu);
       if (ew) {
         const chain = [{ placed: s, gpu: ew }];
         let j = i + 1;
         // A stage that may change the channel count ends a fused chain (the kernel's indexing assumes it last).
         while (options.fuse && j < stages.length && !chain[chain.length - 1].gpu.channels) {
-          const next = elementwise(stages[j]);
+          const next = elementwise(stages[j], gpu);
           if (!next) break;
           chain.push({ placed: stages[j], gpu: next });
           j++;
@@ -261,7 +267,7 @@ const runBatch = (
         i = j;
         continue;
       }
-      const kg = kernel(s);
+      const kg = kernel(s, gpu);
       if (kg) {
         if (loc.at === "upload") yield* runFused([]);
         yield* toGpu;
@@ -536,9 +542,10 @@ export const runInputsGpu = (
           continue;
         }
         const result = it.failed ? Exit.fail(it.failed.error) : Exit.void;
+        const final = it.cpu ? { ...it.header, data: it.cpu } : undefined;
         byInput.set(
           it.session.input,
-          yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started),
+          yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started, final),
         );
       }
     }
@@ -553,7 +560,7 @@ export const runInputsGpu = (
 export const precompile = (plan: Plan, gpu: GpuShape): Effect.Effect<void, WgslCompileError> =>
   Effect.gen(function* () {
     for (const s of plan.stages) {
-      const ew = elementwise(s);
+      const ew = elementwise(s, gpu);
       if (!ew) continue;
       const origin = plan.registry.stages.get(s.stage.name)?.origin ?? "built-in";
       yield* pipelineFor(gpu, fusedProgram("f32", [{ label: s.label, gpu: ew, origin }]));

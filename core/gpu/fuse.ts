@@ -109,10 +109,11 @@ struct Dims { total: u32, image_len: u32, plane: u32, c_in: u32, c_out: u32, str
     if (seen.has(s.gpu.entry)) continue; // the same stage twice shares its function
     seen.add(s.gpu.entry);
     const consts = Object.entries(s.gpu.constants ?? {}).map(([k, v]) => `const ${k}: f32 = ${fmtConst(v)};`);
-    push(
-      [`struct ${structName(s.gpu.entry)} { ${s.gpu.fields.map((f) => `${f}: f32`).join(", ")} }`, ...consts]
-        .join("\n"),
-    );
+    // WGSL structs need a member: a stage without fields gets a placeholder.
+    const members = s.gpu.fields.length > 0
+      ? s.gpu.fields.map((f) => `${f}: f32`).join(", ")
+      : "_unused: f32";
+    push([`struct ${structName(s.gpu.entry)} { ${members} }`, ...consts].join("\n"));
     push(
       s.gpu.wgsl,
       `${s.gpu.source}${s.origin === "built-in" ? "" : ` (stage "${s.label}" of ${s.origin})`}`,
@@ -120,7 +121,7 @@ struct Dims { total: u32, image_len: u32, plane: u32, c_in: u32, c_out: u32, str
   }
   const { offsets } = paramLayout(load, steps);
   const args = (fields: ReadonlyArray<string>, at: number) =>
-    fields.map((_, i) => `params[base + ${at + i}u]`).join(", ");
+    fields.length === 0 ? "0.0" : fields.map((_, i) => `params[base + ${at + i}u]`).join(", ");
   const body: string[] = [
     "  let o = gid.x + gid.y * d.row_pitch;",
     "  if (o >= d.total) { return; }",

@@ -4,7 +4,7 @@
  * - `npy`: the tensor as NumPy v1.0 `<f4`, C order, shape `[frames, channels, rows, cols]`.
  * - `png`: an 8-bit preview per frame (`x.png`, or `x.f001.png`, ... for multi-frame images); display
  *   values map their window range to 0..255, other kinds each frame's min..max.
- * - `json`: header facts, what each stage did, and tensor statistics.
+ * - `json`: header facts, what each stage did, tensor statistics, and readable predictions after `infer`.
  *
  * Files are staged and only appear once the whole input has succeeded.
  *
@@ -14,6 +14,7 @@ import { Effect, Schema } from "effect";
 import { encodeNpy } from "../../core/npy.ts";
 import { Output } from "../../core/output.ts";
 import { defineStage } from "../../core/stage.ts";
+import { summarizePredictions } from "../../core/predictions.ts";
 import type { Image } from "../../core/tensor.ts";
 import { previewPng, type PreviewScale } from "./png.ts";
 
@@ -38,13 +39,16 @@ export const tensorStats = (data: Float32Array) => {
 /** The JSON document `write json` produces for one image. */
 export const metadataJson = (image: Image, input: string) => {
   const { dataset: _dataset, modalityLut, voiLuts, ...meta } = image.meta;
+  const predictions = summarizePredictions(image);
+  const { labels: _labels, ...notes } = image.notes;
   return {
     input,
     kind: image.kind,
     shape: image.shape,
     dtype: "float32",
     stats: tensorStats(image.data),
-    stages: image.notes,
+    ...(predictions ? { predictions } : {}),
+    stages: notes,
     dicom: {
       ...meta,
       ...(modalityLut
@@ -69,7 +73,11 @@ export const write = defineStage({
   description: "Write the tensor: npy (<f4, [frames, channels, rows, cols]), png preview, or json metadata",
   params: Params,
   examples: [{ format: "npy" }, { format: "png" }, { format: "json" }],
-  accepts: ["stored", "modality", "display", "features"],
+  accepts: ["stored", "modality", "display", "features", "prediction"],
+  plan: (p, spec) =>
+    p.format === "png" && spec.kind === "prediction" && spec.dims && spec.dims.length !== 3
+      ? "png previews need images or masks [frames, channels, rows, cols]; write this prediction as npy or json"
+      : spec,
   produces: "same",
   writes: (p) => [p.format],
   run: (image, p) =>
@@ -78,6 +86,13 @@ export const write = defineStage({
       switch (p.format) {
         case "npy":
           yield* out.write("npy", encodeNpy(image.data, image.shape));
+          for (const extra of image.extras ?? []) {
+            yield* out.write(
+              "npy",
+              encodeNpy(extra.data, extra.shape),
+              `.${extra.name.replace(/[^A-Za-z0-9_-]/g, "_")}`,
+            );
+          }
           break;
         case "png": {
           const frames = image.shape[0];

@@ -1,0 +1,52 @@
+/**
+ * Dispatching the axis kernels of shaders/axis.wgsl on a batch (softmax, argmax, top-k).
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import { axisView } from "../cpu/axis.ts";
+import type { GpuBatch } from "./batch.ts";
+import type { GpuError } from "./device.ts";
+import { dispatch, dispatchSize, type ProgramInfo, uniformFrom } from "./kernels.ts";
+import { shader } from "./shaders.ts";
+
+/** Entry points of shaders/axis.wgsl. */
+export type AxisEntry = "softmax_axis" | "argmax_axis" | "topk_axis";
+
+const program = (entry: AxisEntry): ProgramInfo => ({
+  name: entry,
+  cacheKey: `axis:${entry}`,
+  code: shader("axis"),
+  entry,
+});
+
+/**
+ * Runs one axis kernel over every image of the batch. Output values per image: softmax keeps the shape,
+ * argmax drops axis 1, top-k gives a [2, k] block (scores, then indices) per frame (see the shader).
+ */
+export const runAxis = (
+  batch: GpuBatch,
+  entry: AxisEntry,
+  k = 0,
+): Effect.Effect<{ readonly buffer: GPUBuffer; readonly outer: number }, GpuError> =>
+  Effect.gen(function* () {
+    const view = axisView(batch.shape);
+    const outer = view.outer * batch.count;
+    const invocations = entry === "topk_axis" ? outer : outer * view.inner;
+    const size = dispatchSize(batch.gpu, invocations);
+    const outValues = entry === "softmax_axis"
+      ? outer * view.axis * view.inner
+      : entry === "argmax_axis"
+      ? outer * view.inner
+      : outer * k * 2;
+    const dims = yield* uniformFrom(
+      batch.gpu,
+      new Uint32Array([outer, view.axis, view.inner, k, invocations, size.rowPitch, 0, 0]),
+      "axis dims",
+    );
+    const dst = yield* batch.pool.acquire(outValues * 4, entry);
+    yield* dispatch(batch.gpu, program(entry), [batch.buffer, dst, dims], size);
+    dims.destroy();
+    batch.pool.release(batch.buffer);
+    return { buffer: dst, outer };
+  });

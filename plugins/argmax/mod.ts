@@ -1,0 +1,40 @@
+/**
+ * `argmax`: the index of the largest value along axis 1 - the class of `[frames, classes]` (-> `[frames]`),
+ * or a label map from a multi-class mask `[frames, classes, rows, cols]` (-> `[frames, rows, cols]`).
+ * GPU: shaders/axis.wgsl `argmax_axis`.
+ *
+ * @module
+ */
+import { Effect, Schema } from "effect";
+import { argmaxAxis } from "../../core/cpu/axis.ts";
+import { runAxis } from "../../core/gpu/axis.ts";
+import { defineStage } from "../../core/stage.ts";
+import { withData } from "../../core/tensor.ts";
+
+const dropAxis = (shape: ReadonlyArray<number>) => [shape[0], ...shape.slice(2)];
+
+/** The `argmax` stage. */
+export const argmax = defineStage({
+  name: "argmax",
+  description: "Index of the largest value along axis 1: classes -> [frames], class masks -> label maps",
+  params: Schema.Struct({}),
+  accepts: ["prediction"],
+  produces: "prediction",
+  plan: (_p, spec) => ({ ...spec, dims: spec.dims ? spec.dims.slice(1) : spec.dims }),
+  run: (image) =>
+    Effect.sync(() =>
+      withData(image, argmaxAxis(image.data, image.shape), {
+        shape: dropAxis(image.shape),
+        notes: { argmax: { axis: 1 } },
+      })
+    ),
+  gpu: {
+    kind: "kernel",
+    run: (_p, batch) =>
+      Effect.map(
+        runAxis(batch, "argmax_axis"),
+        ({ buffer }) => ({ ...batch, buffer, shape: dropAxis(batch.shape) }),
+      ),
+    notes: () => ({ argmax: { axis: 1 } }),
+  },
+});

@@ -1,0 +1,85 @@
+/**
+ * `topk`: the k best classes per frame of a `[frames, classes]` prediction, as a `[frames, 2, k]` tensor
+ * (scores, then class indices), with labels from a labels file (or the `infer` stage's `labels`) for
+ * `write json` and the CLI's summary. GPU: shaders/axis.wgsl `topk_axis`.
+ *
+ * @module
+ */
+import { Effect, Schema } from "effect";
+import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { topkAxis } from "../../core/cpu/axis.ts";
+import { runAxis } from "../../core/gpu/axis.ts";
+import { defineStage } from "../../core/stage.ts";
+import { withData } from "../../core/tensor.ts";
+
+const Params = Schema.Struct({
+  k: Schema.optionalKey(
+    Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 64 })).annotate({
+      description: "default 5 (at most the number of classes)",
+    }),
+  ),
+  labels: Schema.optionalKey(
+    Schema.String.annotate({ description: "text file, one label per line (default: infer's)" }),
+  ),
+});
+
+/** Parameters of the `topk` stage. */
+export type TopkParams = typeof Params.Type & { readonly labelList?: ReadonlyArray<string> };
+
+const kOf = (p: TopkParams, classes: number) => Math.min(p.k ?? 5, classes);
+
+const notes = (p: TopkParams, classes: number) => ({
+  topk: { k: kOf(p, classes) },
+  ...(p.labelList ? { labels: p.labelList } : {}),
+});
+
+/** The `topk` stage. */
+export const topk = defineStage({
+  name: "topk",
+  description:
+    "The k best classes per frame as [frames, 2, k] (scores, indices), labelled for json and the summary",
+  params: Params as Schema.Decoder<TopkParams>,
+  examples: [{ k: 3 }, { k: 5, labels: "../models/labels.txt" }],
+  accepts: ["prediction"],
+  produces: "prediction",
+  setup: (p, { pipelineDir }) => {
+    if (p.labels === undefined) return Effect.succeed(p);
+    const path = isAbsolute(p.labels) ? p.labels : resolve(pipelineDir, p.labels);
+    if (!existsSync(path)) return Effect.fail(`labels file ${path} not found`);
+    const labelList = readFileSync(path, "utf8").split(/\r?\n/).map((l) => l.trim()).filter((l) =>
+      l.length > 0
+    );
+    return Effect.succeed({ ...p, labelList });
+  },
+  plan: (p, spec) => {
+    if (spec.dims && spec.dims.length !== 1) {
+      return `topk needs a [frames, classes] prediction; this one is [frames, ${
+        spec.dims.map((d) => d ?? "?").join(", ")
+      }]`;
+    }
+    const classes = spec.dims?.[0] ?? null;
+    const k = classes === null ? p.k ?? 5 : kOf(p, classes);
+    return { ...spec, dims: [2, k] };
+  },
+  run: (image, p) =>
+    Effect.sync(() => {
+      const classes = image.shape[1];
+      const k = kOf(p, classes);
+      return withData(image, topkAxis(image.data, image.shape, k), {
+        shape: [image.shape[0], 2, k],
+        notes: notes(p, classes),
+      });
+    }),
+  gpu: {
+    kind: "kernel",
+    run: (p, batch) => {
+      const k = kOf(p, batch.shape[1]);
+      return Effect.map(
+        runAxis(batch, "topk_axis", k),
+        ({ buffer }) => ({ ...batch, buffer, shape: [batch.shape[0], 2, k] }),
+      );
+    },
+    notes: (p, image) => notes(p, image.shape[1]),
+  },
+});
