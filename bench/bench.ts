@@ -17,6 +17,7 @@ import { type RunOptions, runPlan } from "../core/runtime.ts";
 import type { Upload } from "../core/stage.ts";
 import { decode } from "../plugins/mod.ts";
 import { gpuStageTimes } from "./gpu_stages.ts";
+import { inferenceTimes } from "./infer_bench.ts";
 import type { Image } from "../core/tensor.ts";
 import { makeCtSlice } from "./synthetic.ts";
 
@@ -102,6 +103,7 @@ const fileMs = await runFiles({ device: "cpu" });
 // The GPU path on whatever adapter this machine has (llvmpipe without a GPU).
 const gpu = await Effect.runPromise(Effect.result(acquireGpu));
 let gpuRows: Array<[string, number]> = [];
+let inferRows: Array<[string, number | string]> = [];
 let gpuFused = NaN;
 let gpuUnfused = NaN;
 let adapter = "none";
@@ -114,6 +116,7 @@ if (gpu._tag === "Success") {
     );
   }
   gpuRows = await gpuStageTimes(gpu.success, uploads, REPEATS);
+  inferRows = await inferenceTimes(gpu.success);
   gpu.success.device.destroy();
   gpuFused = await runFiles({ device: "gpu" });
   gpuUnfused = await runFiles({ device: "gpu", gpu: { fuse: false } });
@@ -172,4 +175,14 @@ if (gpuRows.length > 0) {
   console.log("| GPU step | ms (batch) | ms / slice |");
   console.log("|---|---:|---:|");
   for (const [name, ms] of gpuRows) console.log(`| ${name} | ${ms.toFixed(1)} | ${perImage(ms)} |`);
+}
+
+if (inferRows.length === 0) inferRows = await inferenceTimes(undefined);
+console.log(
+  "\nInference, demo model (models/nodule_classifier.onnx, [8, 1, 64, 64] per call), 64 images, best of 3\n",
+);
+console.log("| provider | ms / image |");
+console.log("|---|---:|");
+for (const [name, ms] of inferRows) {
+  console.log(`| ${name} | ${typeof ms === "number" ? ms.toFixed(3) : ms} |`);
 }
