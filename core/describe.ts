@@ -92,17 +92,27 @@ export const describeHeader = (
   const windows = meta.windows.map((w) =>
     `${w.center}/${w.width}${w.explanation ? ` (${w.explanation})` : ""}`
   );
+  const lut = (t: { entries: number; firstMapped: number; bits: number; explanation?: string }) =>
+    `${t.entries} entries from ${t.firstMapped}, ${t.bits}-bit${t.explanation ? ` (${t.explanation})` : ""}`;
+  const palette = meta.palette;
   return [
     displayPath(file),
     ...row("transfer syntax", `${syntax?.name ?? "unknown"} (${meta.transferSyntaxUid})`),
-    ...row("decodable", syntax?.supported ? "yes" : "no - not supported by this version yet"),
+    ...row("decodable", syntax?.supported ? "yes" : "no - no codec for this transfer syntax"),
+    ...row("codec", syntax?.supported ? meta.codec : undefined),
     ...row("modality", meta.modality),
     ...row("SOP class", meta.sopClassUid),
     ...row("SOP instance", meta.sopInstanceUid),
     ...row("geometry", `${meta.frames} frame(s) x ${meta.rows} rows x ${meta.cols} cols`),
     ...row("pixel spacing (mm)", meta.pixelSpacing?.join(" x ")),
     ...row("slice thickness (mm)", meta.sliceThickness),
-    ...row("photometric", meta.photometric),
+    ...row(
+      "photometric",
+      meta.photometric +
+        (meta.decodedPhotometric && meta.decodedPhotometric !== meta.photometric
+          ? ` (decoded as ${meta.decodedPhotometric})`
+          : ""),
+    ),
     ...row(
       "samples per pixel",
       meta.samplesPerPixel +
@@ -110,19 +120,32 @@ export const describeHeader = (
     ),
     ...row(
       "bits",
-      `allocated ${meta.bitsAllocated}, stored ${meta.bitsStored}, high bit ${meta.highBit}, ${signed}`,
+      meta.floatPixelData
+        ? `${meta.floatPixelData} (${meta.bitsAllocated}-bit float pixel data)`
+        : `allocated ${meta.bitsAllocated}, stored ${meta.bitsStored}, high bit ${meta.highBit}, ${signed}`,
+    ),
+    ...row(
+      "palette LUT",
+      palette
+        ? `${palette.entries} entries from ${palette.firstMapped}, ${palette.bits}-bit${
+          palette.segmented ? ", segmented" : ""
+        }`
+        : undefined,
     ),
     ...row(
       "modality LUT",
       meta.modalityLut
-        ? `LUT sequence (${meta.modalityLut.entries} entries)`
+        ? `LUT sequence: ${lut(meta.modalityLut)}`
         : `slope ${meta.rescaleSlope}, intercept ${meta.rescaleIntercept}${
           meta.rescaleType ? ` (${meta.rescaleType})` : ""
         }`,
     ),
     ...row("windows", windows.length > 0 ? windows.join(", ") : "none"),
     ...row("VOI LUT function", meta.voiLutFunction),
-    ...row("VOI LUT sequence", meta.voiLuts?.length ? `${meta.voiLuts.length} table(s)` : undefined),
+    ...row(
+      "VOI LUT sequence",
+      meta.voiLuts?.length ? meta.voiLuts.map((t, i) => `[${i}] ${lut(t)}`).join("; ") : undefined,
+    ),
     ...row("presentation LUT", meta.presentationLutShape),
   ].join("\n");
 };

@@ -239,3 +239,73 @@ gpuTest("compiled pipelines are cached by code, never by per-run values", async 
   assert.equal(compiledPipelines(), before, "same code, other values: no recompilation");
   assert.deepEqual([...got], [4, 3, 2, 1]);
 });
+
+gpuTest(
+  "post-processing kernels (softmax, argmax, topk, sigmoid, threshold) vs their CPU references",
+  async (gpu) => {
+    const next = rng(3);
+    const pool = new BufferPool(gpu);
+    const { runAxis } = await import("../core/gpu/axis.ts");
+    const { argmaxAxis, softmaxAxis, topkAxis } = await import("../core/cpu/axis.ts");
+    const { sigmoid, threshold } = await import("../plugins/mod.ts");
+    for (const shape of [[3, 7], [2, 4, 5, 6]] as const) {
+      const count = 2;
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x = new Float32Array(n * count).map(() => (next() - 0.5) * 8);
+      x[3] = x[4]; // a tie
+      const run = async (entry: "softmax_axis" | "argmax_axis" | "topk_axis", k: number, values: number) =>
+        await Effect.runPromise(Effect.gen(function* () {
+          const buffer = yield* storageFrom(gpu, x, "x");
+          const out = yield* runAxis({ gpu, pool, buffer, shape, count }, entry, k);
+          return yield* readBack(gpu, out.buffer, values * 4);
+        }));
+      const all = [count * shape[0], ...shape.slice(1)];
+      assert.ok(
+        maxAbsDiff(await run("softmax_axis", 0, n * count), softmaxAxis(x, all)) <= 1e-6,
+        `softmax ${shape}`,
+      );
+      assert.equal(
+        maxAbsDiff(await run("argmax_axis", 0, (n / shape[1]) * count), argmaxAxis(x, all)),
+        0,
+        `argmax ${shape}`,
+      );
+      if (shape.length === 2) {
+        assert.equal(
+          maxAbsDiff(await run("topk_axis", 3, count * shape[0] * 6), topkAxis(x, all, 3)),
+          0,
+          "topk",
+        );
+      }
+    }
+    const x = new Float32Array(64).map(() => (next() - 0.5) * 8);
+    const steps: FusedStep[] = [
+      { label: "sigmoid", gpu: ew(sigmoid), origin: "built-in" },
+      { label: "threshold", gpu: ew(threshold), origin: "built-in" },
+    ];
+    const sig = await runFused(
+      gpu,
+      "f32",
+      steps.slice(0, 1),
+      new Uint32Array(x.buffer),
+      [1, 1, 8, 8],
+      1,
+      new Float32Array(1),
+    );
+    const dSig = maxAbsDiff(sig, x.map((v) => 1 / (1 + Math.exp(-v))));
+    assert.ok(dSig <= 1e-6, `sigmoid: ${dSig}`);
+    const mask = await runFused(
+      gpu,
+      "f32",
+      steps,
+      new Uint32Array(x.buffer),
+      [1, 1, 8, 8],
+      1,
+      new Float32Array([0.7]),
+    );
+    assert.equal(
+      maxAbsDiff(mask, x.map((v) => (1 / (1 + Math.exp(-v)) >= 0.7 ? 1 : 0))),
+      0,
+      "sigmoid -> threshold fused",
+    );
+  },
+);

@@ -133,6 +133,7 @@ struct Dims { total: u32, image_len: u32, plane: u32, c_in: u32, c_out: u32, str
     "  let f = fc / d.c_out;",
     "  let c_in = select(c_out, 0u, d.c_in == 1u);",
     "  let base = b * d.stride;",
+    "  _ = params[0]; // keeps the binding in the layout when no stage has fields",
     "  let k = (f * d.c_in + c_in) * d.plane + px;",
   ];
   if (load === "f32") {

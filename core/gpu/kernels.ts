@@ -179,6 +179,7 @@ export const dispatch = (
   Effect.gen(function* () {
     yield* checkAlive(gpu);
     const pipeline = yield* pipelineFor(gpu, program);
+    gpu.device.pushErrorScope("validation");
     const bindGroup = gpu.device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
       entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
@@ -190,6 +191,13 @@ export const dispatch = (
     pass.dispatchWorkgroups(size.x, size.y);
     pass.end();
     gpu.device.queue.submit([encoder.finish()]);
+    const err = yield* Effect.promise(() => gpu.device.popErrorScope());
+    if (err) {
+      return yield* new WgslCompileError({
+        code: "WGSL_COMPILE",
+        message: `kernel ${program.name} was refused by the device: ${err.message.split("\n")[0]}`,
+      });
+    }
   });
 
 /** Copies `bytes` bytes of a storage buffer back to the CPU. */

@@ -44,6 +44,7 @@ const cache = new Map<string, Promise<LoadedModel>>();
 const classify = (path: string, provider: Provider, e: unknown): InferError => {
   const text = e instanceof Error ? e.message : String(e);
   const op = /implementation for (?:node )?'?([A-Za-z0-9_]+)/i.exec(text) ??
+    /(?:[A-Za-z0-9_.]+:)?([A-Za-z0-9_]+)\(-?\d+\) is not a registered function\/op/.exec(text) ??
     /(?:operator|op(?:erator)? type)[: ]+'?([A-Za-z0-9_]+)'? (?:is )?not (?:supported|implemented)/i.exec(
       text,
     );
