@@ -124,21 +124,13 @@ export const describeHeader = (
         ? `${meta.floatPixelData} (${meta.bitsAllocated}-bit float pixel data)`
         : `allocated ${meta.bitsAllocated}, stored ${meta.bitsStored}, high bit ${meta.highBit}, ${signed}`,
     ),
-    ...row(
-      "palette LUT",
-      palette
-        ? `${palette.entries} entries from ${palette.firstMapped}, ${palette.bits}-bit${
-          palette.segmented ? ", segmented" : ""
-        }`
-        : undefined,
-    ),
+    ...row("palette LUT", palette ? `${lut(palette)}${palette.segmented ? ", segmented" : ""}` : undefined),
     ...row(
       "modality LUT",
       meta.modalityLut
         ? `LUT sequence: ${lut(meta.modalityLut)}`
-        : `slope ${meta.rescaleSlope}, intercept ${meta.rescaleIntercept}${
-          meta.rescaleType ? ` (${meta.rescaleType})` : ""
-        }`,
+        : `slope ${meta.rescaleSlope}, intercept ${meta.rescaleIntercept}` +
+          (meta.rescaleType ? ` (${meta.rescaleType})` : ""),
     ),
     ...row("windows", windows.length > 0 ? windows.join(", ") : "none"),
     ...row("VOI LUT function", meta.voiLutFunction),

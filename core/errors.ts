@@ -40,7 +40,8 @@ export type PipelineErrorCode =
 
 /** The pipeline or command line is invalid: reported before any input is read (exit status 2). */
 export class PipelineError extends Data.TaggedError("PipelineError")<{
-  readonly code: PipelineErrorCode;
+  /** A {@link PipelineErrorCode}, or a stage's own code for failures of its `setup` (e.g. MODEL_NOT_FOUND). */
+  readonly code: PipelineErrorCode | (string & {});
   readonly message: string;
   readonly location?: SourceLocation;
   /** Further problems found in the same pass (all of them are reported at once). */

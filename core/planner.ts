@@ -113,20 +113,23 @@ export const plan = (pipeline: PipelineDecl, base: Registry): Effect.Effect<Plan
     if (problems.length > 0) return yield* fail(code, problems);
 
     // One-time preparation (e.g. loading a model) before shapes are planned; failures are located.
+    let setupCode: PipelineError["code"] = "STAGE_SETUP";
     const pipelineDir = dirname(resolve(pipeline.file));
     for (const r of resolved) {
       if (isSourceStage(r.stage) || !r.stage.setup) continue;
       const prepared = yield* Effect.result(r.stage.setup(r.params, { pipelineDir }));
       if (prepared._tag === "Failure") {
+        const f = prepared.failure;
+        if (typeof f !== "string" && problems.length === 0) setupCode = f.code;
         problems.push({
-          message: `stage "${r.decl.use}": ${prepared.failure}`,
+          message: `stage "${r.decl.use}": ${typeof f === "string" ? f : `${f.code}: ${f.message}`}`,
           location: pipeline.locate(["stages", r.decl.index, "use"]),
         });
       } else {
         r.params = prepared.success;
       }
     }
-    if (problems.length > 0) return yield* fail("STAGE_SETUP", problems);
+    if (problems.length > 0) return yield* fail(setupCode, problems);
 
     // Carry the tensor spec through the stages.
     const [first, ...rest] = resolved;

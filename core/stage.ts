@@ -166,9 +166,10 @@ export interface ImageStage<P = unknown, E extends CodedError = CodedError, R = 
   readonly batchSize?: (params: P) => number;
   /**
    * Optional one-time preparation after the params are decoded and before planning (e.g. loading a model
-   * to check its inputs). Fails with a message that becomes a pipeline error at the stage's line.
+   * to check its inputs). Fails with a message, or a coded error whose code becomes the pipeline error's
+   * (e.g. MODEL_NOT_FOUND), reported at the stage's line.
    */
-  readonly setup?: (params: P, context: SetupContext) => Effect.Effect<P, string>;
+  readonly setup?: (params: P, context: SetupContext) => Effect.Effect<P, string | CodedError>;
   /** Facts for the run ledger's `pipeline.stages[i].info` (e.g. the inference provider chosen and why). */
   readonly report?: (params: P) => Readonly<Record<string, unknown>> | undefined;
   /** Optional GPU form; stages without one run on the CPU, with a readback before them. */

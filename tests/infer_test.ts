@@ -169,6 +169,11 @@ Deno.test("missing, corrupt and unsupported models: exit 2 with a coded, clear m
     assert.equal(r.code, 2, model);
     assert.match(r.stderr, pattern);
     assert.match(r.stderr, /p\.yaml:\d+:\d+: stage "infer"/);
+    assert.match(
+      r.stderr,
+      new RegExp(`^error\\[${pattern.source.split(":")[0]}\\]`),
+      "the model error's code",
+    );
   }
   const rel = await runCli(["validate", pipeline("  - use: infer\n    with: { model: ./missing.onnx }\n")]);
   assert.match(rel.stderr, /resolved|missing\.onnx not found/);

@@ -246,9 +246,7 @@ export const infer = defineStage({
   setup: (p, { pipelineDir }) =>
     Effect.gen(function* () {
       const modelPath = resolvePath(pipelineDir, p.model);
-      const model = yield* loadModel(modelPath, p.provider ?? "auto", p.threads).pipe(
-        Effect.mapError((e) => `${e.code}: ${e.message}`),
-      );
+      const model = yield* loadModel(modelPath, p.provider ?? "auto", p.threads);
       const names = model.inputs.map((i) => i.name);
       const inputName = p.input ?? (names.length === 1 ? names[0] : undefined);
       const input = model.inputs.find((i) => i.name === inputName);
