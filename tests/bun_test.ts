@@ -28,7 +28,7 @@ const run = async (cmd: string, args: string[]) => {
   return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
 };
 
-Deno.test("bun: the CLI runs the seed recipe and matches PyTorch; mod.ts embeds", async () => {
+Deno.test("bun: the CLI runs the seed recipe (= PyTorch) and the ONNX demo; mod.ts embeds", async () => {
   const bun = findBun();
   assert.ok(
     bun,
@@ -63,6 +63,11 @@ Deno.test("bun: the CLI runs the seed recipe and matches PyTorch; mod.ts embeds"
   ]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /gamma\.yaml:\d+:\d+: stage "gamma": .*Expected a value greater than 0/);
+
+  const demoOut = join(tempDir(), "demo");
+  const demo = await run(bun, ["cli.ts", "run", "pipelines/ct-default.yaml", "--input", "samples/ct-study", "--out", demoOut, "-q"]);
+  assert.equal(demo.code, 0, demo.stderr);
+  assert.match(demo.stdout, /slice-003\.dcm\s+nodule/);
 
   const embed = await run(bun, ["tests/fixtures/embed.ts"]);
   assert.equal(embed.code, 0, embed.stderr);
