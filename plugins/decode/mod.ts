@@ -1,8 +1,9 @@
 /**
  * `decode`: a DICOM Part 10 file -> stored pixel values `[frames, channels, rows, cols]` and metadata.
  *
- * BitsStored masking and sign extension are applied (garbage above HighBit never reaches the tensor);
- * transfer syntaxes that are not supported yet fail with `UNSUPPORTED_TRANSFER_SYNTAX`, naming the syntax.
+ * Every standard image transfer syntax (native, deflated, RLE, JPEG 8/12-bit and lossless, JPEG-LS, JPEG 2000,
+ * HTJ2K; codecs loaded on first use); BitsStored masking and sign extension are applied (garbage above HighBit
+ * never reaches the tensor); colour images come out as RGB. Failures are coded (see `dicom.ts`).
  *
  * @module
  */
@@ -10,7 +11,7 @@ import { Effect, Schema } from "effect";
 import { StageError } from "../../core/errors.ts";
 import { defineStage } from "../../core/stage.ts";
 import type { Image } from "../../core/tensor.ts";
-import { decodeDicom, DicomDecodeError } from "./dicom.ts";
+import { decodeDicomAsync, DicomDecodeError, TRANSFER_SYNTAXES } from "./dicom.ts";
 
 const Params = Schema.Struct({});
 
@@ -22,16 +23,15 @@ const toStageError = (e: unknown) =>
 
 /** Decodes a file on the CPU into stored values. */
 const decodeImage = (bytes: Uint8Array) =>
-  Effect.try({
-    try: (): Image => {
-      const { meta, data } = decodeDicom(bytes);
-      return {
-        kind: "stored",
-        shape: [meta.frames, meta.samplesPerPixel, meta.rows, meta.cols],
-        data,
-        meta,
-        notes: {},
+  Effect.tryPromise({
+    try: async (): Promise<Image> => {
+      const { meta, data, shape } = await decodeDicomAsync(bytes);
+      const decode = {
+        transferSyntax: TRANSFER_SYNTAXES.get(meta.transferSyntaxUid)?.name ?? meta.transferSyntaxUid,
+        codec: meta.codec,
+        ...(meta.colourConversion ? { colour: meta.colourConversion } : {}),
       };
+      return { kind: "stored", shape, data, meta, notes: { decode } };
     },
     catch: toStageError,
   });

@@ -5,12 +5,17 @@
  */
 import { DicomDecodeError } from "./errors.ts";
 
-/** Native encodings, read without a codec. */
+/** Implicit VR Little Endian, the default syntax. */
 export const IMPLICIT_LE = "1.2.840.10008.1.2";
+/** Explicit VR Little Endian. */
 export const EXPLICIT_LE = "1.2.840.10008.1.2.1";
+/** Encapsulated Uncompressed Explicit VR Little Endian: native frames as fragments. */
 export const ENCAPSULATED_UNCOMPRESSED = "1.2.840.10008.1.2.1.98";
+/** Deflated Explicit VR Little Endian: the data set after the file meta is raw-deflated. */
 export const DEFLATED_LE = "1.2.840.10008.1.2.1.99";
+/** Explicit VR Big Endian (retired): multi-byte values and OW words are big endian. */
 export const EXPLICIT_BE = "1.2.840.10008.1.2.2";
+/** RLE Lossless (PS3.5 Annex G). */
 export const RLE_LOSSLESS = "1.2.840.10008.1.2.5";
 
 /**
@@ -128,10 +133,15 @@ export function syntaxLabel(uid: string): string {
   return info ? `${info.name} (${uid})` : `${uid} (not a standard transfer syntax)`;
 }
 
-/** True for syntaxes whose Pixel Data is a sequence of fragments (PS3.5 A.4). */
-export function isEncapsulated(uid: string): boolean {
-  const encoding = TRANSFER_SYNTAXES.get(uid)?.encoding;
-  return encoding !== undefined && encoding !== "native";
+const NATIVE = new Set([IMPLICIT_LE, EXPLICIT_LE, DEFLATED_LE, EXPLICIT_BE, "1.2.840.10008.1.20"]);
+
+/**
+ * Whether the Pixel Data of a syntax is a sequence of fragments (PS3.5 A.4): true for every standard syntax
+ * but the native ones, undefined for a UID that is not a standard transfer syntax.
+ */
+export function isEncapsulated(uid: string): boolean | undefined {
+  if (!TRANSFER_SYNTAXES.has(uid)) return undefined;
+  return !NATIVE.has(uid);
 }
 
 /** Throws UNSUPPORTED_TRANSFER_SYNTAX unless {@link TRANSFER_SYNTAXES} marks `uid` supported. */

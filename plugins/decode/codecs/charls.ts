@@ -1,0 +1,43 @@
+/**
+ * JPEG-LS lossless and near-lossless (1.2.840.10008.1.2.4.80 / .81) with CharLS's WASM build
+ * (`@cornerstonejs/codec-charls`).
+ *
+ * CharLS outputs 8-bit samples as bytes and 9..16-bit samples as little-endian 16-bit words, planar for
+ * interleave mode "none" and sample-interleaved for "line" and "sample". JPEG-LS has no sign: signed pixel
+ * data is coded as its two's complement bit pattern, which the decoder sign-extends from BitsStored.
+ *
+ * @module
+ */
+import type { FrameCodec } from "./types.ts";
+import { copyOut, loadWasmModule, wasmClass, type WasmDecoder, withDecoder } from "./wasm.ts";
+
+const PACKAGE = "@cornerstonejs/codec-charls";
+
+interface JpegLsDecoder extends WasmDecoder {
+  getInterleaveMode(): number;
+  getNearLossless(): number;
+}
+
+/** Loads the WASM module (the registry caches the codec). */
+export async function loadCharls(): Promise<FrameCodec> {
+  const module = await loadWasmModule(() => import("@cornerstonejs/codec-charls"), PACKAGE);
+  const Decoder = wasmClass<JpegLsDecoder>(module, "JpegLSDecoder", PACKAGE);
+  return {
+    name: `CharLS (WASM, ${PACKAGE})`,
+    decode(data) {
+      module.drain();
+      return withDecoder(Decoder, data, (d) => {
+        d.decode();
+        const info = d.getFrameInfo();
+        return {
+          samples: copyOut(d.getDecodedBuffer(), info.bitsPerSample, false),
+          rows: info.height,
+          cols: info.width,
+          components: info.componentCount,
+          interleaved: info.componentCount > 1 && d.getInterleaveMode() !== 0,
+          convertedToRgb: false,
+        };
+      });
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * 8-bit DCT JPEG (baseline, extended, progressive) with libjpeg-turbo's WASM build
+ * (`@cornerstonejs/codec-libjpeg-turbo-8bit`, TurboJPEG API).
+ *
+ * TurboJPEG decodes with libjpeg's defaults (integer "islow" IDCT, fancy upsampling) to gray or RGB: a
+ * 3-component stream that libjpeg takes for YCbCr (JFIF marker, Adobe transform 1, or component ids other
+ * than 'R','G','B') is converted to RGB by the codec, which {@link DecodedFrame.convertedToRgb} reports so
+ * that the decoder does not convert it again.
+ *
+ * @module
+ */
+import { DicomDecodeError } from "../errors.ts";
+import { libjpegSeesYcbcr, readJpegHeader } from "./jpeg_markers.ts";
+import type { FrameCodec } from "./types.ts";
+import { copyOut, loadWasmModule, wasmClass, type WasmDecoder, withDecoder } from "./wasm.ts";
+
+const PACKAGE = "@cornerstonejs/codec-libjpeg-turbo-8bit";
+
+/** Loads the WASM module (once per call; the registry caches the codec). */
+export async function loadLibjpegTurbo(): Promise<FrameCodec> {
+  const module = await loadWasmModule(() => import("@cornerstonejs/codec-libjpeg-turbo-8bit"), PACKAGE);
+  const Decoder = wasmClass<WasmDecoder>(module, "JPEGDecoder", PACKAGE);
+  return {
+    name: `libjpeg-turbo 8-bit (WASM, ${PACKAGE})`,
+    decode(data, request) {
+      const header = readJpegHeader(data, request.frame);
+      if (header.precision !== 8 || header.components.length === 2 || header.components.length > 3) {
+        throw new DicomDecodeError(
+          "UNSUPPORTED_PIXEL_DATA",
+          `Frame ${request.frame}: libjpeg-turbo (8-bit) cannot decode a ${header.precision}-bit JPEG with ` +
+            `${header.components.length} components.`,
+        );
+      }
+      module.drain();
+      return withDecoder(Decoder, data, (d) => {
+        d.decode();
+        const info = d.getFrameInfo();
+        const components = header.components.length === 1 ? 1 : 3;
+        return {
+          samples: copyOut(d.getDecodedBuffer(), 8, false),
+          rows: info.height,
+          cols: info.width,
+          components,
+          interleaved: true,
+          convertedToRgb: components === 3 && libjpegSeesYcbcr(header),
+        };
+      });
+    },
+  };
+}

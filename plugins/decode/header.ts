@@ -1,0 +1,209 @@
+/**
+ * {@link ImageMeta} from a parsed container: geometry, pixel module, Modality LUT, VOI LUT, palette, and
+ * the facts of enhanced multi-frame objects (shared or identical per-frame functional groups).
+ *
+ * @module
+ */
+import type { ImageMeta, WindowValue } from "../../core/meta.ts";
+import type { Container } from "./container.ts";
+import { DicomDecodeError } from "./errors.ts";
+import { parseLut } from "./lut.ts";
+import { EXPLICIT_BE } from "./syntaxes.ts";
+import { int, items, num, nums, str, strs } from "./values.ts";
+
+/**
+ * The header facts of a parsed file.
+ *
+ * @throws DicomDecodeError INVALID_DICOM when the Image Pixel module is incomplete, MISSING_PIXEL_DATA when
+ *   it is absent together with the pixel data
+ */
+export function buildMeta(parsed: Container): ImageMeta {
+  const ds = parsed.dataset;
+  const rows = int(ds.Rows);
+  const cols = int(ds.Columns);
+  const pixelTag = parsed.pixel?.tag;
+  const floatPixelData = pixelTag === "FloatPixelData"
+    ? "float32"
+    : pixelTag === "DoubleFloatPixelData"
+    ? "float64"
+    : undefined;
+  const bitsAllocated = int(ds.BitsAllocated) ??
+    (floatPixelData === "float32" ? 32 : floatPixelData === "float64" ? 64 : undefined);
+  const missing = [
+    rows === undefined ? "Rows (0028,0010)" : "",
+    cols === undefined ? "Columns (0028,0011)" : "",
+    bitsAllocated === undefined ? "BitsAllocated (0028,0100)" : "",
+  ].filter((s) => s !== "");
+  if (missing.length > 0) {
+    if (!parsed.hasPixelData) throw missingPixelData(ds);
+    throw new DicomDecodeError(
+      "INVALID_DICOM",
+      `The Image Pixel module is incomplete: ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} ` +
+        `missing or invalid, so the Pixel Data cannot be interpreted.`,
+    );
+  }
+  if (rows! <= 0 || cols! <= 0) {
+    throw new DicomDecodeError("INVALID_DICOM", `Invalid image size: ${rows} rows x ${cols} columns.`);
+  }
+  const framesValue = ds.NumberOfFrames;
+  const frames = framesValue === undefined || framesValue === null || framesValue === ""
+    ? 1
+    : int(framesValue);
+  if (frames === undefined || frames < 1) {
+    throw new DicomDecodeError("INVALID_DICOM", `Invalid NumberOfFrames ${JSON.stringify(framesValue)}.`);
+  }
+  const samplesPerPixel = int(ds.SamplesPerPixel) ?? 1;
+  const bitsStored = int(ds.BitsStored) ?? bitsAllocated!;
+  const highBit = int(ds.HighBit) ?? bitsStored - 1;
+  const pixelRepresentation = int(ds.PixelRepresentation) ?? 0;
+  const photometric = (str(ds.PhotometricInterpretation) ?? (samplesPerPixel === 3 ? "RGB" : "MONOCHROME2"))
+    .trim().toUpperCase().replace(/\s+/g, " ");
+  const planar = int(ds.PlanarConfiguration);
+
+  const pixelTransform = functionalGroup(ds, "PixelValueTransformationSequence");
+  const rescaleSource = ds.RescaleSlope !== undefined || ds.RescaleIntercept !== undefined
+    ? ds
+    : pixelTransform ?? ds;
+  const rescaleSlope = num(rescaleSource.RescaleSlope) ?? 1;
+  const rescaleIntercept = num(rescaleSource.RescaleIntercept) ?? 0;
+  const rescaleType = str(rescaleSource.RescaleType);
+
+  const voiSource = ds.WindowCenter !== undefined || ds.VOILUTSequence !== undefined
+    ? ds
+    : functionalGroup(ds, "FrameVOILUTSequence") ?? ds;
+  const windows = parseWindows(voiSource);
+  const lutOpts = { pixelRepresentation, bigEndian: parsed.transferSyntaxUid === EXPLICIT_BE };
+  const modalityItems = items(ds.ModalityLUTSequence);
+  const modalityLut = modalityItems.length > 0
+    ? parseLut(modalityItems[0], "Modality LUT", lutOpts)
+    : undefined;
+  const voiItems = items(voiSource.VOILUTSequence);
+  const voiLuts = voiItems.length > 0 ? voiItems.map((it) => parseLut(it, "VOI LUT", lutOpts)) : undefined;
+  const voiLutFunction = str(voiSource.VOILUTFunction);
+
+  const measures = functionalGroup(ds, "PixelMeasuresSequence");
+  const spacing = nums(ds.PixelSpacing ?? measures?.PixelSpacing);
+  const thickness = num(ds.SliceThickness ?? measures?.SliceThickness);
+  const position = nums(
+    ds.ImagePositionPatient ?? firstFrameGroup(ds, "PlanePositionSequence")?.ImagePositionPatient,
+  );
+
+  const palette = photometric === "PALETTE COLOR" ? paletteSummary(ds, pixelRepresentation) : undefined;
+
+  const dataset: Record<string, unknown> = { ...ds };
+  delete dataset.PixelData;
+  delete dataset.FloatPixelData;
+  delete dataset.DoubleFloatPixelData;
+
+  const meta: ImageMeta = {
+    transferSyntaxUid: parsed.transferSyntaxUid,
+    sopClassUid: str(ds.SOPClassUID),
+    sopInstanceUid: str(ds.SOPInstanceUID),
+    studyInstanceUid: str(ds.StudyInstanceUID),
+    seriesInstanceUid: str(ds.SeriesInstanceUID),
+    modality: str(ds.Modality),
+    photometric,
+    rows: rows!,
+    cols: cols!,
+    frames,
+    samplesPerPixel,
+    bitsAllocated: bitsAllocated!,
+    bitsStored,
+    highBit,
+    pixelRepresentation,
+    planarConfiguration: planar ?? (samplesPerPixel > 1 ? 0 : undefined),
+    rescaleSlope,
+    rescaleIntercept,
+    rescaleType,
+    modalityLut,
+    windows,
+    voiLuts,
+    voiLutFunction: voiLutFunction?.toUpperCase(),
+    presentationLutShape: str(ds.PresentationLUTShape)?.toUpperCase(),
+    pixelSpacing: spacing && spacing.length >= 2 ? [spacing[0], spacing[1]] : undefined,
+    sliceThickness: thickness,
+    imagePositionPatient: position && position.length >= 3
+      ? [position[0], position[1], position[2]]
+      : undefined,
+    instanceNumber: int(ds.InstanceNumber),
+    decodedPhotometric: decodedPhotometric(photometric),
+    palette,
+    floatPixelData,
+    dataset,
+  };
+  // Drop undefined optional fields so the object prints cleanly.
+  for (const k of Object.keys(meta) as (keyof ImageMeta)[]) {
+    if (meta[k] === undefined) delete (meta as unknown as Record<string, unknown>)[k];
+  }
+  return meta;
+}
+
+/** Every WindowCenter/WindowWidth pair, with its explanation. */
+function parseWindows(src: Record<string, unknown>): WindowValue[] {
+  const centers = nums(src.WindowCenter) ?? [];
+  const widths = nums(src.WindowWidth) ?? [];
+  const explanations = strs(src.WindowCenterWidthExplanation);
+  const out: WindowValue[] = [];
+  const n = Math.min(centers.length, widths.length);
+  for (let i = 0; i < n; i++) {
+    const explanation = explanations[i];
+    out.push(
+      explanation
+        ? { center: centers[i], width: widths[i], explanation }
+        : { center: centers[i], width: widths[i] },
+    );
+  }
+  return out;
+}
+
+/** The macro item from SharedFunctionalGroupsSequence, else from per-frame groups when all frames agree. */
+function functionalGroup(ds: Record<string, unknown>, macro: string): Record<string, unknown> | undefined {
+  const shared = items(ds.SharedFunctionalGroupsSequence)[0];
+  const fromShared = shared ? items(shared[macro])[0] : undefined;
+  if (fromShared) return fromShared;
+  const perFrame = items(ds.PerFrameFunctionalGroupsSequence).map((f) => items(f[macro])[0]);
+  if (perFrame.length === 0 || perFrame.some((x) => x === undefined)) return undefined;
+  const first = JSON.stringify(perFrame[0]);
+  return perFrame.every((x) => JSON.stringify(x) === first) ? perFrame[0] : undefined;
+}
+
+/** The macro item that applies to the first frame. */
+function firstFrameGroup(ds: Record<string, unknown>, macro: string): Record<string, unknown> | undefined {
+  const shared = items(ds.SharedFunctionalGroupsSequence)[0];
+  const fromShared = shared ? items(shared[macro])[0] : undefined;
+  if (fromShared) return fromShared;
+  const frame = items(ds.PerFrameFunctionalGroupsSequence)[0];
+  return frame ? items(frame[macro])[0] : undefined;
+}
+
+/** What decode outputs for a stored photometric interpretation: RGB for every colour model. */
+export function decodedPhotometric(photometric: string): string {
+  return photometric === "MONOCHROME1" || photometric === "MONOCHROME2" ? photometric : "RGB";
+}
+
+/** The palette descriptor, for summaries (the tables are read when decoding). */
+function paletteSummary(ds: Record<string, unknown>, pixelRepresentation: number): ImageMeta["palette"] {
+  const d = nums(ds.RedPaletteColorLookupTableDescriptor);
+  if (!d || d.length < 3) return undefined;
+  const firstMapped = pixelRepresentation === 1 && d[1] >= 0x8000 ? d[1] - 0x10000 : d[1];
+  const segmented = ds.RedPaletteColorLookupTableData === undefined &&
+    ds.SegmentedRedPaletteColorLookupTableData !== undefined;
+  return { entries: d[0] === 0 ? 65536 : d[0], firstMapped, bits: d[2], segmented };
+}
+
+/** No pixel element at all: say whether the file looks like an image that lost its pixels. */
+export function missingPixelData(ds: Record<string, unknown>): DicomDecodeError {
+  const sop = str(ds.SOPClassUID);
+  const looksLikeImage = ds.Rows !== undefined && ds.Columns !== undefined;
+  const sopText = sop ? ` (SOP Class ${sop})` : "";
+  return new DicomDecodeError(
+    "MISSING_PIXEL_DATA",
+    looksLikeImage
+      ? `The DICOM file has image attributes (Rows, Columns) but no Pixel Data (7FE0,0010)${sopText}. ` +
+        "Either it was truncated right before the pixel data (compare its size with the original) or the " +
+        "sender stripped the pixels; there is nothing to decode."
+      : `The DICOM file has no Pixel Data (7FE0,0010)${sopText}, so there is nothing to decode: either it ` +
+        "is not an image (e.g. a structured report, presentation state or DICOMDIR) or it was truncated " +
+        "before the pixel data (compare its size with the original).",
+  );
+}

@@ -1,0 +1,277 @@
+/**
+ * Native (uncompressed) pixel data -> stored values, planar `[frames, samples, rows, cols]` float32.
+ *
+ * - Integer Pixel Data, BitsAllocated 8/16/32: values are masked to `BitsStored` bits below `HighBit` and
+ *   sign-extended when `PixelRepresentation` is 1, whatever garbage the container's other bits hold.
+ *   Explicit VR big endian files have their OW words byte-swapped here (dcmjs does not).
+ * - BitsAllocated 1 (e.g. SEG): bits packed little-endian within each byte, frames not byte-aligned.
+ * - Float Pixel Data (float32) and Double Float Pixel Data (float64, narrowed to float32).
+ * - YBR_FULL_422: each pair of pixels is stored as Y1 Y2 Cb Cr; the chroma is replicated to both pixels
+ *   (as pydicom does) and the result is Y, Cb, Cr planes, converted to RGB by colour.ts.
+ *
+ * Cut-short pixel data is always TRUNCATED (never garbage); trailing padding is ignored.
+ *
+ * @module
+ */
+import type { ImageMeta } from "../../core/meta.ts";
+import type { PixelElement } from "./container.ts";
+import { DicomDecodeError } from "./errors.ts";
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Stored values of native pixel data.
+ *
+ * @param bigEndian explicit VR big endian transfer syntax
+ * @throws DicomDecodeError TRUNCATED when the value is shorter than the pixel module needs
+ */
+export function nativeStoredValues(m: ImageMeta, pixel: PixelElement, bigEndian: boolean): Float32Array {
+  const bytes = pixel.value ?? new Uint8Array(0);
+  if (m.floatPixelData) return floatValues(m, bytes, bigEndian);
+  if (m.bitsAllocated === 1) return bitValues(m, bytes, bigEndian && pixel.vr === "OW");
+  if (m.photometric === "YBR_FULL_422") return ybr422Values(m, bytes, bigEndian, pixel.vr);
+  return storedValues(m, bytes, bigEndian, pixel.vr);
+}
+
+/** Stored values of one frame of native little-endian bytes (Encapsulated Uncompressed syntax). */
+export function nativeFrameValues(m: ImageMeta, bytes: Uint8Array): Float32Array {
+  const one: ImageMeta = { ...m, frames: 1 };
+  if (m.bitsAllocated === 1) return bitValues(one, bytes, false);
+  if (m.photometric === "YBR_FULL_422") return ybr422Values(one, bytes, false, "OB");
+  return storedValues(one, bytes, false, "OB");
+}
+
+function truncatedPixels(m: ImageMeta, what: string, expected: number, present: number): DicomDecodeError {
+  return new DicomDecodeError(
+    "TRUNCATED",
+    `Pixel Data is truncated: ${m.rows} rows x ${m.cols} columns x ${m.frames} frame(s) x ${what} = ` +
+      `${expected} bytes expected, but only ${present} bytes are present. The file was probably cut short; ` +
+      "fetch the complete file again.",
+  );
+}
+
+function floatValues(m: ImageMeta, bytes: Uint8Array, bigEndian: boolean): Float32Array {
+  const size = m.floatPixelData === "float64" ? 8 : 4;
+  const count = m.rows * m.cols * m.samplesPerPixel * m.frames;
+  const expected = count * size;
+  if (bytes.length < expected) {
+    throw truncatedPixels(m, `${m.samplesPerPixel} sample(s) x ${size} byte(s)`, expected, bytes.length);
+  }
+  const out = new Float32Array(count);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (size === 4) {
+    for (let i = 0; i < count; i++) out[i] = v.getFloat32(4 * i, !bigEndian);
+  } else {
+    for (let i = 0; i < count; i++) out[i] = v.getFloat64(8 * i, !bigEndian);
+  }
+  return planarFromInterleaved(m, out);
+}
+
+/** BitsAllocated 1: bit k of the pixel data (LSB first in each byte) is pixel k of the whole image. */
+function bitValues(m: ImageMeta, bytes: Uint8Array, swapWordBytes: boolean): Float32Array {
+  const count = m.rows * m.cols * m.samplesPerPixel * m.frames;
+  const expected = Math.ceil(count / 8);
+  if (bytes.length < expected + (swapWordBytes ? expected & 1 : 0)) {
+    throw truncatedPixels(m, `${m.samplesPerPixel} sample(s) x 1 bit (packed)`, expected, bytes.length);
+  }
+  const out = new Float32Array(count);
+  const swap = swapWordBytes ? 1 : 0;
+  for (let k = 0; k < count; k++) out[k] = (bytes[(k >> 3) ^ swap] >> (k & 7)) & 1;
+  return out;
+}
+
+/** YBR_FULL_422 (2 samples per pixel on average): Y1 Y2 Cb Cr -> Y, Cb, Cr planes at full resolution. */
+function ybr422Values(
+  m: ImageMeta,
+  bytes: Uint8Array,
+  bigEndian: boolean,
+  vr: string | undefined,
+): Float32Array {
+  const bytesPerSample = m.bitsAllocated / 8;
+  const fullLength = m.rows * m.cols * 3 * m.frames * bytesPerSample;
+  if (bytes.length >= fullLength) {
+    // Labelled YBR_FULL_422 but not subsampled (seen after lossy JPEG was decompressed): full YBR.
+    return storedValues(m, bytes, bigEndian, vr);
+  }
+  if (m.cols % 2 !== 0) {
+    throw new DicomDecodeError(
+      "INVALID_DICOM",
+      `YBR_FULL_422 needs an even number of columns (pixel pairs share their chroma), but Columns is ${m.cols}.`,
+    );
+  }
+  const subsampled = m.rows * m.cols * 2 * m.frames * bytesPerSample;
+  if (bytes.length < subsampled) {
+    throw truncatedPixels(
+      m,
+      `2 samples (YBR_FULL_422) x ${bytesPerSample} byte(s)`,
+      subsampled,
+      bytes.length,
+    );
+  }
+  // The subsampled stream read as one 2-column-wide plane: Y1 Y2 Cb Cr per pair.
+  const flat = storedValues(
+    { ...m, samplesPerPixel: 1, cols: m.cols * 2, photometric: "MONOCHROME2" },
+    bytes,
+    bigEndian,
+    vr,
+  );
+  const plane = m.rows * m.cols;
+  const out = new Float32Array(plane * 3 * m.frames);
+  for (let f = 0; f < m.frames; f++) {
+    const src = f * plane * 2;
+    const y = f * plane * 3;
+    const cb = y + plane;
+    const cr = cb + plane;
+    for (let p = 0, s = src; p < plane; p += 2, s += 4) {
+      out[y + p] = flat[s];
+      out[y + p + 1] = flat[s + 1];
+      out[cb + p] = out[cb + p + 1] = flat[s + 2];
+      out[cr + p] = out[cr + p + 1] = flat[s + 3];
+    }
+  }
+  return out;
+}
+
+/** Interleaved samples (PlanarConfiguration 0) -> planar, frame by frame; a copy-free pass for 1 sample. */
+function planarFromInterleaved(m: ImageMeta, values: Float32Array): Float32Array {
+  const spp = m.samplesPerPixel;
+  if (spp === 1 || m.planarConfiguration === 1) return values;
+  const plane = m.rows * m.cols;
+  const out = new Float32Array(values.length);
+  for (let f = 0; f < m.frames; f++) {
+    const base = f * plane * spp;
+    for (let s = 0; s < spp; s++) {
+      const o = base + s * plane;
+      for (let p = 0, i = base + s; p < plane; p++, i += spp) out[o + p] = values[i];
+    }
+  }
+  return out;
+}
+
+/**
+ * Container words -> stored values, planar `[frames, samples, rows, cols]`.
+ *
+ * value = word >>> (HighBit + 1 - BitsStored), keep BitsStored bits, sign-extend from bit BitsStored - 1
+ * when PixelRepresentation is 1. Both done with one pair of 32-bit shifts.
+ */
+function storedValues(
+  m: ImageMeta,
+  bytes: Uint8Array,
+  bigEndian: boolean,
+  pixelVr: string | undefined,
+): Float32Array {
+  const pixelsPerFrame = m.rows * m.cols;
+  const spp = m.samplesPerPixel;
+  const count = pixelsPerFrame * spp * m.frames;
+  const bytesPerSample = m.bitsAllocated / 8;
+  // 8-bit samples in big-endian OW words are read pairwise, so the pad byte of an odd count is needed too.
+  const pairwise = bigEndian && pixelVr === "OW" && bytesPerSample === 1;
+  const expected = pairwise ? count + (count & 1) : count * bytesPerSample;
+  if (bytes.length < expected) {
+    throw truncatedPixels(m, `${spp} sample(s) x ${bytesPerSample} byte(s)`, expected, bytes.length);
+  }
+
+  // Read the container words in file order into a host-order typed array.
+  let words: Uint8Array | Uint16Array | Uint32Array;
+  if (bytesPerSample === 1) {
+    if (pairwise) {
+      // 8-bit samples in 16-bit OW words, big endian: the two bytes of every word are swapped.
+      const swapped = new Uint8Array(count);
+      for (let i = 0; i < count; i++) swapped[i] = bytes[i ^ 1];
+      words = swapped;
+    } else {
+      words = bytes.subarray(0, count);
+    }
+  } else if (HOST_LITTLE_ENDIAN) {
+    // a copy when misaligned (not `slice`: on a Node/Bun Buffer it is a view)
+    const aligned = bytes.byteOffset % bytesPerSample === 0
+      ? bytes
+      : new Uint8Array(bytes.subarray(0, expected));
+    words = bytesPerSample === 2
+      ? new Uint16Array(aligned.buffer, aligned.byteOffset, count)
+      : new Uint32Array(aligned.buffer, aligned.byteOffset, count);
+    if (bigEndian) words = swapWords(words, bytesPerSample);
+  } else {
+    words = readWordsPortable(bytes, count, bytesPerSample, bigEndian);
+  }
+
+  const out = new Float32Array(count);
+  const shift = m.highBit + 1 - m.bitsStored;
+  const up = 32 - m.bitsStored;
+  const signed = m.pixelRepresentation === 1;
+  const planes = spp > 1 && m.planarConfiguration === 0 ? spp : 1;
+
+  if (planes === 1) {
+    // Already planar (or single sample): element order is the output order.
+    if (shift === 0 && up === 0) {
+      if (signed) {
+        for (let i = 0; i < count; i++) out[i] = words[i] | 0;
+      } else {
+        for (let i = 0; i < count; i++) out[i] = words[i];
+      }
+    } else if (shift === 0 && m.bitsStored === m.bitsAllocated && !signed) {
+      for (let i = 0; i < count; i++) out[i] = words[i];
+    } else if (signed) {
+      for (let i = 0; i < count; i++) out[i] = ((words[i] >>> shift) << up) >> up;
+    } else {
+      for (let i = 0; i < count; i++) out[i] = ((words[i] >>> shift) << up) >>> up;
+    }
+    return out;
+  }
+
+  // Interleaved samples (PlanarConfiguration 0) -> planar, frame by frame.
+  for (let f = 0; f < m.frames; f++) {
+    const base = f * pixelsPerFrame * spp;
+    for (let s = 0; s < spp; s++) {
+      const o = base + s * pixelsPerFrame;
+      let i = base + s;
+      if (signed) {
+        for (let p = 0; p < pixelsPerFrame; p++, i += spp) out[o + p] = ((words[i] >>> shift) << up) >> up;
+      } else {
+        for (let p = 0; p < pixelsPerFrame; p++, i += spp) out[o + p] = ((words[i] >>> shift) << up) >>> up;
+      }
+    }
+  }
+  return out;
+}
+
+/** Big-endian hosts (rare): read each container word with a DataView. */
+function readWordsPortable(bytes: Uint8Array, count: number, bytesPerSample: number, bigEndian: boolean) {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytesPerSample === 2) {
+    const out = new Uint16Array(count);
+    for (let i = 0; i < count; i++) out[i] = v.getUint16(2 * i, !bigEndian);
+    return out;
+  }
+  const out = new Uint32Array(count);
+  for (let i = 0; i < count; i++) {
+    // OW words in file byte order, low word first (see swapWords).
+    out[i] = (v.getUint16(4 * i, !bigEndian) | (v.getUint16(4 * i + 2, !bigEndian) << 16)) >>> 0;
+  }
+  return out;
+}
+
+/** Little-endian host, big-endian file: byte-swap every 16-bit OW word. */
+function swapWords(words: Uint16Array | Uint32Array, bytesPerSample: number): Uint16Array | Uint32Array {
+  const n = words.length;
+  if (bytesPerSample === 2) {
+    const out = new Uint16Array(n);
+    for (let i = 0; i < n; i++) {
+      const w = words[i];
+      out[i] = ((w & 0xff) << 8) | (w >>> 8);
+    }
+    return out;
+  }
+  // 32-bit samples in OW Pixel Data: each 16-bit word is byte-swapped, the word order stays
+  // (low word first), as DCMTK and GDCM read explicit VR big endian.
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const w = words[i];
+    out[i] = (((w & 0x00ff00ff) << 8) | ((w >>> 8) & 0x00ff00ff)) >>> 0;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ImageMeta
+// ---------------------------------------------------------------------------------------------------------

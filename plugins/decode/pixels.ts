@@ -1,0 +1,131 @@
+/**
+ * The Image Pixel module checks, and decoded codec frames -> stored values.
+ *
+ * Codec output goes through the same masking as native data: keep `BitsStored` bits, sign-extend from bit
+ * `BitsStored - 1` when `PixelRepresentation` is 1. This also fixes codec output whose signedness disagrees
+ * with the data set: JPEG-LS and JPEG lossless carry no sign (signed pixels are coded as their two's
+ * complement bit pattern), and JPEG 2000 codestreams are sometimes marked unsigned for signed pixel data (or
+ * the reverse); in every case the bit pattern is what the pixel module describes.
+ *
+ * @module
+ */
+import type { ImageMeta } from "../../core/meta.ts";
+import type { DecodedFrame } from "./codecs/types.ts";
+import { DicomDecodeError } from "./errors.ts";
+import type { PixelEncoding } from "./syntaxes.ts";
+
+const SAMPLES: Readonly<Record<string, number>> = {
+  MONOCHROME1: 1,
+  MONOCHROME2: 1,
+  "PALETTE COLOR": 1,
+  RGB: 3,
+  YBR_FULL: 3,
+  YBR_FULL_422: 3,
+  YBR_RCT: 3,
+  YBR_ICT: 3,
+};
+
+/**
+ * Checks that the pixel module can be decoded with this pixel encoding.
+ *
+ * @throws DicomDecodeError UNSUPPORTED_PIXEL_DATA or INVALID_DICOM
+ */
+export function checkPixelModule(m: ImageMeta, encoding: PixelEncoding): void {
+  const bad = (msg: string) => new DicomDecodeError("INVALID_DICOM", msg);
+  const unsupported = (msg: string) => new DicomDecodeError("UNSUPPORTED_PIXEL_DATA", msg);
+  if (m.floatPixelData) {
+    const bits = m.floatPixelData === "float32" ? 32 : 64;
+    if (m.bitsAllocated !== bits) {
+      throw bad(`${m.floatPixelData} pixel data needs BitsAllocated ${bits}, but it is ${m.bitsAllocated}.`);
+    }
+    if (m.photometric !== "MONOCHROME1" && m.photometric !== "MONOCHROME2") {
+      throw unsupported(
+        `Float pixel data with photometric interpretation ${m.photometric} is not supported.`,
+      );
+    }
+  } else {
+    if (![1, 8, 16, 32].includes(m.bitsAllocated)) {
+      throw unsupported(`BitsAllocated ${m.bitsAllocated} is not supported (supported: 1, 8, 16, 32).`);
+    }
+    if (m.bitsAllocated === 1 && encoding !== "native" && encoding !== "uncompressed") {
+      throw unsupported("BitsAllocated 1 (packed bits) is only defined for uncompressed pixel data.");
+    }
+    if (!(m.bitsStored >= 1 && m.bitsStored <= m.bitsAllocated)) {
+      throw bad(`BitsStored ${m.bitsStored} is not between 1 and BitsAllocated (${m.bitsAllocated}).`);
+    }
+    if (!(m.highBit >= m.bitsStored - 1 && m.highBit < m.bitsAllocated)) {
+      throw bad(
+        `HighBit ${m.highBit} is inconsistent with BitsStored ${m.bitsStored} and BitsAllocated ` +
+          `${m.bitsAllocated} (it must be at least BitsStored - 1 and below BitsAllocated).`,
+      );
+    }
+    if (m.pixelRepresentation !== 0 && m.pixelRepresentation !== 1) {
+      throw bad(`PixelRepresentation ${m.pixelRepresentation} is invalid (0 unsigned, 1 two's complement).`);
+    }
+  }
+  const spp = SAMPLES[m.photometric];
+  if (spp === undefined) {
+    const supported = Object.keys(SAMPLES).join(", ");
+    const stored = m.photometric || "(empty)";
+    throw unsupported(
+      `Photometric interpretation ${stored} is not supported (supported: ${supported}). Convert the ` +
+        "image to RGB or grayscale with a DICOM toolkit first.",
+    );
+  }
+  if (m.samplesPerPixel !== spp) {
+    throw bad(
+      `SamplesPerPixel ${m.samplesPerPixel} does not match the photometric interpretation ${m.photometric} ` +
+        `(which needs ${spp}).`,
+    );
+  }
+  if (m.samplesPerPixel > 1 && m.planarConfiguration !== 0 && m.planarConfiguration !== 1) {
+    throw bad(`PlanarConfiguration ${m.planarConfiguration} is invalid (0 interleaved, 1 planar).`);
+  }
+  if (m.photometric === "YBR_FULL_422" && encoding === "native" && m.planarConfiguration === 1) {
+    throw bad("YBR_FULL_422 pixel data must be interleaved (PlanarConfiguration 0).");
+  }
+  if (
+    (m.photometric === "YBR_RCT" || m.photometric === "YBR_ICT") && encoding !== "j2k" && encoding !== "htj2k"
+  ) {
+    throw bad(
+      `Photometric interpretation ${m.photometric} is only defined for JPEG 2000 and HTJ2K pixel data, not ` +
+        `for ${encoding} data: the file is inconsistent.`,
+    );
+  }
+  if (m.photometric === "PALETTE COLOR" && m.bitsAllocated !== 8 && m.bitsAllocated !== 16) {
+    throw unsupported(`PALETTE COLOR with BitsAllocated ${m.bitsAllocated} is not supported (8 or 16).`);
+  }
+}
+
+/**
+ * Writes one decoded frame as stored values into `out` (planar `[samples, rows, cols]` at frame `index`).
+ *
+ * @throws DicomDecodeError INVALID_DICOM when the frame's size or components differ from the data set
+ */
+export function storeFrame(out: Float32Array, index: number, frame: DecodedFrame, m: ImageMeta): void {
+  const spp = m.samplesPerPixel;
+  if (frame.rows !== m.rows || frame.cols !== m.cols || frame.components !== spp) {
+    throw new DicomDecodeError(
+      "INVALID_DICOM",
+      `Frame ${index + 1} decodes to ${frame.cols} x ${frame.rows} pixels with ${frame.components} ` +
+        `component(s), but the data set says ${m.cols} x ${m.rows} with ${spp} sample(s) per pixel.`,
+    );
+  }
+  const plane = m.rows * m.cols;
+  const base = index * plane * spp;
+  const src = frame.samples;
+  const up = 32 - m.bitsStored;
+  const signed = m.pixelRepresentation === 1;
+  const step = frame.interleaved ? spp : 1;
+  for (let s = 0; s < spp; s++) {
+    const o = base + s * plane;
+    let i = frame.interleaved ? s : s * plane;
+    if (signed) {
+      for (let p = 0; p < plane; p++, i += step) out[o + p] = (src[i] << up) >> up;
+    } else if (up === 0) {
+      for (let p = 0; p < plane; p++, i += step) out[o + p] = src[i] >>> 0;
+    } else {
+      for (let p = 0; p < plane; p++, i += step) out[o + p] = (src[i] << up) >>> up;
+    }
+  }
+}
