@@ -87,7 +87,7 @@ export const gpuStageTimes = async (gpu: GpuShape, uploads: ReadonlyArray<Upload
   const rows: Array<[string, number]> = [];
   rows.push([
     `upload (${raw ? "raw stored words" : "f32"})`,
-    await time(async () => gpu.device.queue.writeBuffer(src, 0, words)),
+    await time(() => Promise.resolve(gpu.device.queue.writeBuffer(src, 0, words))),
   ]);
   const fusedRun = await fused([step("rescale", rescale), step("window", window)], src, load);
   await fusedRun(); // compile outside the timing

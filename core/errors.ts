@@ -41,6 +41,7 @@ export type PipelineErrorCode =
 /** The pipeline or command line is invalid: reported before any input is read (exit status 2). */
 export class PipelineError extends Data.TaggedError("PipelineError")<{
   /** A {@link PipelineErrorCode}, or a stage's own code for failures of its `setup` (e.g. MODEL_NOT_FOUND). */
+  // deno-lint-ignore ban-types -- `string & {}` keeps the known codes in editor completions
   readonly code: PipelineErrorCode | (string & {});
   readonly message: string;
   readonly location?: SourceLocation;

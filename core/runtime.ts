@@ -7,14 +7,14 @@
  *
  * @module
  */
-import { Cause, Effect, Exit, FileSystem, Result, type Scope } from "effect";
+import { Effect, Exit, FileSystem, type Scope } from "effect";
+import { failureOf, runStageOnCpu } from "./cpu-stage.ts";
 import { dirname, join } from "node:path";
 import { InputReadError, OutputWriteError, PipelineError } from "./errors.ts";
 import { acquireGpu, type GpuShape } from "./gpu/device.ts";
 import { DEFAULT_GPU_OPTIONS, type GpuRunOptions, precompile, runInputsGpu } from "./gpu/executor.ts";
 import { BufferPool } from "./gpu/pool.ts";
 import { discoverInputs, type InputFile } from "./inputs.ts";
-import { Output } from "./output.ts";
 import type { DeviceChoice } from "./pipeline.ts";
 import { type Plan, providePlugins } from "./planner.ts";
 import { runtimeName } from "./platform.ts";
@@ -100,12 +100,6 @@ export const writeFileAtomic = (
 export const cpuRoundSize = (plan: Plan): number =>
   Math.max(1, ...plan.stages.map((s) => (s.stage.runBatch ? s.stage.batchSize?.(s.params) ?? 1 : 1)));
 
-/** The failure of one item, from an Exit's cause (typed error, else the defect). */
-const failureOf = (cause: Cause.Cause<unknown>): unknown => {
-  const f = Cause.findErrorOption(cause);
-  return f._tag === "Some" ? f.value : Cause.squash(cause);
-};
-
 /**
  * Runs every stage of `plan` on the CPU for a round of inputs, stage by stage (so batching stages see the
  * images of several inputs at once); each input's outputs are committed only if all its stages succeeded.
@@ -142,27 +136,17 @@ export const processRoundCpu = (
         !it.failed
       );
       if (active.length === 0) break;
-      if (s.stage.runBatch && active.length > 1) {
-        const exit = yield* Effect.exit(
-          s.stage.runBatch(active.map((it) => it.image!), s.params).pipe(providePlugins(plan)),
-        );
-        active.forEach((it, k) => {
-          const r = Exit.isSuccess(exit) ? exit.value[k] : Result.fail(failureOf(exit.cause));
-          if (r && Result.isSuccess(r)) it.image = r.success;
-          else it.failed = { error: r ? r.failure : new Error("batch result missing"), stage: s.label };
-        });
-        continue;
-      }
-      for (const it of active) {
-        const exit = yield* Effect.exit(
-          s.stage.run(it.image!, s.params).pipe(
-            Effect.provideService(Output, it.session.output),
-            providePlugins(plan),
-          ),
-        );
-        if (Exit.isSuccess(exit)) it.image = exit.value;
-        else it.failed = { error: failureOf(exit.cause), stage: s.label };
-      }
+      const outcomes = yield* runStageOnCpu(
+        plan,
+        s,
+        active.map((it) => it.image!),
+        active.map((it) => it.session),
+      );
+      active.forEach((it, k) => {
+        const o = outcomes[k];
+        if (o.ok) it.image = o.image;
+        else it.failed = { error: o.error, stage: s.label };
+      });
     }
     const entries: LedgerEntry[] = [];
     for (const it of items) {

@@ -65,7 +65,16 @@ Deno.test("bun: the CLI runs the seed recipe (= PyTorch) and the ONNX demo; mod.
   assert.match(bad.stderr, /gamma\.yaml:\d+:\d+: stage "gamma": .*Expected a value greater than 0/);
 
   const demoOut = join(tempDir(), "demo");
-  const demo = await run(bun, ["cli.ts", "run", "pipelines/ct-default.yaml", "--input", "samples/ct-study", "--out", demoOut, "-q"]);
+  const demo = await run(bun, [
+    "cli.ts",
+    "run",
+    "pipelines/ct-default.yaml",
+    "--input",
+    "samples/ct-study",
+    "--out",
+    demoOut,
+    "-q",
+  ]);
   assert.equal(demo.code, 0, demo.stderr);
   assert.match(demo.stdout, /slice-003\.dcm\s+nodule/);
 

@@ -14,10 +14,10 @@
  *
  * @module
  */
-import { Cause, Effect, Exit, type FileSystem, Result } from "effect";
+import { Cause, Effect, Exit, type FileSystem } from "effect";
+import { runStageOnCpu } from "../cpu-stage.ts";
 import type { CodedError } from "../errors.ts";
 import type { InputFile } from "../inputs.ts";
-import { Output } from "../output.ts";
 import { type Plan, type PlannedStage, providePlugins } from "../planner.ts";
 import { finishSession, type LedgerEntry, openSession, type Session } from "../session.ts";
 import type { AnyImageStage, ElementwiseGpu, KernelGpu, Upload } from "../stage.ts";
@@ -298,35 +298,7 @@ const runBatch = (
       }
       const act = active();
       const images: Image[] = act.map((it) => ({ ...it.header, data: it.cpu! }));
-      const results: Array<
-        { readonly ok: true; readonly image: Image } | { readonly ok: false; readonly error: unknown }
-      > = [];
-      if (s.stage.runBatch && act.length > 1) {
-        const exit = yield* Effect.exit(s.stage.runBatch(images, s.params).pipe(providePlugins(plan)));
-        for (const k of act.keys()) {
-          const r = Exit.isSuccess(exit) ? exit.value[k] : undefined;
-          results.push(
-            r && Result.isSuccess(r) ? { ok: true, image: r.success } : {
-              ok: false,
-              error: r ? r.failure : Exit.isFailure(exit) ? failureOf(exit.cause) : "no result",
-            },
-          );
-        }
-      } else {
-        for (const [k, it] of act.entries()) {
-          const exit = yield* Effect.exit(
-            s.stage.run(images[k], s.params).pipe(
-              Effect.provideService(Output, it.session.output),
-              providePlugins(plan),
-            ),
-          );
-          results.push(
-            Exit.isSuccess(exit)
-              ? { ok: true, image: exit.value }
-              : { ok: false, error: failureOf(exit.cause) },
-          );
-        }
-      }
+      const results = yield* runStageOnCpu(plan, s, images, act.map((it) => it.session));
       act.forEach((it, k) => {
         const r = results[k];
         if (!r.ok) {
@@ -349,53 +321,24 @@ const runBatch = (
     pool.release(loc.buffer);
   });
 
-/** The failure of one item, from an Exit's cause (typed error, else the defect). */
-const failureOf = (cause: Cause.Cause<unknown>): unknown => {
-  const f = Cause.findErrorOption(cause);
-  return f._tag === "Some" ? f.value : Cause.squash(cause);
-};
-
 /** Runs stages `from`.. on the CPU for items whose current values are on the CPU. */
 const runRestOnCpu = (plan: Plan, items: ReadonlyArray<Item>, from: number) =>
   Effect.gen(function* () {
     for (const s of plan.stages.slice(from)) {
       const act = items.filter((it) => !it.failed && !it.fallback);
-      if (s.stage.runBatch && act.length > 1) {
-        const exit = yield* Effect.exit(
-          s.stage.runBatch(act.map((it) => ({ ...it.header, data: it.cpu! })), s.params).pipe(
-            providePlugins(plan),
-          ),
-        );
-        act.forEach((it, k) => {
-          const r = Exit.isSuccess(exit) ? exit.value[k] : undefined;
-          if (r && Result.isSuccess(r)) {
-            const { data, ...header } = r.success;
-            it.header = header;
-            it.cpu = data;
-          } else {
-            it.failed = {
-              error: r ? r.failure : Exit.isFailure(exit) ? failureOf(exit.cause) : "no result",
-              stage: s.label,
-            };
-          }
-        });
-        continue;
-      }
-      for (const it of act) {
-        const exit = yield* Effect.exit(
-          s.stage.run({ ...it.header, data: it.cpu! }, s.params).pipe(
-            Effect.provideService(Output, it.session.output),
-            providePlugins(plan),
-          ),
-        );
-        if (Exit.isFailure(exit)) {
-          it.failed = { error: failureOf(exit.cause), stage: s.label };
-          continue;
+      if (act.length === 0) return;
+      const images = act.map((it) => ({ ...it.header, data: it.cpu! }));
+      const outcomes = yield* runStageOnCpu(plan, s, images, act.map((it) => it.session));
+      act.forEach((it, k) => {
+        const o = outcomes[k];
+        if (!o.ok) {
+          it.failed = { error: o.error, stage: s.label };
+          return;
         }
-        const { data, ...header } = exit.value;
+        const { data, ...header } = o.image;
         it.header = header;
         it.cpu = data;
-      }
+      });
     }
   });
 

@@ -84,7 +84,10 @@ const load = async (
   threads: number | undefined,
 ): Promise<LoadedModel> => {
   if (!existsSync(path)) {
-    throw new InferError({ code: "MODEL_NOT_FOUND", message: `model file ${path} not found (model: paths are relative to the pipeline file's folder)` });
+    throw new InferError({
+      code: "MODEL_NOT_FOUND",
+      message: `model file ${path} not found (model: paths are relative to the pipeline file's folder)`,
+    });
   }
   const bytes = new Uint8Array(readFileSync(path));
   const tries: Array<Exclude<Provider, "webgpu">> = choice === "native"
