@@ -22,6 +22,7 @@
  * @module
  */
 import type { ImageMeta } from "../../core/meta.ts";
+import type { RawPixels } from "../../core/stage.ts";
 import {
   CODEC_IDS,
   codecForFrame,
@@ -143,6 +144,56 @@ export function readHeader(bytes: Uint8Array): ImageMeta {
     return encoding
       ? { ...meta, codec: describeCodec(encoding, meta.transferSyntaxUid, meta.bitsStored) }
       : meta;
+  });
+}
+
+/** The raw stored words of a native image and how to unpack them (see shaders/unpack.wgsl). */
+export interface RawImage {
+  readonly meta: ImageMeta;
+  readonly shape: readonly [number, number, number, number];
+  readonly raw: RawPixels;
+}
+
+/**
+ * The stored words of an uncompressed grayscale or RGB image, as they are in the file, for the GPU path to
+ * upload and unpack there (BitsStored mask, sign extension and byte order applied by the kernel, exactly as
+ * {@link decodeDicom} does on the CPU). Undefined when the pixels need CPU work first: compressed syntaxes,
+ * colour models other than MONOCHROME1/2 and RGB, 1-bit or float pixel data, or truncated data (which
+ * {@link decodeDicomAsync} reports as TRUNCATED).
+ *
+ * @throws DicomDecodeError for files that are not decodable at all (as {@link decodeDicom})
+ */
+export function readRawPixels(bytes: Uint8Array): RawImage | undefined {
+  return guard(() => {
+    const p = prepare(bytes);
+    const { meta, container } = p;
+    const pixel = container.pixel;
+    const bits = meta.bitsAllocated;
+    if (
+      p.encoding !== "native" || pixel?.tag !== "PixelData" || !pixel.value || meta.floatPixelData ||
+      (bits !== 8 && bits !== 16 && bits !== 32) ||
+      !["MONOCHROME1", "MONOCHROME2", "RGB"].includes(meta.photometric)
+    ) return undefined;
+    const count = meta.rows * meta.cols * meta.samplesPerPixel * meta.frames;
+    const bigEndian = container.transferSyntaxUid === EXPLICIT_BE;
+    const pairwise = bigEndian && pixel.vr === "OW" && bits === 8;
+    const needed = pairwise ? count + (count & 1) : count * (bits / 8);
+    if (pixel.value.length < needed) return undefined;
+    const raw: RawPixels = {
+      type: "raw",
+      bytes: pixel.value.subarray(0, needed),
+      bitsAllocated: bits,
+      bitsStored: meta.bitsStored,
+      shift: meta.highBit + 1 - meta.bitsStored,
+      signed: meta.pixelRepresentation === 1,
+      byteSwap: bigEndian && (bits > 8 || pairwise),
+      planar: meta.samplesPerPixel > 1 && meta.planarConfiguration !== 1 ? 0 : 1,
+    };
+    const decodedMeta: ImageMeta = {
+      ...meta,
+      codec: describeCodec(p.encoding, meta.transferSyntaxUid, meta.bitsStored),
+    };
+    return { meta: decodedMeta, shape: [meta.frames, meta.samplesPerPixel, meta.rows, meta.cols], raw };
   });
 }
 

@@ -9,9 +9,10 @@
  */
 import { Effect, Schema } from "effect";
 import { StageError } from "../../core/errors.ts";
-import { defineStage } from "../../core/stage.ts";
+import type { ImageMeta } from "../../core/meta.ts";
+import { defineStage, type Upload } from "../../core/stage.ts";
 import type { Image } from "../../core/tensor.ts";
-import { decodeDicomAsync, DicomDecodeError, TRANSFER_SYNTAXES } from "./dicom.ts";
+import { decodeDicomAsync, DicomDecodeError, readRawPixels, TRANSFER_SYNTAXES } from "./dicom.ts";
 
 const Params = Schema.Struct({});
 
@@ -21,17 +22,19 @@ const toStageError = (e: unknown) =>
     message: `cannot decode: ${e instanceof Error ? e.message : e}`,
   });
 
+/** What `decode` records about a file. */
+const decodeNotes = (meta: ImageMeta) => ({
+  transferSyntax: TRANSFER_SYNTAXES.get(meta.transferSyntaxUid)?.name ?? meta.transferSyntaxUid,
+  codec: meta.codec,
+  ...(meta.colourConversion ? { colour: meta.colourConversion } : {}),
+});
+
 /** Decodes a file on the CPU into stored values. */
 const decodeImage = (bytes: Uint8Array) =>
   Effect.tryPromise({
     try: async (): Promise<Image> => {
       const { meta, data, shape } = await decodeDicomAsync(bytes);
-      const decode = {
-        transferSyntax: TRANSFER_SYNTAXES.get(meta.transferSyntaxUid)?.name ?? meta.transferSyntaxUid,
-        codec: meta.codec,
-        ...(meta.colourConversion ? { colour: meta.colourConversion } : {}),
-      };
-      return { kind: "stored", shape, data, meta, notes: { decode } };
+      return { kind: "stored", shape, data, meta, notes: { decode: decodeNotes(meta) } };
     },
     catch: toStageError,
   });
@@ -46,10 +49,26 @@ export const decode = defineStage({
   run: (file) => decodeImage(file.bytes),
   gpu: {
     kind: "source",
+    // Uncompressed grayscale/RGB: the file's stored words are uploaded as they are and unpacked by
+    // shaders/unpack.wgsl; everything else is decoded on the CPU and uploaded as float32.
     prepare: (file) =>
-      Effect.map(
-        decodeImage(file.bytes),
-        ({ data, ...image }) => ({ image, pixels: { type: "f32", data } as const }),
+      Effect.flatMap(
+        Effect.try({ try: () => readRawPixels(file.bytes), catch: toStageError }),
+        (raw): Effect.Effect<Upload, StageError> =>
+          raw
+            ? Effect.succeed({
+              image: {
+                kind: "stored",
+                shape: raw.shape,
+                meta: raw.meta,
+                notes: { decode: decodeNotes(raw.meta) },
+              },
+              pixels: raw.raw,
+            })
+            : Effect.map(
+              decodeImage(file.bytes),
+              ({ data, ...image }) => ({ image, pixels: { type: "f32", data } }),
+            ),
       ),
   },
 });
