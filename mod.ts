@@ -92,7 +92,32 @@ export {
   uniformFrom,
 } from "./core/gpu/kernels.ts";
 export { chooseDevice, type DeviceInfo } from "./core/runtime.ts";
-export { builtinStages, decode, normalize, rescale, resize, window, write } from "./plugins/mod.ts";
+export {
+  argmax,
+  builtinStages,
+  decode,
+  infer,
+  normalize,
+  rescale,
+  resize,
+  sigmoid,
+  softmax,
+  threshold,
+  topk,
+  window,
+  write,
+} from "./plugins/mod.ts";
 export { resizePlanes } from "./core/cpu/resize.ts";
-export { applyWindow, linear, linearExact, sigmoid } from "./plugins/window/voi.ts";
+export { applyWindow, linear, linearExact, sigmoid as sigmoidVoi } from "./plugins/window/voi.ts";
 export { PRESETS } from "./plugins/window/presets.ts";
+export {
+  type DecodedDicom,
+  decodeDicom,
+  decodeDicomAsync,
+  DicomDecodeError,
+  loadCodecs,
+  readHeader,
+  readRawPixels,
+  TRANSFER_SYNTAXES,
+} from "./plugins/decode/dicom.ts";
+export { type ClassScore, type FramePrediction, summarizePredictions } from "./core/predictions.ts";

@@ -1,26 +1,8 @@
 // The CPU path of the CLI and of mod.ts under Bun (npm package bun, a devDependency). Fails, never skips,
 // when no Bun binary is found.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { maxAbsDiff, readJson, readNpy, tempDir } from "./helpers.ts";
-
-/** The Bun binary from node_modules (npm or Deno layout), $BUN_BINARY, or `bun` on PATH. */
-const findBun = (): string | undefined => {
-  const fromEnv = Deno.env.get("BUN_BINARY");
-  if (fromEnv) return fromEnv;
-  const arch = Deno.build.arch === "aarch64" ? "aarch64" : "x64";
-  const pkg = `bun-${Deno.build.os === "darwin" ? "darwin" : "linux"}-${arch}`;
-  const candidates = [join("node_modules/@oven", pkg, "bin/bun")];
-  if (existsSync("node_modules/.deno")) {
-    for (const d of readdirSync("node_modules/.deno")) {
-      if (d.startsWith(`@oven+${pkg}@`)) {
-        candidates.push(join("node_modules/.deno", d, "node_modules/@oven", pkg, "bin/bun"));
-      }
-    }
-  }
-  return candidates.find((c) => existsSync(c));
-};
+import { findBun, maxAbsDiff, readJson, readNpy, tempDir } from "./helpers.ts";
 
 const run = async (cmd: string, args: string[]) => {
   const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();

@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { Effect } from "effect";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { planText, processBytes } from "../core/api.ts";
 import { decodeNpy } from "../core/npy.ts";
-import { tempDir } from "./helpers.ts";
+import { findBun, tempDir } from "./helpers.ts";
 
 const FIX = "tests/fixtures/dicom";
 const FILES = [
@@ -24,22 +24,6 @@ const FILES = [
   "wild_explicit_un.dcm",
   "bits1_multiframe.dcm",
 ];
-
-const findBun = (): string | undefined => {
-  const fromEnv = Deno.env.get("BUN_BINARY");
-  if (fromEnv) return fromEnv;
-  const arch = Deno.build.arch === "aarch64" ? "aarch64" : "x64";
-  const pkg = `bun-${Deno.build.os === "darwin" ? "darwin" : "linux"}-${arch}`;
-  const candidates = [join("node_modules/@oven", pkg, "bin/bun")];
-  if (existsSync("node_modules/.deno")) {
-    for (const d of readdirSync("node_modules/.deno")) {
-      if (d.startsWith(`@oven+${pkg}@`)) {
-        candidates.push(join("node_modules/.deno", d, "node_modules/@oven", pkg, "bin/bun"));
-      }
-    }
-  }
-  return candidates.find((c) => existsSync(c));
-};
 
 const PIPELINE = "dcmflow: 1\nstages:\n  - use: decode\n  - use: write\n    with: { format: npy }\n";
 

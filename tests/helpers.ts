@@ -1,7 +1,7 @@
 /** Shared helpers for the test suite. */
 import { NodeServices } from "@effect/platform-node";
 import { Effect } from "effect";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeNpy } from "../core/npy.ts";
@@ -79,3 +79,20 @@ export const gpuTest = (name: string, fn: (gpu: GpuShape) => Promise<void>) =>
       }
     },
   });
+
+/** The Bun binary from node_modules (npm or Deno layout), $BUN_BINARY, or undefined. */
+export const findBun = (): string | undefined => {
+  const fromEnv = Deno.env.get("BUN_BINARY");
+  if (fromEnv) return fromEnv;
+  const arch = Deno.build.arch === "aarch64" ? "aarch64" : "x64";
+  const pkg = `bun-${Deno.build.os === "darwin" ? "darwin" : "linux"}-${arch}`;
+  const candidates = [join("node_modules/@oven", pkg, "bin/bun")];
+  if (existsSync("node_modules/.deno")) {
+    for (const d of readdirSync("node_modules/.deno")) {
+      if (d.startsWith(`@oven+${pkg}@`)) {
+        candidates.push(join("node_modules/.deno", d, "node_modules/@oven", pkg, "bin/bun"));
+      }
+    }
+  }
+  return candidates.find((c) => existsSync(c));
+};

@@ -30,7 +30,7 @@ export const rescale = defineStage({
   run: (image, p) =>
     Effect.sync(() => {
       const meta = image.meta;
-      if (meta.samplesPerPixel > 1) return withData(image, image.data, { kind: "modality" });
+      if (image.shape[1] > 1) return withData(image, image.data, { kind: "modality" });
       if (meta.modalityLut && p.slope === undefined && p.intercept === undefined) {
         return withData(image, applyModalityLut(image.data, meta.modalityLut), {
           kind: "modality",
@@ -50,7 +50,7 @@ export const rescale = defineStage({
     fields: ["slope", "intercept"],
     values: (p, image) => {
       const meta = image.meta;
-      if (meta.samplesPerPixel > 1) return Effect.succeed({ values: { slope: 1, intercept: 0 } });
+      if (image.shape[1] > 1) return Effect.succeed({ values: { slope: 1, intercept: 0 } });
       if (meta.modalityLut && p.slope === undefined && p.intercept === undefined) {
         return Effect.fail(new CpuFallback({ code: "CPU_FALLBACK", message: "Modality LUT Sequence" }));
       }
