@@ -11,10 +11,10 @@
  * @module
  */
 import { Effect, Result, Schema } from "effect";
-import { existsSync, readFileSync } from "node:fs";
-import { basename, isAbsolute, resolve } from "node:path";
+import { basename } from "node:path";
 import type * as OrtWeb from "onnxruntime-web";
 import type { GpuBatch } from "../../core/gpu/batch.ts";
+import { readLabels, resolveFromPipeline } from "../../core/labels.ts";
 import { GpuOutOfMemory } from "../../core/gpu/device.ts";
 import { defineStage } from "../../core/stage.ts";
 import type { Image, Shape, TensorSpec } from "../../core/tensor.ts";
@@ -233,8 +233,6 @@ const runGpu = (p: InferParams, batch: GpuBatch) =>
     return { ...batch, buffer: dst, shape: [batch.shape[0], ...dims] };
   });
 
-const resolvePath = (dir: string, path: string) => (isAbsolute(path) ? path : resolve(dir, path));
-
 /** The `infer` stage. */
 export const infer = defineStage({
   name: "infer",
@@ -245,7 +243,7 @@ export const infer = defineStage({
   produces: "prediction",
   setup: (p, { pipelineDir }) =>
     Effect.gen(function* () {
-      const modelPath = resolvePath(pipelineDir, p.model);
+      const modelPath = resolveFromPipeline(pipelineDir, p.model);
       const model = yield* loadModel(modelPath, p.provider ?? "auto", p.threads);
       const names = model.inputs.map((i) => i.name);
       const inputName = p.input ?? (names.length === 1 ? names[0] : undefined);
@@ -272,14 +270,7 @@ export const infer = defineStage({
         }
         outputs.push(o);
       }
-      let labels: string[] | undefined;
-      if (p.labels !== undefined) {
-        const labelPath = resolvePath(pipelineDir, p.labels);
-        if (!existsSync(labelPath)) return yield* Effect.fail(`labels file ${labelPath} not found`);
-        labels = readFileSync(labelPath, "utf8").split(/\r?\n/).map((l) => l.trim()).filter((l) =>
-          l.length > 0
-        );
-      }
+      const labels = p.labels === undefined ? undefined : yield* readLabels(pipelineDir, p.labels);
       const prepared: InferParams = { ...p, model: modelPath };
       resolved.set(prepared, { model, input, outputs, ...(labels ? { labels } : {}) });
       return prepared;

@@ -6,10 +6,9 @@
  * @module
  */
 import { Effect, Schema } from "effect";
-import { existsSync, readFileSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
 import { topkAxis } from "../../core/cpu/axis.ts";
 import { runAxis } from "../../core/gpu/axis.ts";
+import { readLabels } from "../../core/labels.ts";
 import { defineStage } from "../../core/stage.ts";
 import { withData } from "../../core/tensor.ts";
 
@@ -43,15 +42,10 @@ export const topk = defineStage({
   examples: [{ k: 3 }, { k: 5, labels: "../models/labels.txt" }],
   accepts: ["prediction"],
   produces: "prediction",
-  setup: (p, { pipelineDir }) => {
-    if (p.labels === undefined) return Effect.succeed(p);
-    const path = isAbsolute(p.labels) ? p.labels : resolve(pipelineDir, p.labels);
-    if (!existsSync(path)) return Effect.fail(`labels file ${path} not found`);
-    const labelList = readFileSync(path, "utf8").split(/\r?\n/).map((l) => l.trim()).filter((l) =>
-      l.length > 0
-    );
-    return Effect.succeed({ ...p, labelList });
-  },
+  setup: (p, { pipelineDir }) =>
+    p.labels === undefined
+      ? Effect.succeed(p)
+      : Effect.map(readLabels(pipelineDir, p.labels), (labelList) => ({ ...p, labelList })),
   plan: (p, spec) => {
     if (spec.dims && spec.dims.length !== 1) {
       return `topk needs a [frames, classes] prediction; this one is [frames, ${
