@@ -13,18 +13,35 @@ import { displayPath } from "./inputs.ts";
 import { formatSpec } from "./tensor.ts";
 import { describeFramePrediction } from "./predictions.ts";
 
-/** The plan, one line per stage with the tensor it produces. */
+/** Where a stage can run: its GPU form, if any (the CPU form always exists). */
+const placement = (stage: Stage): string => {
+  const gpu = stage.gpu?.kind;
+  return gpu === "elementwise"
+    ? "[gpu: fused]"
+    : gpu === "kernel"
+    ? "[gpu: kernel]"
+    : gpu === "source"
+    ? "[cpu parse, gpu upload]"
+    : "[cpu]";
+};
+
+/** The plan, one line per stage with the tensor it produces and where it can run. */
 export const describePlan = (plan: Plan): string => {
   const all = [plan.source, ...plan.stages];
   const width = Math.max(...all.map((s) => s.label.length));
+  const specs = all.map((s) => `-> ${formatSpec(s.output)}`);
+  const specWidth = Math.max(...specs.map((t) => t.length));
   const lines = all.map((s, i) =>
-    `  ${String(i + 1).padStart(2)}. ${s.label.padEnd(width)}  -> ${formatSpec(s.output)}` +
+    `  ${String(i + 1).padStart(2)}. ${s.label.padEnd(width)}  ${specs[i].padEnd(specWidth)}  ${
+      placement(s.stage)
+    }` +
     (s.decl.id !== undefined ? `  (use: ${s.decl.use})` : "")
   );
   return [
     `${plan.pipeline.file}: ok - "${plan.pipeline.name}", ${all.length} stages, device ${plan.pipeline.device}` +
     (plan.writes.length > 0 ? `, writes ${plan.writes.map((w) => `.${w}`).join(" ")}` : ""),
     ...lines,
+    "  (with --device gpu, [gpu: fused] stages in a row become one kernel; [cpu] stages get the data read back)",
     ...plan.warnings.map((w) => `warning: ${w}`),
   ].join("\n");
 };

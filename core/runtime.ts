@@ -7,11 +7,11 @@
  *
  * @module
  */
-import { Effect, Exit, FileSystem, type Scope } from "effect";
+import { Context, Effect, Exit, FileSystem, Layer, type Scope } from "effect";
 import { failureOf, runStageOnCpu } from "./cpu-stage.ts";
 import { dirname, join } from "node:path";
 import { InputReadError, OutputWriteError, PipelineError } from "./errors.ts";
-import { acquireGpu, type GpuShape } from "./gpu/device.ts";
+import { Gpu, GpuLive, type GpuShape } from "./gpu/device.ts";
 import { DEFAULT_GPU_OPTIONS, type GpuRunOptions, precompile, runInputsGpu } from "./gpu/executor.ts";
 import { BufferPool } from "./gpu/pool.ts";
 import { discoverInputs, type InputFile } from "./inputs.ts";
@@ -186,7 +186,8 @@ export const chooseDevice = (
 ): Effect.Effect<DeviceChoiceResult, PipelineError, Scope.Scope> =>
   Effect.gen(function* () {
     if (choice === "cpu") return { info: cpuInfo() };
-    const acquired = yield* Effect.result(acquireGpu);
+    // The device comes from the GpuLive Layer, built in the run's scope (destroyed when the run ends).
+    const acquired = yield* Effect.result(Effect.map(Layer.build(GpuLive), (ctx) => Context.get(ctx, Gpu)));
     if (acquired._tag === "Failure") {
       if (choice === "gpu") {
         return yield* new PipelineError({
@@ -198,12 +199,10 @@ export const chooseDevice = (
     }
     const gpu = acquired.success;
     if (choice === "auto" && gpu.software) {
-      gpu.device.destroy();
       return {
         info: cpuInfo(`GPU adapter "${gpu.adapter}" is a software rasteriser; the CPU path is faster there`),
       };
     }
-    yield* Effect.addFinalizer(() => Effect.sync(() => gpu.device.destroy()));
     return { info: { kind: "gpu", adapter: gpu.adapter }, gpu };
   });
 

@@ -32,7 +32,8 @@ Deno.test("validate prints the plan with the tensor after each stage", async () 
   const r = await runCli(["validate", "pipelines/seed-recipe.yaml"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /ok - "ct-soft-tissue-224", 8 stages/);
-  assert.match(r.stdout, /tensor\s+-> features \[\?, \?, 224, 224\] {2}\(use: write\)/);
+  assert.match(r.stdout, /window\s+-> display \[\?, \?, \?, \?\]\s+\[gpu: fused\]/);
+  assert.match(r.stdout, /tensor\s+-> features \[\?, \?, 224, 224\]\s+\[cpu\] {2}\(use: write\)/);
 });
 
 Deno.test("run: one broken file among good ones -> exit 1, every good output written, coded ledger", async () => {

@@ -240,3 +240,40 @@ gpuTest(
     assert.equal(compareOutputs(cpu.out, gpu.out), 0, "GPU unpacking must be exact");
   },
 );
+
+gpuTest(
+  "every decodable fixture (compressed ones decode on the CPU) gives the same result on the GPU path",
+  async () => {
+    const dir = tempDir();
+    for (const f of readdirSync("tests/fixtures/dicom").filter((f) => f.endsWith(".dcm"))) {
+      copyFileSync(join("tests/fixtures/dicom", f), join(dir, f));
+    }
+    const file = join(tempDir(), "fixtures.yaml");
+    Deno.writeTextFileSync(
+      file,
+      `dcmflow: 1
+stages:
+  - use: decode
+  - use: rescale
+  - use: window
+    with: { center: 100, width: 300, function: linear_exact }
+  - use: resize
+    with: { width: 20, height: 16 }
+  - use: write
+    with: { format: npy }
+`,
+    );
+    const plan = await load(file);
+    const cpu = await run(plan, [dir], { device: "cpu" });
+    const gpu = await run(plan, [dir], { device: "gpu" });
+    assert.ok(okCount(cpu.ledger) >= 60, `only ${okCount(cpu.ledger)} fixtures decoded`);
+    const status = (l: Ledger) => l.inputs.map((e) => `${e.input}:${e.status}:${e.error?.code ?? ""}`);
+    assert.deepEqual(
+      status(gpu.ledger),
+      status(cpu.ledger),
+      "same inputs succeed and fail with the same codes",
+    );
+    const d = compareOutputs(cpu.out, gpu.out);
+    assert.ok(d <= 1e-5, `GPU vs CPU over ${okCount(cpu.ledger)} fixtures: ${d}`);
+  },
+);
