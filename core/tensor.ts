@@ -23,9 +23,6 @@ export type Kind = "stored" | "modality" | "display" | "features" | "prediction"
 /** Every kind, in pipeline order. */
 export const KINDS: ReadonlyArray<Kind> = ["stored", "modality", "display", "features", "prediction"];
 
-/** The kinds whose tensors are images `[frames, channels, rows, cols]`. */
-export const IMAGE_KINDS: ReadonlyArray<Kind> = ["stored", "modality", "display", "features"];
-
 /**
  * Tensor shape. Images (every kind but `prediction`) are `[frames, channels, rows, cols]`; predictions have
  * the model output's shape with the batch axis as frames, e.g. `[frames, classes]`.

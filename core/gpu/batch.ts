@@ -21,6 +21,3 @@ export interface GpuBatch {
 
 /** Values per image of a shape. */
 export const imageLength = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
-
-/** Bytes of a whole batch of f32 images. */
-export const batchBytes = (shape: Shape, count: number): number => imageLength(shape) * count * 4;

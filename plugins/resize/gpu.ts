@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect";
 import { type AxisTable, axisTable, type ResizeFilter } from "../../core/cpu/resize.ts";
-import { type GpuBatch, imageLength } from "../../core/gpu/batch.ts";
+import type { GpuBatch } from "../../core/gpu/batch.ts";
 import type { GpuShape } from "../../core/gpu/device.ts";
 import {
   dispatch,
@@ -109,7 +109,3 @@ export const resizeBatch = (
     const shape: Shape = [frames, channels, outRows, outCols];
     return { ...batch, buffer, shape, count: batch.count };
   });
-
-/** Values per image after resizing (for batch sizing). */
-export const resizedLength = (shape: Shape, outRows: number, outCols: number): number =>
-  imageLength([shape[0], shape[1], outRows, outCols]);
