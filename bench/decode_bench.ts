@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runtimeName } from "../core/platform.ts";
 import { decodeDicomAsync } from "../plugins/decode/dicom.ts";
+import { concatBytes } from "../core/bytes.ts";
 
 const args = Deno.args;
 const option = (name: string, fallback: number) => {
@@ -93,16 +94,7 @@ function element(
   head[5] = vr.charCodeAt(1);
   if (long) v.setUint32(8, undefinedLength ? 0xffffffff : value.length, little);
   else v.setUint16(6, value.length, little);
-  return concat([head, value]);
-}
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes([head, value]);
 }
 const text = (s: string, vr: string) => enc.encode(s.length % 2 ? s + (vr === "UI" ? "\0" : " ") : s);
 const us = (n: number, little = true) => {
@@ -116,9 +108,9 @@ const item = (tag: number, value: Uint8Array) => {
   v.setUint16(0, 0xfffe, true);
   v.setUint16(2, tag, true);
   v.setUint32(4, value.length, true);
-  return concat([head, value]);
+  return concatBytes([head, value]);
 };
-const even = (b: Uint8Array) => (b.length % 2 ? concat([b, new Uint8Array(1)]) : b);
+const even = (b: Uint8Array) => (b.length % 2 ? concatBytes([b, new Uint8Array(1)]) : b);
 
 interface Pixels {
   readonly samples: 1 | 3;
@@ -130,7 +122,7 @@ interface Pixels {
 /** A Part 10 file: native pixel data (one Uint8Array of all frames, in file byte order) or encapsulated frames. */
 function dicomFile(uid: string, px: Pixels, pixelData: Uint8Array | Uint8Array[]): Uint8Array {
   const little = uid !== "1.2.840.10008.1.2.2";
-  const meta = concat([
+  const meta = concatBytes([
     element(0x0002, 0x0001, "OB", new Uint8Array([0, 1])),
     element(0x0002, 0x0010, "UI", text(uid, "UI")),
   ]);
@@ -139,7 +131,7 @@ function dicomFile(uid: string, px: Pixels, pixelData: Uint8Array | Uint8Array[]
       0x7fe0,
       0x0010,
       "OB",
-      concat([
+      concatBytes([
         item(0xe000, new Uint8Array(0)),
         ...pixelData.map((f) => item(0xe000, even(f))),
         item(0xe0dd, new Uint8Array(0)),
@@ -149,7 +141,7 @@ function dicomFile(uid: string, px: Pixels, pixelData: Uint8Array | Uint8Array[]
     )
     : element(0x7fe0, 0x0010, px.bits === 8 ? "OB" : "OW", even(pixelData), little);
   const e = (g: number, n: number, vr: string, value: Uint8Array) => element(g, n, vr, value, little);
-  return concat([
+  return concatBytes([
     new Uint8Array(128),
     enc.encode("DICM"),
     element(0x0002, 0x0000, "UL", new Uint8Array(new Uint32Array([meta.length]).buffer)),
@@ -213,7 +205,7 @@ function rleEncode(frame: Uint8Array, samples: number, bytesPerSample: number): 
     v.setUint32(4 + 4 * i, offset, true);
     offset += seg.length;
   });
-  return concat([header, ...segments]);
+  return concatBytes([header, ...segments]);
 }
 
 function packBits(d: Uint8Array): Uint8Array {
@@ -282,8 +274,8 @@ interface Case {
   readonly file?: Uint8Array;
 }
 
-const native = dicomFile("1.2.840.10008.1.2.1", mono12, concat(ctBytes));
-const swapped = concat(ctBytes.map((b) => Uint8Array.from(b, (_, i) => b[i ^ 1])));
+const native = dicomFile("1.2.840.10008.1.2.1", mono12, concatBytes(ctBytes));
+const swapped = concatBytes(ctBytes.map((b) => Uint8Array.from(b, (_, i) => b[i ^ 1])));
 const j2kLossy = (e: Record<string, (...a: unknown[]) => unknown>) => {
   e.setQuality(false, 1);
   e.setCompressionRatio(0, 10);

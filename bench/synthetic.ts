@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../core/bytes.ts";
 
 const enc = new TextEncoder();
 
@@ -28,15 +29,6 @@ const element = (group: number, el: number, vr: string, value: Uint8Array): Uint
 const str = (g: number, e: number, vr: string, s: string) => element(g, e, vr, enc.encode(pad(s, vr)));
 const us = (g: number, e: number, n: number) =>
   element(g, e, "US", new Uint8Array(new Uint16Array([n]).buffer));
-const concat = (parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
 
 /** A deterministic pseudo-random generator (mulberry32). */
 const rng = (seed: number) => () => {
@@ -69,7 +61,7 @@ export const makeCtSlice = (rows: number, cols: number, index: number): Uint8Arr
     }
   }
   const sop = `1.2.826.0.1.3680043.10.1234.${index + 1}`;
-  const dataset = concat([
+  const dataset = concatBytes([
     str(0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.2"),
     str(0x0008, 0x0018, "UI", sop),
     str(0x0008, 0x0060, "CS", "CT"),
@@ -87,7 +79,7 @@ export const makeCtSlice = (rows: number, cols: number, index: number): Uint8Arr
     str(0x0028, 0x1053, "DS", "1"),
     element(0x7fe0, 0x0010, "OW", new Uint8Array(px.buffer)),
   ]);
-  const metaBody = concat([
+  const metaBody = concatBytes([
     element(0x0002, 0x0001, "OB", new Uint8Array([0, 1])),
     str(0x0002, 0x0002, "UI", "1.2.840.10008.5.1.4.1.1.2"),
     str(0x0002, 0x0003, "UI", sop),
@@ -102,5 +94,5 @@ export const makeCtSlice = (rows: number, cols: number, index: number): Uint8Arr
   );
   const preamble = new Uint8Array(132);
   preamble.set(enc.encode("DICM"), 128);
-  return concat([preamble, groupLength, metaBody, dataset]);
+  return concatBytes([preamble, groupLength, metaBody, dataset]);
 };

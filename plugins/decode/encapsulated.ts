@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../core/bytes.ts";
 import { DicomDecodeError } from "./errors.ts";
 import type { PixelEncoding } from "./syntaxes.ts";
 import { syntaxLabel } from "./syntaxes.ts";
@@ -109,7 +110,7 @@ export function splitFrames(
     fragments: fragments.length,
     index,
   });
-  if (frames === 1) return result([concat(fragments)], "single frame");
+  if (frames === 1) return result([concatBytes(fragments)], "single frame");
 
   // An offset table that does not fit the fragments (seen in the wild, e.g. offsets that forget the pad
   // byte of odd-length frames) is ignored when the frames are unambiguous without it.
@@ -187,7 +188,9 @@ function splitByMarkers(
     if (isFrameStart(f, encoding)) starts.push(i);
   });
   if (starts.length !== frames || starts[0] !== 0) return undefined;
-  return starts.map((s, k) => concat(fragments.slice(s, k + 1 < starts.length ? starts[k + 1] : undefined)));
+  return starts.map((s, k) =>
+    concatBytes(fragments.slice(s, k + 1 < starts.length ? starts[k + 1] : undefined))
+  );
 }
 
 /** Frames from byte offsets (relative to the first fragment's item tag) of each frame's first fragment. */
@@ -212,7 +215,9 @@ function framesFromOffsets(
     return k;
   });
   if (firsts[0] !== 0) throw bad(`the first ${table} entry is ${offsets[0]}, not 0.`);
-  return firsts.map((k, i) => concat(fragments.slice(k, i + 1 < firsts.length ? firsts[i + 1] : undefined)));
+  return firsts.map((k, i) =>
+    concatBytes(fragments.slice(k, i + 1 < firsts.length ? firsts[i + 1] : undefined))
+  );
 }
 
 function readUint64s(bytes: Uint8Array, what: string): number[] {
@@ -227,18 +232,6 @@ function readUint64s(bytes: Uint8Array, what: string): number[] {
       throw new DicomDecodeError("INVALID_DICOM", `${what} entry ${i / 8} is out of range (${value}).`);
     }
     out.push(Number(value));
-  }
-  return out;
-}
-
-/** The fragments as one array: a view when there is one, else a copy. */
-function concat(parts: ReadonlyArray<Uint8Array>): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
   }
   return out;
 }
