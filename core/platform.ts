@@ -38,6 +38,11 @@ export const stderrColumns = (): number => process.stderr.columns ?? 80;
 /** Reads an environment variable. */
 export const env = (name: string): string | undefined => process.env[name];
 
+/** Sets an environment variable for this process (and native libraries it loads later). */
+export const setEnv = (name: string, value: string): void => {
+  process.env[name] = value;
+};
+
 /** Sets the exit status the process ends with. */
 export const setExitCode = (code: number): void => {
   process.exitCode = code;

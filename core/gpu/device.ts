@@ -8,6 +8,10 @@
  * @module
  */
 import { Context, Data, Effect, Layer } from "effect";
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { env, setEnv } from "../platform.ts";
 
 /** No usable WebGPU adapter or device. */
 export class GpuUnavailable extends Data.TaggedError("GpuUnavailable")<{
@@ -51,8 +55,21 @@ export interface GpuShape {
 /** Service key for the GPU device. */
 export class Gpu extends Context.Service<Gpu, GpuShape>()("dcmflow/Gpu") {}
 
+/**
+ * Mesa's Vulkan window-system layer prints "XDG_RUNTIME_DIR is invalid or not set" to stderr when that
+ * variable is missing (CI shells, containers); compute needs no window system, so point it at a private
+ * temporary folder instead of letting the warning alarm users.
+ */
+const quietDriverWarnings = () => {
+  if (env("XDG_RUNTIME_DIR") !== undefined) return;
+  const dir = join(tmpdir(), "dcmflow-runtime");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  setEnv("XDG_RUNTIME_DIR", dir);
+};
+
 /** `navigator.gpu` of this runtime, or of the `webgpu` npm package (Dawn) under Bun/Node. */
 const findGpu = async (): Promise<GPU | undefined> => {
+  quietDriverWarnings();
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
   try {
