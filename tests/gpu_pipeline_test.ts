@@ -2,7 +2,7 @@
 // fallbacks, batching under tight limits, device loss.
 import assert from "node:assert/strict";
 import { NodeServices } from "@effect/platform-node";
-import { Effect } from "effect";
+import { Effect, FileSystem } from "effect";
 import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadPipeline } from "../core/api.ts";
@@ -198,7 +198,7 @@ gpuTest(
       outputBase: f.replace(/\.dcm$/, ""),
     }));
     const r = await provide(Effect.gen(function* () {
-      const fs = yield* (yield* Effect.promise(() => import("effect"))).FileSystem.FileSystem;
+      const fs = yield* FileSystem.FileSystem;
       return yield* runInputsGpu(plan, gpu, pool, inputs, out, fs, DEFAULT_GPU_OPTIONS);
     }));
     assert.ok(r.deviceLost, "device loss reported");
@@ -277,3 +277,48 @@ stages:
     assert.ok(d <= 1e-5, `GPU vs CPU over ${okCount(cpu.ledger)} fixtures: ${d}`);
   },
 );
+
+gpuTest("a batch that runs out of GPU memory is split in half until it fits, never failed", async (gpu) => {
+  const plan = await load("pipelines/seed-recipe.yaml");
+  const inputs = readdirSync("samples/ct-study").sort().map((f) => ({
+    path: join("samples/ct-study", f),
+    outputBase: f.replace(/\.dcm$/, ""),
+  }));
+  // Simulate a device with little memory: allocations above 300 kB report out-of-memory.
+  const device = gpu.device;
+  const scopes: string[] = [];
+  let lastSize = 0;
+  let refused = 0;
+  const push = device.pushErrorScope.bind(device);
+  const pop = device.popErrorScope.bind(device);
+  const create = device.createBuffer.bind(device);
+  Object.assign(device, {
+    pushErrorScope: (filter: GPUErrorFilter) => {
+      scopes.push(filter);
+      push(filter);
+    },
+    createBuffer: (d: GPUBufferDescriptor) => {
+      lastSize = d.size;
+      return create(d);
+    },
+    popErrorScope: async () => {
+      const filter = scopes.pop();
+      const real = await pop();
+      if (filter === "out-of-memory" && lastSize > 300_000) {
+        refused++;
+        return new GPUOutOfMemoryError(`simulated: ${lastSize} bytes`);
+      }
+      return real;
+    },
+  });
+  const out = join(tempDir(), "out");
+  const r = await provide(Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem;
+    return yield* runInputsGpu(plan, gpu, new BufferPool(gpu), inputs, out, fs, DEFAULT_GPU_OPTIONS);
+  }));
+  assert.ok(refused > 0, "the simulated limit was hit");
+  assert.equal(r.fallback.length, 0, "nothing was sent to the CPU: single images fit");
+  assert.equal(r.entries.filter((e) => e.status === "ok").length, 6);
+  const cpu = await run(plan, ["samples/ct-study"], { device: "cpu" });
+  assert.ok(compareOutputs(cpu.out, out) <= 1e-5);
+});
