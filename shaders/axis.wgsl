@@ -21,13 +21,16 @@ struct AxisDims {
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<uniform> d: AxisDims;
 
+// Index of element (o, 0, i) for invocation t = o * inner + i.
+fn axis_base(t: u32) -> u32 {
+  return (t / d.inner) * d.axis * d.inner + t % d.inner;
+}
+
 @compute @workgroup_size(256)
 fn softmax_axis(@builtin(global_invocation_id) gid: vec3u) {
   let t = gid.x + gid.y * d.row_pitch;
   if (t >= d.total) { return; }
-  let o = t / d.inner;
-  let i = t % d.inner;
-  let base = o * d.axis * d.inner + i;
+  let base = axis_base(t);
   var m = src[base];
   for (var a = 1u; a < d.axis; a++) { m = max(m, src[base + a * d.inner]); }
   var sum = 0.0;
@@ -39,9 +42,7 @@ fn softmax_axis(@builtin(global_invocation_id) gid: vec3u) {
 fn argmax_axis(@builtin(global_invocation_id) gid: vec3u) {
   let t = gid.x + gid.y * d.row_pitch;
   if (t >= d.total) { return; }
-  let o = t / d.inner;
-  let i = t % d.inner;
-  let base = o * d.axis * d.inner + i;
+  let base = axis_base(t);
   var best = 0u;
   for (var a = 1u; a < d.axis; a++) {
     if (src[base + a * d.inner] > src[base + best * d.inner]) { best = a; }

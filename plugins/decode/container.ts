@@ -659,16 +659,12 @@ function walkItems(
     if (pos + 8 > bytes.length) {
       throw truncated(`the sequence ${owner} that starts at byte ${ownerAt} (never closed)`, pos + 8, bytes);
     }
-    const group = v.getUint16(pos, little);
-    const element = v.getUint16(pos + 2, little);
-    const length = v.getUint32(pos + 4, little);
-    if (group !== 0xfffe || (element !== 0xe000 && element !== 0xe0dd)) {
-      throw new DicomDecodeError(
-        "INVALID_DICOM",
-        `Malformed sequence ${owner}: expected an item or sequence delimiter at byte ${pos}, found ` +
-          `(${hex4(group)},${hex4(element)}).`,
-      );
-    }
+    const { element, length } = itemHeader(
+      v,
+      pos,
+      little,
+      `Malformed sequence ${owner}: expected an item or sequence delimiter`,
+    );
     pos += 8;
     if (element === 0xe0dd) return pos;
     if (length === UNDEFINED_LENGTH) {
@@ -680,6 +676,27 @@ function walkItems(
       pos += length;
     }
   }
+}
+
+/**
+ * Reads the 8-byte header of an item (FFFE,E000) or sequence delimiter (FFFE,E0DD) at `pos`; anything else
+ * is INVALID_DICOM, `expected` saying what the caller was looking for.
+ */
+function itemHeader(
+  v: DataView,
+  pos: number,
+  little: boolean,
+  expected: string,
+): { readonly element: number; readonly length: number } {
+  const group = v.getUint16(pos, little);
+  const element = v.getUint16(pos + 2, little);
+  if (group !== 0xfffe || (element !== 0xe000 && element !== 0xe0dd)) {
+    throw new DicomDecodeError(
+      "INVALID_DICOM",
+      `${expected} at byte ${pos}, found (${hex4(group)},${hex4(element)}).`,
+    );
+  }
+  return { element, length: v.getUint32(pos + 4, little) };
 }
 
 /** Walks encapsulated Pixel Data (PS3.5 A.4): defined-length items up to the sequence delimiter. */
@@ -701,16 +718,12 @@ function walkFragments(
         bytes,
       );
     }
-    const group = v.getUint16(pos, little);
-    const element = v.getUint16(pos + 2, little);
-    const length = v.getUint32(pos + 4, little);
-    if (group !== 0xfffe || (element !== 0xe000 && element !== 0xe0dd)) {
-      throw new DicomDecodeError(
-        "INVALID_DICOM",
-        `Malformed encapsulated Pixel Data: expected a fragment item or sequence delimiter at byte ${pos}, ` +
-          `found (${hex4(group)},${hex4(element)}).`,
-      );
-    }
+    const { element, length } = itemHeader(
+      v,
+      pos,
+      little,
+      "Malformed encapsulated Pixel Data: expected a fragment item or sequence delimiter",
+    );
     pos += 8;
     if (element === 0xe0dd) return pos;
     if (length === UNDEFINED_LENGTH) {
