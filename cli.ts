@@ -18,16 +18,21 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node";
 import { Effect, FileSystem, Option } from "effect";
 import { Argument, CliError, Command, Flag } from "effect/cli";
 import { join } from "node:path";
-import { builtinRegistry, loadPipeline } from "./core/api.ts";
-import { describeHeader, describeLedger, describePlan, describeStages } from "./core/describe.ts";
-import { PipelineError } from "./core/errors.ts";
-import { parsePipeline } from "./core/pipeline.ts";
-import { loadPlugins } from "./core/registry.ts";
-import { makeProgress } from "./core/progress.ts";
+import { describeHeader, describeLedger, describePlan, describeStages } from "./cli/describe.ts";
+import { makeProgress } from "./cli/progress.ts";
 import { setExitCode, writeStderr, writeStdout } from "./core/platform.ts";
-import { LEDGER_FILE, runPlan } from "./core/runtime.ts";
-import { VERSION } from "./core/version.ts";
-import { DicomDecodeError, readHeader, TRANSFER_SYNTAXES } from "./plugins/decode/dicom.ts";
+import {
+  builtinRegistry,
+  DicomDecodeError,
+  LEDGER_FILE,
+  loadPipeline,
+  loadPipelineRegistry,
+  PipelineError,
+  readHeader,
+  runPlan,
+  TRANSFER_SYNTAXES,
+  VERSION,
+} from "./mod.ts";
 
 const pipelineArg = Argument.String("pipeline").pipe(
   Argument.withDescription("pipeline YAML file (format 1)"),
@@ -148,27 +153,9 @@ const pluginsCommand = Command.make("plugins", {
   ),
 }, (a) =>
   Effect.gen(function* () {
-    let registry = builtinRegistry();
-    if (Option.isSome(a.pipeline)) {
-      const fs = yield* FileSystem.FileSystem;
-      const file = a.pipeline.value;
-      const text = yield* fs.readFileString(file).pipe(
-        Effect.mapError(() =>
-          new PipelineError({ code: "PIPELINE_NOT_FOUND", message: `cannot read ${file}` })
-        ),
-      );
-      const decl = yield* parsePipeline(text, file);
-      registry = yield* loadPlugins(registry, decl).pipe(
-        Effect.mapError((problems) =>
-          new PipelineError({
-            code: "PLUGIN_LOAD",
-            message: problems[0].message,
-            ...(problems[0].location ? { location: problems[0].location } : {}),
-            more: problems.slice(1),
-          })
-        ),
-      );
-    }
+    const registry = Option.isSome(a.pipeline)
+      ? yield* loadPipelineRegistry(a.pipeline.value)
+      : builtinRegistry();
     yield* println(describeStages(registry));
   })).pipe(Command.withDescription("List built-in and loaded stages with their parameters"));
 

@@ -38,60 +38,97 @@
  * console.log(await Effect.runPromise(program));
  * ```
  *
- * Third-party stages use the same API as the built-ins: {@link defineStage} and {@link definePlugin}.
+ * Third-party stages use the same API as the built-ins: {@link defineStage}, {@link definePlugin} and
+ * {@link withData} here, everything else (WGSL files, GPU kernels) in `plugin.ts`.
  *
  * @module
  */
-export {
-  builtinRegistry,
-  loadPipeline,
-  planText,
-  processBytes,
-  runPipeline,
-  runPipelinePromise,
-} from "./core/api.ts";
-export type { LoadOptions, ProcessedImage } from "./core/api.ts";
+import { NodeServices } from "@effect/platform-node";
+import { Effect, type FileSystem } from "effect";
+import * as api from "./core/api.ts";
+import type { PipelineError } from "./core/errors.ts";
+import type { Plan } from "./core/planner.ts";
+import { makeRegistry, type Registry } from "./core/registry.ts";
+import { type Ledger, type RunOptions, runPlan } from "./core/runtime.ts";
+import { builtinStages } from "./plugins/mod.ts";
+
+/** The registry of built-in stages. */
+export const builtinRegistry = (): Registry => makeRegistry(builtinStages);
+
+/** Options for {@link loadPipeline}: `--set` overrides, and the stages to plan against (the built-ins). */
+export type LoadOptions = Partial<api.LoadOptions>;
+
+const withBuiltins = (options: LoadOptions): api.LoadOptions => ({
+  ...options,
+  registry: options.registry ?? builtinRegistry(),
+});
+
+/** Parses and plans the pipeline in YAML text (`file` names it in messages and anchors `plugins:`). */
+export const planText = (
+  text: string,
+  file: string,
+  options: LoadOptions = {},
+): Effect.Effect<Plan, PipelineError> => api.planText(text, file, withBuiltins(options));
+
+/** Reads, parses and plans a pipeline file; every problem is a {@link PipelineError}. */
+export const loadPipeline = (
+  file: string,
+  options: LoadOptions = {},
+): Effect.Effect<Plan, PipelineError, FileSystem.FileSystem> => api.loadPipeline(file, withBuiltins(options));
+
+/** The built-in stages plus a pipeline file's `plugins:`. */
+export const loadPipelineRegistry = (file: string, base: Registry = builtinRegistry()) =>
+  api.loadPipelineRegistry(file, base);
+
+/** Loads a pipeline and runs it over `options.inputs`, writing outputs and the ledger under `options.out`. */
+export const runPipeline = (file: string, options: RunOptions & LoadOptions) =>
+  Effect.flatMap(loadPipeline(file, options), (p) => runPlan(p, options));
+
+/** {@link runPipeline} as a Promise, with Node-compatible file system services provided. */
+export const runPipelinePromise = (file: string, options: RunOptions & LoadOptions): Promise<Ledger> =>
+  Effect.runPromise(runPipeline(file, options).pipe(Effect.provide(NodeServices.layer)));
+
+export { processBytes, type ProcessedImage } from "./core/api.ts";
 export { type CodedError, PipelineError, type SourceLocation, StageError } from "./core/errors.ts";
-export type { ImageMeta, LutTable, WindowValue } from "./core/meta.ts";
+export { displayPath } from "./core/inputs.ts";
 export { decodeNpy, encodeNpy } from "./core/npy.ts";
 export { Output, type OutputShape } from "./core/output.ts";
 export { parsePipeline, type PipelineDecl, type StageDecl } from "./core/pipeline.ts";
 export { type Plan, plan, type PlannedStage } from "./core/planner.ts";
+export { type ClassScore, type FramePrediction } from "./core/predictions.ts";
 export { makeRegistry, type Registry } from "./core/registry.ts";
-export { type Ledger, LEDGER_FILE, type LedgerEntry, type RunOptions, runPlan } from "./core/runtime.ts";
+export {
+  type DeviceInfo,
+  type Ledger,
+  LEDGER_FILE,
+  type LedgerEntry,
+  type Progress,
+  type RunOptions,
+  runPlan,
+} from "./core/runtime.ts";
 export {
   definePlugin,
   defineStage,
   type ImageStage,
+  isSourceStage,
   type Plugin,
   type SourceFile,
   type SourceStage,
   type Stage,
 } from "./core/stage.ts";
-export { type Image, type Kind, KINDS, type Shape, type TensorSpec, withData } from "./core/tensor.ts";
+export {
+  formatSpec,
+  type Image,
+  type Kind,
+  KINDS,
+  type Shape,
+  type TensorSpec,
+  withData,
+} from "./core/tensor.ts";
 export { VERSION } from "./core/version.ts";
-export type { GpuBatch } from "./core/gpu/batch.ts";
-export {
-  acquireGpu,
-  CpuFallback,
-  Gpu,
-  GpuDeviceLost,
-  type GpuError,
-  GpuLive,
-  GpuOutOfMemory,
-  type GpuShape,
-  GpuUnavailable,
-  WgslCompileError,
-} from "./core/gpu/device.ts";
-export {
-  dispatch,
-  dispatchSize,
-  type ProgramInfo,
-  readBack,
-  storageFrom,
-  uniformFrom,
-} from "./core/gpu/kernels.ts";
-export { chooseDevice, type DeviceInfo } from "./core/runtime.ts";
+export { wgslFile, wgslText } from "./core/wgsl.ts";
+export { Gpu, GpuLive } from "./core/gpu/device.ts";
+export * from "./dicom/mod.ts";
 export {
   argmax,
   builtinStages,
@@ -107,17 +144,3 @@ export {
   window,
   write,
 } from "./plugins/mod.ts";
-export { resizePlanes } from "./core/cpu/resize.ts";
-export { applyWindow, linear, linearExact, sigmoid as sigmoidVoi } from "./plugins/window/voi.ts";
-export { PRESETS } from "./plugins/window/presets.ts";
-export {
-  type DecodedDicom,
-  decodeDicom,
-  decodeDicomAsync,
-  DicomDecodeError,
-  loadCodecs,
-  readHeader,
-  readRawPixels,
-  TRANSFER_SYNTAXES,
-} from "./plugins/decode/dicom.ts";
-export { type ClassScore, type FramePrediction, summarizePredictions } from "./core/predictions.ts";

@@ -9,7 +9,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { planText, processBytes } from "../core/api.ts";
+import { planText, processBytes } from "../mod.ts";
+import { imageRun } from "../core/elementwise.ts";
 import { encodeNpy } from "../core/npy.ts";
 import { runtimeName } from "../core/platform.ts";
 import { acquireGpu } from "../core/gpu/device.ts";
@@ -72,7 +73,7 @@ for (const s of plan.stages.slice(0, -1)) {
   const ms = await best(async () => {
     next = [];
     for (const img of images) {
-      next.push(await Effect.runPromise(s.stage.run(img, s.params) as Effect.Effect<Image>));
+      next.push(await Effect.runPromise(imageRun(s.stage)(img, s.params) as Effect.Effect<Image>));
     }
   });
   rows.push([s.label, ms]);
@@ -112,7 +113,7 @@ if (gpu._tag === "Success") {
   const uploads = [];
   for (const bytes of files) {
     uploads.push(
-      await Effect.runPromise(decode.gpu!.prepare({ path: "x", bytes }, {}) as Effect.Effect<Upload>),
+      await Effect.runPromise(decode.prepare!({ path: "x", bytes }, {}) as Effect.Effect<Upload>),
     );
   }
   gpuRows = await gpuStageTimes(gpu.success, uploads, REPEATS);

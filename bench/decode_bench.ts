@@ -15,8 +15,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runtimeName } from "../core/platform.ts";
-import { decodeDicomAsync } from "../plugins/decode/dicom.ts";
-import { concatBytes } from "../core/bytes.ts";
+import { decodeDicomAsync } from "../dicom/mod.ts";
+import { concatBytes } from "../dicom/bytes.ts";
 
 const args = Deno.args;
 const option = (name: string, fallback: number) => {

@@ -7,12 +7,12 @@ import type { GpuShape } from "../core/gpu/device.ts";
 import { dimsWords, fusedProgram, type FusedStep, type LoadMode, paramLayout } from "../core/gpu/fuse.ts";
 import { dispatch, dispatchSize, readBack, storageFrom, uniformFrom } from "../core/gpu/kernels.ts";
 import { BufferPool } from "../core/gpu/pool.ts";
-import type { ElementwiseGpu, Upload } from "../core/stage.ts";
+import type { Elementwise, Upload } from "../core/stage.ts";
 import type { Shape } from "../core/tensor.ts";
 import { normalize, rescale, window } from "../plugins/mod.ts";
 import { resizeBatch } from "../plugins/resize/gpu.ts";
 
-const ew = (s: { gpu?: unknown }) => s.gpu as ElementwiseGpu<unknown>;
+const ew = (s: { elementwise?: unknown }) => s.elementwise as Elementwise<unknown>;
 
 /** Times (ms, best of `repeats`) of each GPU step over `uploads` (all the same shape). */
 export const gpuStageTimes = async (gpu: GpuShape, uploads: ReadonlyArray<Upload>, repeats: number) => {
@@ -79,7 +79,7 @@ export const gpuStageTimes = async (gpu: GpuShape, uploads: ReadonlyArray<Upload
     ));
     return () => run(dispatch(gpu, fusedProgram(l, steps), [input, out, p, dims], size));
   };
-  const step = (label: string, stage: { gpu?: unknown }): FusedStep => ({
+  const step = (label: string, stage: { elementwise?: unknown }): FusedStep => ({
     label,
     gpu: ew(stage),
     origin: "built-in",

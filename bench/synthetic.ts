@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { concatBytes } from "../core/bytes.ts";
+import { concatBytes } from "../dicom/bytes.ts";
 
 const enc = new TextEncoder();
 

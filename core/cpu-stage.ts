@@ -8,7 +8,9 @@
 import { Cause, Effect, Exit, Result } from "effect";
 import type { Plan, PlannedStage } from "./planner.ts";
 import { providePlugins } from "./planner.ts";
+import { imageRun } from "./elementwise.ts";
 import { Output } from "./output.ts";
+import { attachPredictions } from "./predictions.ts";
 import type { Session } from "./session.ts";
 import type { AnyImageStage } from "./stage.ts";
 import type { Image } from "./tensor.ts";
@@ -33,6 +35,8 @@ export const runStageOnCpu = (
   sessions: ReadonlyArray<Session>,
 ): Effect.Effect<ReadonlyArray<StageOutcome>> =>
   Effect.gen(function* () {
+    const before = plan.stages.slice(0, plan.stages.indexOf(s));
+    images = images.map((image) => attachPredictions(before, image));
     if (s.stage.runBatch && images.length > 1) {
       const exit = yield* Effect.exit(s.stage.runBatch(images, s.params).pipe(providePlugins(plan)));
       return images.map((_, k): StageOutcome => {
@@ -45,7 +49,7 @@ export const runStageOnCpu = (
     const out: StageOutcome[] = [];
     for (const [k, image] of images.entries()) {
       const exit = yield* Effect.exit(
-        s.stage.run(image, s.params).pipe(
+        imageRun(s.stage)(image, s.params).pipe(
           Effect.provideService(Output, sessions[k].output),
           providePlugins(plan),
         ),

@@ -90,3 +90,13 @@ export const toCodedError = (e: unknown, fallbackCode = "STAGE_FAILED"): CodedEr
   }
   return { code: fallbackCode, message: String(e) };
 };
+
+/**
+ * The fused (elementwise) form of a stage cannot handle this image - a lookup-table Modality LUT, say: the
+ * runtime runs the stage's `run` for it instead (on the GPU path, the whole input goes to the CPU path).
+ * Not an error the user sees; the ledger notes the fallback.
+ */
+export class CpuFallback extends Data.TaggedError("CpuFallback")<{
+  readonly code: "CPU_FALLBACK";
+  readonly message: string;
+}> {}

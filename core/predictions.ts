@@ -1,10 +1,11 @@
 /**
- * Readable predictions from a `prediction` tensor: what `write json` records and the CLI's end-of-run table
+ * Readable predictions: what `write json` records, the ledger keeps per input and the CLI's end-of-run table
  * shows.
  *
- * - After `topk` (a `[frames, 2, k]` tensor of scores and indices): per frame the k best classes.
- * - A `[frames, classes]` tensor: per frame the best class (argmax) and its score.
- * - A mask `[frames, 1, rows, cols]` (e.g. after `threshold`): per frame the fraction of positive pixels.
+ * Core knows only the summary's shape, not tensor layouts: a stage that produces a prediction layout says how
+ * to read it (`summarize`, see stage.ts), and the runtime applies the most recent such stage's `summarize` to
+ * an image before every CPU stage and at the end of an input ({@link attachPredictions}).
+ * {@link classScores} reads the contract's `[frames, classes]` layout, for stages that produce it.
  *
  * @module
  */
@@ -22,66 +23,65 @@ export type FramePrediction =
   | { readonly frame: number; readonly top: ReadonlyArray<ClassScore>; readonly activation: string }
   | { readonly frame: number; readonly positiveFraction: number; readonly pixels: number };
 
-const labelOf = (labels: ReadonlyArray<string> | undefined, i: number) => labels?.[i];
+/** The note key under which activation stages (softmax, sigmoid) record their name. */
+export const ACTIVATION_NOTE = "activation";
 
-/** The activation the scores went through, from the stages' notes. */
-const activationOf = (image: Image): string =>
-  image.notes.softmax ? "softmax" : image.notes.sigmoid ? "sigmoid" : "none (logits)";
-
-/** Per-frame predictions of an image, or undefined when it is not a prediction. */
-export const summarizePredictions = (image: Image): ReadonlyArray<FramePrediction> | undefined => {
-  if (image.kind !== "prediction") return undefined;
-  const labels = image.notes.labels as ReadonlyArray<string> | undefined;
-  const frames = image.shape[0];
-  const out: FramePrediction[] = [];
-  const topk = image.notes.topk as { k: number } | undefined;
-  if (topk && image.shape.length === 3 && image.shape[1] === 2) {
-    const k = topk.k;
-    for (let f = 0; f < frames; f++) {
-      const top: ClassScore[] = [];
-      for (let j = 0; j < k; j++) {
-        const index = image.data[f * 2 * k + k + j];
-        const label = labelOf(labels, index);
-        top.push({ index, ...(label !== undefined ? { label } : {}), score: image.data[f * 2 * k + j] });
-      }
-      out.push({ frame: f, top, activation: activationOf(image) });
-    }
-    return out;
-  }
-  if (image.shape.length === 2) {
-    const classes = image.shape[1];
-    for (let f = 0; f < frames; f++) {
-      let best = 0;
-      for (let c = 1; c < classes; c++) {
-        if (image.data[f * classes + c] > image.data[f * classes + best]) best = c;
-      }
-      const label = labelOf(labels, best);
-      out.push({
-        frame: f,
-        top: [{
-          index: best,
-          ...(label !== undefined ? { label } : {}),
-          score: image.data[f * classes + best],
-        }],
-        activation: activationOf(image),
-      });
-    }
-    return out;
-  }
-  if (image.shape.length === 4 && image.shape[1] === 1 && image.notes.threshold) {
-    const plane = image.shape[2] * image.shape[3];
-    for (let f = 0; f < frames; f++) {
-      let pos = 0;
-      for (let i = f * plane; i < (f + 1) * plane; i++) if (image.data[i] > 0) pos++;
-      out.push({ frame: f, positiveFraction: pos / plane, pixels: pos });
-    }
-    return out;
-  }
-  return undefined;
+/** What the scores of an image went through: its `activation` note, else "none (logits)". */
+export const activationOf = (image: Image): string => {
+  const a = image.notes[ACTIVATION_NOTE];
+  return typeof a === "string" ? a : "none (logits)";
 };
 
-/** One line per frame for the CLI summary, e.g. `nodule 0.973` or `mask 2.4% (97 px)`. */
-export const describeFramePrediction = (p: FramePrediction): string =>
-  "top" in p
-    ? p.top.map((c) => `${c.label ?? `class ${c.index}`} ${c.score.toFixed(3)}`).join(", ")
-    : `mask ${(p.positiveFraction * 100).toFixed(1)}% (${p.pixels} px)`;
+/** The labels recorded by `infer`/`topk` (note `labels`), if any. */
+export const labelsOf = (image: Image): ReadonlyArray<string> | undefined =>
+  image.notes.labels as ReadonlyArray<string> | undefined;
+
+/** A class with its label when one is known. */
+export const classScore = (index: number, score: number, labels?: ReadonlyArray<string>): ClassScore => {
+  const label = labels?.[index];
+  return { index, ...(label !== undefined ? { label } : {}), score };
+};
+
+/**
+ * The best class of each frame of a `[frames, classes]` prediction (the first on ties), or undefined for
+ * any other shape.
+ */
+export const classScores = (image: Image): ReadonlyArray<FramePrediction> | undefined => {
+  if (image.kind !== "prediction" || image.shape.length !== 2) return undefined;
+  const [frames, classes] = image.shape;
+  const labels = labelsOf(image);
+  const activation = activationOf(image);
+  const out: FramePrediction[] = [];
+  for (let f = 0; f < frames; f++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) {
+      if (image.data[f * classes + c] > image.data[f * classes + best]) best = c;
+    }
+    out.push({ frame: f, top: [classScore(best, image.data[f * classes + best], labels)], activation });
+  }
+  return out;
+};
+
+/** A stage that may say how to read its output (the planner's view of an image stage). */
+interface Summarizer {
+  readonly stage: {
+    readonly summarize?: (image: Image, params: never) => ReadonlyArray<FramePrediction> | undefined;
+  };
+  readonly params: unknown;
+}
+
+/**
+ * `image` with `predictions` from the most recent of `stages` (in order; the last one ran last) whose
+ * `summarize` reads it; unchanged when the image is not a prediction or none does.
+ */
+export const attachPredictions = (stages: ReadonlyArray<Summarizer>, image: Image): Image => {
+  if (image.kind !== "prediction") return image;
+  for (let i = stages.length - 1; i >= 0; i--) {
+    const summarize = stages[i].stage.summarize as
+      | ((image: Image, params: unknown) => ReadonlyArray<FramePrediction> | undefined)
+      | undefined;
+    const predictions = summarize?.(image, stages[i].params);
+    if (predictions) return { ...image, predictions };
+  }
+  return image;
+};

@@ -31,7 +31,9 @@ export const makeRegistry = (stages: ReadonlyArray<Stage>, origin = "built-in"):
 
 const isStage = (s: unknown): s is Stage =>
   typeof s === "object" && s !== null && typeof (s as Stage).name === "string" &&
-  typeof (s as Stage).run === "function" && "params" in s && "accepts" in s;
+  (typeof (s as Stage).run === "function" ||
+    typeof (s as { elementwise?: unknown }).elementwise === "object") &&
+  "params" in s && "accepts" in s;
 
 /** Reads a plugin module's exports: `export default definePlugin({...})`, or named `stages` (+ `layer`). */
 const pluginFromModule = (mod: Record<string, unknown>, spec: string): Plugin | string => {
@@ -42,7 +44,7 @@ const pluginFromModule = (mod: Record<string, unknown>, spec: string): Plugin | 
   }
   const bad = stages.findIndex((s) => !isStage(s));
   if (bad >= 0) {
-    return `plugin "${spec}": stages[${bad}] is not a stage (needs name, params, accepts and run)`;
+    return `plugin "${spec}": stages[${bad}] is not a stage (needs name, params, accepts and run or elementwise)`;
   }
   return { name: typeof candidate.name === "string" ? candidate.name : spec, stages, layer: candidate.layer };
 };

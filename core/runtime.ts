@@ -17,6 +17,7 @@ import { BufferPool } from "./gpu/pool.ts";
 import { discoverInputs, type InputFile } from "./inputs.ts";
 import type { DeviceChoice } from "./pipeline.ts";
 import { type Plan, providePlugins } from "./planner.ts";
+import { attachPredictions } from "./predictions.ts";
 import { runtimeName } from "./platform.ts";
 import { finishSession, type LedgerEntry, openSession, type Session, tempName } from "./session.ts";
 import type { Image } from "./tensor.ts";
@@ -151,7 +152,8 @@ export const processRoundCpu = (
     const entries: LedgerEntry[] = [];
     for (const it of items) {
       const result = it.failed ? Exit.fail(it.failed.error) : Exit.void;
-      entries.push(yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started, it.image));
+      const final = it.image && attachPredictions(plan.stages, it.image);
+      entries.push(yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started, final));
     }
     return entries;
   });

@@ -10,7 +10,7 @@ import { type CodedError, OutputWriteError, toCodedError } from "./errors.ts";
 import type { InputFile } from "./inputs.ts";
 import { Output, type OutputShape } from "./output.ts";
 import { pid } from "./platform.ts";
-import { type FramePrediction, summarizePredictions } from "./predictions.ts";
+import type { FramePrediction } from "./predictions.ts";
 import type { Image } from "./tensor.ts";
 
 /** One input's line in the ledger. */
@@ -103,7 +103,7 @@ export const finishSession = <E>(
       const committed = yield* Effect.result(session.commit);
       const ms = Math.round(performance.now() - started);
       if (committed._tag === "Success") {
-        const predictions = final ? summarizePredictions(final) : undefined;
+        const predictions = final?.predictions;
         return {
           input,
           status: "ok",

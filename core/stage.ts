@@ -3,7 +3,7 @@
  *
  * ```ts
  * import { Effect, Schema } from "effect";
- * import { defineStage, withData } from "dcmflow/mod.ts";
+ * import { defineStage, withData } from "dcmflow";
  *
  * export const gamma = defineStage({
  *   name: "gamma",
@@ -29,10 +29,13 @@
  * @module
  */
 import type { Effect, Layer, Result, Schema } from "effect";
-import type { CodedError } from "./errors.ts";
+import type { CodedError, CpuFallback } from "./errors.ts";
 import type { GpuBatch } from "./gpu/batch.ts";
 import type { GpuError, GpuShape } from "./gpu/device.ts";
+import type { FramePrediction } from "./predictions.ts";
+import type { RawPixels } from "../dicom/meta.ts";
 import type { Image, Kind, TensorSpec } from "./tensor.ts";
+import type { WgslSource } from "./wgsl.ts";
 
 /** The raw input of a source stage. */
 export interface SourceFile {
@@ -41,61 +44,56 @@ export interface SourceFile {
   readonly bytes: Uint8Array;
 }
 
-/** The stored words of an uncompressed image, for unpacking on the GPU (see shaders/unpack.wgsl). */
-export interface RawPixels {
-  readonly type: "raw";
-  /** Pixel data bytes as in the file (frames contiguous). */
-  readonly bytes: Uint8Array;
-  readonly bitsAllocated: 8 | 16 | 32;
-  readonly bitsStored: number;
-  /** Bits to shift right before masking: HighBit + 1 - BitsStored. */
-  readonly shift: number;
-  readonly signed: boolean;
-  /** Big endian transfer syntax: swap the bytes of each word. */
-  readonly byteSwap: boolean;
-  /** 0: samples interleaved (RGBRGB...), 1: planar. */
-  readonly planar: 0 | 1;
-}
-
-/** What a source stage hands to the GPU: raw stored words to unpack there, or values already decoded. */
+/**
+ * A source stage's stored values before unpacking: the file's raw words (unpacked by dcmflow's fused CPU
+ * path and by shaders/unpack.wgsl on the GPU), or values already decoded (compressed syntaxes, colour
+ * models, float pixel data).
+ */
 export interface Upload {
   readonly image: Omit<Image, "data">;
   readonly pixels: RawPixels | { readonly type: "f32"; readonly data: Float32Array };
 }
 
-/** GPU form of a source stage: parse on the CPU, upload raw words (unpacked by a kernel) or floats. */
-export interface SourceGpu<P, E extends CodedError = CodedError, R = never> {
-  readonly kind: "source";
-  readonly prepare: (file: SourceFile, params: P) => Effect.Effect<Upload, E, R>;
-}
-
-/** Per-image values of an elementwise kernel's fields, plus what the stage records about the image. */
+/** Per-image values of an elementwise function's fields, plus what the stage records about the image. */
 export interface KernelValues {
   readonly values: Readonly<Record<string, number>>;
   readonly notes?: Readonly<Record<string, unknown>>;
 }
 
 /**
- * GPU form of an elementwise stage: one WGSL function applied to every value; consecutive elementwise stages
- * are fused into one kernel (see core/gpu/fuse.ts).
+ * An elementwise stage: `y = f(x, c)` on every value (`c`: the channel), with per-image field values. Its
+ * decisions are made once, in `values`, and used by both forms of the function:
+ * - `cpu`: the function in TypeScript. The CPU path fuses consecutive elementwise stages into one pass (one
+ *   lookup table over the stored values when they are integers), and the reference the GPU is tested
+ *   against.
+ * - `shader` + `entry`: the same function in WGSL, `fn ENTRY(x: f32, c: u32, p: ENTRYParams) -> f32`.
+ *   Consecutive elementwise stages are fused into one kernel (core/gpu/fuse.ts); the struct `ENTRYParams`
+ *   is generated from `fields` (all f32) and `constants` are emitted as WGSL `const`s, so no value is
+ *   written twice.
  *
- * The WGSL declares `fn ENTRY(x: f32, c: u32, p: ENTRYParams) -> f32` (`c`: channel). The struct
- * `ENTRYParams` is generated from `fields` (all f32), and `constants` are emitted as WGSL `const`s, so no
- * value is written twice. `values` computes the fields for each image (it may fail for one image, like `run`).
+ * A stage with an elementwise form needs no `run`: the runtime applies `cpu` with the image's `values`.
  */
-export interface ElementwiseGpu<P, E extends CodedError = CodedError> {
-  readonly kind: "elementwise";
-  /** WGSL source (typically read from shaders/NAME.wgsl). */
-  readonly wgsl: string;
-  /** Where the WGSL came from, for compile errors (e.g. "shaders/window.wgsl" or a plugin's file). */
-  readonly source: string;
+export interface Elementwise<P, E extends CodedError = CodedError> {
+  /** The WGSL: `wgslFile(import.meta.url, "./NAME.wgsl")` (read on first use), or `wgslText(code, name)`. */
+  readonly shader: WgslSource;
   readonly entry: string;
   readonly fields: ReadonlyArray<string>;
   readonly constants?: Readonly<Record<string, number>>;
-  /** Output channels when the stage changes them (e.g. normalize replicating gray to RGB). */
+  /** Output channels when the stage changes them (gray replicated to RGB: output channel c reads input 0). */
   readonly channels?: (params: P, inputChannels: number) => number;
-  readonly values: (params: P, image: Omit<Image, "data">) => Effect.Effect<KernelValues, E>;
-  /** Whether to use this GPU form for these params on this device (default: always). */
+  /**
+   * The field values (and notes) for one image; it may fail for one image, like `run`. Failing with
+   * `CpuFallback` sends the image to the stage's `run` instead (e.g. a lookup-table Modality LUT).
+   */
+  readonly values: (params: P, image: Omit<Image, "data">) => Effect.Effect<KernelValues, E | CpuFallback>;
+  /** The function in TypeScript, given the image's field values (the WGSL function's twin). */
+  readonly cpu: (values: Readonly<Record<string, number>>) => (x: number, c: number) => number;
+  /**
+   * True when the function is affine in `x` for each channel (`a·x + b`): it then commutes with a resize
+   * whose weights sum to 1, and the CPU path may apply it before such a resize, inside its lookup table.
+   */
+  readonly affine?: boolean;
+  /** Whether to use the GPU form for these params on this device (default: always). */
   readonly enabled?: (params: P, gpu: GpuShape) => boolean;
 }
 
@@ -135,8 +133,11 @@ export interface SourceStage<P = unknown, E extends CodedError = CodedError, R =
   /** Plan-time spec of what it produces (dimensions it can know from the params alone). */
   readonly plan?: (params: P) => TensorSpec | string;
   readonly run: (file: SourceFile, params: P) => Effect.Effect<Image, E, R>;
-  /** Optional GPU form: hands raw words or floats to the GPU path. */
-  readonly gpu?: SourceGpu<P, E, R>;
+  /**
+   * Optional: the image's stored values before unpacking (raw words, or decoded floats), for the fused CPU
+   * and GPU paths; `run` stays the reference.
+   */
+  readonly prepare?: (file: SourceFile, params: P) => Effect.Effect<Upload, E, R>;
 }
 
 /** A stage from image to image (including sinks such as `write`, which return their input). */
@@ -152,7 +153,15 @@ export interface ImageStage<P = unknown, E extends CodedError = CodedError, R = 
   readonly plan?: (params: P, input: TensorSpec) => TensorSpec | string;
   /** File extensions this stage writes for the given params (the planner refuses two stages writing one). */
   readonly writes?: (params: P) => ReadonlyArray<string>;
-  readonly run: (image: Image, params: P) => Effect.Effect<Image, E, R>;
+  /** The stage on the CPU (optional for elementwise stages: their `cpu` function is applied). */
+  readonly run?: (image: Image, params: P) => Effect.Effect<Image, E, R>;
+  /** Elementwise stages: the function, fused on the CPU and the GPU (see {@link Elementwise}). */
+  readonly elementwise?: Elementwise<P, E>;
+  /**
+   * True when every output value is a combination of input values of the same channel whose weights sum
+   * to 1 (resampling): an affine elementwise stage after it gives the same values before it.
+   */
+  readonly convex?: boolean;
   /**
    * Optional: process the images of several inputs at once (e.g. along a model's batch axis). The runtime
    * gathers up to `batchSize(params)` inputs and calls this instead of `run`; each image gets its own
@@ -170,10 +179,19 @@ export interface ImageStage<P = unknown, E extends CodedError = CodedError, R = 
    * (e.g. MODEL_NOT_FOUND), reported at the stage's line.
    */
   readonly setup?: (params: P, context: SetupContext) => Effect.Effect<P, string | CodedError>;
+  /**
+   * How to read this stage's output as predictions (e.g. the best class per frame), for `write json`, the
+   * ledger and the CLI's summary. The runtime applies the most recent stage's `summarize` that returns
+   * something to the image before every CPU stage and at the end of each input.
+   */
+  readonly summarize?: (image: Image, params: P) => ReadonlyArray<FramePrediction> | undefined;
   /** Facts for the run ledger's `pipeline.stages[i].info` (e.g. the inference provider chosen and why). */
   readonly report?: (params: P) => Readonly<Record<string, unknown>> | undefined;
-  /** Optional GPU form; stages without one run on the CPU, with a readback before them. */
-  readonly gpu?: ElementwiseGpu<P, E> | KernelGpu<P, E>;
+  /**
+   * Optional GPU kernels (elementwise stages need none: their WGSL is fused); stages without a GPU form
+   * run on the CPU, with a readback before them.
+   */
+  readonly gpu?: KernelGpu<P, E>;
 }
 
 /** A source stage of any parameter type and requirements (as held by registries and plans). */
@@ -195,6 +213,9 @@ export function defineStage<P, E extends CodedError = never, R = never>(
 export function defineStage(stage: Stage): Stage {
   if (!/^[a-z][a-z0-9_-]*$/.test(stage.name)) {
     throw new TypeError(`stage name "${stage.name}" must be lowercase letters, digits, "-" or "_"`);
+  }
+  if (!isSourceStage(stage) && !stage.run && !stage.elementwise) {
+    throw new TypeError(`stage "${stage.name}" needs a run function or an elementwise form`);
   }
   return stage;
 }

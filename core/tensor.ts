@@ -7,7 +7,8 @@
  *
  * @module
  */
-import type { ImageMeta } from "./meta.ts";
+import type { ImageMeta } from "../dicom/meta.ts";
+import type { FramePrediction } from "./predictions.ts";
 
 /**
  * What the values of a tensor mean.
@@ -37,6 +38,11 @@ export interface Image {
   readonly meta: ImageMeta;
   /** Facts recorded by stages for `write json` and the ledger (e.g. the window applied). */
   readonly notes: Readonly<Record<string, unknown>>;
+  /**
+   * Readable predictions of a `prediction` tensor (set by the runtime from the stages' `summarize`; see
+   * core/predictions.ts). {@link withData} drops them, as they describe the old data.
+   */
+  readonly predictions?: ReadonlyArray<FramePrediction>;
   /** Further named tensors (e.g. a model's other outputs); `write npy` writes them as `x.NAME.npy`. */
   readonly extras?: ReadonlyArray<
     { readonly name: string; readonly shape: Shape; readonly data: Float32Array }
@@ -75,8 +81,9 @@ export const withData = (
       `tensor data has ${data.length} elements, shape [${shape.join(", ")}] needs ${shapeSize(shape)}`,
     );
   }
+  const { predictions: _stale, ...rest } = image;
   return {
-    ...image,
+    ...rest,
     data,
     shape,
     kind: changes.kind ?? image.kind,

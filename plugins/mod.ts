@@ -1,19 +1,16 @@
 /**
- * The built-in stages, written with the same public API as third-party plugins.
+ * The built-in stages, written with exactly the public plugin API (`plugin.ts`) that third-party plugins
+ * use, and exported as a plugin like theirs.
  *
  * @module
  */
-import type { Stage } from "../core/stage.ts";
-import { argmax } from "./argmax/mod.ts";
+import { definePlugin, type Stage } from "../plugin.ts";
 import { decode } from "./decode/mod.ts";
 import { infer } from "./infer/mod.ts";
 import { normalize } from "./normalize/mod.ts";
+import { argmax, sigmoid, softmax, threshold, topk } from "./postprocess/mod.ts";
 import { rescale } from "./rescale/mod.ts";
 import { resize } from "./resize/mod.ts";
-import { sigmoid } from "./sigmoid/mod.ts";
-import { softmax } from "./softmax/mod.ts";
-import { threshold } from "./threshold/mod.ts";
-import { topk } from "./topk/mod.ts";
 import { window } from "./window/mod.ts";
 import { write } from "./write/mod.ts";
 
@@ -47,3 +44,6 @@ export const builtinStages: ReadonlyArray<Stage> = [
   topk,
   write,
 ];
+
+/** The built-in stages as a plugin. */
+export default definePlugin({ name: "dcmflow built-ins", stages: builtinStages });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Effect } from "effect";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { planText, processBytes } from "../core/api.ts";
+import { planText, processBytes } from "../mod.ts";
 import { decodeNpy } from "../core/npy.ts";
 import { findBun, tempDir } from "./helpers.ts";
 

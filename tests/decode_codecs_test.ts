@@ -14,15 +14,10 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { decodeNpy } from "../core/npy.ts";
-import { jpegDctCodec } from "../plugins/decode/codecs/jpeg_dct.ts";
-import { loadCodec } from "../plugins/decode/codecs/registry.ts";
-import {
-  decodeDicomAsync,
-  type DecodeErrorCode,
-  DicomDecodeError,
-  readHeader,
-} from "../plugins/decode/dicom.ts";
-import { splitFrames } from "../plugins/decode/encapsulated.ts";
+import { jpegDctCodec } from "../dicom/codecs/jpeg_dct.ts";
+import { loadCodec } from "../dicom/codecs/registry.ts";
+import { decodeDicomAsync, type DecodeErrorCode, DicomDecodeError, readHeader } from "../dicom/mod.ts";
+import { splitFrames } from "../dicom/encapsulated.ts";
 
 const DIR = new URL("./fixtures/dicom/", import.meta.url);
 const read = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, DIR)));

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { loadCodec, loadedCodec } from "../plugins/decode/codecs/registry.ts";
-import { decodeDicom, decodeDicomAsync, DicomDecodeError, loadCodecs } from "../plugins/decode/dicom.ts";
+import { loadCodec, loadedCodec } from "../dicom/codecs/registry.ts";
+import { decodeDicom, decodeDicomAsync, DicomDecodeError, loadCodecs } from "../dicom/mod.ts";
 
 const DIR = new URL("./fixtures/dicom/", import.meta.url);
 const read = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, DIR)));

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { Effect } from "effect";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { planText, processBytes, runPipelinePromise } from "../core/api.ts";
+import { planText, processBytes, runPipelinePromise } from "../mod.ts";
 import { decodeNpy } from "../core/npy.ts";
 import { runCli, tempDir } from "./helpers.ts";
 

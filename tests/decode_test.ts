@@ -1,5 +1,5 @@
 /**
- * plugins/decode/dicom.ts against the fixtures made by tests/fixtures/dicom/make_dicom_fixtures.py
+ * dicom/ against the fixtures made by tests/fixtures/dicom/make_dicom_fixtures.py
  * (expected stored values in the `.npy` beside each good `.dcm`). The compressed syntaxes, colour models
  * and files in the wild are in decode_codecs_test.ts; this file covers the container, the native pixel
  * module and the error paths. The synchronous decodeDicom() is used throughout, after loadCodecs().
@@ -14,7 +14,7 @@ import {
   loadCodecs,
   readHeader,
   TRANSFER_SYNTAXES,
-} from "../plugins/decode/dicom.ts";
+} from "../dicom/mod.ts";
 
 await loadCodecs();
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { Effect } from "effect";
 import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadPipeline, processBytes } from "../core/api.ts";
+import { loadPipeline, processBytes } from "../mod.ts";
 import { decodeNpy } from "../core/npy.ts";
 import { maxAbsDiff, readJson, readNpy, runCli, tempDir } from "./helpers.ts";
 import { NodeServices } from "@effect/platform-node";

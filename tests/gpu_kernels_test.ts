@@ -2,7 +2,7 @@
 // unpacking, <= 1e-5 for float stages.
 import assert from "node:assert/strict";
 import { Effect } from "effect";
-import { resizePlanes } from "../core/cpu/resize.ts";
+import { resizePlanes } from "../plugins/resize/cpu.ts";
 import type { GpuShape } from "../core/gpu/device.ts";
 import { dimsWords, fusedProgram, type FusedStep, type LoadMode, paramLayout } from "../core/gpu/fuse.ts";
 import {
@@ -14,7 +14,7 @@ import {
   uniformFrom,
 } from "../core/gpu/kernels.ts";
 import { BufferPool } from "../core/gpu/pool.ts";
-import type { ElementwiseGpu } from "../core/stage.ts";
+import type { Elementwise } from "../core/stage.ts";
 import type { Shape } from "../core/tensor.ts";
 import { normalize, rescale, resize, window } from "../plugins/mod.ts";
 import { normalizeCpu } from "../plugins/normalize/mod.ts";
@@ -22,7 +22,7 @@ import { applyWindow } from "../plugins/window/voi.ts";
 import { resizeBatch } from "../plugins/resize/gpu.ts";
 import { gpuTest, maxAbsDiff } from "./helpers.ts";
 
-const ew = (stage: { gpu?: unknown }) => stage.gpu as ElementwiseGpu<unknown>;
+const ew = (stage: { elementwise?: unknown }) => stage.elementwise as Elementwise<unknown>;
 
 /** Runs one fused program over `count` images of `shape`; `params` holds `stride` floats per image. */
 const runFused = async (
@@ -245,8 +245,8 @@ gpuTest(
   async (gpu) => {
     const next = rng(3);
     const pool = new BufferPool(gpu);
-    const { runAxis } = await import("../core/gpu/axis.ts");
-    const { argmaxAxis, softmaxAxis, topkAxis } = await import("../core/cpu/axis.ts");
+    const { runAxis } = await import("../plugins/postprocess/axis_gpu.ts");
+    const { argmaxAxis, softmaxAxis, topkAxis } = await import("../plugins/postprocess/axis.ts");
     const { sigmoid, threshold } = await import("../plugins/mod.ts");
     for (const shape of [[3, 7], [2, 4, 5, 6]] as const) {
       const count = 2;

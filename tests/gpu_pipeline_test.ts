@@ -5,7 +5,7 @@ import { NodeServices } from "@effect/platform-node";
 import { Effect, FileSystem } from "effect";
 import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { loadPipeline } from "../core/api.ts";
+import { loadPipeline } from "../mod.ts";
 import { DEFAULT_GPU_OPTIONS, runInputsGpu } from "../core/gpu/executor.ts";
 import { BufferPool } from "../core/gpu/pool.ts";
 import type { Plan } from "../core/planner.ts";
@@ -210,7 +210,7 @@ gpuTest(
 gpuTest(
   "raw stored words are unpacked on the GPU exactly as the CPU decoder does, for every native fixture",
   async () => {
-    const { readRawPixels } = await import("../plugins/decode/dicom.ts");
+    const { readRawPixels } = await import("../dicom/mod.ts");
     const dir = tempDir();
     let raw = 0;
     for (const f of readdirSync("tests/fixtures/dicom").filter((f) => f.endsWith(".dcm")).sort()) {

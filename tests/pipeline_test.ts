@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Effect } from "effect";
-import { planText } from "../core/api.ts";
+import { planText } from "../mod.ts";
 import type { PipelineError } from "../core/errors.ts";
 import { parsePipeline } from "../core/pipeline.ts";
 import { runResult } from "./helpers.ts";

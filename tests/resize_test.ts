@@ -2,7 +2,7 @@
  * resizePlanes against torchvision reference outputs made by tests/fixtures/make_fixtures.py.
  */
 import assert from "node:assert/strict";
-import { type ResizeFilter, resizePlanes } from "../core/cpu/resize.ts";
+import { type ResizeFilter, resizePlanes } from "../plugins/resize/cpu.ts";
 import { decodeNpy } from "../core/npy.ts";
 
 const DIR = new URL("./fixtures/resize/", import.meta.url);

@@ -134,12 +134,3 @@ export const GpuLive: Layer.Layer<Gpu, GpuUnavailable> = Layer.effect(
   Gpu,
   Effect.acquireRelease(acquireGpu, (g) => Effect.sync(() => g.device.destroy())),
 );
-
-/**
- * A stage's GPU form cannot handle this image (a lookup-table Modality LUT, say): the runtime runs this
- * input on the CPU path instead. Not an error the user sees; the ledger notes the fallback.
- */
-export class CpuFallback extends Data.TaggedError("CpuFallback")<{
-  readonly code: "CPU_FALLBACK";
-  readonly message: string;
-}> {}

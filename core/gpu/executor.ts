@@ -20,7 +20,8 @@ import type { CodedError } from "../errors.ts";
 import type { InputFile } from "../inputs.ts";
 import { type Plan, type PlannedStage, providePlugins } from "../planner.ts";
 import { finishSession, type LedgerEntry, openSession, type Session } from "../session.ts";
-import type { AnyImageStage, ElementwiseGpu, KernelGpu, Upload } from "../stage.ts";
+import type { AnyImageStage, Elementwise, KernelGpu, Upload } from "../stage.ts";
+import { attachPredictions } from "../predictions.ts";
 import type { Image, Shape } from "../tensor.ts";
 import { type GpuBatch, imageLength } from "./batch.ts";
 import { type GpuError, type GpuShape, WgslCompileError } from "./device.ts";
@@ -68,9 +69,9 @@ interface Item {
 
 type Placed = PlannedStage<AnyImageStage>;
 
-const elementwise = (s: Placed, gpu: GpuShape): ElementwiseGpu<unknown> | undefined =>
-  s.stage.gpu?.kind === "elementwise" && (s.stage.gpu.enabled?.(s.params, gpu) ?? true)
-    ? (s.stage.gpu as ElementwiseGpu<unknown>)
+const elementwise = (s: Placed, gpu: GpuShape): Elementwise<unknown> | undefined =>
+  s.stage.elementwise && (s.stage.elementwise.enabled?.(s.params, gpu) ?? true)
+    ? (s.stage.elementwise as Elementwise<unknown>)
     : undefined;
 
 const kernel = (s: Placed, gpu: GpuShape): KernelGpu<unknown> | undefined =>
@@ -167,7 +168,7 @@ const runBatch = (
 
     /** Runs a fused chain (possibly empty: load only) and moves the batch to f32 on the GPU. */
     const runFused = (
-      steps: ReadonlyArray<{ readonly placed: Placed; readonly gpu: ElementwiseGpu<unknown> }>,
+      steps: ReadonlyArray<{ readonly placed: Placed; readonly gpu: Elementwise<unknown> }>,
     ) =>
       Effect.gen(function* () {
         yield* toGpu;
@@ -362,7 +363,7 @@ const prepare = (
           })),
         );
         const file = { path: input.path, bytes };
-        if (source.gpu) return (yield* source.gpu.prepare(file, plan.source.params)) as Upload;
+        if (source.prepare) return (yield* source.prepare(file, plan.source.params)) as Upload;
         const { data, ...image } = yield* source.run(file, plan.source.params);
         return { image, pixels: { type: "f32", data } } as Upload;
       }).pipe(providePlugins(plan)),
@@ -485,7 +486,7 @@ export const runInputsGpu = (
           continue;
         }
         const result = it.failed ? Exit.fail(it.failed.error) : Exit.void;
-        const final = it.cpu ? { ...it.header, data: it.cpu } : undefined;
+        const final = it.cpu ? attachPredictions(plan.stages, { ...it.header, data: it.cpu }) : undefined;
         byInput.set(
           it.session.input,
           yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started, final),

@@ -14,9 +14,11 @@
  *
  * @module
  */
-import type { ElementwiseGpu } from "../stage.ts";
+import type { Elementwise } from "../stage.ts";
 import type { ProgramInfo, SourceSpan } from "./kernels.ts";
-import { shader, shaderPath } from "./shaders.ts";
+import { wgslFile } from "../wgsl.ts";
+
+const UNPACK = wgslFile(import.meta.url, "../../shaders/unpack.wgsl");
 
 /** How the first step reads its input. */
 export type LoadMode = "f32" | "raw8" | "raw16" | "raw32";
@@ -28,7 +30,7 @@ export const UNPACK_FIELDS = ["bits_stored", "shift", "signed", "swap", "planar"
 export interface FusedStep {
   /** Stage label (id or use), for messages. */
   readonly label: string;
-  readonly gpu: ElementwiseGpu<unknown>;
+  readonly gpu: Elementwise<unknown>;
   /** e.g. `plugin "gamma-example"` or `built-in`, for compile errors. */
   readonly origin: string;
 }
@@ -102,7 +104,7 @@ struct Dims { total: u32, image_len: u32, plane: u32, c_in: u32, c_out: u32, str
   );
   if (load !== "f32") {
     push(`struct UnpackParams { ${UNPACK_FIELDS.map((f) => `${f}: f32`).join(", ")} }`);
-    push(shader("unpack"), shaderPath("unpack"));
+    push(UNPACK.text, UNPACK.source);
   }
   const seen = new Set<string>();
   for (const s of steps) {
@@ -115,8 +117,8 @@ struct Dims { total: u32, image_len: u32, plane: u32, c_in: u32, c_out: u32, str
       : "_unused: f32";
     push([`struct ${structName(s.gpu.entry)} { ${members} }`, ...consts].join("\n"));
     push(
-      s.gpu.wgsl,
-      `${s.gpu.source}${s.origin === "built-in" ? "" : ` (stage "${s.label}" of ${s.origin})`}`,
+      s.gpu.shader.text,
+      `${s.gpu.shader.source}${s.origin === "built-in" ? "" : ` (stage "${s.label}" of ${s.origin})`}`,
     );
   }
   const { offsets } = paramLayout(load, steps);

@@ -8,11 +8,14 @@
  * @module
  */
 import { Effect, Schema } from "effect";
-import { StageError } from "../../core/errors.ts";
-import type { ImageMeta } from "../../core/meta.ts";
-import { defineStage, type Upload } from "../../core/stage.ts";
-import type { Image } from "../../core/tensor.ts";
-import { decodeDicomAsync, DicomDecodeError, readRawPixels, TRANSFER_SYNTAXES } from "./dicom.ts";
+import {
+  decodeDicomAsync,
+  DicomDecodeError,
+  type ImageMeta,
+  readRawPixels,
+  TRANSFER_SYNTAXES,
+} from "../../dicom/mod.ts";
+import { defineStage, type Image, StageError, type Upload } from "../../plugin.ts";
 
 const Params = Schema.Struct({});
 
@@ -47,28 +50,25 @@ export const decode = defineStage({
   accepts: "file",
   produces: "stored",
   run: (file) => decodeImage(file.bytes),
-  gpu: {
-    kind: "source",
-    // Uncompressed grayscale/RGB: the file's stored words are uploaded as they are and unpacked by
-    // shaders/unpack.wgsl; everything else is decoded on the CPU and uploaded as float32.
-    prepare: (file) =>
-      Effect.flatMap(
-        Effect.try({ try: () => readRawPixels(file.bytes), catch: toStageError }),
-        (raw): Effect.Effect<Upload, StageError> =>
-          raw
-            ? Effect.succeed({
-              image: {
-                kind: "stored",
-                shape: raw.shape,
-                meta: raw.meta,
-                notes: { decode: decodeNotes(raw.meta) },
-              },
-              pixels: raw.raw,
-            })
-            : Effect.map(
-              decodeImage(file.bytes),
-              ({ data, ...image }) => ({ image, pixels: { type: "f32", data } }),
-            ),
-      ),
-  },
+  // Uncompressed grayscale/RGB: the file's stored words as they are, unpacked by the fused CPU path or
+  // shaders/unpack.wgsl; everything else is decoded here into floats.
+  prepare: (file) =>
+    Effect.flatMap(
+      Effect.try({ try: () => readRawPixels(file.bytes), catch: toStageError }),
+      (raw): Effect.Effect<Upload, StageError> =>
+        raw
+          ? Effect.succeed({
+            image: {
+              kind: "stored",
+              shape: raw.shape,
+              meta: raw.meta,
+              notes: { decode: decodeNotes(raw.meta) },
+            },
+            pixels: raw.raw,
+          })
+          : Effect.map(
+            decodeImage(file.bytes),
+            ({ data, ...image }) => ({ image, pixels: { type: "f32", data } }),
+          ),
+    ),
 });

@@ -13,11 +13,17 @@
 import { Effect, Result, Schema } from "effect";
 import { basename } from "node:path";
 import type * as OrtWeb from "onnxruntime-web";
-import type { GpuBatch } from "../../core/gpu/batch.ts";
-import { readLabels, resolveFromPipeline } from "../../core/labels.ts";
-import { GpuOutOfMemory } from "../../core/gpu/device.ts";
-import { defineStage } from "../../core/stage.ts";
-import type { Image, Shape, TensorSpec } from "../../core/tensor.ts";
+import {
+  classScores,
+  defineStage,
+  type GpuBatch,
+  GpuOutOfMemory,
+  type Image,
+  readLabels,
+  resolveFromPipeline,
+  type Shape,
+  type TensorSpec,
+} from "../../plugin.ts";
 import { InferError, type LoadedModel, loadModel, webgpuSession } from "./model.ts";
 import { formatShape, type ValueInfo } from "./ort.ts";
 
@@ -301,6 +307,7 @@ export const infer = defineStage({
     run: runGpu,
     notes: (p) => notesOf(get(p), "webgpu"),
   },
+  summarize: classScores,
 });
 
 /** Provider information for the ledger: what setup chose, and why. */

@@ -5,10 +5,7 @@
  * @module
  */
 import { Effect, Schema } from "effect";
-import { StageError } from "../../core/errors.ts";
-import { shader, shaderPath } from "../../core/gpu/shaders.ts";
-import { defineStage } from "../../core/stage.ts";
-import { withData } from "../../core/tensor.ts";
+import { CpuFallback, defineStage, StageError, wgslFile, withData } from "../../plugin.ts";
 
 const Params = Schema.Struct({
   mean: Schema.NonEmptyArray(Schema.Finite).annotate({
@@ -93,21 +90,21 @@ export const normalize = defineStage({
         notes: { normalize: { mean: p.mean, std: p.std, channels: out } },
       }));
     }),
-  gpu: {
-    kind: "elementwise",
-    wgsl: shader("normalize"),
-    source: shaderPath("normalize"),
+  elementwise: {
+    shader: wgslFile(import.meta.url, "../../shaders/normalize.wgsl"),
     entry: "normalize",
     fields: [...MEAN_FIELDS, ...INV_FIELDS],
     constants: { NORMALIZE_MAX_CHANNELS: MAX_CHANNELS },
     channels: (p, inputChannels) => p.channels ?? inputChannels,
+    affine: true,
     values: (p, image) => {
       const channels = image.shape[1];
-      const problem = checkChannels(p, channels) ??
-        (Math.max(p.channels ?? channels, p.mean.length) > MAX_CHANNELS
-          ? `the GPU normalize handles up to ${MAX_CHANNELS} channels`
-          : undefined);
+      const problem = checkChannels(p, channels);
       if (problem) return Effect.fail(new StageError({ code: "CHANNEL_MISMATCH", message: problem }));
+      if (Math.max(p.channels ?? channels, p.mean.length) > MAX_CHANNELS) {
+        const message = `the fused normalize handles up to ${MAX_CHANNELS} channels`;
+        return Effect.fail(new CpuFallback({ code: "CPU_FALLBACK", message }));
+      }
       const values: Record<string, number> = {};
       for (let c = 0; c < MAX_CHANNELS; c++) {
         values[MEAN_FIELDS[c]] = p.mean.length === 1 ? p.mean[0] : p.mean[c] ?? 0;
@@ -115,6 +112,11 @@ export const normalize = defineStage({
       }
       const out = p.channels ?? channels;
       return Effect.succeed({ values, notes: { normalize: { mean: p.mean, std: p.std, channels: out } } });
+    },
+    cpu: (v) => {
+      const mean = MEAN_FIELDS.map((f) => v[f]);
+      const inv = INV_FIELDS.map((f) => v[f]);
+      return (x, c) => (x - mean[c]) * inv[c];
     },
   },
 });

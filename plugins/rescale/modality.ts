@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { LutTable } from "../../core/meta.ts";
+import type { LutTable } from "../../plugin.ts";
 
 /** out = slope * stored + intercept. */
 export const applyRescale = (src: Float32Array, slope: number, intercept: number): Float32Array => {

@@ -5,22 +5,24 @@
  * @module
  */
 import { Effect } from "effect";
-import { type AxisTable, axisTable, type ResizeFilter } from "../../core/cpu/resize.ts";
-import type { GpuBatch } from "../../core/gpu/batch.ts";
-import type { GpuShape } from "../../core/gpu/device.ts";
 import {
   dispatch,
   dispatchSize,
+  type GpuBatch,
+  type GpuError,
+  type GpuShape,
   type ProgramInfo,
+  type Shape,
   storageFrom,
   uniformFrom,
-} from "../../core/gpu/kernels.ts";
-import { shader } from "../../core/gpu/shaders.ts";
-import type { Shape } from "../../core/tensor.ts";
+  wgslFile,
+} from "../../plugin.ts";
+import { type AxisTable, axisTable, type ResizeFilter } from "./cpu.ts";
+
+const RESIZE = wgslFile(import.meta.url, "../../shaders/resize.wgsl");
 
 const program = (entry: "resize_h" | "resize_v"): ProgramInfo => {
-  const code = shader("resize");
-  return { name: entry, cacheKey: `resize:${entry}`, code, entry, spans: [] };
+  return { name: entry, cacheKey: `resize:${entry}`, code: RESIZE.text, entry, spans: [] };
 };
 
 interface TableBuffers {
@@ -91,7 +93,7 @@ export const resizeBatch = (
   outCols: number,
   filter: ResizeFilter,
   antialias: boolean,
-): Effect.Effect<GpuBatch, import("../../core/gpu/device.ts").GpuError> =>
+): Effect.Effect<GpuBatch, GpuError> =>
   Effect.gen(function* () {
     const [frames, channels, rows, cols] = batch.shape;
     const planes = batch.count * frames * channels;

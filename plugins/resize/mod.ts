@@ -9,9 +9,8 @@
  * @module
  */
 import { Effect, Schema } from "effect";
-import { resizePlanes } from "../../core/cpu/resize.ts";
-import { defineStage } from "../../core/stage.ts";
-import { withData } from "../../core/tensor.ts";
+import { defineStage, withData } from "../../plugin.ts";
+import { resizePlanes } from "./cpu.ts";
 import { resizeBatch } from "./gpu.ts";
 
 const Size = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 16384 }));
@@ -36,6 +35,7 @@ export const resize = defineStage({
   examples: [{ width: 224, height: 224 }, { width: 256, height: 256, filter: "nearest" }],
   accepts: ["stored", "modality", "display", "features"],
   produces: "same",
+  convex: true,
   plan: (p, input) =>
     p.filter === "nearest" && p.antialias === true
       ? "antialias applies to the bilinear filter only; remove it or use filter: bilinear"

@@ -8,12 +8,15 @@
  * @module
  */
 import { Effect, Schema } from "effect";
-import { StageError } from "../../core/errors.ts";
-import { CpuFallback } from "../../core/gpu/device.ts";
-import { shader, shaderPath } from "../../core/gpu/shaders.ts";
-import type { ImageMeta, LutTable } from "../../core/meta.ts";
-import { defineStage } from "../../core/stage.ts";
-import { withData } from "../../core/tensor.ts";
+import {
+  CpuFallback,
+  defineStage,
+  type ImageMeta,
+  type LutTable,
+  StageError,
+  wgslFile,
+  withData,
+} from "../../plugin.ts";
 import { PRESET_NAMES, PRESETS } from "./presets.ts";
 import {
   applyVoiLut,
@@ -23,6 +26,7 @@ import {
   voiFunctionFromDicom,
   type VoiRange,
   type VoiWindow,
+  windowFunction,
 } from "./voi.ts";
 
 const Params = Schema.Struct({
@@ -163,6 +167,8 @@ const MODE_OF: Record<VoiFunction, number> = {
   sigmoid: WINDOW_MODES.WINDOW_SIGMOID,
 };
 
+const FUNCTION_OF: ReadonlyArray<VoiFunction> = ["linear", "linear_exact", "sigmoid"];
+
 /** The `window` stage. */
 export const window = defineStage({
   name: "window",
@@ -182,10 +188,8 @@ export const window = defineStage({
           : applyWindow(image.data, voi.window),
         { kind: "display", notes: voi.notes },
       )),
-  gpu: {
-    kind: "elementwise",
-    wgsl: shader("window"),
-    source: shaderPath("window"),
+  elementwise: {
+    shader: wgslFile(import.meta.url, "../../shaders/window.wgsl"),
     entry: "window",
     fields: ["center", "width", "ymin", "ymax", "mode", "invert"],
     constants: WINDOW_MODES,
@@ -206,6 +210,14 @@ export const window = defineStage({
           },
           notes: voi.notes,
         });
+      }),
+    cpu: (v) =>
+      windowFunction({
+        center: v.center,
+        width: v.width,
+        fn: FUNCTION_OF[v.mode],
+        range: { ymin: v.ymin, ymax: v.ymax },
+        invert: v.invert > 0.5,
       }),
   },
 });

@@ -62,14 +62,20 @@ export interface VoiWindow {
   readonly invert: boolean;
 }
 
+/** The window as a function of one value (the VOI function, then the inversion when asked). */
+export const windowFunction = (win: VoiWindow): (x: number) => number => {
+  const f = win.fn === "linear" ? linear : win.fn === "linear_exact" ? linearExact : sigmoid;
+  const { center, width, range } = win;
+  const flip = win.invert ? range.ymax + range.ymin : 0;
+  const sign = win.invert ? -1 : 1;
+  return (x) => flip + sign * f(x, center, width, range);
+};
+
 /** Applies a window to every value of `src` into a new array. */
 export const applyWindow = (src: Float32Array, win: VoiWindow): Float32Array => {
   const out = new Float32Array(src.length);
-  const f = win.fn === "linear" ? linear : win.fn === "linear_exact" ? linearExact : sigmoid;
-  const { ymin, ymax } = win.range;
-  const flip = win.invert ? ymax + ymin : 0;
-  const sign = win.invert ? -1 : 1;
-  for (let i = 0; i < src.length; i++) out[i] = flip + sign * f(src[i], win.center, win.width, win.range);
+  const f = windowFunction(win);
+  for (let i = 0; i < src.length; i++) out[i] = f(src[i]);
   return out;
 };
 

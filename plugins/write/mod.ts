@@ -11,11 +11,7 @@
  * @module
  */
 import { Effect, Schema } from "effect";
-import { encodeNpy } from "../../core/npy.ts";
-import { Output } from "../../core/output.ts";
-import { defineStage } from "../../core/stage.ts";
-import { summarizePredictions } from "../../core/predictions.ts";
-import type { Image } from "../../core/tensor.ts";
+import { defineStage, encodeNpy, type Image, Output } from "../../plugin.ts";
 import { previewPng, type PreviewScale } from "./png.ts";
 
 const Params = Schema.Struct({
@@ -39,7 +35,7 @@ export const tensorStats = (data: Float32Array) => {
 /** The JSON document `write json` produces for one image. */
 export const metadataJson = (image: Image, input: string) => {
   const { dataset: _dataset, modalityLut, voiLuts, ...meta } = image.meta;
-  const predictions = summarizePredictions(image);
+  const predictions = image.predictions;
   const { labels: _labels, ...notes } = image.notes;
   return {
     input,

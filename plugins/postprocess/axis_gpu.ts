@@ -4,11 +4,18 @@
  * @module
  */
 import { Effect } from "effect";
-import { axisView } from "../cpu/axis.ts";
-import type { GpuBatch } from "./batch.ts";
-import type { GpuError } from "./device.ts";
-import { dispatch, dispatchSize, type ProgramInfo, uniformFrom } from "./kernels.ts";
-import { shader } from "./shaders.ts";
+import {
+  dispatch,
+  dispatchSize,
+  type GpuBatch,
+  type GpuError,
+  type ProgramInfo,
+  uniformFrom,
+  wgslFile,
+} from "../../plugin.ts";
+import { axisView } from "./axis.ts";
+
+const AXIS = wgslFile(import.meta.url, "../../shaders/axis.wgsl");
 
 /** Entry points of shaders/axis.wgsl. */
 export type AxisEntry = "softmax_axis" | "argmax_axis" | "topk_axis";
@@ -16,7 +23,7 @@ export type AxisEntry = "softmax_axis" | "argmax_axis" | "topk_axis";
 const program = (entry: AxisEntry): ProgramInfo => ({
   name: entry,
   cacheKey: `axis:${entry}`,
-  code: shader("axis"),
+  code: AXIS.text,
   entry,
 });
 

@@ -4,26 +4,33 @@
  * @module
  */
 import { Schema } from "effect";
-import type { ImageMeta } from "./meta.ts";
-import type { Plan } from "./planner.ts";
-import type { Registry } from "./registry.ts";
-import type { Ledger } from "./runtime.ts";
-import { isSourceStage, type Stage } from "./stage.ts";
-import { displayPath } from "./inputs.ts";
-import { formatSpec } from "./tensor.ts";
-import { describeFramePrediction } from "./predictions.ts";
+import {
+  displayPath,
+  formatSpec,
+  type FramePrediction,
+  type ImageMeta,
+  isSourceStage,
+  type Ledger,
+  type Plan,
+  type Registry,
+  type Stage,
+} from "../mod.ts";
 
-/** Where a stage can run: its GPU form, if any (the CPU form always exists). */
-const placement = (stage: Stage): string => {
-  const gpu = stage.gpu?.kind;
-  return gpu === "elementwise"
+/** Where a stage can run: fused (elementwise), its GPU kernel, or the CPU only. */
+const placement = (stage: Stage): string =>
+  isSourceStage(stage)
+    ? stage.prepare ? "[cpu parse, raw upload]" : "[cpu]"
+    : stage.elementwise
     ? "[gpu: fused]"
-    : gpu === "kernel"
+    : stage.gpu
     ? "[gpu: kernel]"
-    : gpu === "source"
-    ? "[cpu parse, gpu upload]"
     : "[cpu]";
-};
+
+/** One line per frame for the run summary, e.g. `nodule 0.973` or `mask 2.4% (97 px)`. */
+export const describeFramePrediction = (p: FramePrediction): string =>
+  "top" in p
+    ? p.top.map((c) => `${c.label ?? `class ${c.index}`} ${c.score.toFixed(3)}`).join(", ")
+    : `mask ${(p.positiveFraction * 100).toFixed(1)}% (${p.pixels} px)`;
 
 /** The plan, one line per stage with the tensor it produces and where it can run. */
 export const describePlan = (plan: Plan): string => {

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { concatBytes } from "../../core/bytes.ts";
+import { concatBytes } from "./bytes.ts";
 import { DicomDecodeError } from "./errors.ts";
 import type { PixelEncoding } from "./syntaxes.ts";
 import { syntaxLabel } from "./syntaxes.ts";

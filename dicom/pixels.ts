@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { ImageMeta } from "../../core/meta.ts";
+import type { ImageMeta } from "./meta.ts";
 import type { DecodedFrame } from "./codecs/types.ts";
 import { DicomDecodeError } from "./errors.ts";
 import type { PixelEncoding } from "./syntaxes.ts";

@@ -5,13 +5,22 @@
  * @module
  */
 import { Effect, Schema } from "effect";
-import { shader, shaderPath } from "../../core/gpu/shaders.ts";
-import { defineStage } from "../../core/stage.ts";
-import { withData } from "../../core/tensor.ts";
+import { defineStage, type FramePrediction, type Image, wgslFile } from "../../plugin.ts";
 
 const Params = Schema.Struct({
   value: Schema.optionalKey(Schema.Finite.annotate({ description: "cut-off, default 0.5 (>= is positive)" })),
 });
+
+/** Per frame of a mask `[frames, 1, rows, cols]`: the fraction (and number) of positive pixels. */
+const maskFractions = (image: Image): ReadonlyArray<FramePrediction> | undefined => {
+  if (image.shape.length !== 4 || image.shape[1] !== 1) return undefined;
+  const plane = image.shape[2] * image.shape[3];
+  return Array.from({ length: image.shape[0] }, (_, f) => {
+    let pixels = 0;
+    for (let i = f * plane; i < (f + 1) * plane; i++) if (image.data[i] > 0) pixels++;
+    return { frame: f, positiveFraction: pixels / plane, pixels };
+  });
+};
 
 /** The `threshold` stage. */
 export const threshold = defineStage({
@@ -21,18 +30,13 @@ export const threshold = defineStage({
   examples: [{ value: 0.5 }],
   accepts: ["prediction"],
   produces: "prediction",
-  run: (image, p) =>
-    Effect.sync(() => {
-      const t = p.value ?? 0.5;
-      return withData(image, image.data.map((x) => (x >= t ? 1 : 0)), { notes: { threshold: { value: t } } });
-    }),
-  gpu: {
-    kind: "elementwise",
-    wgsl: shader("threshold"),
-    source: shaderPath("threshold"),
+  elementwise: {
+    shader: wgslFile(import.meta.url, "../../shaders/threshold.wgsl"),
     entry: "threshold",
     fields: ["value"],
     values: (p) =>
       Effect.succeed({ values: { value: p.value ?? 0.5 }, notes: { threshold: { value: p.value ?? 0.5 } } }),
+    cpu: ({ value }) => (x) => (x >= value ? 1 : 0),
   },
+  summarize: maskFractions,
 });

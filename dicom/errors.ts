@@ -1,7 +1,7 @@
 /**
  * The one error type of the DICOM decoder, with a machine-readable code.
  *
- * Every failure of {@link decodeDicom}, {@link decodeDicomAsync} and {@link readHeader} (in `dicom.ts`) is a
+ * Every failure of {@link decodeDicom}, {@link decodeDicomAsync} and {@link readHeader} (in `decode.ts`) is a
  * {@link DicomDecodeError}; its message says what is wrong with the file and what to do about it. The code
  * becomes the `error.code` of the input's entry in the run ledger.
  *

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ImageMeta, WindowValue } from "../../core/meta.ts";
+import type { ImageMeta, WindowValue } from "./meta.ts";
 import type { Container } from "./container.ts";
 import { DicomDecodeError } from "./errors.ts";
 import { parseLut } from "./lut.ts";

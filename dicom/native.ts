@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { ImageMeta } from "../../core/meta.ts";
+import type { ImageMeta } from "./meta.ts";
 import type { PixelElement } from "./container.ts";
 import { DicomDecodeError } from "./errors.ts";
 

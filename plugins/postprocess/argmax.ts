@@ -6,10 +6,9 @@
  * @module
  */
 import { Effect, Schema } from "effect";
-import { argmaxAxis } from "../../core/cpu/axis.ts";
-import { runAxis } from "../../core/gpu/axis.ts";
-import { defineStage } from "../../core/stage.ts";
-import { withData } from "../../core/tensor.ts";
+import { defineStage, withData } from "../../plugin.ts";
+import { argmaxAxis } from "./axis.ts";
+import { runAxis } from "./axis_gpu.ts";
 
 const dropAxis = (shape: ReadonlyArray<number>) => [shape[0], ...shape.slice(2)];
 

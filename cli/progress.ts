@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { displayPath } from "./inputs.ts";
-import { stderrColumns, stderrIsTTY, writeStderr } from "./platform.ts";
-import type { Progress } from "./runtime.ts";
+import { stderrColumns, stderrIsTTY, writeStderr } from "../core/platform.ts";
+import { displayPath, type Progress } from "../mod.ts";
 
 /** A progress reporter for `total` inputs. */
 export const makeProgress = (total: number, options: { readonly quiet?: boolean } = {}) => {

@@ -5,9 +5,7 @@
  * @module
  */
 import { Effect, Schema } from "effect";
-import { shader, shaderPath } from "../../core/gpu/shaders.ts";
-import { defineStage } from "../../core/stage.ts";
-import { withData } from "../../core/tensor.ts";
+import { ACTIVATION_NOTE, classScores, defineStage, wgslFile } from "../../plugin.ts";
 
 /** The `sigmoid` stage. */
 export const sigmoid = defineStage({
@@ -16,16 +14,12 @@ export const sigmoid = defineStage({
   params: Schema.Struct({}),
   accepts: ["prediction"],
   produces: "prediction",
-  run: (image) =>
-    Effect.sync(() =>
-      withData(image, image.data.map((x) => 1 / (1 + Math.exp(-x))), { notes: { sigmoid: {} } })
-    ),
-  gpu: {
-    kind: "elementwise",
-    wgsl: shader("sigmoid"),
-    source: shaderPath("sigmoid"),
+  elementwise: {
+    shader: wgslFile(import.meta.url, "../../shaders/sigmoid.wgsl"),
     entry: "sigmoid",
     fields: [],
-    values: () => Effect.succeed({ values: {}, notes: { sigmoid: {} } }),
+    values: () => Effect.succeed({ values: {}, notes: { sigmoid: {}, [ACTIVATION_NOTE]: "sigmoid" } }),
+    cpu: () => (x) => 1 / (1 + Math.exp(-x)),
   },
+  summarize: classScores,
 });

@@ -1,5 +1,6 @@
 /**
- * DICOM metadata that travels beside every image tensor.
+ * DICOM metadata of one image: what `readHeader` and the decoders return, and what travels beside every
+ * image tensor in dcmflow.
  *
  * `decode` fills it from the file; later stages read what they need (rescale reads the Modality LUT
  * attributes, window reads the VOI attributes and the photometric interpretation) and may update it
@@ -84,4 +85,23 @@ export interface ImageMeta {
   readonly floatPixelData?: "float32" | "float64";
   /** The dcmjs naturalized dataset without pixel data, for plugins that need other attributes. */
   readonly dataset: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The stored words of an uncompressed image as they are in the file, with what it takes to unpack them into
+ * stored values (dcmflow unpacks them on the CPU and in shaders/unpack.wgsl on the GPU).
+ */
+export interface RawPixels {
+  readonly type: "raw";
+  /** Pixel data bytes as in the file (frames contiguous). */
+  readonly bytes: Uint8Array;
+  readonly bitsAllocated: 8 | 16 | 32;
+  readonly bitsStored: number;
+  /** Bits to shift right before masking: HighBit + 1 - BitsStored. */
+  readonly shift: number;
+  readonly signed: boolean;
+  /** Big endian transfer syntax: swap the bytes of each word. */
+  readonly byteSwap: boolean;
+  /** 0: samples interleaved (RGBRGB...), 1: planar. */
+  readonly planar: 0 | 1;
 }

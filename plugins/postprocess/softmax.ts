@@ -5,10 +5,11 @@
  * @module
  */
 import { Effect, Schema } from "effect";
-import { softmaxAxis } from "../../core/cpu/axis.ts";
-import { runAxis } from "../../core/gpu/axis.ts";
-import { defineStage } from "../../core/stage.ts";
-import { withData } from "../../core/tensor.ts";
+import { ACTIVATION_NOTE, classScores, defineStage, withData } from "../../plugin.ts";
+import { softmaxAxis } from "./axis.ts";
+import { runAxis } from "./axis_gpu.ts";
+
+const NOTES = { softmax: { axis: 1 }, [ACTIVATION_NOTE]: "softmax" };
 
 /** The `softmax` stage. */
 export const softmax = defineStage({
@@ -17,13 +18,11 @@ export const softmax = defineStage({
   params: Schema.Struct({}),
   accepts: ["prediction"],
   produces: "prediction",
-  run: (image) =>
-    Effect.sync(() =>
-      withData(image, softmaxAxis(image.data, image.shape), { notes: { softmax: { axis: 1 } } })
-    ),
+  run: (image) => Effect.sync(() => withData(image, softmaxAxis(image.data, image.shape), { notes: NOTES })),
   gpu: {
     kind: "kernel",
     run: (_p, batch) => Effect.map(runAxis(batch, "softmax_axis"), ({ buffer }) => ({ ...batch, buffer })),
-    notes: () => ({ softmax: { axis: 1 } }),
+    notes: () => NOTES,
   },
+  summarize: classScores,
 });

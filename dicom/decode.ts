@@ -21,8 +21,7 @@
  *
  * @module
  */
-import type { ImageMeta } from "../../core/meta.ts";
-import type { RawPixels } from "../../core/stage.ts";
+import type { ImageMeta, RawPixels } from "./meta.ts";
 import {
   CODEC_IDS,
   codecForFrame,

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { LutTable } from "../../core/meta.ts";
+import type { LutTable } from "./meta.ts";
 import { DicomDecodeError } from "./errors.ts";
 import { int, nums, str } from "./values.ts";
 

@@ -6,11 +6,19 @@
  * @module
  */
 import { Effect, Schema } from "effect";
-import { topkAxis } from "../../core/cpu/axis.ts";
-import { runAxis } from "../../core/gpu/axis.ts";
-import { readLabels } from "../../core/labels.ts";
-import { defineStage } from "../../core/stage.ts";
-import { withData } from "../../core/tensor.ts";
+import {
+  activationOf,
+  type ClassScore,
+  classScore,
+  defineStage,
+  type FramePrediction,
+  type Image,
+  labelsOf,
+  readLabels,
+  withData,
+} from "../../plugin.ts";
+import { topkAxis } from "./axis.ts";
+import { runAxis } from "./axis_gpu.ts";
 
 const Params = Schema.Struct({
   k: Schema.optionalKey(
@@ -32,6 +40,21 @@ const notes = (p: TopkParams, classes: number) => ({
   topk: { k: kOf(p, classes) },
   ...(p.labelList ? { labels: p.labelList } : {}),
 });
+
+/** Per frame of a `[frames, 2, k]` top-k block: the k classes with their scores and labels. */
+const topClasses = (image: Image): ReadonlyArray<FramePrediction> | undefined => {
+  if (image.shape.length !== 3 || image.shape[1] !== 2) return undefined;
+  const [frames, , k] = image.shape;
+  const labels = labelsOf(image);
+  const activation = activationOf(image);
+  return Array.from({ length: frames }, (_, f) => {
+    const top: ClassScore[] = [];
+    for (let j = 0; j < k; j++) {
+      top.push(classScore(image.data[f * 2 * k + k + j], image.data[f * 2 * k + j], labels));
+    }
+    return { frame: f, top, activation };
+  });
+};
 
 /** The `topk` stage. */
 export const topk = defineStage({
@@ -76,4 +99,5 @@ export const topk = defineStage({
     },
     notes: (p, image) => notes(p, image.shape[1]),
   },
+  summarize: topClasses,
 });

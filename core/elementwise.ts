@@ -1,0 +1,68 @@
+/**
+ * Elementwise stages on the CPU: the `run` of a stage that has only an elementwise form, applying its
+ * `cpu` function with the image's field values.
+ *
+ * Tensors are viewed as `[frames, channels, rest]` (axis 1 is the channel of images, the class of
+ * predictions), as the fused GPU kernel views them; a stage that widens one channel to several reads
+ * channel 0 for each output channel.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import type { CodedError } from "./errors.ts";
+import type { AnyImageStage, Elementwise } from "./stage.ts";
+import { type Image, type Shape, withData } from "./tensor.ts";
+
+/** The `[frames, channels, rest]` view of a shape. */
+export const channelView = (shape: Shape) => {
+  const frames = shape[0];
+  const channels = shape.length > 1 ? shape[1] : 1;
+  const plane = shape.slice(2).reduce((a, b) => a * b, 1);
+  return { frames, channels, plane };
+};
+
+/** `shape` with `channels` on axis 1. */
+export const withChannels = (shape: Shape, channels: number): Shape =>
+  shape.length > 1 ? [shape[0], channels, ...shape.slice(2)] : shape;
+
+/** Applies `f(x, c)` to every value, widening 1 channel to `outChannels` when they differ. */
+export const mapChannels = (
+  src: Float32Array,
+  shape: Shape,
+  outChannels: number,
+  f: (x: number, c: number) => number,
+): Float32Array => {
+  const { frames, channels, plane } = channelView(shape);
+  const out = new Float32Array(frames * outChannels * plane);
+  for (let fr = 0; fr < frames; fr++) {
+    for (let c = 0; c < outChannels; c++) {
+      const s = (fr * channels + (channels === 1 ? 0 : c)) * plane;
+      const d = (fr * outChannels + c) * plane;
+      for (let i = 0; i < plane; i++) out[d + i] = f(src[s + i], c);
+    }
+  }
+  return out;
+};
+
+/** Runs an elementwise form on one image: values, then the function over every value. */
+export const runElementwise = <P>(
+  stage: AnyImageStage,
+  form: Elementwise<P>,
+  image: Image,
+  params: P,
+): Effect.Effect<Image, CodedError> =>
+  Effect.map(form.values(params, image), ({ values, notes }) => {
+    const channels = channelView(image.shape).channels;
+    const outChannels = form.channels?.(params, channels) ?? channels;
+    const data = mapChannels(image.data, image.shape, outChannels, form.cpu(values));
+    return withData(image, data, {
+      shape: withChannels(image.shape, outChannels),
+      kind: stage.produces === "same" ? image.kind : stage.produces,
+      ...(notes ? { notes: { ...notes } } : {}),
+    });
+  });
+
+/** The CPU form of an image stage: its `run`, or its elementwise function applied. */
+export const imageRun = (stage: AnyImageStage) =>
+  stage.run ??
+    ((image: Image, params: unknown) => runElementwise(stage, stage.elementwise!, image, params));

@@ -1,0 +1,38 @@
+/**
+ * The DICOM reader: a subsystem of its own, in plain TypeScript (no Effect, no Deno or Node APIs), usable
+ * without the rest of dcmflow.
+ *
+ * - {@link readHeader}: the header facts of a Part 10 file (or a bare data set) as {@link ImageMeta}.
+ * - {@link decodeDicomAsync} / {@link decodeDicom}: stored pixel values `[frames, channels, rows, cols]`
+ *   (float32, planar), every standard image transfer syntax, colour always as RGB.
+ * - {@link readRawPixels}: the stored words of an uncompressed image as they are in the file, for callers
+ *   that unpack them themselves (dcmflow's fused CPU and GPU paths).
+ * - Every failure is a {@link DicomDecodeError} with a stable code and a message in DICOM terms.
+ *
+ * ```ts
+ * import { readFileSync } from "node:fs";
+ * import { decodeDicomAsync, readHeader } from "./mod.ts";
+ *
+ * const bytes = readFileSync("samples/ct-study/slice-001.dcm");
+ * console.log(readHeader(bytes).modality); // "CT"
+ * const { shape } = await decodeDicomAsync(bytes);
+ * console.log(shape); // [1, 1, 512, 512]
+ * ```
+ *
+ * @module
+ */
+export {
+  type DecodedDicom,
+  decodeDicom,
+  decodeDicomAsync,
+  type DecodeErrorCode,
+  DicomDecodeError,
+  loadCodecs,
+  type PixelEncoding,
+  type RawImage,
+  readHeader,
+  readRawPixels,
+  TRANSFER_SYNTAXES,
+  type TransferSyntaxInfo,
+} from "./decode.ts";
+export type { ImageMeta, LutTable, RawPixels, WindowValue } from "./meta.ts";

@@ -1,0 +1,146 @@
+/**
+ * The layers hold: arrows go one way, face -> plugins -> plugin API <- core internals -> DICOM reader.
+ *
+ * - `dicom/` (the DICOM reader) imports nothing of the project and no Effect: it is usable alone.
+ * - `core/` imports only `core/` and `dicom/`: it knows no stage, no plugin and no face.
+ * - `plugin.ts` (the public plugin API) is made of `core/` and `dicom/`.
+ * - A built-in plugin (`plugins/NAME/`) imports only the public plugin API (`plugin.ts`), the public DICOM
+ *   reader (`dicom/mod.ts`) and its own folder - exactly what a third-party plugin has.
+ * - The face (`mod.ts`, `cli.ts`, `cli/`) may import anything; nothing imports the face but tests, benches
+ *   and examples.
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+
+const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
+
+/** Every .ts file under `dir` (relative to the project). */
+const tsFiles = (dir: string): string[] => {
+  const abs = join(ROOT, dir);
+  if (statSync(abs).isFile()) return [dir];
+  return readdirSync(abs).sort().flatMap((name) => {
+    const rel = join(dir, name);
+    return statSync(join(ROOT, rel)).isDirectory() ? tsFiles(rel) : rel.endsWith(".ts") ? [rel] : [];
+  });
+};
+
+/** The module specifiers a file imports (static imports, re-exports, dynamic imports of literals). */
+export const importsOf = (source: string): string[] => {
+  const found: string[] = [];
+  const patterns = [
+    /^\s*(?:import|export)\b[^'"]*?\bfrom\s*["']([^"']+)["']/gms,
+    /^\s*import\s*["']([^"']+)["']/gm,
+    /\bimport\(\s*["']([^"']+)["']\s*\)/g,
+  ];
+  for (const re of patterns) for (const m of source.matchAll(re)) found.push(m[1]);
+  return found;
+};
+
+/** The layer of a project file. */
+const layerOf = (file: string): string => {
+  if (file.startsWith("dicom/")) return "dicom";
+  if (file.startsWith("core/")) return "core";
+  if (file === "plugin.ts") return "plugin-api";
+  if (file.startsWith("plugins/")) return "plugins";
+  if (file === "mod.ts" || file === "cli.ts" || file.startsWith("cli/")) return "face";
+  return "other";
+};
+
+/** A module specifier that names a package (bare, `npm:`, `node:`), not a file of the project. */
+const isPackage = (spec: string) => !spec.startsWith(".") && !spec.startsWith("/");
+
+/** Why `file` may not import `target` (a project-relative path, or a package name), or undefined. */
+const violation = (file: string, target: { readonly path: string } | { readonly pkg: string }) => {
+  const from = layerOf(file);
+  if ("pkg" in target) {
+    // A package: the DICOM reader stays free of Effect (plain TypeScript, usable alone).
+    return from === "dicom" && /^(npm:)?(effect(\/|@|$)|@effect\/)/.test(target.pkg)
+      ? "the DICOM reader uses no Effect"
+      : undefined;
+  }
+  if (!target.path.endsWith(".ts")) return undefined; // data (package.json for the version)
+  const to = layerOf(target.path);
+  switch (from) {
+    case "dicom":
+      return to === "dicom" ? undefined : "the DICOM reader imports nothing of the rest of dcmflow";
+    case "core":
+      return to === "core" || to === "dicom" ? undefined : `core imports only core/ and dicom/, not ${to}`;
+    case "plugin-api":
+      return to === "core" || to === "dicom" ? undefined : `the plugin API is made of core/ and dicom/`;
+    case "plugins": {
+      if (target.path === "plugin.ts" || target.path === "dicom/mod.ts") return undefined;
+      const folder = (p: string) => p.split("/").slice(0, 2).join("/");
+      const own = folder(target.path) === folder(file) || file === "plugins/mod.ts";
+      if (to === "plugins" && own) return undefined;
+      return "a plugin imports only the public plugin API (plugin.ts), dicom/mod.ts and its own folder";
+    }
+    case "face":
+      return undefined;
+    default:
+      return undefined;
+  }
+};
+
+const LAYERED = ["dicom", "core", "plugin.ts", "plugins", "cli", "mod.ts", "cli.ts"];
+
+/** Every import against the rules, as `file -> target: why`. */
+const violations = (): string[] =>
+  LAYERED.flatMap(tsFiles).flatMap((file) =>
+    importsOf(readFileSync(join(ROOT, file), "utf8")).flatMap((spec) => {
+      const target = isPackage(spec)
+        ? { pkg: spec }
+        : { path: relative(ROOT, resolve(ROOT, dirname(file), spec)) };
+      const why = violation(file, target);
+      return why ? [`${file} -> ${spec}: ${why}`] : [];
+    })
+  );
+
+Deno.test("imports go one way: face -> plugins -> plugin API <- core -> dicom", () => {
+  assert.deepEqual(violations(), []);
+});
+
+Deno.test("nothing in the layers imports the face", () => {
+  const faces = ["mod.ts", "cli.ts"];
+  const offenders = ["dicom", "core", "plugin.ts", "plugins"].flatMap(tsFiles).flatMap((file) =>
+    importsOf(readFileSync(join(ROOT, file), "utf8"))
+      .filter((s) => !isPackage(s))
+      .map((s) => relative(ROOT, resolve(ROOT, dirname(file), s)))
+      .filter((t) => faces.includes(t) || t.startsWith("cli/"))
+      .map((t) => `${file} -> ${t}`)
+  );
+  assert.deepEqual(offenders, []);
+});
+
+Deno.test("the import reader sees every form of import, so the rule cannot pass by not looking", () => {
+  const src = [
+    'import { a } from "../core/x.ts";',
+    'import type {\n  B,\n  C,\n} from "./y.ts";',
+    'export { d } from "../../plugin.ts";',
+    'export * from "./z.ts";',
+    'import "./side.ts";',
+    'const m = await import("../plugins/mod.ts");',
+  ].join("\n");
+  assert.deepEqual(importsOf(src).sort(), [
+    "../../plugin.ts",
+    "../core/x.ts",
+    "../plugins/mod.ts",
+    "./side.ts",
+    "./y.ts",
+    "./z.ts",
+  ]);
+  const path = (p: string) => ({ path: p });
+  assert.equal(
+    violation("core/a.ts", path("plugins/mod.ts")),
+    "core imports only core/ and dicom/, not plugins",
+  );
+  assert.ok(violation("core/a.ts", path("mod.ts")));
+  assert.ok(violation("plugins/window/mod.ts", path("core/stage.ts")));
+  assert.ok(violation("plugins/window/mod.ts", path("plugins/resize/cpu.ts")));
+  assert.equal(violation("plugins/window/mod.ts", path("plugins/window/voi.ts")), undefined);
+  assert.equal(violation("plugins/window/mod.ts", path("plugin.ts")), undefined);
+  assert.ok(violation("dicom/decode.ts", { pkg: "effect" }));
+  assert.ok(violation("dicom/decode.ts", { pkg: "npm:effect@4.1.0" }));
+  assert.equal(violation("dicom/decode.ts", { pkg: "dcmjs" }), undefined);
+  assert.ok(violation("dicom/decode.ts", path("core/tensor.ts")));
+});
