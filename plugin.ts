@@ -24,8 +24,9 @@
  *   ({@link ImageMeta}), {@link withData} to make the next one.
  * - Per-input failures: {@link StageError} (or any tagged error with a `code`); files: the {@link Output}
  *   service; WGSL: {@link wgslFile} for a `.wgsl` file beside the plugin's module.
- * - GPU kernels: {@link dispatch}, {@link storageFrom}, {@link uniformFrom}, {@link dispatchSize} and the
- *   {@link GpuBatch} a kernel stage receives.
+ * - GPU kernels: {@link kernelProgram} (a `.wgsl` file with its structs and constants generated from
+ *   TypeScript: {@link wgslStruct}, `WORKGROUP_SIZE`), {@link dispatch}, {@link storageFrom},
+ *   {@link uniformFrom}, {@link dispatchSize} and the {@link GpuBatch} a kernel stage receives.
  *
  * @module
  */
@@ -79,6 +80,7 @@ export { readLabels, resolveFromPipeline } from "./core/labels.ts";
 // WGSL and GPU kernels
 export { wgslFile, type WgslSource, wgslText } from "./core/wgsl.ts";
 export { type GpuBatch, imageLength } from "./core/gpu/batch.ts";
+export { destroyAfterSubmit, flushCommands, submitPending } from "./core/gpu/commands.ts";
 export {
   GpuDeviceLost,
   type GpuError,
@@ -89,10 +91,19 @@ export {
 export {
   dispatch,
   dispatchSize,
+  type GridSize,
+  kernelProgram,
+  type KernelSource,
   type ProgramInfo,
   readBack,
   storage,
   storageFrom,
   uniformFrom,
-  WORKGROUP_SIZE,
 } from "./core/gpu/kernels.ts";
+export {
+  type WgslConstType,
+  type WgslScalar,
+  type WgslStruct,
+  wgslStruct,
+  WORKGROUP_SIZE,
+} from "./core/gpu/layout.ts";

@@ -29,6 +29,7 @@ export const argmax = defineStage({
     ),
   gpu: {
     kind: "kernel",
+    recordsOnly: true,
     run: (_p, batch) =>
       Effect.map(
         runAxis(batch, "argmax_axis"),
