@@ -99,7 +99,7 @@ const runCommand = Command.make("run", {
     yield* println(
       describeLedger(ledger, a.out, join(a.out, LEDGER_FILE), (performance.now() - started) / 1000),
     );
-    if (ledger.summary.error > 0) setExitCode(1);
+    if (ledger.summary.error > 0 || ledger.collected?.some((c) => c.error)) setExitCode(1);
   })).pipe(
     Command.withDescription("Run a pipeline over DICOM files and folders; writes outputs and a run ledger"),
   );

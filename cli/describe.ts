@@ -46,7 +46,13 @@ export const describePlan = (plan: Plan): string => {
   );
   return [
     `${plan.pipeline.file}: ok - "${plan.pipeline.name}", ${all.length} stages, device ${plan.pipeline.device}` +
-    (plan.writes.length > 0 ? `, writes ${plan.writes.map((w) => `.${w}`).join(" ")}` : ""),
+    (plan.writes.length > 0 ? `, writes ${plan.writes.map((w) => `.${w}`).join(" ")}` : "") +
+    (plan.collections.length > 0
+      ? `, collects ${
+        plan.collections.map((c) => c.collection.files.map((f) => `${c.collection.name}.${f}`).join(" + "))
+          .join(", ")
+      }`
+      : ""),
     ...lines,
     "  (with --device gpu, [gpu: fused] stages in a row become one kernel; [cpu] stages get the data read back)",
     ...plan.warnings.map((w) => `warning: ${w}`),
@@ -166,6 +172,14 @@ export const describeHeader = (
   ].join("\n");
 };
 
+/** One line per run-level output, e.g. `stacked out/ds.npy [120, 1, 224, 224] float32 + out/ds.index.csv`. */
+const describeCollection = (c: NonNullable<Ledger["collected"]>[number]): string => {
+  if (c.error) return `  FAILED ${c.name} (${c.stage}): ${c.error.code} - ${c.error.message}`;
+  const [first, ...rest] = c.outputs;
+  const shape = c.shape ? ` [${c.shape.join(", ")}]${c.dtype ? ` ${c.dtype}` : ""}` : ` (${c.rows} rows)`;
+  return `  stacked ${first}${shape}${rest.length > 0 ? ` + ${rest.join(" + ")}` : ""}`;
+};
+
 /** The end-of-run summary printed on standard output. */
 export const describeLedger = (ledger: Ledger, out: string, ledgerPath: string, seconds: number): string => {
   const { total, ok, error } = ledger.summary;
@@ -174,6 +188,7 @@ export const describeLedger = (ledger: Ledger, out: string, ledgerPath: string, 
     `dcmflow ${ledger.pipeline.name}: ${total} input(s), ${ok} ok, ${error} failed, on ${ledger.device.adapter}, ` +
     `${seconds.toFixed(2)} s`,
     `  wrote ${outputs} file(s) under ${out}`,
+    ...(ledger.collected ?? []).map(describeCollection),
     `  ledger ${ledgerPath}`,
   ];
   const predicted = ledger.inputs.filter((e) => e.predictions && e.predictions.length > 0);

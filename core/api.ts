@@ -66,6 +66,8 @@ export interface ProcessedImage {
   readonly image: Image;
   /** What `write` stages produced, by file name suffix + extension (e.g. ".npy", ".f002.png"). */
   readonly files: ReadonlyMap<string, Uint8Array>;
+  /** Rows stages gave run-level outputs (e.g. `write` with `stack: true`), by collection name. */
+  readonly collected: ReadonlyMap<string, ReadonlyArray<unknown>>;
 }
 
 /**
@@ -74,6 +76,7 @@ export interface ProcessedImage {
  */
 export const processBytes = (p: Plan, bytes: Uint8Array, path = "memory.dcm") => {
   const files = new Map<string, Uint8Array>();
+  const collected = new Map<string, unknown[]>();
   const output = Output.of({
     input: path,
     write: (ext, data, suffix = "") =>
@@ -81,12 +84,13 @@ export const processBytes = (p: Plan, bytes: Uint8Array, path = "memory.dcm") =>
         files.set(`${suffix}.${ext}`, data);
         return `${suffix}.${ext}`;
       }),
+    append: (name, row) => Effect.sync(() => void collected.set(name, [...(collected.get(name) ?? []), row])),
   });
   return Effect.gen(function* () {
     let image: Image = yield* p.source.stage.run({ path, bytes }, p.source.params);
     for (const [i, s] of p.stages.entries()) {
       image = yield* imageRun(s.stage)(attachPredictions(p.stages.slice(0, i), image), s.params);
     }
-    return { image: attachPredictions(p.stages, image), files } as ProcessedImage;
+    return { image: attachPredictions(p.stages, image), files, collected } as ProcessedImage;
   }).pipe(Effect.provideService(Output, output), providePlugins(p));
 };

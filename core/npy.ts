@@ -47,13 +47,30 @@ function shapeRepr(shape: readonly number[]): string {
  * @throws Error when `data.length` does not match `shape`, or a dimension is not a non-negative integer.
  */
 export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Array {
-  let count = 1;
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`encodeNpy: invalid dimension ${d} in shape`);
-    count *= d;
-  }
+  const head = npyHeader(shape);
+  const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) {
     throw new Error(`encodeNpy: shape ${shapeRepr(shape)} needs ${count} elements, got ${data.length}`);
+  }
+  const out = new Uint8Array(head.length + data.length * 4);
+  out.set(head, 0);
+  const view = new DataView(out.buffer, head.length);
+  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i], true);
+  return out;
+}
+
+/**
+ * The header `numpy.save` writes before the data of a little-endian float32 C-order array of `shape`
+ * (magic, version 1.0, the dict padded so that the data starts at a multiple of 64 bytes).
+ *
+ * NumPy leaves room for the first axis to grow to 21 digits, so the header of `[n, ...rest]` has the same
+ * length for every `n`: a writer can reserve it, stream the rows, and rewrite it with the final count.
+ *
+ * @throws Error when a dimension is not a non-negative integer, or the header exceeds format 1.0.
+ */
+export function npyHeader(shape: readonly number[]): Uint8Array {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`encodeNpy: invalid dimension ${d} in shape`);
   }
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeRepr(shape)}, }`;
   if (shape.length > 0) header += " ".repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(shape[0]).length));
@@ -62,8 +79,7 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Ar
   const padlen = ARRAY_ALIGN - (unpadded % ARRAY_ALIGN);
   const headerLen = header.length + padlen + 1;
   if (headerLen > 0xffff) throw new Error("encodeNpy: header too long for format 1.0");
-  const offset = MAGIC.length + 4 + headerLen;
-  const out = new Uint8Array(offset + data.length * 4);
+  const out = new Uint8Array(MAGIC.length + 4 + headerLen);
   out.set(MAGIC, 0);
   out[6] = 1;
   out[7] = 0;
@@ -71,8 +87,6 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Ar
   out[9] = headerLen >> 8;
   const text = header + " ".repeat(padlen) + "\n";
   for (let i = 0; i < text.length; i++) out[10 + i] = text.charCodeAt(i);
-  const view = new DataView(out.buffer, offset);
-  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i], true);
   return out;
 }
 

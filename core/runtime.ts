@@ -8,6 +8,7 @@
  * @module
  */
 import { Context, Effect, Exit, FileSystem, Layer, type Scope } from "effect";
+import { type CollectionReport, Collectors, openCollectors } from "./collect.ts";
 import { failureOf, runStageOnCpu } from "./cpu-stage.ts";
 import { dirname, join } from "node:path";
 import { InputReadError, OutputWriteError, PipelineError } from "./errors.ts";
@@ -18,7 +19,7 @@ import { discoverInputs, type InputFile } from "./inputs.ts";
 import type { DeviceChoice } from "./pipeline.ts";
 import { type Plan, providePlugins } from "./planner.ts";
 import { attachPredictions } from "./predictions.ts";
-import { runtimeName } from "./platform.ts";
+import { pid, runtimeName } from "./platform.ts";
 import { finishSession, type LedgerEntry, openSession, type Session, tempName } from "./session.ts";
 import type { Image } from "./tensor.ts";
 import { VERSION } from "./version.ts";
@@ -54,6 +55,8 @@ export interface Ledger {
   readonly finished: string;
   readonly summary: { readonly total: number; readonly ok: number; readonly error: number };
   readonly inputs: ReadonlyArray<LedgerEntry>;
+  /** Run-level outputs (e.g. a stacked .npy): their files and shape, or why they failed. */
+  readonly collected?: ReadonlyArray<CollectionReport>;
 }
 
 /** Progress events, for a bar or log lines. */
@@ -231,6 +234,11 @@ export const runPlan = (
         Effect.mapError((e) => new PipelineError({ code: "WGSL_COMPILE", message: e.message })),
       );
     }
+    // [collect] run-level outputs open before the first input; sessions find them as the Collectors service.
+    const collectors = yield* openCollectors(plan.collections, options.out, inputs, {
+      tempSuffix: `tmp-${pid()}`,
+    });
+    const withCollectors = Effect.provideService(Collectors, collectors);
     options.onStart?.({ total: inputs.length, device });
     const gpuOptions = { ...DEFAULT_GPU_OPTIONS, ...options.gpu };
     const pool = gpu ? new BufferPool(gpu) : undefined;
@@ -270,20 +278,26 @@ export const runPlan = (
       const todo = round.filter((i) => !conflicts.has(i));
       const done = new Map<InputFile, LedgerEntry>();
       if (gpu && pool && !lost) {
-        const r = yield* runInputsGpu(plan, gpu, pool, todo, options.out, fs, gpuOptions);
+        const r = yield* runInputsGpu(plan, gpu, pool, todo, options.out, fs, gpuOptions).pipe(
+          withCollectors,
+        );
         r.entries.forEach((e) => done.set(todo.find((i) => i.path === e.input)!, e));
         for (const f of r.fallback) {
-          const [e] = yield* processRoundCpu(plan, [f.input], options.out);
+          const [e] = yield* processRoundCpu(plan, [f.input], options.out).pipe(withCollectors);
           done.set(f.input, { ...e, fallback: f.reason });
           fallbacks++;
         }
         lost ??= r.deviceLost;
       } else {
-        const r = yield* processRoundCpu(plan, todo, options.out);
+        const r = yield* processRoundCpu(plan, todo, options.out).pipe(withCollectors);
         todo.forEach((input, k) => done.set(input, r[k]));
       }
-      for (const input of round) record(conflicts.get(input) ?? done.get(input)!);
+      // [collect] settling appends committed rows in input order (and may turn an entry into an error).
+      for (const input of round) {
+        for (const e of yield* collectors.settle(input, conflicts.get(input) ?? done.get(input)!)) record(e);
+      }
     }
+    const collected = yield* collectors.finish; // [collect]
     pool?.clear();
     if (gpu) {
       device = {
@@ -314,6 +328,7 @@ export const runPlan = (
       finished: new Date().toISOString(),
       summary: { total: entries.length, ok: entries.length - failed, error: failed },
       inputs: entries,
+      ...(collected.length > 0 ? { collected } : {}),
     };
     yield* writeFileAtomic(
       join(options.out, LEDGER_FILE),

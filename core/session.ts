@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Cause, Effect, type Exit, FileSystem } from "effect";
+import { Cause, Effect, type Exit, FileSystem, Option } from "effect";
+import { type CollectedRows, Collectors } from "./collect.ts";
 import { dirname, join } from "node:path";
 import { type CodedError, OutputWriteError, toCodedError } from "./errors.ts";
 import type { InputFile } from "./inputs.ts";
@@ -25,6 +26,8 @@ export interface LedgerEntry {
   readonly fallback?: string;
   /** After `infer`: what the model said, per frame (top classes, or mask coverage). */
   readonly predictions?: ReadonlyArray<FramePrediction>;
+  /** Rows this input added to run-level outputs (e.g. a stacked .npy), see core/collect.ts. */
+  readonly collected?: ReadonlyArray<CollectedRows>;
 }
 
 let tmpCounter = 0;
@@ -51,6 +54,9 @@ export const openSession = (
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem;
     let staged: Array<{ readonly tmp: string; readonly final: string }> = [];
+    // [collect] rows for run-level outputs, handed to the run's collectors when the input commits.
+    const collectors = Option.getOrUndefined(yield* Effect.serviceOption(Collectors));
+    let rows: Array<{ readonly name: string; readonly row: unknown }> = [];
     const writeError = (path: string) => (e: { message: string }) =>
       new OutputWriteError({ code: "WRITE_ERROR", message: `cannot write ${path}: ${e.message}` });
     const output = Output.of({
@@ -65,10 +71,19 @@ export const openSession = (
           return final;
         }).pipe(Effect.mapError(writeError(final)));
       },
+      append: (name, row) => {
+        if (!collectors?.has(name)) {
+          const message = `no run-level output "${name}" is open (rows are collected only by a dcmflow run)`;
+          return Effect.fail(new OutputWriteError({ code: "WRITE_ERROR", message }));
+        }
+        rows.push({ name, row });
+        return Effect.void;
+      },
     });
     const rollback = Effect.gen(function* () {
       for (const s of staged) yield* fs.remove(s.tmp).pipe(Effect.ignore);
       staged = [];
+      rows = [];
     });
     const commit = Effect.gen(function* () {
       const done: string[] = [];
@@ -84,6 +99,8 @@ export const openSession = (
         done.push(s.final);
       }
       staged = [];
+      collectors?.committed(input, rows); // [collect]
+      rows = [];
       return done;
     });
     return { input, output, commit, rollback };

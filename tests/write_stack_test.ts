@@ -1,0 +1,357 @@
+// `write` with `format: npy, stack: true`: one [N, C, H, W] file + index for the run, equal to the per-input
+// files concatenated in input order; the npy header and the CSV checked from TypeScript; failed and
+// mismatched inputs leave no row; the run-level output hook (core/collect.ts) orders rows by input index and
+// never leaves a complete-looking file before it finishes.
+import assert from "node:assert/strict";
+import { NodeServices } from "@effect/platform-node";
+import { Effect, Exit, FileSystem, Scope } from "effect";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { planText, readHeader } from "../mod.ts";
+import { openCollectors, type PlannedCollection } from "../core/collect.ts";
+import type { InputFile } from "../core/inputs.ts";
+import { decodeNpy } from "../core/npy.ts";
+import type { Plan } from "../core/planner.ts";
+import { type Ledger, type RunOptions, runPlan } from "../core/runtime.ts";
+import type { LedgerEntry } from "../core/session.ts";
+import { csvField, INDEX_COLUMNS, stackCollection, type StackRow } from "../plugins/write/stack.ts";
+import { findBun, gpuTest, readNpy, runCli, tempDir } from "./helpers.ts";
+
+const provide = <A, E>(e: Effect.Effect<A, E, unknown>) =>
+  Effect.runPromise(e.pipe(Effect.provide(NodeServices.layer)) as Effect.Effect<A, E>);
+
+const pipeline = (write: string, extra = "") =>
+  `dcmflow: 1
+name: lung set
+stages:
+  - use: decode
+  - use: rescale
+  - use: resize
+    with: { width: 32, height: 24 }
+  - use: normalize
+    with: { mode: minmax, per: frame }
+  - use: write
+    with: ${write}
+${extra}`;
+
+const plan = (yaml: string) => Effect.runPromise(planText(yaml, "lung-set.yaml"));
+
+const run = (p: Plan, inputs: string[], options: Partial<RunOptions> = {}) => {
+  const out = join(tempDir(), "out");
+  return provide(runPlan(p, { inputs, out, device: "cpu", ...options })).then((ledger: Ledger) => ({
+    ledger,
+    out,
+  }));
+};
+
+/** Sample slices, a 4-frame image in the middle of the order, and a broken file. */
+const inputsDir = () => {
+  const dir = tempDir();
+  for (const f of readdirSync("samples/ct-study")) copyFileSync(join("samples/ct-study", f), join(dir, f));
+  copyFileSync("tests/fixtures/dicom/multiframe.dcm", join(dir, "slice-003b.dcm"));
+  copyFileSync("tests/fixtures/dicom/not_dicom.dcm", join(dir, "slice-004b.dcm"));
+  return dir;
+};
+
+/** Parses `<name>.index.csv` (no quoted fields in these tests). */
+const readIndex = (path: string) => {
+  const [head, ...lines] = readFileSync(path, "utf8").trimEnd().split("\n");
+  assert.equal(head, INDEX_COLUMNS.join(","));
+  return lines.map((l) => {
+    const [row, input, frame, sop, series] = l.split(",");
+    return { row: Number(row), input, frame: Number(frame), sop, series };
+  });
+};
+
+/** Checks the raw npy header the way numpy.load reads it. */
+const checkHeader = (path: string, shape: number[]) => {
+  const bytes = new Uint8Array(readFileSync(path));
+  assert.deepEqual([...bytes.subarray(0, 8)], [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  const headerLen = bytes[8] | (bytes[9] << 8);
+  const offset = 10 + headerLen;
+  assert.equal(offset % 64, 0, "data must start at a multiple of 64 bytes");
+  const text = new TextDecoder("latin1").decode(bytes.subarray(10, offset));
+  assert.match(
+    text,
+    new RegExp(`^\\{'descr': '<f4', 'fortran_order': False, 'shape': \\(${shape.join(", ")}\\), \\} *\\n$`),
+  );
+  assert.equal(bytes.length, offset + shape.reduce((a, b) => a * b, 1) * 4, "file size = header + N*C*H*W*4");
+};
+
+Deno.test("stack: one [N, C, H, W] file equal to the per-input files concatenated, with an index CSV", async () => {
+  const dir = inputsDir();
+  const perInput = await run(await plan(pipeline("{ format: npy }")), [dir]);
+  const stacked = await run(await plan(pipeline("{ format: npy, stack: true }")), [dir]);
+  for (const l of [perInput.ledger, stacked.ledger]) {
+    assert.equal(l.summary.total, 8);
+    assert.equal(l.summary.error, 1);
+    assert.equal(l.inputs.find((e) => e.input.endsWith("slice-004b.dcm"))?.error?.code, "NOT_DICOM");
+  }
+  // Expected: the per-input files of the successful inputs, in input order.
+  const ok = perInput.ledger.inputs.filter((e) => e.status === "ok");
+  const parts = ok.map((e) => readNpy(e.outputs[0]));
+  const frames = parts.reduce((n, p) => n + p.shape[0], 0);
+  assert.equal(frames, 6 + 4);
+  const npy = join(stacked.out, "lung_set.npy");
+  const csv = join(stacked.out, "lung_set.index.csv");
+  checkHeader(npy, [frames, 1, 24, 32]);
+  const all = readNpy(npy);
+  assert.deepEqual(all.shape, [frames, 1, 24, 32]);
+  assert.deepEqual(all.data, parts.flatMap((p) => p.data), "stack != per-input files concatenated");
+  // Only the stack and the ledger were written.
+  assert.deepEqual(readdirSync(stacked.out).sort(), [
+    "dcmflow-run.json",
+    "lung_set.index.csv",
+    "lung_set.npy",
+  ]);
+  // The index: one line per row, in order, naming the input, its frame and its UIDs.
+  const index = readIndex(csv);
+  assert.deepEqual(index.map((r) => r.row), Array.from({ length: frames }, (_, i) => i));
+  const expected = ok.flatMap((e, k) => {
+    const meta = readHeader(new Uint8Array(readFileSync(e.input)));
+    return Array.from({ length: parts[k].shape[0] }, (_, f) => ({
+      input: e.input,
+      frame: f,
+      sop: meta.sopInstanceUid ?? "",
+      series: meta.seriesInstanceUid ?? "",
+    }));
+  });
+  assert.deepEqual(index.map(({ row: _, ...r }) => r), expected);
+  assert.ok(!index.some((r) => r.input.endsWith("slice-004b.dcm")), "a failed input leaves no row");
+  // The ledger names the file and its shape; each input says which rows it added.
+  assert.deepEqual(stacked.ledger.collected, [{
+    name: "lung_set",
+    stage: "write",
+    outputs: [npy, csv],
+    rows: frames,
+    shape: [frames, 1, 24, 32],
+    dtype: "float32",
+  }]);
+  const multi = stacked.ledger.inputs.find((e) => e.input.endsWith("slice-003b.dcm"))!;
+  assert.deepEqual(multi.collected, [{ name: "lung_set", first: 3, count: 4 }]);
+  assert.equal(stacked.ledger.inputs.find((e) => e.status === "error")?.collected, undefined);
+});
+
+Deno.test("stack: inputs whose shape differs from the first become STACK_SHAPE_MISMATCH errors, no row, no file", async () => {
+  const dir = tempDir();
+  // Input order: a-*.dcm (200x180, first) before the sample slices (256x256).
+  copyFileSync("tests/fixtures/e2e/ct-signed16.dcm", join(dir, "a-first.dcm"));
+  for (const f of readdirSync("samples/ct-study").slice(0, 2)) {
+    copyFileSync(join("samples/ct-study", f), join(dir, f));
+  }
+  copyFileSync("tests/fixtures/e2e/ct-unsigned12.dcm", join(dir, "z-last.dcm"));
+  const yaml = `dcmflow: 1
+stages:
+  - use: decode
+  - use: rescale
+  - use: write
+    with: { format: json }
+  - use: write
+    id: stack
+    with: { format: npy, stack: true, name: mixed }
+`;
+  const { ledger, out } = await run(await plan(yaml), [dir]);
+  assert.deepEqual(ledger.inputs.map((e) => e.error?.code ?? e.status), [
+    "ok",
+    "STACK_SHAPE_MISMATCH",
+    "STACK_SHAPE_MISMATCH",
+    "ok",
+  ]);
+  const refused = ledger.inputs[1];
+  assert.equal(refused.error?.stage, "stack");
+  assert.match(refused.error!.message, /\[1, 1, 256, 256\] does not fit the stacked rows \[N, 1, 200, 180\]/);
+  assert.match(refused.error!.message, /a-first\.dcm.*add a resize/);
+  // A refused input leaves nothing: its json was removed too.
+  assert.deepEqual(readdirSync(out).filter((f) => f.endsWith(".json")).sort(), [
+    "a-first.json",
+    "dcmflow-run.json",
+    "z-last.json",
+  ]);
+  assert.deepEqual(readNpy(join(out, "mixed.npy")).shape, [2, 1, 200, 180]);
+  assert.deepEqual(readIndex(join(out, "mixed.index.csv")).map((r) => r.input), [
+    join(dir, "a-first.dcm"),
+    join(dir, "z-last.dcm"),
+  ]);
+});
+
+Deno.test("stack: plan-time checks, the plan line, the CLI summary (Deno and Bun) and `dcmflow plugins`", async () => {
+  const refuse = async (write: string, extra = "") => {
+    const e = await Effect.runPromise(Effect.flip(planText(pipeline(write, extra), "p.yaml")));
+    assert.equal(e.code, "PLAN_MISMATCH", write);
+    return e.message;
+  };
+  assert.match(
+    await refuse("{ format: png, stack: true }"),
+    /stack: true stacks tensors into one \.npy; use it with format: npy/,
+  );
+  assert.match(await refuse("{ format: npy, name: ds }"), /name: names the stacked file; add stack: true/);
+  assert.match(await refuse("{ format: npy, stack: true, name: ../ds }"), /must be a file name/);
+  assert.match(
+    await refuse(
+      "{ format: npy, stack: true }",
+      "  - use: write\n    id: again\n    with: { format: npy, stack: true, name: lung_set }\n",
+    ),
+    /"again" writes the run-level output "lung_set", as "write" already does/,
+  );
+  const dir = join(tempDir(), "p");
+  mkdirSync(dir);
+  Deno.writeTextFileSync(join(dir, "set.yaml"), pipeline("{ format: npy, stack: true, name: ds }"));
+  const validate = await runCli(["validate", join(dir, "set.yaml")]);
+  assert.match(validate.stdout, /collects ds\.npy \+ ds\.index\.csv/);
+  const out = join(dir, "out");
+  const r = await runCli([
+    "run",
+    join(dir, "set.yaml"),
+    "--input",
+    "samples/ct-study",
+    "--out",
+    out,
+    "-q",
+    "--device",
+    "cpu",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(
+    r.stdout.includes(`stacked ${join(out, "ds.npy")} [6, 1, 24, 32] float32 + ${join(out, "ds.index.csv")}`),
+    r.stdout,
+  );
+  // The same under Bun: the header rewritten at offset 0 (Bun's fs.write ignores positions Effect's File
+  // leaves implicit), byte for byte the file Deno wrote.
+  const bun = findBun();
+  assert.ok(
+    bun,
+    "no Bun binary: run `npx --yes deno@2.9.6 install` (bun is a devDependency) or set BUN_BINARY",
+  );
+  const bunOut = join(dir, "bun-out");
+  const b = await new Deno.Command(bun, {
+    args: [
+      "cli.ts",
+      "run",
+      join(dir, "set.yaml"),
+      "--input",
+      "samples/ct-study",
+      "--out",
+      bunOut,
+      "-q",
+      "--device",
+      "cpu",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(b.code, 0, new TextDecoder().decode(b.stderr));
+  assert.deepEqual(readFileSync(join(bunOut, "ds.npy")), readFileSync(join(out, "ds.npy")));
+  assert.deepEqual(readFileSync(join(bunOut, "ds.index.csv")), readFileSync(join(out, "ds.index.csv")));
+  const plugins = await runCli(["plugins"]);
+  assert.match(plugins.stdout, /stack\?: boolean/);
+  assert.match(plugins.stdout, /name\?: string/);
+  assert.match(plugins.stdout, /per\?: "image" \| "frame" \| "channel" \| "plane"/);
+  assert.match(plugins.stdout, /clip\?: \[number, number\]/);
+});
+
+Deno.test("CSV fields with commas or quotes are quoted (RFC 4180)", () => {
+  assert.equal(csvField("a,b"), '"a,b"');
+  assert.equal(csvField('say "hi"'), '"say ""hi"""');
+  assert.equal(csvField("plain/path.dcm"), "plain/path.dcm");
+  assert.equal(csvField(12), "12");
+});
+
+const row = (value: number, frames = 1): StackRow => ({
+  data: new Float32Array(frames * 2 * 3).fill(value),
+  shape: [frames, 1, 2, 3],
+  sopInstanceUid: `sop${value}`,
+  seriesInstanceUid: "series",
+});
+
+const entry = (input: InputFile, status: "ok" | "error" = "ok"): LedgerEntry => ({
+  input: input.path,
+  status,
+  outputs: [],
+  ms: 0,
+});
+
+Deno.test("collectors append rows in input order whatever order inputs settle in; unfinished files are temporary", async () => {
+  const out = tempDir();
+  const inputs: InputFile[] = [0, 1, 2, 3].map((i) => ({ path: `in${i}.dcm`, outputBase: `in${i}` }));
+  const planned: PlannedCollection[] = [{ stage: "write", collection: stackCollection("ds") }];
+  await provide(Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem;
+    const scope = yield* Scope.make();
+    const c = yield* Scope.provide(scope)(openCollectors(planned, out, inputs, { tempSuffix: "tmp-test" }));
+    c.committed(inputs[2], [{ name: "ds", row: row(2, 2) }]);
+    c.committed(inputs[0], [{ name: "ds", row: row(0) }]);
+    c.committed(inputs[3], [{ name: "ds", row: row(3) }]);
+    // Input 1 failed (its rows were never committed); inputs settle out of order.
+    assert.deepEqual(yield* c.settle(inputs[2], entry(inputs[2])), []);
+    assert.deepEqual(yield* c.settle(inputs[3], entry(inputs[3])), []);
+    const first = yield* c.settle(inputs[0], entry(inputs[0]));
+    assert.deepEqual(first.map((e) => [e.input, e.collected]), [["in0.dcm", [{
+      name: "ds",
+      first: 0,
+      count: 1,
+    }]]]);
+    const rest = yield* c.settle(inputs[1], entry(inputs[1], "error"));
+    assert.deepEqual(rest.map((e) => [e.input, e.status, e.collected]), [
+      ["in1.dcm", "error", undefined],
+      ["in2.dcm", "ok", [{ name: "ds", first: 1, count: 2 }]],
+      ["in3.dcm", "ok", [{ name: "ds", first: 3, count: 1 }]],
+    ]);
+    // Before finish: no ds.npy, only a temporary file whose header says 0 rows (never complete-looking).
+    assert.ok(!existsSync(join(out, "ds.npy")));
+    const tmp = readFileSync(join(out, "ds.npy.tmp-test"));
+    assert.deepEqual(decodeNpy(new Uint8Array(tmp)).shape, [0, 1, 2, 3]);
+    const [report] = yield* c.finish;
+    assert.deepEqual(report.shape, [4, 1, 2, 3]);
+    const done = readNpy(join(out, "ds.npy"));
+    assert.deepEqual(done.data.filter((_, i) => i % 6 === 0), [0, 2, 2, 3]);
+    assert.deepEqual(readIndex(join(out, "ds.index.csv")).map((r) => `${r.input}:${r.frame}`), [
+      "in0.dcm:0",
+      "in2.dcm:0",
+      "in2.dcm:1",
+      "in3.dcm:0",
+    ]);
+    yield* Scope.close(scope, Exit.void);
+    assert.deepEqual(readdirSync(out).sort(), ["ds.index.csv", "ds.npy"]);
+    // A run that ends without finish (failure, interrupt) removes its temporary files and leaves no ds2.npy.
+    const scope2 = yield* Scope.make();
+    const planned2: PlannedCollection[] = [{ stage: "write", collection: stackCollection("ds2") }];
+    const c2 = yield* Scope.provide(scope2)(
+      openCollectors(planned2, out, inputs, { tempSuffix: "tmp-test" }),
+    );
+    c2.committed(inputs[0], [{ name: "ds2", row: row(0) }]);
+    yield* c2.settle(inputs[0], entry(inputs[0]));
+    assert.ok(existsSync(join(out, "ds2.npy.tmp-test")));
+    yield* Scope.close(scope2, Exit.void);
+    assert.deepEqual(readdirSync(out).sort(), ["ds.index.csv", "ds.npy"]);
+    void fs;
+  }));
+});
+
+gpuTest(
+  "stack on the GPU path: input order kept although batches form by shape; equal to the CPU stack",
+  async () => {
+    const dir = tempDir();
+    // Alternate shapes (200x180 e2e slices and 256x256 samples): GPU batches group by shape, out of input order.
+    const samples = readdirSync("samples/ct-study").sort();
+    const e2e = ["ct-signed16.dcm", "ct-unsigned12.dcm", "ct-signed16-slope.dcm"];
+    for (let i = 0; i < 3; i++) {
+      copyFileSync(join("samples/ct-study", samples[i]), join(dir, `${2 * i}.dcm`));
+      copyFileSync(join("tests/fixtures/e2e", e2e[i]), join(dir, `${2 * i + 1}.dcm`));
+    }
+    const p = await plan(pipeline("{ format: npy, stack: true }"));
+    const cpu = await run(p, [dir], { device: "cpu" });
+    const gpu = await run(p, [dir], { device: "gpu" });
+    assert.equal(gpu.ledger.device.kind, "gpu");
+    assert.equal(gpu.ledger.summary.ok, 6);
+    const a = readNpy(join(cpu.out, "lung_set.npy"));
+    const b = readNpy(join(gpu.out, "lung_set.npy"));
+    assert.deepEqual(b.shape, [6, 1, 24, 32]);
+    let worst = 0;
+    for (let i = 0; i < a.data.length; i++) worst = Math.max(worst, Math.abs(a.data[i] - b.data[i]));
+    assert.ok(worst <= 1e-5, `GPU vs CPU stack: ${worst}`);
+    assert.deepEqual(
+      readIndex(join(gpu.out, "lung_set.index.csv")).map((r) => r.input),
+      [0, 1, 2, 3, 4, 5].map((i) => join(dir, `${i}.dcm`)),
+    );
+  },
+);
