@@ -14,6 +14,7 @@ import { InputReadError, OutputWriteError, PipelineError } from "./errors.ts";
 import { Gpu, GpuLive, type GpuShape } from "./gpu/device.ts";
 import { DEFAULT_GPU_OPTIONS, type GpuRunOptions, precompile, runInputsGpu } from "./gpu/executor.ts";
 import { BufferPool } from "./gpu/pool.ts";
+import { groupInputs, isGroupInput, runGroupInput, withGroupInfo } from "./group.ts";
 import { discoverInputs, type InputFile } from "./inputs.ts";
 import type { DeviceChoice } from "./pipeline.ts";
 import { type Plan, providePlugins } from "./planner.ts";
@@ -43,6 +44,8 @@ export interface Ledger {
     readonly file: string;
     readonly name: string;
     readonly overrides: ReadonlyArray<string>;
+    /** The pipeline's `group:` when inputs were grouped (e.g. "series"). */
+    readonly group?: string;
     readonly stages: ReadonlyArray<
       { readonly use: string; readonly id?: string; readonly with: unknown; readonly info?: unknown }
     >;
@@ -122,8 +125,10 @@ export const processRoundCpu = (
       const started = performance.now();
       const session = yield* openSession(input, outDir);
       const exit = yield* Effect.exit(
-        Effect.flatMap(readInput(fs, input), (bytes) =>
-          plan.source.stage.run({ path: input.path, bytes }, plan.source.params))
+        isGroupInput(input) ? runGroupInput(plan, fs, input) : Effect.flatMap(
+          readInput(fs, input),
+          (bytes) => plan.source.stage.run({ path: input.path, bytes }, plan.source.params),
+        )
           .pipe(providePlugins(plan)),
       );
       items.push(
@@ -133,9 +138,7 @@ export const processRoundCpu = (
       );
     }
     for (const s of plan.stages) {
-      const active = items.filter((it) =>
-        !it.failed
-      );
+      const active = items.filter((it) => !it.failed);
       if (active.length === 0) break;
       const outcomes = yield* runStageOnCpu(
         plan,
@@ -222,7 +225,8 @@ export const runPlan = (
   Effect.scoped(Effect.gen(function* () {
     const started = new Date();
     const fs = yield* FileSystem.FileSystem;
-    const inputs = yield* discoverInputs(options.inputs, options.out);
+    const grouped = yield* groupInputs(plan, yield* discoverInputs(options.inputs, options.out), fs);
+    const inputs = grouped.units;
     const chosen = yield* chooseDevice(options.device ?? plan.pipeline.device);
     let device = chosen.info;
     const gpu = chosen.gpu;
@@ -231,7 +235,8 @@ export const runPlan = (
         Effect.mapError((e) => new PipelineError({ code: "WGSL_COMPILE", message: e.message })),
       );
     }
-    options.onStart?.({ total: inputs.length, device });
+    const total = inputs.length + grouped.failed.length;
+    options.onStart?.({ total, device });
     const gpuOptions = { ...DEFAULT_GPU_OPTIONS, ...options.gpu };
     const pool = gpu ? new BufferPool(gpu) : undefined;
     const claimed = new Map<string, string>();
@@ -242,8 +247,9 @@ export const runPlan = (
     const record = (entry: LedgerEntry) => {
       if (entry.status === "error") failed++;
       entries.push(entry);
-      options.onProgress?.({ done: entries.length, total: inputs.length, failed, last: entry });
+      options.onProgress?.({ done: entries.length, total, failed, last: entry });
     };
+    grouped.failed.forEach(record);
     const conflicts = new Map<InputFile, LedgerEntry>();
     for (const input of inputs) {
       const owner = claimed.get(input.outputBase);
@@ -282,7 +288,7 @@ export const runPlan = (
         const r = yield* processRoundCpu(plan, todo, options.out);
         todo.forEach((input, k) => done.set(input, r[k]));
       }
-      for (const input of round) record(conflicts.get(input) ?? done.get(input)!);
+      for (const input of round) record(withGroupInfo(input, conflicts.get(input) ?? done.get(input)!));
     }
     pool?.clear();
     if (gpu) {
@@ -297,6 +303,7 @@ export const runPlan = (
         file: plan.pipeline.file,
         name: plan.pipeline.name,
         overrides: plan.pipeline.overrides,
+        ...(plan.pipeline.group !== "file" ? { group: plan.pipeline.group } : {}),
         stages: [plan.source, ...plan.stages].map((s) => {
           const info = "report" in s.stage ? s.stage.report?.(s.params) : undefined;
           return {

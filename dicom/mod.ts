@@ -36,3 +36,29 @@ export {
   type TransferSyntaxInfo,
 } from "./decode.ts";
 export type { ImageMeta, LutTable, RawPixels, WindowValue } from "./meta.ts";
+export type { VolumeGeometry } from "./meta.ts";
+export {
+  affineColumn,
+  LPS_TO_RAS,
+  type Mat4,
+  multiply,
+  sliceNormal,
+  type Vec3,
+  volumeAffine,
+  voxelToPatient,
+} from "./geometry.ts";
+export {
+  type AssembledVolume,
+  assembleVolume,
+  type DecodedMember,
+  type FrameHeader,
+  imageGeometry,
+  partitionSeries,
+  SeriesError,
+  type SeriesErrorCode,
+  type SeriesGroup,
+  type SeriesInput,
+  type SeriesSlice,
+  type SliceHeader,
+  sliceHeader,
+} from "./series.ts";
