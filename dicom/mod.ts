@@ -7,7 +7,11 @@
  *   (float32, planar), every standard image transfer syntax, colour always as RGB.
  * - {@link readRawPixels}: the stored words of an uncompressed image as they are in the file, for callers
  *   that unpack them themselves (dcmflow's fused CPU and GPU paths).
- * - Every failure is a {@link DicomDecodeError} with a stable code and a message in DICOM terms.
+ * - Series -> volumes ({@link partitionSeries}, {@link assembleVolume}, series.ts): grouping by
+ *   SeriesInstanceUID, splits where the geometry differs, slices ordered along the slice normal, missing,
+ *   duplicate and irregular slices and gantry tilt found, and the voxel-to-patient affine (geometry.ts).
+ * - Every failure is a {@link DicomDecodeError} with a stable code and a message in DICOM terms (series:
+ *   {@link SeriesError}).
  *
  * ```ts
  * import { readFileSync } from "node:fs";
