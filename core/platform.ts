@@ -43,6 +43,9 @@ export const setEnv = (name: string, value: string): void => {
   process.env[name] = value;
 };
 
+/** Ends the process now with `code`. */
+export const exitNow = (code: number): never => process.exit(code);
+
 /** Sets the exit status the process ends with. */
 export const setExitCode = (code: number): void => {
   process.exitCode = code;
@@ -50,6 +53,24 @@ export const setExitCode = (code: number): void => {
 
 /** Process id, for unique temporary file names. */
 export const pid = (): number => process.pid;
+
+/** Whether a process of this host is alive (one owned by another user counts as alive). */
+export const processAlive = (id: number): boolean => {
+  try {
+    process.kill(id, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM"; // exists, owned by another user
+  }
+};
+
+/** Listens for a termination signal; returns a function that stops listening. */
+export const onSignal = (signal: "SIGINT" | "SIGTERM", listener: () => void): () => void => {
+  process.on(signal, listener);
+  return () => {
+    process.off(signal, listener);
+  };
+};
 
 /** Number of logical CPUs, best effort. */
 export { availableParallelism } from "node:os";
