@@ -7,6 +7,7 @@
  * @module
  */
 import process from "node:process";
+import { setImmediate } from "node:timers";
 
 /** "deno 2.9.6", "bun 1.4.4" or "node 20.x". */
 export const runtimeName = (): string => {
@@ -42,6 +43,12 @@ export const env = (name: string): string | undefined => process.env[name];
 export const setEnv = (name: string, value: string): void => {
   process.env[name] = value;
 };
+
+/**
+ * Lets the event loop run once (timers, signals, worker messages): a loop of awaits on promises that are
+ * already settled never does, and would not see a SIGINT until it ends.
+ */
+export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Ends the process now with `code`. */
 export const exitNow = (code: number): never => process.exit(code);

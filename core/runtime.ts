@@ -24,7 +24,7 @@ import { BufferPool } from "./gpu/pool.ts";
 import { discoverInputs, type InputFile } from "./inputs.ts";
 import type { DeviceChoice } from "./pipeline.ts";
 import type { Plan } from "./planner.ts";
-import { availableParallelism, runtimeName } from "./platform.ts";
+import { availableParallelism, runtimeName, yieldToEventLoop } from "./platform.ts";
 import { Journal } from "./run/journal.ts";
 import { type DeviceInfo, type Ledger, makeLedger, type Progress, writeJsonAtomic } from "./run/ledger.ts";
 import { acquireLock } from "./run/lock.ts";
@@ -58,6 +58,8 @@ export interface RunOptions {
   readonly workers?: number;
   /** The worker threads' entry module (the face provides it: `worker.ts`); without it, no workers. */
   readonly workerUrl?: URL | string;
+  /** With workers: the calling thread processes inputs until the first worker is ready (default true). */
+  readonly helpWhileStarting?: boolean;
   /** Process only this deterministic part of the inputs: shard I of N (`"I/N"` or `{ index, count }`). */
   readonly shard?: Shard | string;
   /** Skip inputs an earlier run of the same pipeline into `out` finished with intact outputs. */
@@ -321,6 +323,7 @@ const runCpu = async (ctx: RunContext, todo: ReadonlyArray<InputTask>): Promise<
         const round = rounds[next++];
         if (!pool) {
           recordAll(recorder, await local.processRound(round));
+          await yieldToEventLoop();
           continue;
         }
         const p: Promise<void> = pool.submit(round).then((r) => {
@@ -329,9 +332,13 @@ const runCpu = async (ctx: RunContext, todo: ReadonlyArray<InputTask>): Promise<
         });
         inflight.add(p);
       }
-      const own = pool && (pool.ready === 0 || pool.failed !== undefined) ? pool.takeQueued() : undefined;
-      if (own) own.resolve(await local.processRound(own.tasks));
-      else if (inflight.size > 0) await Promise.race(inflight);
+      const help = pool !== undefined &&
+        (pool.failed !== undefined || (pool.ready === 0 && options.helpWhileStarting !== false));
+      const own = help ? pool.takeQueued() : undefined;
+      if (own) {
+        own.resolve(await local.processRound(own.tasks));
+        await yieldToEventLoop(); // worker "ready" messages and signals arrive between rounds
+      } else if (inflight.size > 0) await Promise.race(inflight);
       else if (aborted(options) || next >= rounds.length) break;
     }
   } finally {

@@ -13,7 +13,7 @@
  */
 import { Cause, Effect, type Exit } from "effect";
 import { createHash } from "node:crypto";
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type CodedError, OutputWriteError, toCodedError } from "./errors.ts";
 import type { InputFile } from "./inputs.ts";
@@ -71,12 +71,24 @@ const ensureDir = (dir: string): void => {
   madeDirs.add(dir);
 };
 
-/** Writes `bytes` to a temporary file beside `final`; returns what the commit needs. */
-export const stageFile = (final: string, bytes: Uint8Array): StagedFile => {
+/** Writes `bytes` (or chunks, in order) to a temporary file beside `final`; returns what the commit needs. */
+export const stageFile = (final: string, bytes: Uint8Array | ReadonlyArray<Uint8Array>): StagedFile => {
   ensureDir(dirname(final));
   const tmp = tempName(final);
-  writeFileSync(tmp, bytes);
-  return { tmp, final, size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
+  const chunks = bytes instanceof Uint8Array ? [bytes] : bytes;
+  const hash = createHash("sha256");
+  let size = 0;
+  const fd = openSync(tmp, "w");
+  try {
+    for (const chunk of chunks) {
+      for (let at = 0; at < chunk.length;) at += writeSync(fd, chunk, at, chunk.length - at);
+      hash.update(chunk);
+      size += chunk.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { tmp, final, size, sha256: hash.digest("hex") };
 };
 
 /** The SHA-256 (hex) of some bytes, as recorded for outputs. */

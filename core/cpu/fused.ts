@@ -41,6 +41,8 @@ export interface FusedPlan {
   readonly convex?: number;
   /** Stage indices the fused chain replaces (the caller skips them). */
   readonly fused: ReadonlySet<number>;
+  /** True when the first stage to read the chain's output is convex (its memory can be reused after it). */
+  readonly feedsConvex: boolean;
 }
 
 /** The per-image values of each step (and where a step declined). */
@@ -75,10 +77,11 @@ export const fusedPlan = (plan: Plan): FusedPlan => {
       steps.push({ index: j, placed: stages[j], form, hoisted: true });
     }
     if (steps.some((s) => s.hoisted)) {
-      return { steps, convex, fused: new Set(steps.map((s) => s.index)) };
+      return { steps, convex, fused: new Set(steps.map((s) => s.index)), feedsConvex: true };
     }
   }
-  return { steps, fused: new Set(steps.map((s) => s.index)) };
+  const feedsConvex = stages[i]?.stage.convex === true;
+  return { steps, fused: new Set(steps.map((s) => s.index)), feedsConvex };
 };
 
 /** The header after a step: its kind, channels and (unless deferred) notes. */
@@ -197,8 +200,11 @@ export class FusedChain {
     return new FusedChain(shape, shape.convex === undefined ? undefined : plan.stages[shape.convex].output);
   }
 
-  /** Runs the chain on one upload: the image the last fused step gives (hoisted notes still pending). */
-  run(upload: Upload): FusedOutcome {
+  /**
+   * Runs the chain on one upload: the image the last fused step gives (hoisted notes still pending). With
+   * `scratch`, a lookup-table chain writes into it (for a convex stage to read and drop).
+   */
+  run(upload: Upload, scratch?: Float32Array): FusedOutcome {
     const steps = this.shape.steps;
     const convex = this.shape.convex === undefined ? undefined : this.convexOutput;
     const resolved = resolve(steps, upload.image, convex);
@@ -221,7 +227,7 @@ export class FusedChain {
           for (let k = 0; k < size; k++) t[k] = f(min + k);
           return t;
         }));
-      data = lookUp(px, [frames, samples, plane], tables);
+      data = lookUp(px, [frames, samples, plane], tables, scratch);
     } else {
       const stored = px.type === "raw" ? storedValues(px, samples, plane, frames * samples * plane) : px.data;
       const fns = Array.from({ length: outChannels }, (_, c) => composed(steps, values, channels, c));

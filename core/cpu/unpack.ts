@@ -69,12 +69,13 @@ const sourceOrder = (raw: RawPixels, samples: number, plane: number) => {
 /**
  * Looks every stored value up in a table over {@link storedRange} (BitsStored <= 16): output channel `c`
  * of `[frames, channelsOut, plane]` reads sample `c` (or sample 0 when the image has one sample and the
- * tables widen it) through `tables[c]`.
+ * tables widen it) through `tables[c]`. Writes into `into` when it is large enough.
  */
 export const lookUp = (
   raw: RawPixels,
   shape: readonly [frames: number, samples: number, plane: number],
   tables: ReadonlyArray<Float32Array>,
+  into?: Float32Array,
 ): Float32Array => {
   if (raw.bitsStored > 16) throw new RangeError("lookUp: BitsStored > 16 needs storedValues");
   const [frames, samples, plane] = shape;
@@ -84,10 +85,13 @@ export const lookUp = (
   // Signed values map to indices by flipping the sign bit: -2^(b-1) -> 0, 0 -> 2^(b-1).
   const flip = raw.signed ? 2 ** (raw.bitsStored - 1) : 0;
   const channelsOut = tables.length;
-  const out = new Float32Array(frames * channelsOut * plane);
+  const length = frames * channelsOut * plane;
+  const out = into && into.length >= length ? into.subarray(0, length) : new Float32Array(length);
   if (samples === 1 && channelsOut === 1) {
-    const t = tables[0];
-    for (let o = 0; o < out.length; o++) out[o] = t[((w[o] >>> shift) & mask) ^ flip];
+    // One loop per word type, so each stays monomorphic (the hot loop of the fused CPU path).
+    if (w instanceof Uint16Array) lookUp16(w, out, tables[0], shift, mask, flip);
+    else if (w instanceof Uint8Array) lookUp8(w, out, tables[0], shift, mask, flip);
+    else lookUp32(w, out, tables[0], shift, mask, flip);
     return out;
   }
   const order = sourceOrder(raw, samples, plane);
@@ -104,6 +108,39 @@ export const lookUp = (
   }
   return out;
 };
+
+function lookUp16(
+  w: Uint16Array,
+  out: Float32Array,
+  t: Float32Array,
+  shift: number,
+  mask: number,
+  flip: number,
+) {
+  for (let o = 0; o < out.length; o++) out[o] = t[((w[o] >>> shift) & mask) ^ flip];
+}
+
+function lookUp8(
+  w: Uint8Array,
+  out: Float32Array,
+  t: Float32Array,
+  shift: number,
+  mask: number,
+  flip: number,
+) {
+  for (let o = 0; o < out.length; o++) out[o] = t[((w[o] >>> shift) & mask) ^ flip];
+}
+
+function lookUp32(
+  w: Uint32Array,
+  out: Float32Array,
+  t: Float32Array,
+  shift: number,
+  mask: number,
+  flip: number,
+) {
+  for (let o = 0; o < out.length; o++) out[o] = t[((w[o] >>> shift) & mask) ^ flip];
+}
 
 /** The stored values themselves, float32, planar `[frames, samples, rows, cols]`. */
 export const storedValues = (raw: RawPixels, samples: number, plane: number, count: number): Float32Array => {

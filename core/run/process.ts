@@ -86,6 +86,8 @@ const exitOf = <A>(plan: Plan, effect: Effect.Effect<A, unknown, unknown>): Prom
 export class CpuProcessor {
   readonly #fused: FusedChain | undefined;
   readonly #buffers = new ReadBuffers();
+  /** Per slot, the fused chain's output when a convex stage reads it (free again once that stage ran). */
+  readonly #scratch: Float32Array[] = [];
 
   constructor(readonly plan: Plan, readonly outDir: string, options: { readonly fuse: boolean }) {
     this.#fused = options.fuse && plan.source.stage.prepare ? FusedChain.of(plan) : undefined;
@@ -120,6 +122,14 @@ export class CpuProcessor {
     return items.map((it) => this.#finish(it));
   }
 
+  /** The image after stage `i`: hoisted steps settled after the convex stage, scratch memory never kept. */
+  #afterStage(it: Item, i: number, image: Image): Image {
+    if (!it.fused) return image;
+    const settled = this.#fused!.shape.convex === i ? settle(image, it.fused.pending) : image;
+    const scratch = this.#scratch.find((b) => b.buffer === settled.data.buffer);
+    return scratch ? { ...settled, data: settled.data.slice() } : settled;
+  }
+
   /** Reads an input and runs its source stage (and the fused chain when the plan has one). */
   async #load(task: InputTask, slot: number): Promise<Item> {
     const started = performance.now();
@@ -138,7 +148,10 @@ export class CpuProcessor {
     if (this.#fused && source.stage.prepare) {
       const prepared = await exitOf(this.plan, source.stage.prepare(file, source.params));
       if (Exit.isFailure(prepared)) return this.#fail(item, failureOf(prepared.cause), source.label);
-      const outcome = this.#fused.run(prepared.value as Upload);
+      const outcome = this.#fused.run(
+        prepared.value as Upload,
+        this.#scratchFor(slot, prepared.value as Upload),
+      );
       if (outcome.ok) {
         item.image = outcome.image;
         item.fused = { pending: outcome.pending };
@@ -151,6 +164,15 @@ export class CpuProcessor {
     if (Exit.isFailure(decoded)) return this.#fail(item, failureOf(decoded.cause), source.label);
     item.image = decoded.value;
     return item;
+  }
+
+  /** The slot's scratch buffer, grown to the upload's size, when the chain's output may live there. */
+  #scratchFor(slot: number, upload: Upload): Float32Array | undefined {
+    if (!this.#fused?.shape.feedsConvex || upload.pixels.type !== "raw") return undefined;
+    const [frames, , rows, cols] = upload.image.shape;
+    const needed = frames * 3 * rows * cols; // room for gray widened to RGB
+    if ((this.#scratch[slot]?.length ?? 0) < needed) this.#scratch[slot] = new Float32Array(needed);
+    return this.#scratch[slot];
   }
 
   #fail(item: Item, error: unknown, stage: string): Item {
