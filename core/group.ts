@@ -4,8 +4,9 @@
  * The runtime knows no DICOM: the pipeline's source stage groups the files (its {@link SourceGroup}).
  * Before the first input runs, every file is scanned (`scan`: a small header record) and the records are
  * partitioned (`partition`: groups with ordered members, warnings, or an error); each group then runs as one
- * input whose image `runGroup` makes from its member files. A group is never split across rounds, workers
- * or shards: it is one {@link GroupInput}.
+ * input whose image `runGroup` makes from its member files. A group is one unit everywhere: one task for a
+ * worker (the {@link FileGroup} travels with it, as plain data), one shard decision (by its output name),
+ * one ledger entry, one resume decision - a series is never split.
  *
  * - Ledger: one entry per group. `input` is the group's label, `<the members' common folder>/<key>`;
  *   `members` lists the files in the order the source stage used them; `warnings` what it reported (splits,
@@ -16,7 +17,8 @@
  *
  * @module
  */
-import { Effect, type FileSystem } from "effect";
+import { Effect } from "effect";
+import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { failureOf } from "./cpu-stage.ts";
 import { type CodedError, InputReadError, toCodedError } from "./errors.ts";
@@ -27,31 +29,33 @@ import type { LedgerEntry } from "./session.ts";
 import type { FileGroup, SourceFile, Upload } from "./stage.ts";
 import type { Image } from "./tensor.ts";
 
-/** One input made of several files. */
+/** One input made of several files: its group, as the source stage's `partition` made it. */
 export interface GroupInput extends InputFile {
   readonly group: FileGroup;
-  /** The member files (as discovered), in `group.members` order. */
-  readonly files: ReadonlyArray<InputFile>;
 }
 
-/** A ledger entry of a grouped input: the member files and the source stage's warnings. */
-export type GroupLedgerEntry = LedgerEntry & {
-  readonly members?: ReadonlyArray<string>;
-  readonly warnings?: ReadonlyArray<string>;
-};
+/** A unit whose ledger entry is known before anything runs (a file that cannot be scanned, a bad group). */
+export interface FailedUnit extends InputFile {
+  readonly failed: LedgerEntry;
+}
 
-/** True when `input` is a group of files. */
-export const isGroupInput = (input: InputFile): input is GroupInput => "group" in input && "files" in input;
+/** True when `input` (an input file or a task made of one) is a group of files. */
+export const isGroupInput = <T extends InputFile>(input: T): input is T & { readonly group: FileGroup } =>
+  (input as { group?: FileGroup }).group !== undefined;
 
-/** The pipeline's grouping mode (`file`: no grouping). */
-export const groupMode = (plan: Plan): string => plan.pipeline.group;
+/** True when `input`'s ledger entry is already known. */
+export const isFailedUnit = (input: InputFile): input is FailedUnit =>
+  (input as { failed?: LedgerEntry }).failed !== undefined;
 
-const readFile = (fs: FileSystem.FileSystem, path: string) =>
-  fs.readFile(path).pipe(
-    Effect.mapError((e) =>
-      new InputReadError({ code: "READ_ERROR", message: `cannot read ${path}: ${e.message}` })
-    ),
-  );
+const readFile = (path: string): Effect.Effect<Uint8Array, InputReadError> =>
+  Effect.try({
+    try: () => new Uint8Array(readFileSync(path)),
+    catch: (e) =>
+      new InputReadError({
+        code: "READ_ERROR",
+        message: `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`,
+      }),
+  });
 
 /** The longest common folder of some `/`-separated paths ("" when none). */
 const commonFolder = (paths: ReadonlyArray<string>): string => {
@@ -69,112 +73,97 @@ const commonFolder = (paths: ReadonlyArray<string>): string => {
 
 const joinPath = (folder: string, name: string) => (folder === "" ? name : `${folder}/${name}`);
 
-/** The ledger entry of a file or group that failed before running. */
-const failedEntry = (
-  input: string,
+/** The members and warnings of a group, for its ledger entry. */
+export const groupInfo = (
+  group: FileGroup | undefined,
+): { readonly members?: ReadonlyArray<string>; readonly warnings?: ReadonlyArray<string> } =>
+  group ? { members: group.members, ...(group.warnings.length > 0 ? { warnings: group.warnings } : {}) } : {};
+
+/** A ledger entry with its group's members and warnings (unchanged for plain files). */
+export const withGroupInfo = (input: InputFile, entry: LedgerEntry): LedgerEntry =>
+  isGroupInput(input) ? { ...entry, ...groupInfo(input.group) } : entry;
+
+/** The unit of a file or group that failed before running. */
+const failedUnit = (
+  path: string,
+  outputBase: string,
   error: CodedError,
   stage: string,
-  extra: { readonly members?: ReadonlyArray<string>; readonly warnings?: ReadonlyArray<string> } = {},
-): GroupLedgerEntry => ({
-  input,
-  status: "error",
-  outputs: [],
-  error: { code: error.code, message: error.message, stage },
-  ms: 0,
-  ...(extra.members ? { members: extra.members } : {}),
-  ...(extra.warnings && extra.warnings.length > 0 ? { warnings: extra.warnings } : {}),
+  group?: FileGroup,
+) => ({
+  path,
+  outputBase,
+  failed: {
+    input: path,
+    status: "error",
+    outputs: [],
+    error: { code: error.code, message: error.message, stage },
+    ms: 0,
+    ...groupInfo(group),
+  } satisfies LedgerEntry,
 });
 
-/** The units of work of a run and the ledger entries of what failed before running. */
-export interface GroupedInputs {
-  readonly units: ReadonlyArray<InputFile>;
-  readonly failed: ReadonlyArray<GroupLedgerEntry>;
-}
+/** Scans every file with the source stage's `scan`; a file that fails becomes a failed unit. */
+const scanAll = (plan: Plan, files: ReadonlyArray<InputFile>) =>
+  Effect.gen(function* () {
+    const grouping = plan.source.stage.group!;
+    const failed: FailedUnit[] = [];
+    const scanned: Array<{ readonly path: string; readonly record: unknown }> = [];
+    for (const file of files) {
+      const exit = yield* Effect.exit(
+        Effect.flatMap(readFile(file.path), (bytes) =>
+          grouping.scan({ path: file.path, bytes }, plan.source.params))
+          .pipe(providePlugins(plan)),
+      );
+      if (exit._tag === "Success") {
+        scanned.push({ path: file.path, record: exit.value });
+      } else {
+        const error = toCodedError(failureOf(exit.cause), "INTERNAL_ERROR");
+        failed.push(failedUnit(file.path, file.outputBase, error, plan.source.label));
+      }
+    }
+    return { scanned, failed };
+  });
 
 /**
- * Turns the discovered files into units of work: the files themselves when the pipeline does not group,
- * else one {@link GroupInput} per group the source stage makes (see the module documentation).
+ * The units of work of a run: the files themselves when the pipeline does not group, else one
+ * {@link GroupInput} per group the source stage makes, and a {@link FailedUnit} for each file or group that
+ * fails before running (see the module documentation).
  */
 export const groupInputs = (
   plan: Plan,
   files: ReadonlyArray<InputFile>,
-  fs: FileSystem.FileSystem,
-): Effect.Effect<GroupedInputs> =>
+): Effect.Effect<ReadonlyArray<InputFile>> =>
   Effect.gen(function* () {
-    const mode = groupMode(plan);
     const grouping = plan.source.stage.group;
-    if (mode === "file" || !grouping) return { units: files, failed: [] };
-    const label = plan.source.label;
-    const failed: GroupLedgerEntry[] = [];
-    const scanned: Array<{ readonly path: string; readonly record: unknown }> = [];
-    const byPath = new Map<string, InputFile>();
-    for (const file of files) {
-      const exit = yield* Effect.exit(
-        Effect.flatMap(
-          readFile(fs, file.path),
-          (bytes) => grouping.scan({ path: file.path, bytes }, plan.source.params),
-        ).pipe(providePlugins(plan)),
-      );
-      if (exit._tag === "Success") {
-        scanned.push({ path: file.path, record: exit.value });
-        byPath.set(file.path, file);
-      } else {
-        failed.push(failedEntry(file.path, toCodedError(failureOf(exit.cause), "INTERNAL_ERROR"), label));
-      }
+    if (plan.pipeline.group === "file" || !grouping) return files;
+    const { scanned, failed } = yield* scanAll(plan, files);
+    const bases = new Map(files.map((f) => [f.path, f.outputBase]));
+    const units: InputFile[] = [...failed];
+    for (const group of grouping.partition(scanned, plan.source.params, plan.pipeline.group)) {
+      const path = joinPath(commonFolder(group.members), group.key);
+      const outputBase = joinPath(commonFolder(group.members.map((m) => bases.get(m) ?? m)), group.key);
+      const unit: FailedUnit | GroupInput = group.error
+        ? failedUnit(path, outputBase, group.error, plan.source.label, group)
+        : { path, outputBase, group };
+      units.push(unit);
     }
-    const units: GroupInput[] = [];
-    for (const group of grouping.partition(scanned, plan.source.params, mode)) {
-      const members = group.members.map((p) => byPath.get(p)).filter((f): f is InputFile => f !== undefined);
-      const name = joinPath(commonFolder(group.members), group.key);
-      if (group.error) {
-        failed.push(failedEntry(name, group.error, label, group));
-        continue;
-      }
-      units.push({
-        path: name,
-        outputBase: joinPath(commonFolder(members.map((m) => m.outputBase)), group.key),
-        group,
-        files: members,
-      });
-    }
-    return { units, failed };
+    return units;
   });
 
-/** The member files' bytes. */
-const readMembers = (fs: FileSystem.FileSystem, input: GroupInput) =>
-  Effect.forEach(
-    input.files,
-    (f) => Effect.map(readFile(fs, f.path), (bytes): SourceFile => ({ path: f.path, bytes })),
-  );
-
-/** The image of a grouped input (its source stage's `runGroup` over the member files). */
-export const runGroupInput = (
-  plan: Plan,
-  fs: FileSystem.FileSystem,
-  input: GroupInput,
-): Effect.Effect<Image, CodedError> =>
+/** The image of a group: its source stage's `runGroup` over the member files. */
+export const runGroupInput = (plan: Plan, group: FileGroup): Effect.Effect<Image, CodedError> =>
   Effect.flatMap(
-    readMembers(fs, input),
-    (files) => plan.source.stage.group!.runGroup(files, input.group, plan.source.params),
+    Effect.forEach(
+      group.members,
+      (path) => Effect.map(readFile(path), (bytes): SourceFile => ({ path, bytes })),
+    ),
+    (files) => plan.source.stage.group!.runGroup(files, group, plan.source.params),
   ).pipe(providePlugins(plan));
 
-/** The GPU upload of a grouped input: its image's values as f32. */
-export const groupUpload = (
-  plan: Plan,
-  fs: FileSystem.FileSystem,
-  input: GroupInput,
-): Effect.Effect<Upload, CodedError> =>
-  Effect.map(runGroupInput(plan, fs, input), ({ data, ...image }): Upload => ({
+/** The GPU upload of a group: its image's values as f32. */
+export const groupUpload = (plan: Plan, group: FileGroup): Effect.Effect<Upload, CodedError> =>
+  Effect.map(runGroupInput(plan, group), ({ data, ...image }): Upload => ({
     image,
     pixels: { type: "f32", data },
   }));
-
-/** A ledger entry with its group's members and warnings (unchanged for plain files). */
-export const withGroupInfo = (input: InputFile, entry: LedgerEntry): GroupLedgerEntry =>
-  isGroupInput(input)
-    ? {
-      ...entry,
-      members: input.files.map((f) => f.path),
-      ...(input.group.warnings.length > 0 ? { warnings: input.group.warnings } : {}),
-    }
-    : entry;

@@ -94,7 +94,10 @@ export interface SeriesGroup {
   /** Unique within a partition: the SeriesInstanceUID, `UID-2`... for split parts. */
   readonly key: string;
   readonly seriesInstanceUid?: string;
-  /** Paths of the member files, in the order their first slice appears. */
+  /**
+   * Paths of the member files, in the order their first slice appears, then files left out (copies of a
+   * slice: they give none).
+   */
   readonly members: ReadonlyArray<string>;
   /** Slices in volume order (ascending along the slice normal). */
   readonly slices: ReadonlyArray<SeriesSlice>;
@@ -329,18 +332,26 @@ function orderPart(
     );
   }
   const slices = kept.map((s) => s.c);
+  const leftOut = sorted.filter((s) => !kept.includes(s)).map((s) => s.c.input);
   const geometry = placeSlices(kept, normal, partKey, inputs, warnings);
   if ("code" in geometry) return fail(geometry.code, geometry.message, slices);
   return {
     ...base,
-    ...membersOf(slices, inputs),
+    ...membersOf(slices, inputs, leftOut),
     geometry: { ...geometry, sopInstanceUids: slices.map((c) => c.sop) },
     warnings,
   };
 }
 
-/** Members (first use order) and slices referring to them. */
-function membersOf(slices: ReadonlyArray<Candidate>, inputs: ReadonlyArray<SeriesInput>) {
+/**
+ * Members (first use order; then the files `leftOut`, copies that give no slice, so that every file of the
+ * series belongs to its group) and slices referring to them.
+ */
+function membersOf(
+  slices: ReadonlyArray<Candidate>,
+  inputs: ReadonlyArray<SeriesInput>,
+  leftOut: ReadonlyArray<number> = [],
+) {
   const index = new Map<number, number>();
   const members: string[] = [];
   const out: SeriesSlice[] = [];
@@ -358,6 +369,7 @@ function membersOf(slices: ReadonlyArray<Candidate>, inputs: ReadonlyArray<Serie
       intercept: c.intercept,
     });
   }
+  for (const i of leftOut) if (!index.has(i)) index.set(i, members.push(inputs[i].path) - 1);
   return { members, slices: out };
 }
 
@@ -457,7 +469,8 @@ export interface AssembledVolume {
 }
 
 /**
- * Stacks the decoded members of a group (in `group.members` order) into one volume in slice order.
+ * Stacks the decoded members of a group (in `group.members` order; `undefined` for members that give no
+ * slice) into one volume in slice order.
  *
  * When every slice has the same RescaleSlope/Intercept (and Modality LUT), the values stay stored values and
  * the meta keeps that slope and intercept (the `rescale` stage then applies it, fused on the GPU). When they
@@ -467,13 +480,17 @@ export interface AssembledVolume {
  * @throws SeriesError SERIES_MISMATCH when a member does not match the group's header (changed on disk), or
  *   when slices with different Modality LUT Sequences would need one applied per slice
  */
-export function assembleVolume(group: SeriesGroup, decoded: ReadonlyArray<DecodedMember>): AssembledVolume {
+export function assembleVolume(
+  group: SeriesGroup,
+  decoded: ReadonlyArray<DecodedMember | undefined>,
+): AssembledVolume {
   if (!group.geometry || group.error) {
     throw new SeriesError(group.error?.code ?? "SERIES_NO_GEOMETRY", group.error?.message ?? "no geometry");
   }
   const { rows, cols } = group;
-  const channels = decoded[0]?.shape[1] ?? 1;
+  const channels = decoded[group.slices[0].member]?.shape[1] ?? 1;
   for (const [i, d] of decoded.entries()) {
+    if (!d) continue;
     const [frames, ch, r, c] = d.shape;
     if (r !== rows || c !== cols || ch !== channels || frames <= maxFrame(group, i)) {
       throw new SeriesError(
@@ -487,7 +504,7 @@ export function assembleVolume(group: SeriesGroup, decoded: ReadonlyArray<Decode
   const data = new Float32Array(group.slices.length * plane);
   const first = group.slices[0];
   const uniform = group.slices.every((s) => s.slope === first.slope && s.intercept === first.intercept);
-  const luts = new Set(decoded.map((d) => JSON.stringify(d.meta.modalityLut ?? null)));
+  const luts = new Set(decoded.flatMap((d) => (d ? [JSON.stringify(d.meta.modalityLut ?? null)] : [])));
   if (luts.size > 1 || (!uniform && !luts.has("null"))) {
     throw new SeriesError(
       "SERIES_MISMATCH",
@@ -496,11 +513,13 @@ export function assembleVolume(group: SeriesGroup, decoded: ReadonlyArray<Decode
     );
   }
   group.slices.forEach((s, k) => {
-    const src = decoded[s.member].data.subarray(s.frame * plane, (s.frame + 1) * plane);
+    const member = decoded[s.member];
+    if (!member) throw new SeriesError("SERIES_MISMATCH", `${group.members[s.member]} was not decoded`);
+    const src = member.data.subarray(s.frame * plane, (s.frame + 1) * plane);
     if (uniform) data.set(src, k * plane);
     else for (let i = 0; i < plane; i++) data[k * plane + i] = s.slope * src[i] + s.intercept;
   });
-  const meta0 = decoded[first.member].meta;
+  const meta0 = decoded[first.member]!.meta;
   const meta: ImageMeta = {
     ...meta0,
     frames: group.slices.length,

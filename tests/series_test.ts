@@ -120,6 +120,9 @@ Deno.test("a byte copy of a slice is left out with a warning", () => {
   assert.equal(group.slices.length, expected.copy.slices);
   assert.equal(group.warnings.length, 1);
   assert.match(group.warnings[0], /is a copy of .* the copy is left out/);
+  // The copy stays a member (every file belongs to its series' entry), after those that give slices.
+  assert.equal(group.members.length, 5);
+  assert.ok(!group.slices.some((s) => s.member === 4));
 });
 
 Deno.test("one SeriesInstanceUID with two orientations: two volumes, the split explained", () => {

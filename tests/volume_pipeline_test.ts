@@ -48,10 +48,13 @@ Deno.test("--group series: one ledger entry per series, members and warnings, er
     out,
     "--group",
     "series",
+    "--workers",
+    "2",
   ]);
   assert.equal(r.code, 1, "gap and duplicate fail, the others are written");
   const ledger = readJson(join(out, "dcmflow-run.json")) as Ledger;
   assert.equal(ledger.pipeline.group, "series");
+  assert.equal(ledger.workers, 2, "series ran on worker threads (a group travels with its task)");
   const byFolder = (f: string) =>
     ledger.inputs.filter((e) => e.input.startsWith(`tests/fixtures/series/${f}/`));
   const entry = (f: string) => {
@@ -87,6 +90,24 @@ Deno.test("--group series: one ledger entry per series, members and warnings, er
   assert.ok(worst <= 0.5 + 1e-6, `HU at the affine's positions: ${worst}`);
   const parts = byFolder("split").map((e) => e.outputs[0]);
   assert.deepEqual(parts.map((p) => p.endsWith("-2.npy")), [false, true], "the second part is UID-2");
+});
+
+Deno.test("shards split series, never a series: every file in exactly one shard, whole", async () => {
+  const plan = await provide(planText(
+    "dcmflow: 1\ndevice: cpu\ngroup: series\nstages:\n  - use: decode\n  - use: write\n    with: { format: npy }\n",
+    "s.yaml",
+  ));
+  const out = join(tempDir(), "out");
+  const members: string[] = [];
+  for (const shard of ["0/2", "1/2"]) {
+    const ledger = await provide(runPlan(plan, { inputs: ["tests/fixtures/series"], out, shard }));
+    assert.ok(ledger.inputs.length > 0, `shard ${shard} has work`);
+    for (const e of ledger.inputs) members.push(...(e.members ?? [e.input]));
+  }
+  const all = readdirSync("tests/fixtures/series", { recursive: true }).map(String)
+    .filter((f) => !Deno.statSync(join("tests/fixtures/series", f)).isDirectory);
+  assert.equal(members.length, all.length);
+  assert.equal(new Set(members).size, all.length);
 });
 
 Deno.test("group: names a grouping the source stage has, checked before anything runs", async () => {

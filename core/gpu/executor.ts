@@ -358,7 +358,7 @@ const prepare = (
     const session = yield* openSession(input, outDir);
     const source = plan.source.stage;
     const exit = yield* Effect.exit(
-      isGroupInput(input) ? groupUpload(plan, fs, input) : Effect.gen(function* () {
+      isGroupInput(input) ? groupUpload(plan, input.group) : Effect.gen(function* () {
         const bytes = yield* fs.readFile(input.path).pipe(
           Effect.mapError((e) => ({
             code: "READ_ERROR",

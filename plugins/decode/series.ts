@@ -39,7 +39,11 @@ const volumeOf = (files: ReadonlyArray<{ readonly bytes: Uint8Array }>, group: F
   Effect.tryPromise({
     try: async (): Promise<Image> => {
       const series = group.detail as SeriesGroup;
-      const decoded = await Promise.all(files.map((f) => decodeDicomAsync(f.bytes)));
+      // Members that give no slice (copies left out) are not decoded.
+      const used = new Set(series.slices.map((s) => s.member));
+      const decoded = await Promise.all(
+        files.map((f, i) => (used.has(i) ? decodeDicomAsync(f.bytes) : undefined)),
+      );
       const volume = assembleVolume(series, decoded);
       return {
         kind: "stored",
