@@ -62,7 +62,8 @@ export function orthogonalViews(vol: NiftiVolume): { data: Float32Array; shape: 
   return { data, shape: [1, 1, rows, cols] };
 }
 
-const gunzip = async (bytes: Uint8Array) =>
+/** gunzip with the runtime's DecompressionStream. */
+export const gunzip = async (bytes: Uint8Array): Promise<Uint8Array> =>
   new Uint8Array(
     await new Response(
       new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip")),

@@ -12,7 +12,7 @@ import { loadPipeline, planText } from "../mod.ts";
 import type { Plan } from "../core/planner.ts";
 import { type Ledger, type RunOptions, runPlan } from "../core/runtime.ts";
 import { voxelToPatient } from "../dicom/mod.ts";
-import { orthogonalViews, readNifti } from "../docs/volume-views.ts";
+import { gunzip, orthogonalViews, readNifti } from "../docs/volume-views.ts";
 import { gpuTest, maxAbsDiff, readJson, readNpy, runCli, tempDir } from "./helpers.ts";
 
 const provide = <A, E>(e: Effect.Effect<A, E, unknown>) =>
@@ -22,13 +22,6 @@ const run = (plan: Plan, inputs: string[], options: Partial<RunOptions> = {}) =>
   const out = join(tempDir(), "out");
   return provide(runPlan(plan, { inputs, out, ...options })).then((ledger) => ({ ledger, out }));
 };
-
-const gunzip = async (bytes: Uint8Array) =>
-  new Uint8Array(
-    await new Response(
-      new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip")),
-    ).arrayBuffer(),
-  );
 
 const expected = readJson("tests/fixtures/series/expected.json").cases;
 
