@@ -7,6 +7,7 @@
  * @module
  */
 import { Effect, FileSystem } from "effect";
+import { concatBytes } from "../dicom/bytes.ts";
 import { imageRun } from "./elementwise.ts";
 import { PipelineError } from "./errors.ts";
 import { Output } from "./output.ts";
@@ -81,7 +82,7 @@ export const processBytes = (p: Plan, bytes: Uint8Array, path = "memory.dcm") =>
     input: path,
     write: (ext, data, suffix = "") =>
       Effect.sync(() => {
-        files.set(`${suffix}.${ext}`, data);
+        files.set(`${suffix}.${ext}`, data instanceof Uint8Array ? data : concatBytes(data));
         return `${suffix}.${ext}`;
       }),
     append: (name, row) => Effect.sync(() => void collected.set(name, [...(collected.get(name) ?? []), row])),

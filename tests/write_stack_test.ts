@@ -4,16 +4,17 @@
 // never leaves a complete-looking file before it finishes.
 import assert from "node:assert/strict";
 import { NodeServices } from "@effect/platform-node";
-import { Effect, Exit, FileSystem, Scope } from "effect";
+import { Effect } from "effect";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { planText, readHeader } from "../mod.ts";
-import { openCollectors, type PlannedCollection } from "../core/collect.ts";
-import type { InputFile } from "../core/inputs.ts";
+import { planText, readHeader, runPlan as runWithWorkers } from "../mod.ts";
+import { RunCollectors, type StagedRows } from "../core/collect.ts";
+import { Journal } from "../core/run/journal.ts";
+import type { TaskResult } from "../core/run/process.ts";
+import { RunRecorder } from "../core/run/recorder.ts";
 import { decodeNpy } from "../core/npy.ts";
 import type { Plan } from "../core/planner.ts";
 import { type Ledger, type RunOptions, runPlan } from "../core/runtime.ts";
-import type { LedgerEntry } from "../core/session.ts";
 import { csvField, INDEX_COLUMNS, stackCollection, type StackRow } from "../plugins/write/stack.ts";
 import { findBun, gpuTest, readNpy, runCli, tempDir } from "./helpers.ts";
 
@@ -127,6 +128,16 @@ Deno.test("stack: one [N, C, H, W] file equal to the per-input files concatenate
     shape: [frames, 1, 24, 32],
     dtype: "float32",
   }]);
+  // Worker threads (2, the main thread helping while they start): rows arrive out of order from several
+  // threads, and the stack is byte for byte the same.
+  const out = join(tempDir(), "out");
+  const p = await plan(pipeline("{ format: npy, stack: true }"));
+  const threaded = await provide(
+    runWithWorkers(p, { inputs: [dir], out, device: "cpu", workers: 2, helpWhileStarting: true }),
+  );
+  assert.equal(threaded.workers, 2);
+  assert.deepEqual(readFileSync(join(out, "lung_set.npy")), readFileSync(npy));
+  assert.deepEqual(readFileSync(join(out, "lung_set.index.csv")), readFileSync(csv));
   const multi = stacked.ledger.inputs.find((e) => e.input.endsWith("slice-003b.dcm"))!;
   assert.deepEqual(multi.collected, [{ name: "lung_set", first: 3, count: 4 }]);
   assert.equal(stacked.ledger.inputs.find((e) => e.status === "error")?.collected, undefined);
@@ -172,6 +183,42 @@ stages:
     join(dir, "a-first.dcm"),
     join(dir, "z-last.dcm"),
   ]);
+});
+
+Deno.test("stack: an interrupted run writes no stack; --resume runs the stacked inputs again; shards", async () => {
+  const dir = inputsDir();
+  const p = await plan(pipeline("{ format: npy, stack: true }"));
+  const fresh = await run(p, [dir]);
+  const out = join(tempDir(), "out");
+  const stop = new AbortController();
+  const cut = await provide(runPlan(p, {
+    inputs: [dir],
+    out,
+    device: "cpu",
+    signal: stop.signal,
+    onProgress: (e) => e.done === 2 && stop.abort("SIGINT"),
+  }));
+  assert.equal(cut.interrupted, "SIGINT");
+  assert.ok((cut.summary.pending ?? 0) > 0);
+  assert.equal(cut.collected?.[0].error?.code, "INCOMPLETE");
+  assert.ok(!existsSync(join(out, "lung_set.npy")) && !existsSync(join(out, "lung_set.index.csv")));
+  assert.deepEqual(readdirSync(out).filter((f) => f.includes("lung_set")), [], "no temporary file left");
+  const resumed = await provide(runPlan(p, { inputs: [dir], out, device: "cpu", resume: true }));
+  assert.equal(resumed.summary.resumed, undefined, "inputs that added rows are not carried over");
+  assert.deepEqual(readFileSync(join(out, "lung_set.npy")), readFileSync(join(fresh.out, "lung_set.npy")));
+  assert.deepEqual(
+    readFileSync(join(out, "lung_set.index.csv")),
+    readFileSync(join(fresh.out, "lung_set.index.csv")),
+  );
+  // A shard stacks its own inputs under its own name.
+  const shardOut = join(tempDir(), "out");
+  const shard = await provide(runPlan(p, { inputs: [dir], out: shardOut, device: "cpu", shard: "1/2" }));
+  const rows = shard.inputs.reduce((n, e) => n + (e.collected?.[0].count ?? 0), 0);
+  assert.deepEqual(shard.collected?.[0].outputs, [
+    join(shardOut, "lung_set.shard-1-of-2.npy"),
+    join(shardOut, "lung_set.shard-1-of-2.index.csv"),
+  ]);
+  assert.deepEqual(readNpy(join(shardOut, "lung_set.shard-1-of-2.npy")).shape, [rows, 1, 24, 32]);
 });
 
 Deno.test("stack: plan-time checks, the plan line, the CLI summary (Deno and Bun) and `dcmflow plugins`", async () => {
@@ -263,68 +310,75 @@ const row = (value: number, frames = 1): StackRow => ({
   seriesInstanceUid: "series",
 });
 
-const entry = (input: InputFile, status: "ok" | "error" = "ok"): LedgerEntry => ({
-  input: input.path,
-  status,
-  outputs: [],
+/** A task result as a worker sends it: staged rows, or an error. */
+const result = (index: number, rows?: StagedRows): TaskResult => ({
+  index,
+  input: `in${index}.dcm`,
   ms: 0,
+  ...(rows ? { staged: [], rows } : { error: { code: "NOT_DICOM", message: "no", stage: "decode" } }),
 });
 
-Deno.test("collectors append rows in input order whatever order inputs settle in; unfinished files are temporary", async () => {
+const openStack = (out: string, name: string) =>
+  RunCollectors.open([{ stage: "write", collection: stackCollection(name) }], out, {
+    tempName: (final) => `${final}.tmp-test`,
+  });
+
+Deno.test("the recorder appends rows in input order whatever order inputs finish in; unfinished files are temporary", () => {
   const out = tempDir();
-  const inputs: InputFile[] = [0, 1, 2, 3].map((i) => ({ path: `in${i}.dcm`, outputBase: `in${i}` }));
-  const planned: PlannedCollection[] = [{ stage: "write", collection: stackCollection("ds") }];
-  await provide(Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem;
-    const scope = yield* Scope.make();
-    const c = yield* Scope.provide(scope)(openCollectors(planned, out, inputs, { tempSuffix: "tmp-test" }));
-    c.committed(inputs[2], [{ name: "ds", row: row(2, 2) }]);
-    c.committed(inputs[0], [{ name: "ds", row: row(0) }]);
-    c.committed(inputs[3], [{ name: "ds", row: row(3) }]);
-    // Input 1 failed (its rows were never committed); inputs settle out of order.
-    assert.deepEqual(yield* c.settle(inputs[2], entry(inputs[2])), []);
-    assert.deepEqual(yield* c.settle(inputs[3], entry(inputs[3])), []);
-    const first = yield* c.settle(inputs[0], entry(inputs[0]));
-    assert.deepEqual(first.map((e) => [e.input, e.collected]), [["in0.dcm", [{
-      name: "ds",
-      first: 0,
-      count: 1,
-    }]]]);
-    const rest = yield* c.settle(inputs[1], entry(inputs[1], "error"));
-    assert.deepEqual(rest.map((e) => [e.input, e.status, e.collected]), [
-      ["in1.dcm", "error", undefined],
-      ["in2.dcm", "ok", [{ name: "ds", first: 1, count: 2 }]],
-      ["in3.dcm", "ok", [{ name: "ds", first: 3, count: 1 }]],
-    ]);
-    // Before finish: no ds.npy, only a temporary file whose header says 0 rows (never complete-looking).
-    assert.ok(!existsSync(join(out, "ds.npy")));
-    const tmp = readFileSync(join(out, "ds.npy.tmp-test"));
-    assert.deepEqual(decodeNpy(new Uint8Array(tmp)).shape, [0, 1, 2, 3]);
-    const [report] = yield* c.finish;
-    assert.deepEqual(report.shape, [4, 1, 2, 3]);
-    const done = readNpy(join(out, "ds.npy"));
-    assert.deepEqual(done.data.filter((_, i) => i % 6 === 0), [0, 2, 2, 3]);
-    assert.deepEqual(readIndex(join(out, "ds.index.csv")).map((r) => `${r.input}:${r.frame}`), [
-      "in0.dcm:0",
-      "in2.dcm:0",
-      "in2.dcm:1",
-      "in3.dcm:0",
-    ]);
-    yield* Scope.close(scope, Exit.void);
-    assert.deepEqual(readdirSync(out).sort(), ["ds.index.csv", "ds.npy"]);
-    // A run that ends without finish (failure, interrupt) removes its temporary files and leaves no ds2.npy.
-    const scope2 = yield* Scope.make();
-    const planned2: PlannedCollection[] = [{ stage: "write", collection: stackCollection("ds2") }];
-    const c2 = yield* Scope.provide(scope2)(
-      openCollectors(planned2, out, inputs, { tempSuffix: "tmp-test" }),
-    );
-    c2.committed(inputs[0], [{ name: "ds2", row: row(0) }]);
-    yield* c2.settle(inputs[0], entry(inputs[0]));
+  const collectors = openStack(out, "ds");
+  const journal = Journal.create(join(out, "j.jsonl"), {
+    journal: 1,
+    planHash: "x",
+    tag: "all",
+    started: "",
+    total: 4,
+  });
+  const recorder = new RunRecorder([0, 1, 2, 3], journal, () => {}, collectors);
+  recorder.accept({ index: 2, result: result(2, [{ name: "ds", row: row(2, 2) }]) });
+  recorder.accept({ index: 3, result: result(3, [{ name: "ds", row: row(3) }]) });
+  assert.equal(recorder.entries().length, 0, "inputs 2 and 3 wait for 0 and 1");
+  recorder.accept({ index: 0, result: result(0, [{ name: "ds", row: row(0) }]) });
+  assert.deepEqual(recorder.entries().map((e) => e.collected), [[{ name: "ds", first: 0, count: 1 }]]);
+  recorder.accept({ index: 1, result: result(1) }); // failed: no rows
+  assert.deepEqual(recorder.entries().map((e) => [e.input, e.status, e.collected]), [
+    ["in0.dcm", "ok", [{ name: "ds", first: 0, count: 1 }]],
+    ["in1.dcm", "error", undefined],
+    ["in2.dcm", "ok", [{ name: "ds", first: 1, count: 2 }]],
+    ["in3.dcm", "ok", [{ name: "ds", first: 3, count: 1 }]],
+  ]);
+  journal.close();
+  // Before finish: no ds.npy, only a temporary file whose header says 0 rows (never complete-looking).
+  assert.ok(!existsSync(join(out, "ds.npy")));
+  assert.deepEqual(decodeNpy(new Uint8Array(readFileSync(join(out, "ds.npy.tmp-test")))).shape, [0, 1, 2, 3]);
+  const [report] = collectors.finish(true);
+  assert.deepEqual(report.shape, [4, 1, 2, 3]);
+  const done = readNpy(join(out, "ds.npy"));
+  assert.deepEqual(done.data.filter((_, i) => i % 6 === 0), [0, 2, 2, 3]);
+  assert.deepEqual(readIndex(join(out, "ds.index.csv")).map((r) => `${r.input}:${r.frame}`), [
+    "in0.dcm:0",
+    "in2.dcm:0",
+    "in2.dcm:1",
+    "in3.dcm:0",
+  ]);
+  collectors.abort(); // nothing once finished
+  assert.deepEqual(readdirSync(out).sort(), ["ds.index.csv", "ds.npy", "j.jsonl"]);
+  // A run that did not process every input (interrupted), or failed, leaves no ds2.npy at all.
+  for (const end of ["interrupted", "failed"]) {
+    const c2 = openStack(out, "ds2");
+    c2.append(0, { input: "in0.dcm", status: "ok", outputs: [], ms: 0 }, [{ name: "ds2", row: row(0) }]);
     assert.ok(existsSync(join(out, "ds2.npy.tmp-test")));
-    yield* Scope.close(scope2, Exit.void);
-    assert.deepEqual(readdirSync(out).sort(), ["ds.index.csv", "ds.npy"]);
-    void fs;
-  }));
+    if (end === "interrupted") assert.equal(c2.finish(false)[0].error?.code, "INCOMPLETE");
+    else c2.abort();
+    assert.deepEqual(readdirSync(out).sort(), ["ds.index.csv", "ds.npy", "j.jsonl"], end);
+  }
+  // Rows for a collection nobody declared are an error of that input, not a crash.
+  const c3 = openStack(out, "ds3");
+  const bad = c3.append(0, { input: "in0.dcm", status: "ok", outputs: [], ms: 0 }, [{
+    name: "other",
+    row: 1,
+  }]);
+  assert.equal(bad.status, "error");
+  c3.abort();
 });
 
 gpuTest(

@@ -7,18 +7,22 @@
  * - `png`: an 8-bit preview per frame (`x.png`, or `x.f001.png`, ... for multi-frame images); display
  *   values map their window range to 0..255, other kinds each frame's min..max.
  * - `json`: header facts, what each stage did, tensor statistics, and readable predictions after `infer`.
+ * - `nifti`: a gzipped NIfTI-1 file `x.nii.gz` with the volume's geometry (see nifti.ts).
  *
  * Files are staged and only appear once the whole input has succeeded.
  *
  * @module
  */
 import { Effect, Schema } from "effect";
-import { defineStage, encodeNpy, type Image, Output } from "../../plugin.ts";
+import { defineStage, type Image, npyChunks, Output } from "../../plugin.ts";
+import { encodeNiftiGz } from "./nifti.ts";
 import { previewPng, type PreviewScale } from "./png.ts";
 import { stackCollection } from "./stack.ts";
 
 const Params = Schema.Struct({
-  format: Schema.Literals(["npy", "png", "json"]).annotate({ description: "npy | png | json" }),
+  format: Schema.Literals(["npy", "png", "json", "nifti"]).annotate({
+    description: "npy | png | json | nifti",
+  }),
   stack: Schema.optionalKey(Schema.Boolean.annotate({
     description: "npy: every frame of every input in one NAME.npy [N, C, H, W] + NAME.index.csv",
   })),
@@ -44,6 +48,9 @@ const checkParams = (p: WriteParams): string | undefined => {
   if (p.name !== undefined && !p.stack) return "name: names the stacked file; add stack: true (format: npy)";
   if (p.name !== undefined && !STACK_NAME.test(p.name)) {
     return `name: "${p.name}" must be a file name (letters, digits, ".", "_", "-"; no folders)`;
+  }
+  if (p.name?.startsWith("dcmflow-run")) {
+    return `name: "${p.name}" would land on the run's own files; rename it`;
   }
   return undefined;
 };
@@ -98,21 +105,24 @@ export const write = defineStage({
   name: "write",
   description:
     "Write the tensor: npy (<f4, [frames, channels, rows, cols]; stack: true -> one [N, ...] file for the run), " +
-    "png preview, or json metadata",
+    "png preview, json metadata or nifti",
   params: Params,
   examples: [{ format: "npy" }, { format: "npy", stack: true, name: "train" }, { format: "png" }, {
     format: "json",
-  }],
+  }, { format: "nifti" }],
   accepts: ["stored", "modality", "display", "features", "prediction"],
   setup: (p, { pipelineName }) =>
     Effect.succeed(p.stack && p.name === undefined ? { ...p, name: stackName(pipelineName) } : p),
   plan: (p, spec) =>
     checkParams(p) ??
-      (p.format === "png" && spec.kind === "prediction" && spec.dims && spec.dims.length !== 3
-        ? "png previews need images or masks [frames, channels, rows, cols]; write this prediction as npy or json"
+      ((p.format === "png" || p.format === "nifti") && spec.kind === "prediction" && spec.dims &&
+          spec.dims.length !== 3
+        ? `${
+          p.format === "png" ? "png previews" : "nifti"
+        } need images or masks [frames, channels, rows, cols]; write this prediction as npy or json`
         : spec),
   produces: "same",
-  writes: (p) => (p.stack ? [] : [p.format]),
+  writes: (p) => (p.stack ? [] : [p.format === "nifti" ? "nii.gz" : p.format]),
   collects: (p) => (p.stack && p.name !== undefined ? [stackCollection(p.name)] : []),
   run: (image, p) =>
     Effect.gen(function* () {
@@ -120,19 +130,21 @@ export const write = defineStage({
       switch (p.format) {
         case "npy":
           if (p.stack) {
+            // A copy: the runtime recycles image arrays once the input is finished (core/cpu/tensor_pool.ts),
+            // and the row is written later, in input order.
             yield* out.append(p.name!, {
-              data: image.data,
+              data: image.data.slice(),
               shape: image.shape,
               sopInstanceUid: image.meta.sopInstanceUid ?? "",
               seriesInstanceUid: image.meta.seriesInstanceUid ?? "",
             });
             break;
           }
-          yield* out.write("npy", encodeNpy(image.data, image.shape));
+          yield* out.write("npy", npyChunks(image.data, image.shape));
           for (const extra of image.extras ?? []) {
             yield* out.write(
               "npy",
-              encodeNpy(extra.data, extra.shape),
+              npyChunks(extra.data, extra.shape),
               `.${extra.name.replace(/[^A-Za-z0-9_-]/g, "_")}`,
             );
           }
@@ -147,6 +159,9 @@ export const write = defineStage({
           }
           break;
         }
+        case "nifti":
+          yield* out.write("nii.gz", yield* Effect.promise(() => encodeNiftiGz(image)));
+          break;
         case "json":
           yield* out.write(
             "json",

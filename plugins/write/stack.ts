@@ -12,15 +12,14 @@
  *
  * @module
  */
-import { Effect } from "effect";
 import {
   type CodedError,
   type CollectedInput,
   type Collection,
   type CollectionSummary,
   type CollectionWriter,
+  float32Bytes,
   npyHeader,
-  type OutputWriteError,
   type RunFile,
   type Shape,
   StageError,
@@ -38,21 +37,11 @@ export interface StackRow {
 export const INDEX_COLUMNS = ["row", "input", "frame", "sop_instance_uid", "series_instance_uid"] as const;
 
 const encoder = new TextEncoder();
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180). */
 export const csvField = (value: string | number): string => {
   const text = String(value);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-};
-
-/** The values as little-endian float32 bytes (a view when the host is little-endian). */
-const leBytes = (data: Float32Array): Uint8Array => {
-  if (littleEndian) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const out = new Uint8Array(data.length * 4);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i], true);
-  return out;
 };
 
 const formatShape = (shape: ReadonlyArray<number>) => `[${shape.join(", ")}]`;
@@ -87,42 +76,37 @@ export class StackWriter implements CollectionWriter<StackRow> {
   }
 
   /** Appends the frames of one input's rows and their index lines. */
-  append(rows: ReadonlyArray<StackRow>, input: CollectedInput) {
-    return Effect.gen({ self: this }, function* () {
-      if (this.#rowShape === undefined && rows.length > 0) {
-        this.#rowShape = rows[0].shape.slice(1);
-        this.#firstInput = input.path;
-        const header = npyHeader([0, ...this.#rowShape]);
-        this.#headerLength = header.length;
-        yield* this.npy.write(header);
+  append(rows: ReadonlyArray<StackRow>, input: CollectedInput): { first: number; count: number } {
+    if (this.#rowShape === undefined && rows.length > 0) {
+      this.#rowShape = rows[0].shape.slice(1);
+      this.#firstInput = input.path;
+      // N = 0 until the end: a file cut short by a crash never reads as a complete stack.
+      const header = npyHeader([0, ...this.#rowShape]);
+      this.#headerLength = header.length;
+      this.npy.write(header);
+    }
+    const first = this.#rows;
+    const lines: string[] = [];
+    for (const row of rows) {
+      this.npy.write(float32Bytes(row.data));
+      for (let f = 0; f < row.shape[0]; f++) {
+        const fields = [this.#rows++, input.path, f, row.sopInstanceUid, row.seriesInstanceUid];
+        lines.push(fields.map(csvField).join(","));
       }
-      const first = this.#rows;
-      const lines: string[] = [];
-      for (const row of rows) {
-        yield* this.npy.write(leBytes(row.data));
-        for (let f = 0; f < row.shape[0]; f++) {
-          const fields = [this.#rows++, input.path, f, row.sopInstanceUid, row.seriesInstanceUid];
-          lines.push(fields.map(csvField).join(","));
-        }
-      }
-      if (lines.length > 0) yield* this.index.write(encoder.encode(lines.join("\n") + "\n"));
-      return { first, count: this.#rows - first };
-    });
+    }
+    if (lines.length > 0) this.index.write(encoder.encode(lines.join("\n") + "\n"));
+    return { first, count: this.#rows - first };
   }
 
   /** Rewrites the npy header with the final row count (or writes an empty `(0,)` array: no rows at all). */
-  get finish(): Effect.Effect<CollectionSummary, OutputWriteError> {
-    return Effect.gen({ self: this }, function* () {
-      const shape = [this.#rows, ...(this.#rowShape ?? [])];
-      const header = npyHeader(shape);
-      if (this.#rowShape !== undefined && header.length !== this.#headerLength) {
-        return yield* Effect.die(
-          new Error(`npy header grew from ${this.#headerLength} to ${header.length} bytes`),
-        );
-      }
-      yield* this.npy.write(header, 0);
-      return { rows: this.#rows, shape, dtype: "float32" };
-    });
+  finish(): CollectionSummary {
+    const shape = [this.#rows, ...(this.#rowShape ?? [])];
+    const header = npyHeader(shape);
+    if (this.#rowShape !== undefined && header.length !== this.#headerLength) {
+      throw new Error(`the npy header grew from ${this.#headerLength} to ${header.length} bytes`);
+    }
+    this.npy.write(header, 0);
+    return { rows: this.#rows, shape, dtype: "float32" };
   }
 }
 
@@ -130,6 +114,8 @@ export class StackWriter implements CollectionWriter<StackRow> {
 export const stackCollection = (name: string): Collection<StackRow> => ({
   name,
   files: ["npy", "index.csv"],
-  open: ([npy, index]) =>
-    Effect.as(index.write(encoder.encode(INDEX_COLUMNS.join(",") + "\n")), new StackWriter(npy, index)),
+  open: ([npy, index]) => {
+    index.write(encoder.encode(INDEX_COLUMNS.join(",") + "\n"));
+    return new StackWriter(npy, index);
+  },
 });
