@@ -8,16 +8,16 @@
  *
  *   deno run -A bench/stack_bench.ts [--full]
  *
- * Peak RSS comes from GNU time (`/usr/bin/time -f %M`); without it, from polling `/proc/PID/status` (VmHWM).
+ * Peak RSS comes from GNU time (`/usr/bin/time -f %M`, as in whole_process.ts).
  *
  * @module
  */
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { makeCtSlice } from "./synthetic.ts";
+import { timed } from "./whole_process.ts";
 
 const SIZES = process.argv.includes("--full") ? [100, 2000, 10000] : [100, 2000];
 const SLICE = 128;
@@ -37,33 +37,6 @@ stages:
   - use: write
     with: { format: npy, stack: true }
 `;
-
-/** Peak RSS (KiB) and wall time (s) of a command. */
-const measure = async (
-  cmd: string,
-  args: ReadonlyArray<string>,
-): Promise<{ kib: number; seconds: number }> => {
-  if (existsSync("/usr/bin/time")) {
-    const r = spawnSync("/usr/bin/time", ["-f", "%M %e", cmd, ...args], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
-    const [kib, seconds] = r.stderr.toString().trim().split("\n").pop()!.split(" ").map(Number);
-    return { kib, seconds };
-  }
-  const t0 = performance.now();
-  const child = spawn(cmd, args, { stdio: "ignore" });
-  let kib = 0;
-  const poll = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
-      if (m) kib = Math.max(kib, Number(m[1]));
-    } catch { /* exited */ }
-  }, 10);
-  await new Promise((resolve) => child.on("exit", resolve));
-  clearInterval(poll);
-  return { kib, seconds: (performance.now() - t0) / 1000 };
-};
 
 const root = mkdtempSync(join(tmpdir(), "dcmflow-stack-bench-"));
 try {
@@ -85,21 +58,21 @@ try {
       writeFileSync(join(input, `s${String(i).padStart(5, "0")}.dcm`), makeCtSlice(SLICE, SLICE, i));
     }
     const out = join(root, `out-${n}`);
-    const cli = (
-      file: string,
-      dir: string,
-    ) => ["run", "-A", "cli.ts", "run", file, "--input", input, "--out", dir, "-q"];
-    const { kib, seconds } = await measure(process.execPath, cli(pipeline, out));
-    const base = await measure(process.execPath, cli(perInput, join(root, `base-${n}`)));
+    const cli = (file: string, dir: string) => [
+      process.execPath,
+      ...["run", "-A", "cli.ts", "run", file, "--input", input, "--out", dir, "-q"],
+    ];
+    const { rssMiB, seconds } = timed(cli(pipeline, out));
+    const base = timed(cli(perInput, join(root, `base-${n}`)));
     rmSync(join(root, `base-${n}`), { recursive: true });
     const npy = join(out, "stack-bench.npy");
     const lines = readFileSync(join(out, "stack-bench.index.csv"), "utf8").trimEnd().split("\n").length;
     if (lines !== n + 1) throw new Error(`expected ${n} index rows, got ${lines - 1}`);
     const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
     console.log(
-      `| ${n} | ${mib(statSync(npy).size)} | ${mib(kib * 1024)} | ${seconds.toFixed(1)} | ${
+      `| ${n} | ${mib(statSync(npy).size)} | ${rssMiB.toFixed(1)} MiB | ${seconds.toFixed(1)} | ${
         (n / seconds).toFixed(0)
-      } | ${mib(base.kib * 1024)} |`,
+      } | ${base.rssMiB.toFixed(1)} MiB |`,
     );
     rmSync(input, { recursive: true });
     rmSync(out, { recursive: true });
