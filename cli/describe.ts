@@ -20,11 +20,11 @@ import {
   type StartInfo,
 } from "../mod.ts";
 
-/** Where a stage can run: fused (elementwise), its GPU kernel, or the CPU only. */
-const placement = (stage: Stage): string =>
+/** Where a stage can run with these params: fused (elementwise), its GPU kernel, or the CPU only. */
+const placement = (stage: Stage, params: unknown): string =>
   isSourceStage(stage)
     ? stage.prepare ? "[cpu parse, raw upload]" : "[cpu]"
-    : stage.elementwise
+    : stage.elementwise && (stage.elementwise.applies?.(params) ?? true)
     ? "[gpu: fused]"
     : stage.gpu
     ? "[gpu: kernel]"
@@ -44,7 +44,7 @@ export const describePlan = (plan: Plan): string => {
   const specWidth = Math.max(...specs.map((t) => t.length));
   const lines = all.map((s, i) =>
     `  ${String(i + 1).padStart(2)}. ${s.label.padEnd(width)}  ${specs[i].padEnd(specWidth)}  ${
-      placement(s.stage)
+      placement(s.stage, s.params)
     }` +
     (s.decl.id !== undefined ? `  (use: ${s.decl.use})` : "")
   );

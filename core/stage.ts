@@ -139,6 +139,12 @@ export interface Elementwise<P, E extends CodedError = CodedError> {
   readonly affine?: boolean;
   /** Whether to use the GPU form for these params on this device (default: always). */
   readonly enabled?: (params: P, gpu: GpuShape) => boolean;
+  /**
+   * Whether the stage is elementwise at all with these params (default: always). When not (e.g. `normalize`
+   * with `mode: minmax`, which depends on the values), it is never fused: it runs as `run` on the CPU and as
+   * its `gpu` kernel form on the GPU.
+   */
+  readonly applies?: (params: P) => boolean;
 }
 
 /** GPU form of any other image stage: runs its own kernels on a batch (see core/gpu/batch.ts). */

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { planText } from "../mod.ts";
 import type { ImageMeta } from "../dicom/mod.ts";
+import { fusedPlan } from "../core/cpu/fused.ts";
 import { BufferPool } from "../core/gpu/pool.ts";
 import { readBack, storageFrom } from "../core/gpu/kernels.ts";
 import { runPlan } from "../core/runtime.ts";
@@ -105,18 +106,36 @@ stages:
   assert.equal(ok.stages[1].output.channels, 3);
 });
 
-Deno.test("minmax declines the fused elementwise form (values: CpuFallback; GPU: enabled false -> kernel)", async () => {
+Deno.test("minmax is not elementwise: never fused on the CPU (nor hoisted over resize), the kernel on the GPU", async () => {
   const p = decode({ mode: "minmax" });
   const ew = normalize.elementwise!;
+  assert.equal(ew.applies!(p), false);
+  assert.equal(ew.applies!(decode({ mean: [0.5], std: [0.5] })), true);
   const r = await Effect.runPromise(Effect.result(ew.values(p, imageOf(new Float32Array(4), [1, 1, 2, 2]))));
-  assert.equal(r._tag, "Failure");
   assert.equal((r as { failure: { _tag: string } }).failure._tag, "CpuFallback");
-  const gpu = {} as Parameters<NonNullable<typeof ew.enabled>>[1];
-  assert.equal(ew.enabled!(p, gpu), false);
+  const gpu = {} as Parameters<NonNullable<typeof normalize.gpu>["run"]>[1]["gpu"];
   assert.equal(normalize.gpu!.enabled!(p, gpu), true);
-  const std = decode({ mean: [0.5], std: [0.5] });
-  assert.equal(ew.enabled!(std, gpu), true);
-  assert.equal(normalize.gpu!.enabled!(std, gpu), false);
+  assert.equal(normalize.gpu!.enabled!(decode({ mean: [0.5], std: [0.5] }), gpu), false);
+  // The fused CPU chain: rescale + window, then resize; mean/std would be hoisted over the resize, min-max not.
+  const chain = async (normalizeWith: string) => {
+    const plan = await Effect.runPromise(planText(
+      `dcmflow: 1
+stages:
+  - use: decode
+  - use: rescale
+  - use: window
+    with: { center: 40, width: 400 }
+  - use: resize
+    with: { width: 32, height: 32 }
+  - use: normalize
+    with: ${normalizeWith}
+`,
+      "p.yaml",
+    ));
+    return fusedPlan(plan).steps.map((s) => s.placed.label);
+  };
+  assert.deepEqual(await chain("{ mean: [0.5], std: [0.5] }"), ["rescale", "window", "normalize"]);
+  assert.deepEqual(await chain("{ mode: minmax }"), ["rescale", "window"]);
 });
 
 /** Runs the min-max kernel on a batch of images of one shape; returns each image's output. */

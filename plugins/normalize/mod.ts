@@ -186,9 +186,9 @@ export const normalize = defineStage({
     constants: { NORMALIZE_MAX_CHANNELS: MAX_CHANNELS },
     channels: (p, inputChannels) => p.channels ?? inputChannels,
     affine: true,
-    // Min-max depends on the values, not only the header: it is the kernel form below on the GPU, and `run`
-    // on the CPU (values fails with CpuFallback for it).
-    enabled: (p) => !isMinmax(p),
+    // Min-max depends on the values, not only the header: it is not elementwise - `run` on the CPU, the
+    // kernel form below on the GPU (and `values` declines it with CpuFallback, should anything ask).
+    applies: (p) => !isMinmax(p),
     values: (p, image) => {
       const channels = image.shape[1];
       if (isMinmax(p)) {
