@@ -14,9 +14,15 @@
  *
  * @module
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node";
-import { Effect, FileSystem, Option } from "effect";
-import { Argument, CliError, Command, Flag } from "effect/cli";
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime";
+import * as NodeServices from "@effect/platform-node/NodeServices";
+import * as Effect from "effect/Effect";
+import * as FileSystem from "effect/FileSystem";
+import * as Option from "effect/Option";
+import * as Argument from "effect/cli/Argument";
+import * as CliError from "effect/cli/CliError";
+import * as Command from "effect/cli/Command";
+import * as Flag from "effect/cli/Flag";
 import { join } from "node:path";
 import { describeHeader, describeLedger, describePlan, describeStages } from "./cli/describe.ts";
 import { makeProgress } from "./cli/progress.ts";

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { Effect, FileSystem } from "effect";
+import * as Effect from "effect/Effect";
+import * as FileSystem from "effect/FileSystem";
 import { imageRun } from "./elementwise.ts";
 import { PipelineError } from "./errors.ts";
 import { Output } from "./output.ts";

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import type { CodedError } from "./errors.ts";
 import type { AnyImageStage, Elementwise } from "./stage.ts";
 import { type Image, type Shape, withData } from "./tensor.ts";

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { Effect, FileSystem } from "effect";
+import * as Effect from "effect/Effect";
+import * as FileSystem from "effect/FileSystem";
 import { basename, join, relative, resolve, sep } from "node:path";
 import { PipelineError } from "./errors.ts";
 

@@ -7,7 +7,12 @@
  *
  * @module
  */
-import { Context, Effect, Exit, FileSystem, Layer, type Scope } from "effect";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as FileSystem from "effect/FileSystem";
+import * as Layer from "effect/Layer";
+import type * as Scope from "effect/Scope";
 import { failureOf, runStageOnCpu } from "./cpu-stage.ts";
 import { dirname, join } from "node:path";
 import { InputReadError, OutputWriteError, PipelineError } from "./errors.ts";

@@ -4,7 +4,10 @@
  *
  * @module
  */
-import { Cause, Effect, type Exit, FileSystem } from "effect";
+import * as Cause from "effect/Cause";
+import * as Effect from "effect/Effect";
+import type * as Exit from "effect/Exit";
+import * as FileSystem from "effect/FileSystem";
 import { dirname, join } from "node:path";
 import { type CodedError, OutputWriteError, toCodedError } from "./errors.ts";
 import type { InputFile } from "./inputs.ts";

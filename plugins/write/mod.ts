@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { Effect, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Schema from "effect/Schema";
 import { defineStage, encodeNpy, type Image, Output } from "../../plugin.ts";
 import { previewPng, type PreviewScale } from "./png.ts";
 
