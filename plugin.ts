@@ -59,6 +59,8 @@ export {
 } from "./core/tensor.ts";
 export type { ImageMeta, LutTable, RawPixels, WindowValue } from "./dicom/mod.ts";
 
+export { tensorBuffer } from "./core/cpu/tensor_pool.ts";
+
 // Predictions
 export {
   ACTIVATION_NOTE,
@@ -73,7 +75,7 @@ export {
 // Errors and outputs
 export { type CodedError, CpuFallback, StageError } from "./core/errors.ts";
 export { Output, type OutputShape } from "./core/output.ts";
-export { decodeNpy, encodeNpy } from "./core/npy.ts";
+export { decodeNpy, encodeNpy, float32Bytes, npyChunks, npyHeader } from "./core/npy.ts";
 export { readLabels, resolveFromPipeline } from "./core/labels.ts";
 
 // WGSL and GPU kernels

@@ -8,6 +8,7 @@
  */
 import * as Effect from "effect/Effect";
 import * as FileSystem from "effect/FileSystem";
+import { concatBytes } from "../dicom/bytes.ts";
 import { imageRun } from "./elementwise.ts";
 import { PipelineError } from "./errors.ts";
 import { Output } from "./output.ts";
@@ -79,7 +80,7 @@ export const processBytes = (p: Plan, bytes: Uint8Array, path = "memory.dcm") =>
     input: path,
     write: (ext, data, suffix = "") =>
       Effect.sync(() => {
-        files.set(`${suffix}.${ext}`, data);
+        files.set(`${suffix}.${ext}`, data instanceof Uint8Array ? data : concatBytes(data));
         return `${suffix}.${ext}`;
       }),
   });

@@ -42,6 +42,8 @@ export interface PipelineDecl {
   readonly stages: ReadonlyArray<StageDecl>;
   /** Overrides applied from the command line, as given. */
   readonly overrides: ReadonlyArray<string>;
+  /** The YAML text as read (before overrides), so a worker thread can plan the same pipeline. */
+  readonly text: string;
   /** Best known position of a document path (the closest existing ancestor when the path does not exist). */
   readonly locate: (path: DocPath) => SourceLocation;
 }
@@ -284,6 +286,7 @@ export const parsePipeline = (
         with: s.with ?? {},
       })),
       overrides,
+      text,
       locate,
     };
   });

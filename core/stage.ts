@@ -162,7 +162,8 @@ export interface ImageStage<P = unknown, E extends CodedError = CodedError, R = 
   readonly elementwise?: Elementwise<P, E>;
   /**
    * True when every output value is a combination of input values of the same channel whose weights sum
-   * to 1 (resampling): an affine elementwise stage after it gives the same values before it.
+   * to 1 (resampling): an affine elementwise stage after it gives the same values before it. Such a stage
+   * returns new data and keeps no reference to its input's (the CPU path reuses that memory afterwards).
    */
   readonly convex?: boolean;
   /**

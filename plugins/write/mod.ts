@@ -12,7 +12,7 @@
  */
 import * as Effect from "effect/Effect";
 import * as Schema from "effect/Schema";
-import { defineStage, encodeNpy, type Image, Output } from "../../plugin.ts";
+import { defineStage, type Image, npyChunks, Output } from "../../plugin.ts";
 import { previewPng, type PreviewScale } from "./png.ts";
 
 const Params = Schema.Struct({
@@ -82,11 +82,11 @@ export const write = defineStage({
       const out = yield* Output;
       switch (p.format) {
         case "npy":
-          yield* out.write("npy", encodeNpy(image.data, image.shape));
+          yield* out.write("npy", npyChunks(image.data, image.shape));
           for (const extra of image.extras ?? []) {
             yield* out.write(
               "npy",
-              encodeNpy(extra.data, extra.shape),
+              npyChunks(extra.data, extra.shape),
               `.${extra.name.replace(/[^A-Za-z0-9_-]/g, "_")}`,
             );
           }
