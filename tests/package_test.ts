@@ -140,13 +140,30 @@ Deno.test({
         );
         assert.match(validate, /seed-recipe\.yaml: ok/);
       }
-      // the bundled CLI writes what the source CLI writes, byte for byte
+      // the bundled CLI (its worker threads from dist/worker.js) writes what the source CLI writes
       const outs = [tempDir(), tempDir()];
       for (const [i, entry] of [join(ROOT, "cli.ts"), join(outdir, "cli.js")].entries()) {
-        const args = ["run", "-A", entry, "run", "pipelines/seed-recipe.yaml", "--device", "cpu", "-q"];
-        ok(run(Deno.execPath(), [...args, "-i", "tests/fixtures/e2e/ct-signed16.dcm", "-o", outs[i]]), entry);
+        const args = [
+          "run",
+          "-A",
+          entry,
+          "run",
+          "pipelines/seed-recipe.yaml",
+          "--device",
+          "cpu",
+          "--workers",
+          "2",
+        ];
+        ok(run(Deno.execPath(), [...args, "-q", "-i", "samples/ct-study", "-o", outs[i]]), entry);
       }
-      for (const file of ["ct-signed16.npy", "ct-signed16.png"]) {
+      assert.equal(
+        readJson(join(outs[1], "dcmflow-run.json")).workers,
+        2,
+        "worker threads from dist/worker.js",
+      );
+      const written = readdirSync(outs[0]).filter((f) => /\.(npy|png)$/.test(f));
+      assert.equal(written.length, 12);
+      for (const file of written) {
         assert.deepEqual(readFileSync(join(outs[1], file)), readFileSync(join(outs[0], file)), file);
       }
       const bin = readFileSync(join(outdir, "cli.js"), "utf8");
