@@ -26,16 +26,15 @@ import { fileURLToPath } from "node:url";
 export const ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /**
- * The bundles: output name (`dist/NAME.js`) -> entry module. One line per entry; the worker pool's entry
- * (`worker.ts` at the root, started with `new URL("./worker.ts", import.meta.url)`) is bundled as
- * `dist/worker.js` as soon as the file exists.
+ * The bundles: output name (`dist/NAME.js`) -> entry module, one line each. A module that starts another
+ * entry writes `new URL("./worker.ts", import.meta.url)`; in the bundles that URL is `./worker.js`.
  */
 export const ENTRIES: Readonly<Record<string, string>> = {
-  mod: "mod.ts",
-  plugin: "plugin.ts",
-  dicom: "dicom/mod.ts",
-  cli: "cli.ts",
-  ...(existsSync(join(ROOT, "worker.ts")) ? { worker: "worker.ts" } : {}),
+  mod: "mod.ts", // the library: "dcmflow"
+  plugin: "plugin.ts", // the plugin API: "dcmflow/plugin"
+  dicom: "dicom/mod.ts", // the DICOM reader: "dcmflow/dicom"
+  cli: "cli.ts", // the command (package.json "bin")
+  worker: "worker.ts", // the worker threads' entry (mod.ts's WORKER_URL)
 };
 
 /** The modules whose declarations are published (package.json `exports` -> `types`). */
