@@ -443,11 +443,7 @@ Deno.test({
     }
     // the plugin package's elementwise stage, on the CPU (Bun, Deno) and with its own WGSL file on the GPU
     const input = ["-i", "samples/ct-study/slice-003.dcm", "-q"];
-    ok(
-      run(bun, ["x", "--bun", "dcmflow", "run", "clip.yaml", ...input, "-o", "out-bun"], project),
-      "bun run",
-    );
-    ok(
+    const denoRun = (device: string) =>
       run(deno, [
         "run",
         "-A",
@@ -456,26 +452,18 @@ Deno.test({
         "clip.yaml",
         ...input,
         "-o",
-        "out-cpu",
+        `out-${device}`,
         "--device",
-        "cpu",
-      ], project),
-      "cpu",
+        device,
+      ], project);
+    ok(
+      run(bun, ["x", "--bun", "dcmflow", "run", "clip.yaml", ...input, "-o", "out-bun"], project),
+      "bun run",
     );
+    ok(denoRun("cpu"), "deno run --device cpu");
     const npy = (out: string) => readNpy(join(project, out, "slice-003.npy")).data;
     assert.ok(maxAbsDiff(npy("out-bun"), npy("out-cpu")) === 0, "Bun and Deno write the same tensor");
-    const gpu = run(deno, [
-      "run",
-      "-A",
-      "npm:dcmflow",
-      "run",
-      "clip.yaml",
-      ...input,
-      "-o",
-      "out-gpu",
-      "--device",
-      "gpu",
-    ], project);
+    const gpu = denoRun("gpu");
     if (gpu.code === 0) {
       assert.ok(maxAbsDiff(npy("out-gpu"), npy("out-cpu")) <= 1e-5, "clip.wgsl on the GPU = the CPU form");
     } else {
