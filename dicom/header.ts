@@ -129,6 +129,7 @@ export function buildMeta(parsed: Container): ImageMeta {
     decodedPhotometric: decodedPhotometric(photometric),
     palette,
     floatPixelData,
+    warnings: parsed.warnings.length > 0 ? parsed.warnings : undefined,
     dataset,
   };
   // Drop undefined optional fields so the object prints cleanly.

@@ -7,7 +7,10 @@
  *   (float32, planar), every standard image transfer syntax, colour always as RGB.
  * - {@link readRawPixels}: the stored words of an uncompressed image as they are in the file, for callers
  *   that unpack them themselves (dcmflow's fused CPU and GPU paths).
- * - Every failure is a {@link DicomDecodeError} with a stable code and a message in DICOM terms.
+ * - Every failure is a {@link DicomDecodeError} with a stable code and a message in DICOM terms; what was
+ *   read past (a damaged element outside the pixel module, a duplicated tag, ...) is in `meta.warnings`.
+ * - Hostile headers are refused within {@link DEFAULT_LIMITS} (nesting, item and element counts, inflated
+ *   size, decoded size), adjustable per call with {@link DecodeOptions}.
  *
  * ```ts
  * import { readFileSync } from "node:fs";
@@ -26,6 +29,9 @@ export {
   decodeDicom,
   decodeDicomAsync,
   type DecodeErrorCode,
+  type DecodeLimits,
+  type DecodeOptions,
+  DEFAULT_LIMITS,
   DicomDecodeError,
   loadCodecs,
   type PixelEncoding,

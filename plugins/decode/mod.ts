@@ -3,7 +3,9 @@
  *
  * Every standard image transfer syntax (native, deflated, RLE, JPEG 8/12-bit and lossless, JPEG-LS, JPEG 2000,
  * HTJ2K; codecs loaded on first use); BitsStored masking and sign extension are applied (garbage above HighBit
- * never reaches the tensor); colour images come out as RGB. Failures are coded (see `dicom.ts`).
+ * never reaches the tensor); colour images come out as RGB. Failures are coded (see dicom/errors.ts); what
+ * the reader read past (a damaged element outside the pixel module, a duplicated tag, ...) is in the notes'
+ * `warnings` and in `meta.warnings`.
  *
  * @module
  */
@@ -25,11 +27,12 @@ const toStageError = (e: unknown) =>
     message: `cannot decode: ${e instanceof Error ? e.message : e}`,
   });
 
-/** What `decode` records about a file. */
+/** What `decode` records about a file (with the reader's warnings: what it read past, and how). */
 const decodeNotes = (meta: ImageMeta) => ({
   transferSyntax: TRANSFER_SYNTAXES.get(meta.transferSyntaxUid)?.name ?? meta.transferSyntaxUid,
   codec: meta.codec,
   ...(meta.colourConversion ? { colour: meta.colourConversion } : {}),
+  ...(meta.warnings ? { warnings: meta.warnings } : {}),
 });
 
 /** Decodes a file on the CPU into stored values. */
