@@ -14,7 +14,7 @@ import { InputReadError, OutputWriteError, PipelineError } from "./errors.ts";
 import { Gpu, GpuLive, type GpuShape } from "./gpu/device.ts";
 import { DEFAULT_GPU_OPTIONS, type GpuRunOptions, precompile, runInputsGpu } from "./gpu/executor.ts";
 import { BufferPool } from "./gpu/pool.ts";
-import { discoverInputs, type InputFile } from "./inputs.ts";
+import { checkOutputFolder, discoverInputs, type InputFile } from "./inputs.ts";
 import type { DeviceChoice } from "./pipeline.ts";
 import { type Plan, providePlugins } from "./planner.ts";
 import { attachPredictions } from "./predictions.ts";
@@ -222,6 +222,7 @@ export const runPlan = (
   Effect.scoped(Effect.gen(function* () {
     const started = new Date();
     const fs = yield* FileSystem.FileSystem;
+    yield* checkOutputFolder(options.out);
     const inputs = yield* discoverInputs(options.inputs, options.out);
     const chosen = yield* chooseDevice(options.device ?? plan.pipeline.device);
     let device = chosen.info;
@@ -246,6 +247,16 @@ export const runPlan = (
     };
     const conflicts = new Map<InputFile, LedgerEntry>();
     for (const input of inputs) {
+      if (input.problem) {
+        conflicts.set(input, {
+          input: input.path,
+          status: "error",
+          outputs: [],
+          error: input.problem,
+          ms: 0,
+        });
+        continue;
+      }
       const owner = claimed.get(input.outputBase);
       if (owner === undefined) {
         claimed.set(input.outputBase, input.path);

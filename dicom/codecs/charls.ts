@@ -9,9 +9,13 @@
  * @module
  */
 import type { FrameCodec } from "./types.ts";
-import { copyOut, loadWasmModule, wasmClass, type WasmDecoder, withDecoder } from "./wasm.ts";
+import { copyOut, loadWasmCodec, type WasmDecoder, withDecoder } from "./wasm.ts";
 
-const PACKAGE = "@cornerstonejs/codec-charls";
+const SPEC = {
+  packageName: "@cornerstonejs/codec-charls",
+  load: () => import("@cornerstonejs/codec-charls"),
+  className: "JpegLSDecoder",
+};
 
 interface JpegLsDecoder extends WasmDecoder {
   getInterleaveMode(): number;
@@ -20,10 +24,9 @@ interface JpegLsDecoder extends WasmDecoder {
 
 /** Loads the WASM module (the registry caches the codec). */
 export async function loadCharls(): Promise<FrameCodec> {
-  const module = await loadWasmModule(() => import("@cornerstonejs/codec-charls"), PACKAGE);
-  const Decoder = wasmClass<JpegLsDecoder>(module, "JpegLSDecoder", PACKAGE);
+  const { module, Decoder } = await loadWasmCodec<JpegLsDecoder>(SPEC);
   return {
-    name: `CharLS (WASM, ${PACKAGE})`,
+    name: `CharLS (WASM, ${SPEC.packageName})`,
     decode(data) {
       module.drain();
       return withDecoder(Decoder, data, (d) => {

@@ -13,16 +13,19 @@
 import { DicomDecodeError } from "../errors.ts";
 import { isYcbcr, markedForLibjpeg, readJpegHeader } from "./jpeg_markers.ts";
 import type { FrameCodec } from "./types.ts";
-import { copyOut, loadWasmModule, wasmClass, type WasmDecoder, withDecoder } from "./wasm.ts";
+import { copyOut, loadWasmCodec, type WasmDecoder, withDecoder } from "./wasm.ts";
 
-const PACKAGE = "@cornerstonejs/codec-libjpeg-turbo-8bit";
+const SPEC = {
+  packageName: "@cornerstonejs/codec-libjpeg-turbo-8bit",
+  load: () => import("@cornerstonejs/codec-libjpeg-turbo-8bit"),
+  className: "JPEGDecoder",
+};
 
 /** Loads the WASM module (once per call; the registry caches the codec). */
 export async function loadLibjpegTurbo(): Promise<FrameCodec> {
-  const module = await loadWasmModule(() => import("@cornerstonejs/codec-libjpeg-turbo-8bit"), PACKAGE);
-  const Decoder = wasmClass<WasmDecoder>(module, "JPEGDecoder", PACKAGE);
+  const { module, Decoder } = await loadWasmCodec<WasmDecoder>(SPEC);
   return {
-    name: `libjpeg-turbo 8-bit (WASM, ${PACKAGE})`,
+    name: `libjpeg-turbo 8-bit (WASM, ${SPEC.packageName})`,
     decode(data, request) {
       const header = readJpegHeader(data, request.frame);
       if (header.precision !== 8 || header.components.length === 2 || header.components.length > 3) {

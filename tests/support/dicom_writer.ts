@@ -91,20 +91,18 @@ export function text(s: string, vr = "CS"): Uint8Array {
 }
 
 /** Unsigned 16-bit values. */
-export function us(values: number | ReadonlyArray<number>, little = true): Uint8Array {
-  const list = typeof values === "number" ? [values] : values;
-  const out = new Uint8Array(2 * list.length);
-  const v = new DataView(out.buffer);
-  list.forEach((n, i) => v.setUint16(2 * i, n, little));
-  return out;
-}
+export const us = (values: number | ReadonlyArray<number>, little = true): Uint8Array =>
+  words(values, 2, little);
 
 /** Unsigned 32-bit values. */
-export function ul(values: number | ReadonlyArray<number>, little = true): Uint8Array {
+export const ul = (values: number | ReadonlyArray<number>, little = true): Uint8Array =>
+  words(values, 4, little);
+
+function words(values: number | ReadonlyArray<number>, size: 2 | 4, little: boolean): Uint8Array {
   const list = typeof values === "number" ? [values] : values;
-  const out = new Uint8Array(4 * list.length);
+  const out = new Uint8Array(size * list.length);
   const v = new DataView(out.buffer);
-  list.forEach((n, i) => v.setUint32(4 * i, n, little));
+  list.forEach((n, i) => size === 2 ? v.setUint16(2 * i, n, little) : v.setUint32(4 * i, n, little));
   return out;
 }
 
