@@ -31,6 +31,7 @@ import {
   loadCodec,
   loadedCodec,
 } from "./codecs/registry.ts";
+import { endsWithEndMarker } from "./codecs/jpeg_markers.ts";
 import type { DecodedFrame, FrameCodec, FrameRequest } from "./codecs/types.ts";
 import { applyPalette, ybrFullToRgb } from "./colour.ts";
 import { type Container, parseContainer } from "./container.ts";
@@ -418,11 +419,4 @@ function decodeFrame(id: CodecId, codec: FrameCodec, frame: Uint8Array, request:
     }
     throw new DicomDecodeError("INVALID_DICOM", `${what}: the compressed data is corrupt.`);
   }
-}
-
-/** JPEG, JPEG-LS and JPEG 2000 streams end with FFD9 (EOI / EOC), possibly followed by zero padding. */
-function endsWithEndMarker(d: Uint8Array): boolean {
-  let end = d.length;
-  while (end > 0 && d[end - 1] === 0) end--;
-  return end >= 2 && d[end - 2] === 0xff && d[end - 1] === 0xd9;
 }

@@ -330,7 +330,11 @@ const BROKEN: ReadonlyArray<readonly [string, DecodeErrorCode, RegExp]> = [
   ["broken_jpeg_cut_short.dcm", "TRUNCATED", /libjpeg-turbo could not|libjpeg-turbo.*cut short/],
   ["broken_jpeg12_cut_short.dcm", "TRUNCATED", /ends in the middle of its entropy-coded data/],
   ["broken_jpeg_lossless_cut_short.dcm", "TRUNCATED", /JPEG lossless data of frame 1 ends/],
-  ["broken_jpegls_cut_short.dcm", "TRUNCATED", /CharLS.*cut short/],
+  [
+    "broken_jpegls_cut_short.dcm",
+    "TRUNCATED",
+    /JPEG-LS data of frame 1 does not end with an EOI marker.*cut short/,
+  ],
   ["broken_j2k_cut_short.dcm", "TRUNCATED", /does not end with an EOC marker/],
   ["broken_htj2k_cut_short.dcm", "TRUNCATED", /does not end with an EOC marker/],
   ["broken_rle_cut_short.dcm", "TRUNCATED", /RLE segment \d+ of frame 1 ends after/],

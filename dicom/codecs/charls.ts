@@ -8,6 +8,8 @@
  *
  * @module
  */
+import { DicomDecodeError } from "../errors.ts";
+import { endsWithEndMarker } from "./jpeg_markers.ts";
 import type { FrameCodec } from "./types.ts";
 import { copyOut, loadWasmCodec, type WasmDecoder, withDecoder } from "./wasm.ts";
 
@@ -27,7 +29,15 @@ export async function loadCharls(): Promise<FrameCodec> {
   const { module, Decoder } = await loadWasmCodec<JpegLsDecoder>(SPEC);
   return {
     name: `CharLS (WASM, ${SPEC.packageName})`,
-    decode(data) {
+    decode(data, request) {
+      // CharLS can spend seconds on a corrupt stream that was also cut short: refuse those first.
+      if (!endsWithEndMarker(data)) {
+        throw new DicomDecodeError(
+          "TRUNCATED",
+          `The JPEG-LS data of frame ${request.frame} does not end with an EOI marker (FFD9): the codestream ` +
+            "was cut short. Fetch the complete file again.",
+        );
+      }
       module.drain();
       return withDecoder(Decoder, data, (d) => {
         d.decode();

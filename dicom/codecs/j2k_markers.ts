@@ -6,6 +6,7 @@
  * @module
  */
 import { DicomDecodeError } from "../errors.ts";
+import { endsWithEndMarker } from "./jpeg_markers.ts";
 
 /** Main header facts of a JPEG 2000 (or HTJ2K) codestream. */
 export interface J2kHeader {
@@ -103,13 +104,6 @@ export function readJ2kHeader(d: Uint8Array, frame: number): J2kHeader {
   );
 }
 
-/** Whether the codestream ends with EOC (FFD9), ignoring trailing zero padding. */
-export function endsWithEoc(d: Uint8Array): boolean {
-  let end = d.length;
-  while (end > 0 && d[end - 1] === 0) end--;
-  return end >= 2 && d[end - 2] === 0xff && d[end - 1] === 0xd9;
-}
-
 /**
  * The main header of a codestream that is complete: one without EOC is TRUNCATED (decoders would return a
  * silently degraded image).
@@ -118,7 +112,7 @@ export function endsWithEoc(d: Uint8Array): boolean {
  */
 export function readCompleteJ2kHeader(d: Uint8Array, frame: number): J2kHeader {
   const header = readJ2kHeader(d, frame);
-  if (!endsWithEoc(d)) throw truncatedJ2k(frame);
+  if (!endsWithEndMarker(d)) throw truncatedJ2k(frame);
   return header;
 }
 

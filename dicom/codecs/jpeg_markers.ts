@@ -254,3 +254,13 @@ function ascii(d: Uint8Array, at: number, n: number): string {
   for (let i = 0; i < n && at + i < d.length; i++) s += String.fromCharCode(d[at + i]);
   return s;
 }
+
+/**
+ * Whether a JPEG, JPEG-LS or JPEG 2000 codestream ends with its end marker (EOI / EOC, both FFD9), ignoring
+ * trailing zero padding: one that does not was cut short.
+ */
+export function endsWithEndMarker(d: Uint8Array): boolean {
+  let end = d.length;
+  while (end > 0 && d[end - 1] === 0) end--;
+  return end >= 2 && d[end - 2] === 0xff && d[end - 1] === 0xd9;
+}

@@ -25,7 +25,7 @@ const option = (name: string, fallback: number) => {
 const count = option("mutants", 3000);
 const seed = option("seed", Date.now() % 100_000);
 const workers = option("workers", 2);
-const timeoutMs = option("timeout", 10_000);
+const timeoutMs = option("timeout", 5_000);
 const pipeline = option("pipeline", 0);
 
 const bases = fixtureBases();
@@ -44,7 +44,9 @@ for (const [code, n] of Object.entries(report.codes).sort((a, b) => b[1] - a[1])
   console.log(`  ${code}: ${n}`);
 }
 console.log(`  hangs (> ${timeoutMs} ms): ${report.hangs}`);
-console.log(`  slowest: ${report.slowest.ms.toFixed(0)} ms (${report.slowest.mutant})`);
+console.log(
+  `  over 1 s: ${report.slow}; slowest: ${report.slowest.ms.toFixed(0)} ms (${report.slowest.mutant})`,
+);
 console.log(`  peak worker RSS: ${mb(report.peakRss)}`);
 let broken = report.findings.length;
 console.log(`  rule breaks: ${broken}`);

@@ -123,6 +123,8 @@ export interface Report {
   readonly codes: Readonly<Record<string, number>>;
   readonly hangs: number;
   readonly findings: ReadonlyArray<Finding>;
+  /** Inputs that took more than a second (not a rule break: a hang is one past the time limit). */
+  readonly slow: number;
   /** Slowest input, ms, and which. */
   readonly slowest: { readonly ms: number; readonly mutant: string };
   /** Largest worker resident set size seen, bytes. */
@@ -143,7 +145,7 @@ export async function campaign(
   const pool = new FuzzPool(options.workers, options.timeoutMs);
   const codes: Record<string, number> = {};
   const findings: Finding[] = [];
-  let total = 0, ok = 0, warned = 0, hangs = 0, peakRss = 0;
+  let total = 0, ok = 0, warned = 0, hangs = 0, peakRss = 0, slow = 0;
   let slowest = { ms: 0, mutant: "" };
   const one = async (m: Mutant) => {
     const name = `${m.base} #${m.id} (${m.label})`;
@@ -160,6 +162,7 @@ export async function campaign(
     if (o.ok && (o.warnings?.length ?? 0) > 0) warned++;
     if (!o.ok) codes[o.code ?? o.name ?? "?"] = (codes[o.code ?? o.name ?? "?"] ?? 0) + 1;
     if (o.ms > slowest.ms) slowest = { ms: o.ms, mutant: name };
+    if (o.ms > 1000) slow++;
     peakRss = Math.max(peakRss, o.rss ?? 0);
     const found = [...problems(o), ...reply.other];
     if (found.length > 0) findings.push({ mutant: name, problems: found });
@@ -182,6 +185,7 @@ export async function campaign(
     codes,
     hangs,
     findings,
+    slow,
     slowest,
     peakRss,
     seconds: (performance.now() - t0) / 1000,
