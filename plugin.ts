@@ -35,12 +35,14 @@ export {
   definePlugin,
   defineStage,
   type Elementwise,
+  type FileGroup,
   type ImageStage,
   type KernelGpu,
   type KernelValues,
   type Plugin,
   type SetupContext,
   type SourceFile,
+  type SourceGroup,
   type SourceStage,
   type Stage,
   type Upload,
@@ -57,7 +59,9 @@ export {
   type TensorSpec,
   withData,
 } from "./core/tensor.ts";
-export type { ImageMeta, LutTable, RawPixels, WindowValue } from "./dicom/mod.ts";
+export type { ImageMeta, LutTable, RawPixels, VolumeGeometry, WindowValue } from "./dicom/mod.ts";
+
+export { tensorBuffer } from "./core/cpu/tensor_pool.ts";
 
 // Predictions
 export {
@@ -73,7 +77,7 @@ export {
 // Errors and outputs
 export { type CodedError, CpuFallback, StageError } from "./core/errors.ts";
 export { Output, type OutputShape } from "./core/output.ts";
-export { decodeNpy, encodeNpy } from "./core/npy.ts";
+export { decodeNpy, encodeNpy, float32Bytes, npyChunks, npyHeader } from "./core/npy.ts";
 export { readLabels, resolveFromPipeline } from "./core/labels.ts";
 
 // WGSL and GPU kernels

@@ -4,6 +4,7 @@
  * @module
  */
 import { Schema } from "effect";
+import { join } from "node:path";
 import {
   displayPath,
   formatSpec,
@@ -11,9 +12,12 @@ import {
   type ImageMeta,
   isSourceStage,
   type Ledger,
+  ledgerName,
+  type MergeResult,
   type Plan,
   type Registry,
   type Stage,
+  type StartInfo,
 } from "../mod.ts";
 
 /** Where a stage can run: fused (elementwise), its GPU kernel, or the CPU only. */
@@ -166,15 +170,30 @@ export const describeHeader = (
   ].join("\n");
 };
 
+/** The line printed on standard error when a run starts. */
+export const describeStart = (info: StartInfo, out: string): string => {
+  const { device } = info;
+  const note = device.note ? ` (${device.note})` : "";
+  const where = `${device.kind === "gpu" ? "GPU " : ""}${device.adapter}${note}`;
+  const workers = device.kind === "cpu" ? `, ${info.workers || "no"} worker thread(s)` : "";
+  const shard = info.shard ? `, shard ${info.shard.index}/${info.shard.count}` : "";
+  const resumed = info.resumed > 0 ? `, ${info.resumed} done before (--resume)` : "";
+  return `dcmflow: ${info.total} input(s)${shard}${resumed} -> ${out} on ${where}${workers}\n`;
+};
+
 /** The end-of-run summary printed on standard output. */
-export const describeLedger = (ledger: Ledger, out: string, ledgerPath: string, seconds: number): string => {
-  const { total, ok, error } = ledger.summary;
+export const describeLedger = (ledger: Ledger, out: string, seconds: number): string => {
+  const { total, ok, error, pending, resumed } = ledger.summary;
   const outputs = ledger.inputs.reduce((n, e) => n + e.outputs.length, 0);
+  const extra = [
+    pending ? `${pending} not processed (${ledger.interrupted}; --resume to finish)` : "",
+    resumed ? `${resumed} resumed` : "",
+  ].filter((t) => t !== "").map((t) => `, ${t}`).join("");
   const lines = [
-    `dcmflow ${ledger.pipeline.name}: ${total} input(s), ${ok} ok, ${error} failed, on ${ledger.device.adapter}, ` +
-    `${seconds.toFixed(2)} s`,
+    `dcmflow ${ledger.pipeline.name}: ${total} input(s), ${ok} ok, ${error} failed${extra}, on ` +
+    `${ledger.device.adapter}, ${seconds.toFixed(2)} s`,
     `  wrote ${outputs} file(s) under ${out}`,
-    `  ledger ${ledgerPath}`,
+    `  ledger ${join(out, ledgerName(ledger.shard))}`,
   ];
   const predicted = ledger.inputs.filter((e) => e.predictions && e.predictions.length > 0);
   if (predicted.length > 0) {
@@ -198,5 +217,24 @@ export const describeLedger = (ledger: Ledger, out: string, ledgerPath: string, 
     }
     if (failed.length > 20) lines.push(`    ... and ${failed.length - 20} more (see the ledger)`);
   }
+  return lines.join("\n");
+};
+
+/** What `dcmflow merge` prints. */
+export const describeMerge = (r: MergeResult): string => {
+  const { total, ok, error, pending } = r.ledger.summary;
+  const lines = [
+    `dcmflow merge: ${r.count} shard(s) -> ${r.path}: ${total} input(s), ${ok} ok, ${error} failed` +
+    (pending ? `, ${pending} pending` : ""),
+  ];
+  if (r.missing.length > 0) {
+    lines.push(`  missing shard(s): ${r.missing.join(", ")} (no ledger: not run yet, or still running)`);
+  }
+  for (const u of r.unfinished) lines.push(`  shard ${u.shard} unfinished: ${u.why}; rerun it with --resume`);
+  const failed = r.ledger.inputs.filter((e) => e.status === "error");
+  for (const e of failed.slice(0, 20)) {
+    lines.push(`  ${displayPath(e.input)}: ${e.error?.code} - ${e.error?.message}`);
+  }
+  if (failed.length > 20) lines.push(`  ... and ${failed.length - 20} more (see the ledger)`);
   return lines.join("\n");
 };

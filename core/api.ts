@@ -7,6 +7,7 @@
  * @module
  */
 import { Effect, FileSystem } from "effect";
+import { concatBytes } from "../dicom/bytes.ts";
 import { imageRun } from "./elementwise.ts";
 import { PipelineError } from "./errors.ts";
 import { Output } from "./output.ts";
@@ -78,7 +79,7 @@ export const processBytes = (p: Plan, bytes: Uint8Array, path = "memory.dcm") =>
     input: path,
     write: (ext, data, suffix = "") =>
       Effect.sync(() => {
-        files.set(`${suffix}.${ext}`, data);
+        files.set(`${suffix}.${ext}`, data instanceof Uint8Array ? data : concatBytes(data));
         return `${suffix}.${ext}`;
       }),
   });

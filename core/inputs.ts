@@ -1,12 +1,11 @@
 /**
- * Input discovery: `--input` files and folders (walked recursively, sorted) and the output name of each,
- * and the check that `--out` can be the output folder.
+ * Input discovery: `--input` files and folders (walked recursively, sorted) and the output name of each.
  *
  * The walk follows symbolic links but visits each real file and folder once (by device and inode): a link
  * back to a folder being walked is a symlink loop, a second path to a file or folder already listed is a
- * duplicate. Nothing is skipped silently: each such path, an unreadable folder, a broken link, and an input
- * whose outputs would overwrite the run ledger (`dcmflow-run*.json`) is listed with an
- * {@link InputFile.problem}, which the runtime turns into that input's ledger entry.
+ * duplicate. Nothing is skipped silently: each such path, an unreadable folder and a broken link is listed
+ * with an {@link InputFile.problem}, which the runtime turns into that input's ledger entry (inputs whose
+ * outputs would land on the run's own files, `dcmflow-run.*`, are refused by the runtime).
  *
  * Hidden entries (names starting with ".", e.g. `.git`, `.DS_Store`) are skipped, except files whose name
  * ends in `.dcm` (`..dcm`, `.scan.dcm`): a DICOM extension says the file was meant as an input.
@@ -18,7 +17,7 @@ import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { PipelineError } from "./errors.ts";
 
 /** Why an input cannot be run (its ledger entry's error code). */
-export type InputProblemCode = "SYMLINK_LOOP" | "DUPLICATE_INPUT" | "READ_ERROR" | "OUTPUT_CONFLICT";
+export type InputProblemCode = "SYMLINK_LOOP" | "DUPLICATE_INPUT" | "READ_ERROR";
 
 /** One file to process. */
 export interface InputFile {
@@ -42,9 +41,6 @@ export const outputBaseName = (relPath: string): string => {
   return /^\.*$/.test(basename(stripped)) ? relPath : stripped;
 };
 
-/** The run ledger and its relatives (shards, journal) in the output folder: `dcmflow-run*.json`. */
-const LEDGER_NAME = /^dcmflow-run([.-]|$)/i;
-
 /**
  * Lists every regular file under the given paths. Folders are walked recursively in sorted order; hidden
  * entries are skipped (see the module doc), and so is anything inside `exclude` (the output folder). A path
@@ -57,22 +53,8 @@ export const discoverInputs = (
   Effect.gen(function* () {
     const walker = new InputWalker(yield* FileSystem.FileSystem, resolve(exclude));
     for (const p of paths) yield* walker.input(p);
-    return walker.found.map(ledgerConflict);
+    return walker.found;
   });
-
-/** An input whose outputs would land on the run ledger's name at the top of the output folder. */
-const ledgerConflict = (input: InputFile): InputFile =>
-  input.problem === undefined && !input.outputBase.includes("/") && LEDGER_NAME.test(input.outputBase)
-    ? {
-      ...input,
-      problem: {
-        code: "OUTPUT_CONFLICT",
-        message:
-          `its outputs (${input.outputBase}.*) would overwrite the run ledger (dcmflow-run*.json) in ` +
-          "the output folder; rename the file, or pass its folder as --input so its outputs keep a subfolder",
-      },
-    }
-    : input;
 
 /** The walk: what was found, and which real files and folders were seen (device and inode). */
 class InputWalker {
@@ -215,28 +197,6 @@ const reason = (e: PlatformError.PlatformError): string => {
   if (tag === "NotFound") return "not found";
   return e.message;
 };
-
-/**
- * `--out` must be a folder: an existing file there (or above it) is a command-line error, found before any
- * input is run.
- */
-export const checkOutputFolder = (out: string): Effect.Effect<void, PipelineError, FileSystem.FileSystem> =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem;
-    for (let p = resolve(out);; p = dirname(p)) {
-      const info = yield* Effect.option(fs.stat(p));
-      if (Option.isSome(info)) {
-        if (info.value.type === "Directory") return;
-        return yield* new PipelineError({
-          code: "INVALID_ARGUMENTS",
-          message: p === resolve(out)
-            ? `--out ${out}: an existing file has that name; --out must be a folder (it is created when missing)`
-            : `--out ${out}: ${displayPath(p)} is a file, so the output folder cannot be created under it`,
-        });
-      }
-      if (dirname(p) === p) return;
-    }
-  });
 
 /** The path of `path` relative to the current folder, for messages. */
 export const displayPath = (path: string): string => relative(".", path) || path;

@@ -15,13 +15,14 @@ export interface OutputShape {
   /** The input's path as given/walked (for messages and metadata). */
   readonly input: string;
   /**
-   * Stages `bytes` as the output with extension `ext` (without dot), e.g. "npy" -> `DIR/a/b/x.npy`.
+   * Stages `bytes` (one array, or chunks written one after the other) as the output with extension `ext`
+   * (without dot), e.g. "npy" -> `DIR/a/b/x.npy`.
    * `suffix` is inserted before the extension, e.g. ".f002" for per-frame previews.
    * Returns the final path it will have once the input succeeds.
    */
   readonly write: (
     ext: string,
-    bytes: Uint8Array,
+    bytes: Uint8Array | ReadonlyArray<Uint8Array>,
     suffix?: string,
   ) => Effect.Effect<string, OutputWriteError>;
 }

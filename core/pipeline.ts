@@ -35,11 +35,18 @@ export interface PipelineDecl {
   readonly file: string;
   readonly name: string;
   readonly device: DeviceChoice;
+  /**
+   * How inputs become units of work: `file` (each file alone, the default) or a grouping the source stage
+   * offers (e.g. `series`: one input per series; see core/group.ts).
+   */
+  readonly group: string;
   /** Plugin module specifiers as written (relative to the YAML file's folder). */
   readonly plugins: ReadonlyArray<string>;
   readonly stages: ReadonlyArray<StageDecl>;
   /** Overrides applied from the command line, as given. */
   readonly overrides: ReadonlyArray<string>;
+  /** The YAML text as read (before overrides), so a worker thread can plan the same pipeline. */
+  readonly text: string;
   /** Best known position of a document path (the closest existing ancestor when the path does not exist). */
   readonly locate: (path: DocPath) => SourceLocation;
 }
@@ -58,11 +65,14 @@ const PipelineSchema = Schema.Struct({
   dcmflow: Schema.Literal(1),
   name: Schema.optionalKey(Schema.String),
   device: Schema.optionalKey(Schema.Literals(["auto", "gpu", "cpu"])),
+  group: Schema.optionalKey(
+    Schema.String.check(Schema.isPattern(/^[a-z][a-z0-9_-]*$/, { message: "file, or e.g. series" })),
+  ),
   plugins: Schema.optionalKey(Schema.Array(Schema.String)),
   stages: Schema.NonEmptyArray(StageDeclSchema),
 });
 
-const TOP_KEYS = ["dcmflow", "name", "device", "plugins", "stages"];
+const TOP_KEYS = ["dcmflow", "name", "device", "group", "plugins", "stages"];
 const STAGE_KEYS = ["use", "with", "id"];
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1();
@@ -274,6 +284,7 @@ export const parsePipeline = (
       file,
       name: value.name ?? file.replace(/^.*[\\/]/, "").replace(/\.ya?ml$/i, ""),
       device: value.device ?? "auto",
+      group: value.group ?? "file",
       plugins: value.plugins ?? [],
       stages: value.stages.map((s, index) => ({
         index,
@@ -282,6 +293,7 @@ export const parsePipeline = (
         with: s.with ?? {},
       })),
       overrides,
+      text,
       locate,
     };
   });

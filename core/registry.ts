@@ -21,6 +21,12 @@ export interface Registry {
   readonly stages: ReadonlyMap<string, RegisteredStage>;
   // deno-lint-ignore no-explicit-any
   readonly layers: ReadonlyArray<Layer.Layer<any, any, any>>;
+  /**
+   * True when a worker thread can rebuild this registry: its base is the built-in stages (which the worker
+   * entry has) and the rest came from plugin modules it can import again. A registry made of stage objects
+   * handed to `makeRegistry` runs on the calling thread.
+   */
+  readonly portable?: boolean;
 }
 
 /** A registry holding only the given stages (e.g. the built-ins). */
@@ -91,5 +97,7 @@ export const loadPlugins = (
       }
       if (plugin.layer) layers.push(plugin.layer);
     }
-    return problems.length > 0 ? yield* Effect.fail(problems) : { stages, layers };
+    return problems.length > 0
+      ? yield* Effect.fail(problems)
+      : { stages, layers, ...(base.portable ? { portable: true } : {}) };
   });

@@ -144,18 +144,31 @@ function lookupTables(ds: Record<string, unknown>, pixelRepresentation: number, 
   };
 }
 
-/** Pixel spacing, slice thickness, position of the first frame, instance number. */
+/** Pixel spacing, slice thickness, position and orientation of the first frame, instance number. */
 function geometry(ds: Record<string, unknown>) {
   const measures = functionalGroup(ds, "PixelMeasuresSequence");
   const spacing = nums(ds.PixelSpacing ?? measures?.PixelSpacing);
   const position = nums(
     ds.ImagePositionPatient ?? firstFrameGroup(ds, "PlanePositionSequence")?.ImagePositionPatient,
   );
+  const orientation = nums(
+    ds.ImageOrientationPatient ?? firstFrameGroup(ds, "PlaneOrientationSequence")?.ImageOrientationPatient,
+  );
   return {
     pixelSpacing: spacing && spacing.length >= 2 ? [spacing[0], spacing[1]] as const : undefined,
     sliceThickness: num(ds.SliceThickness ?? measures?.SliceThickness),
     imagePositionPatient: position && position.length >= 3
       ? [position[0], position[1], position[2]] as const
+      : undefined,
+    imageOrientationPatient: orientation && orientation.length >= 6
+      ? [
+        orientation[0],
+        orientation[1],
+        orientation[2],
+        orientation[3],
+        orientation[4],
+        orientation[5],
+      ] as const
       : undefined,
     instanceNumber: int(ds.InstanceNumber),
   };

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Effect, FileSystem } from "effect";
-import { checkOutputFolder, discoverInputs, type InputFile, outputBaseName } from "../core/inputs.ts";
+import { discoverInputs, type InputFile, outputBaseName } from "../core/inputs.ts";
 import { runPipeline } from "../mod.ts";
 import { readJson, runCli, runResult, tempDir } from "./helpers.ts";
 
@@ -73,50 +73,18 @@ Deno.test("broken links and unreadable folders are READ_ERROR entries", async ()
   assert.match(found[1].problem!.message, /cannot list this folder/);
 });
 
-Deno.test("an input whose outputs would be dcmflow-run*.json is an OUTPUT_CONFLICT; hidden files are defined", async () => {
+Deno.test("hidden entries are skipped except hidden files ending in .dcm, whose names are kept whole", async () => {
   const root = tempDir();
-  mkdirSync(join(root, "sub"));
   mkdirSync(join(root, ".git"));
-  for (
-    const name of [
-      "dcmflow-run.dcm",
-      "dcmflow-run.shard-1-of-2",
-      "sub/dcmflow-run.dcm",
-      "..dcm",
-      ".hidden",
-      ".git/x.dcm",
-      ".DS_Store",
-      ".scan.dcm",
-    ]
-  ) {
+  for (const name of ["a.dcm", "..dcm", ".hidden", ".git/x.dcm", ".DS_Store", ".scan.dcm"]) {
     writeFileSync(join(root, name), "x");
   }
   const found = await discover([root], join(root, "out"));
-  assert.deepEqual(rel(root, found), [
-    "..dcm",
-    ".scan.dcm",
-    "dcmflow-run.dcm OUTPUT_CONFLICT",
-    "dcmflow-run.shard-1-of-2 OUTPUT_CONFLICT",
-    "sub/dcmflow-run.dcm",
-  ]);
+  assert.deepEqual(rel(root, found), ["..dcm", ".scan.dcm", "a.dcm"]);
   assert.equal(found[0].outputBase, "..dcm");
   assert.equal(found[1].outputBase, ".scan");
   assert.equal(outputBaseName("a/b/x.DCM"), "a/b/x");
   assert.equal(outputBaseName("IM0001"), "IM0001");
-});
-
-Deno.test("--out naming an existing file is a command-line error before anything runs", async () => {
-  const root = tempDir();
-  writeFileSync(join(root, "taken"), "a file");
-  for (const out of [join(root, "taken"), join(root, "taken", "below")]) {
-    const r = await runResult(checkOutputFolder(out));
-    assert.equal(r._tag, "Failure");
-    const e = (r as { failure: { code: string; message: string } }).failure;
-    assert.equal(e.code, "INVALID_ARGUMENTS");
-    assert.match(e.message, /--out .*(an existing file has that name|is a file)/);
-  }
-  assert.equal((await runResult(checkOutputFolder(join(root, "new", "folder"))))._tag, "Success");
-  assert.equal((await runResult(checkOutputFolder(root)))._tag, "Success");
 });
 
 Deno.test("run: loops and ledger-name conflicts reach the ledger once each; --out as a file runs nothing", async () => {
@@ -162,5 +130,5 @@ Deno.test("run: loops and ledger-name conflicts reach the ledger once each; --ou
     "cpu",
   ]);
   assert.equal(cli.code, 2, cli.stderr);
-  assert.match(cli.stderr, /--out .*an existing file has that name/);
+  assert.match(cli.stderr, /--out .*is a file/);
 });

@@ -16,6 +16,8 @@
  * @module
  */
 
+import { tensorBuffer } from "../../plugin.ts";
+
 /** Interpolation filter of {@link resizePlanes}. */
 export type ResizeFilter = "bilinear" | "nearest";
 
@@ -249,7 +251,7 @@ export function resizePlanes(
     throw new RangeError(`resizePlanes: unknown filter ${String(filter)}`);
   }
   const outPlane = outRows * outCols;
-  const out = new Float32Array(planes * outPlane);
+  const out = tensorBuffer(planes * outPlane);
   const h = axisTable(cols, outCols, filter, antialias);
   const v = axisTable(rows, outRows, filter, antialias);
 
@@ -265,10 +267,16 @@ export function resizePlanes(
     for (let p = 0; p < planes; p++) verticalPass(src, p * inPlane, cols, out, p * outPlane, v);
     return out;
   }
-  const tmp = new Float32Array(rows * outCols);
+  const tmp = scratchTmp(rows * outCols);
   for (let p = 0; p < planes; p++) {
     horizontalPass(src, p * inPlane, rows, cols, tmp, 0, h);
     verticalPass(tmp, 0, outCols, out, p * outPlane, v);
   }
   return out;
+}
+
+let tmpBuffer = new Float32Array(0);
+function scratchTmp(n: number): Float32Array {
+  if (tmpBuffer.length < n) tmpBuffer = new Float32Array(n);
+  return tmpBuffer.subarray(0, n);
 }
