@@ -215,23 +215,26 @@ function nested(levels: number, defined: boolean): Uint8Array {
 
 /** A raw DEFLATE stream: `prefix` stored, then `zeros` zero bytes (fixed Huffman runs of 258). */
 function deflateBomb(prefix: Uint8Array, zeros: number): Uint8Array {
-  const bits: number[] = [];
-  const put = (value: number, n: number, reversed = false) => {
-    for (let i = 0; i < n; i++) bits.push(reversed ? (value >> (n - 1 - i)) & 1 : (value >> i) & 1);
+  const runs = Math.floor((zeros - 1) / 258);
+  const tail = new Uint8Array(Math.ceil((3 + 8 + 13 * runs + 7) / 8));
+  let bit = 0;
+  /** `n` bits of `value`, least significant first, or (Huffman codes) most significant first. */
+  const put = (value: number, n: number, msbFirst = false) => {
+    for (let i = 0; i < n; i++, bit++) {
+      const b = msbFirst ? (value >> (n - 1 - i)) & 1 : (value >> i) & 1;
+      tail[bit >> 3] |= b << (bit & 7);
+    }
   };
-  const stored = deflateRawSync(prefix, { level: 0 }); // one or more stored blocks, the last marked final
-  const head = stored.slice();
+  const head = deflateRawSync(prefix, { level: 0 }).slice(); // stored blocks, the last marked final
   head[0] &= 0xfe; // not final: the zeros follow
   put(1, 1);
   put(1, 2); // final fixed-Huffman block
   put(0x30, 8, true); // literal 0
-  for (let n = 1; n + 258 <= zeros; n += 258) {
+  for (let r = 0; r < runs; r++) {
     put(0xc5, 8, true); // length 258 (code 285)
     put(0, 5, true); // distance 1
   }
   put(0, 7, true); // end of block
-  const tail = new Uint8Array(Math.ceil(bits.length / 8));
-  bits.forEach((b, i) => (tail[i >> 3] |= b << (i & 7)));
   return concatBytes([head, tail]);
 }
 
