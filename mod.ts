@@ -38,8 +38,8 @@
  * console.log(await Effect.runPromise(program));
  * ```
  *
- * Third-party stages use the same API as the built-ins: {@link defineStage}, {@link definePlugin} and
- * {@link withData} here, everything else (WGSL files, GPU kernels) in `plugin.ts`.
+ * Third-party stages use exactly the API the built-ins use - {@link defineStage}, {@link definePlugin},
+ * {@link withData}, {@link wgslFile}, the GPU kernel helpers - re-exported here from `plugin.ts`.
  *
  * @module
  */
@@ -104,13 +104,10 @@ export const runPipelinePromise = (file: string, options: RunOptions & LoadOptio
   Effect.runPromise(runPipeline(file, options).pipe(Effect.provide(NodeServices.layer)));
 
 export { processBytes, type ProcessedImage } from "./core/api.ts";
-export { type CodedError, PipelineError, type SourceLocation, StageError } from "./core/errors.ts";
+export { PipelineError, type SourceLocation } from "./core/errors.ts";
 export { displayPath } from "./core/inputs.ts";
-export { decodeNpy, encodeNpy } from "./core/npy.ts";
-export { Output, type OutputShape } from "./core/output.ts";
 export { parsePipeline, type PipelineDecl, type StageDecl } from "./core/pipeline.ts";
 export { type Plan, plan, type PlannedStage } from "./core/planner.ts";
-export { type ClassScore, type FramePrediction } from "./core/predictions.ts";
 export { makeRegistry, type Registry } from "./core/registry.ts";
 export {
   type DeviceInfo,
@@ -123,43 +120,11 @@ export {
   type Shard,
   type StartInfo,
 } from "./core/runtime.ts";
-export {
-  definePlugin,
-  defineStage,
-  type ImageStage,
-  isSourceStage,
-  type Plugin,
-  type SourceFile,
-  type SourceStage,
-  type Stage,
-} from "./core/stage.ts";
-export {
-  formatSpec,
-  type Image,
-  type Kind,
-  KINDS,
-  type Shape,
-  type TensorSpec,
-  withData,
-} from "./core/tensor.ts";
+export { isSourceStage } from "./core/stage.ts";
 export { VERSION } from "./core/version.ts";
 export { mergeLedgers, type MergeResult } from "./core/run/merge.ts";
 export { ledgerName, parseShard } from "./core/run/names.ts";
-export { wgslFile, wgslText } from "./core/wgsl.ts";
 export { Gpu, GpuLive } from "./core/gpu/device.ts";
+export * from "./plugin.ts";
 export * from "./dicom/mod.ts";
-export {
-  argmax,
-  builtinStages,
-  decode,
-  infer,
-  normalize,
-  rescale,
-  resize,
-  sigmoid,
-  softmax,
-  threshold,
-  topk,
-  window,
-  write,
-} from "./plugins/mod.ts";
+export * from "./plugins/mod.ts";

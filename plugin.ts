@@ -59,6 +59,8 @@ export {
 } from "./core/tensor.ts";
 export type { ImageMeta, LutTable, RawPixels, WindowValue } from "./dicom/mod.ts";
 
+export { tensorBuffer } from "./core/cpu/tensor_pool.ts";
+
 // Predictions
 export {
   ACTIVATION_NOTE,

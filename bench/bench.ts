@@ -25,26 +25,11 @@ import { gpuStageTimes } from "./gpu_stages.ts";
 import { inferenceTimes } from "./infer_bench.ts";
 import type { Image } from "../core/tensor.ts";
 import { makeCtSlice } from "./synthetic.ts";
-import { wholeProcess } from "./whole_process.ts";
+import { SEED_RECIPE, wholeProcess } from "./whole_process.ts";
 
 const N = 64;
 const SIZE = 512;
 const REPEATS = 3;
-
-const RECIPE = `dcmflow: 1
-name: bench-seed-recipe
-stages:
-  - use: decode
-  - use: rescale
-  - use: window
-    with: { center: 40, width: 400 }
-  - use: resize
-    with: { width: 224, height: 224 }
-  - use: normalize
-    with: { mean: [0.5], std: [0.5] }
-  - use: write
-    with: { format: npy }
-`;
 
 const best = async (fn: () => Promise<void> | void): Promise<number> => {
   let min = Infinity;
@@ -59,7 +44,7 @@ const best = async (fn: () => Promise<void> | void): Promise<number> => {
 wholeProcess();
 
 const files = Array.from({ length: N }, (_, i) => makeCtSlice(SIZE, SIZE, i));
-const plan = await Effect.runPromise(planText(RECIPE, "bench.yaml"));
+const plan = await Effect.runPromise(planText(SEED_RECIPE, "bench.yaml"));
 
 // Per stage: run each stage over all images, feeding the previous stage's outputs.
 const rows: Array<[string, number]> = [];

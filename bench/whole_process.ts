@@ -18,7 +18,8 @@ import { runtimeName } from "../core/platform.ts";
 import { makeCtSlice } from "./synthetic.ts";
 
 const PYTHON = "/usr/bin/python3";
-const SEED = `dcmflow: 1
+/** The seed recipe: decode -> HU -> window 40/400 -> 224² antialiased -> normalize 0.5/0.5 -> npy. */
+export const SEED_RECIPE = `dcmflow: 1
 name: bench-seed-recipe
 stages:
   - use: decode
@@ -122,7 +123,7 @@ export const wholeProcess = (options: { rounds?: number; sizes?: number[]; gpu?:
   const sizes = options.sizes ?? option("sizes", "256,1024").split(",").map(Number);
   const root = mkdtempSync(join(tmpdir(), "dcmflow-bench-wp-"));
   const pipeline = join(root, "seed.yaml");
-  writeFileSync(pipeline, SEED);
+  writeFileSync(pipeline, SEED_RECIPE);
   const list = contenders(root, pipeline, options.gpu ?? true);
   const one = makeSlices(root, 1);
   const results = new Map<number, Map<string, Sample[]>>();

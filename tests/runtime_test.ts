@@ -362,3 +362,15 @@ Deno.test("an input whose outputs would land on the run's own files is OUTPUT_CO
   assert.match(r.stderr, /--out .*a-file is a file/);
   assert.equal(readFileSync(file, "utf8"), "x");
 });
+
+Deno.test("the tensor pool reuses an input's arrays only after they are given back, and only its own", async () => {
+  const { recycleTensors, tensorBuffer } = await import("../core/cpu/tensor_pool.ts");
+  const a = tensorBuffer(1234);
+  const b = tensorBuffer(1234);
+  assert.notEqual(a.buffer, b.buffer);
+  const foreign = new Float32Array(1234);
+  recycleTensors([a, a, foreign, b.subarray(1)]);
+  assert.equal(tensorBuffer(1234), a, "given back once, reused");
+  const c = tensorBuffer(1234);
+  assert.ok(c !== a && c !== b && c !== foreign, "views and arrays not from the pool are never taken");
+});

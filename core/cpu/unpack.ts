@@ -13,6 +13,7 @@
  * @module
  */
 import type { RawPixels } from "../../dicom/meta.ts";
+import { tensorBuffer } from "./tensor_pool.ts";
 
 /** The range of stored values: the first value and how many there are (2^BitsStored). */
 export const storedRange = (raw: RawPixels): { readonly min: number; readonly size: number } => {
@@ -86,7 +87,7 @@ export const lookUp = (
   const flip = raw.signed ? 2 ** (raw.bitsStored - 1) : 0;
   const channelsOut = tables.length;
   const length = frames * channelsOut * plane;
-  const out = into && into.length >= length ? into.subarray(0, length) : new Float32Array(length);
+  const out = into && into.length >= length ? into.subarray(0, length) : tensorBuffer(length);
   if (samples === 1 && channelsOut === 1) {
     // One loop per word type, so each stays monomorphic (the hot loop of the fused CPU path).
     if (w instanceof Uint16Array) lookUp16(w, out, tables[0], shift, mask, flip);
@@ -146,7 +147,7 @@ function lookUp32(
 export const storedValues = (raw: RawPixels, samples: number, plane: number, count: number): Float32Array => {
   const w = words(raw, count);
   const bits = raw.bitsStored;
-  const out = new Float32Array(count);
+  const out = tensorBuffer(count);
   const order = sourceOrder(raw, samples, plane);
   for (let o = 0; o < count; o++) {
     const word = w[order ? order(o) : o] >>> raw.shift;

@@ -15,6 +15,7 @@ import { Effect, Exit } from "effect";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { failureOf, runStageOnCpu } from "../cpu-stage.ts";
 import { FusedChain, type Pending, settle } from "../cpu/fused.ts";
+import { recycleTensors } from "../cpu/tensor_pool.ts";
 import { type CodedError, toCodedError } from "../errors.ts";
 import { type Plan, providePlugins } from "../planner.ts";
 import { attachPredictions, type FramePrediction } from "../predictions.ts";
@@ -50,6 +51,8 @@ interface Item {
   /** Went through the fused chain (its fused stages are skipped; `pending` waits for the convex stage). */
   fused?: { readonly pending: ReadonlyArray<Pending> };
   failed?: CodedError & { readonly stage: string };
+  /** Every tensor the input's images held: given back to the pool when the input is finished. */
+  readonly tensors: Float32Array[];
 }
 
 /** Reusable read buffers, one per input of a round (a fresh buffer per file costs more than the read). */
@@ -114,9 +117,7 @@ export class CpuProcessor {
       active.forEach((it, k) => {
         const o = outcomes[k];
         if (!o.ok) it.failed = asStageError(o.error, s.label);
-        else {it.image = it.fused && this.#fused!.shape.convex === i
-            ? settle(o.image, it.fused.pending)
-            : o.image;}
+        else it.image = this.#afterStage(it, i, o.image);
       });
     }
     return items.map((it) => this.#finish(it));
@@ -124,6 +125,7 @@ export class CpuProcessor {
 
   /** The image after stage `i`: hoisted steps settled after the convex stage, scratch memory never kept. */
   #afterStage(it: Item, i: number, image: Image): Image {
+    it.tensors.push(image.data);
     if (!it.fused) return image;
     const settled = this.#fused!.shape.convex === i ? settle(image, it.fused.pending) : image;
     const scratch = this.#scratch.find((b) => b.buffer === settled.data.buffer);
@@ -134,7 +136,7 @@ export class CpuProcessor {
   async #load(task: InputTask, slot: number): Promise<Item> {
     const started = performance.now();
     const session = makeSession({ path: task.path, outputBase: task.outputBase }, this.outDir);
-    const item: Item = { task, session, started };
+    const item: Item = { task, session, started, tensors: [] };
     let bytes: Uint8Array;
     try {
       bytes = this.#buffers.read(task.path, slot);
@@ -154,6 +156,7 @@ export class CpuProcessor {
       );
       if (outcome.ok) {
         item.image = outcome.image;
+        item.tensors.push(outcome.image.data);
         item.fused = { pending: outcome.pending };
         return item;
       }
@@ -186,9 +189,11 @@ export class CpuProcessor {
     const base = { index: it.task.index, input: it.task.path, ms };
     if (it.failed) {
       discardStaged(it.session.staged());
+      recycleTensors(it.tensors);
       return { ...base, error: it.failed };
     }
     const predictions = attachPredictions(this.plan.stages, it.image!).predictions;
+    recycleTensors(it.tensors);
     return { ...base, staged: it.session.staged(), ...(predictions ? { predictions } : {}) };
   }
 }

@@ -35,6 +35,7 @@ export interface AxisTable {
   readonly identity: boolean;
 }
 
+import { tensorBuffer } from "../../plugin.ts";
 import { simdResize } from "./cpu_simd.ts";
 
 const f32 = Math.fround;
@@ -269,7 +270,7 @@ function jsResize(
   const outCols = h.start.length;
   const inPlane = rows * cols;
   const outPlane = outRows * outCols;
-  const out = new Float32Array(planes * outPlane);
+  const out = tensorBuffer(planes * outPlane);
   if (h.identity && v.identity) {
     out.set(src.subarray(0, planes * inPlane));
   } else if (v.identity) {
@@ -277,7 +278,7 @@ function jsResize(
   } else if (h.identity) {
     for (let p = 0; p < planes; p++) verticalPass(src, p * inPlane, cols, out, p * outPlane, v);
   } else {
-    const tmp = new Float32Array(rows * outCols);
+    const tmp = scratchTmp(rows * outCols);
     for (let p = 0; p < planes; p++) {
       horizontalPass(src, p * inPlane, rows, cols, tmp, 0, h);
       verticalPass(tmp, 0, outCols, out, p * outPlane, v);
@@ -338,4 +339,11 @@ export function resizePlanesJs(
 ): Float32Array {
   const [h, v] = resizeTables(src, planes, rows, cols, outRows, outCols, filter, antialias);
   return jsResize(src, planes, rows, cols, h, v);
+}
+
+/** The JS passes' intermediate image, reused across calls (this thread's). */
+let tmpBuffer = new Float32Array(0);
+function scratchTmp(n: number): Float32Array {
+  if (tmpBuffer.length < n) tmpBuffer = new Float32Array(n);
+  return tmpBuffer.subarray(0, n);
 }

@@ -9,12 +9,14 @@
  * data; nearest and identity axes (weight 1) are bit-identical.
  *
  * One module instance (and one `WebAssembly.Memory`) per JS realm (each worker thread has its own), grown as
- * needed and reused across calls; the tables are rewritten only when they change. Where WebAssembly SIMD is
+ * needed and reused across calls; the tables are rewritten only when they change. The output array comes from
+ * the plugin API's `tensorBuffer` (recycled by the runtime), as the JS path's does. Where WebAssembly SIMD is
  * not available (the module does not validate), or a plane would need more than 2 GiB, {@link simdResize}
  * returns undefined and the caller runs the JS passes.
  *
  * @module
  */
+import { tensorBuffer } from "../../plugin.ts";
 import type { AxisTable } from "./cpu.ts";
 import { RESIZE_SIMD_WASM_BASE64 } from "./resize_simd.wasm.ts";
 
@@ -178,7 +180,7 @@ class SimdResizer {
     const outCols = h.start.length;
     const inPlane = rows * cols;
     const outPlane = outRows * outCols;
-    const out = new Float32Array(planes * outPlane);
+    const out = tensorBuffer(planes * outPlane);
     for (let p = 0; p < planes; p++) {
       if (h.identity) this.#f32.set(src.subarray(p * inPlane, (p + 1) * inPlane), at.input / 4);
       else this.#widthPass(src, p * inPlane, rows, cols, h, at);
