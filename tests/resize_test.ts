@@ -176,6 +176,28 @@ Deno.test("resize_simd.wasm.ts holds exactly resize_simd.wat assembled (run `den
   );
 });
 
+Deno.test("resizePlanes falls back to the JS passes where WebAssembly SIMD is missing", async () => {
+  // V8 without SSE4.1 has no WebAssembly SIMD: the module does not validate, resizePlanes runs the JS passes.
+  const cpu = new URL("../plugins/resize/cpu.ts", import.meta.url).href;
+  const simd = new URL("../plugins/resize/cpu_simd.ts", import.meta.url).href;
+  const script = `
+    import { resizePlanes, resizePlanesJs } from "${cpu}";
+    import { simdAvailable } from "${simd}";
+    const src = Float32Array.from({ length: 2 * 37 * 53 }, (_, i) => Math.sin(i));
+    const a = resizePlanes(src, 2, 37, 53, 11, 19, "bilinear", true);
+    const b = resizePlanesJs(src, 2, 37, 53, 11, 19, "bilinear", true);
+    console.log(JSON.stringify({ simd: simdAvailable(), same: a.every((x, i) => Object.is(x, b[i])) }));
+  `;
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--no-enable-sse4-1", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+  const got = JSON.parse(new TextDecoder().decode(r.stdout).trim().split("\n").pop()!);
+  assert.deepEqual(got, { simd: false, same: true });
+});
+
 Deno.test("bun: the WebAssembly SIMD path is available and equals the JS passes", async () => {
   const bun = findBun();
   assert.ok(bun, "no Bun binary: run `deno install` (bun is a devDependency) or set BUN_BINARY");

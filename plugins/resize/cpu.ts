@@ -225,16 +225,8 @@ export function cachedAxisTable(
 }
 
 /** Checks the arguments of {@link resizePlanes}; returns the width and height tables. */
-function resizeTables(
-  src: Float32Array,
-  planes: number,
-  rows: number,
-  cols: number,
-  outRows: number,
-  outCols: number,
-  filter: ResizeFilter,
-  antialias: boolean,
-): [AxisTable, AxisTable] {
+function resizeTables(...args: Parameters<typeof resizePlanes>): [AxisTable, AxisTable] {
+  const [src, planes, rows, cols, outRows, outCols, filter, antialias] = args;
   const sizes = [["planes", planes], ["rows", rows], ["cols", cols], ["outRows", outRows], [
     "outCols",
     outCols,
@@ -258,14 +250,7 @@ function resizeTables(
 }
 
 /** The JS passes over every plane: width pass then height pass, an axis whose size is kept is copied. */
-function jsResize(
-  src: Float32Array,
-  planes: number,
-  rows: number,
-  cols: number,
-  h: AxisTable,
-  v: AxisTable,
-): Float32Array {
+function jsResize(...[src, planes, rows, cols, h, v]: Parameters<typeof simdResize>): Float32Array {
   const outRows = v.start.length;
   const outCols = h.start.length;
   const inPlane = rows * cols;
@@ -327,17 +312,9 @@ export function resizePlanes(
 }
 
 /** {@link resizePlanes} with the JS passes only: the reference of the SIMD path and its fallback. */
-export function resizePlanesJs(
-  src: Float32Array,
-  planes: number,
-  rows: number,
-  cols: number,
-  outRows: number,
-  outCols: number,
-  filter: ResizeFilter,
-  antialias: boolean,
-): Float32Array {
-  const [h, v] = resizeTables(src, planes, rows, cols, outRows, outCols, filter, antialias);
+export function resizePlanesJs(...args: Parameters<typeof resizePlanes>): Float32Array {
+  const [src, planes, rows, cols] = args;
+  const [h, v] = resizeTables(...args);
   return jsResize(src, planes, rows, cols, h, v);
 }
 
