@@ -15,8 +15,9 @@
 ;; (16 input rows at a time, as the caller asks), so the transposed strip and its result stay in the L1 cache:
 ;;   strip [h, cols] --transpose--> [cols, h] --vpass16--> [outCols, h] --transpose--> [h, outCols]
 ;; where `vpass16` is `vpass` for rows of exactly 16 floats (one row = 4 registers; no column loop). Measured
-;; on 512x512 -> 224x224: whole-plane transposes are 4x slower than strips (a 2 KiB stride thrashes the cache),
-;; strips of 32 rows no longer fit L1, and with the generic `vpass` on its strips the width pass takes 20 % longer.
+;; on 512x512 -> 224x224: whole-plane transposes are 4x slower than strips (a 2 KiB stride thrashes the
+;; cache), strips of 32 rows no longer fit L1, and with the generic `vpass` on its strips the width pass takes
+;; 20 % longer.
 ;;
 ;; Filter tables (per output index): `start` and `count` are i32 arrays, `weights` an f32 array with `stride`
 ;; entries per output index (the layout of `axisTable` in cpu.ts). Taps are summed in order k = 0, 1, ...,
