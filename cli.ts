@@ -4,6 +4,7 @@
  *
  * ```
  * dcmflow run PIPELINE.yaml --input PATH [--input PATH ...] --out DIR [--device auto|gpu|cpu] [--set KEY=VALUE ...]
+ *     [--group file|series]
  * dcmflow validate PIPELINE.yaml [--set KEY=VALUE ...]
  * dcmflow inspect FILE.dcm [--json]
  * dcmflow plugins [PIPELINE.yaml]
@@ -67,6 +68,10 @@ const runCommand = Command.make("run", {
     Flag.withDescription("where stages run (overrides the pipeline's device:)"),
   ),
   set: setFlag,
+  group: Flag.String("group").pipe(
+    Flag.optional,
+    Flag.withDescription("file (each file alone) or series (one input = one series, a 3-D volume)"),
+  ),
   workers: Flag.Int("workers").pipe(
     Flag.optional,
     Flag.withDescription("worker threads for the CPU path (default: one per core; 0: the main thread)"),
@@ -98,7 +103,9 @@ const runCommand = Command.make("run", {
   ),
 }, (a) =>
   Effect.gen(function* () {
-    const plan = yield* loadPipeline(a.pipeline, { overrides: a.set });
+    const group = Option.getOrUndefined(a.group);
+    const overrides = group === undefined ? a.set : [...a.set, `group=${group}`];
+    const plan = yield* loadPipeline(a.pipeline, { overrides });
     for (const w of plan.warnings) writeStderr(`warning: ${w}\n`);
     const device = Option.getOrUndefined(a.device);
     const workers = Option.getOrUndefined(a.workers);

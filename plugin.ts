@@ -35,12 +35,14 @@ export {
   definePlugin,
   defineStage,
   type Elementwise,
+  type FileGroup,
   type ImageStage,
   type KernelGpu,
   type KernelValues,
   type Plugin,
   type SetupContext,
   type SourceFile,
+  type SourceGroup,
   type SourceStage,
   type Stage,
   type Upload,
@@ -57,7 +59,7 @@ export {
   type TensorSpec,
   withData,
 } from "./core/tensor.ts";
-export type { ImageMeta, LutTable, RawPixels, WindowValue } from "./dicom/mod.ts";
+export type { ImageMeta, LutTable, RawPixels, VolumeGeometry, WindowValue } from "./dicom/mod.ts";
 
 export { tensorBuffer } from "./core/cpu/tensor_pool.ts";
 

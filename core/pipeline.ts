@@ -35,6 +35,11 @@ export interface PipelineDecl {
   readonly file: string;
   readonly name: string;
   readonly device: DeviceChoice;
+  /**
+   * How inputs become units of work: `file` (each file alone, the default) or a grouping the source stage
+   * offers (e.g. `series`: one input per series; see core/group.ts).
+   */
+  readonly group: string;
   /** Plugin module specifiers as written (relative to the YAML file's folder). */
   readonly plugins: ReadonlyArray<string>;
   readonly stages: ReadonlyArray<StageDecl>;
@@ -60,11 +65,14 @@ const PipelineSchema = Schema.Struct({
   dcmflow: Schema.Literal(1),
   name: Schema.optionalKey(Schema.String),
   device: Schema.optionalKey(Schema.Literals(["auto", "gpu", "cpu"])),
+  group: Schema.optionalKey(
+    Schema.String.check(Schema.isPattern(/^[a-z][a-z0-9_-]*$/, { message: "file, or e.g. series" })),
+  ),
   plugins: Schema.optionalKey(Schema.Array(Schema.String)),
   stages: Schema.NonEmptyArray(StageDeclSchema),
 });
 
-const TOP_KEYS = ["dcmflow", "name", "device", "plugins", "stages"];
+const TOP_KEYS = ["dcmflow", "name", "device", "group", "plugins", "stages"];
 const STAGE_KEYS = ["use", "with", "id"];
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1();
@@ -276,6 +284,7 @@ export const parsePipeline = (
       file,
       name: value.name ?? file.replace(/^.*[\\/]/, "").replace(/\.ya?ml$/i, ""),
       device: value.device ?? "auto",
+      group: value.group ?? "file",
       plugins: value.plugins ?? [],
       stages: value.stages.map((s, index) => ({
         index,

@@ -151,6 +151,8 @@ export const plan = (pipeline: PipelineDecl, base: Registry): Effect.Effect<Plan
     if (typeof sourceSpec === "string") {
       return yield* fail("PLAN_MISMATCH", [{ message: sourceSpec, location: at(first.decl) }]);
     }
+    const grouping = groupingProblem(pipeline, first.stage);
+    if (grouping) return yield* fail("PLAN_MISMATCH", [grouping]);
     const source: PlannedStage<AnySourceStage> = {
       decl: first.decl,
       stage: first.stage,
@@ -218,6 +220,19 @@ export const plan = (pipeline: PipelineDecl, base: Registry): Effect.Effect<Plan
       warnings,
     };
   });
+
+/** Why the source stage cannot group inputs as the pipeline's `group:` asks (see core/group.ts). */
+const groupingProblem = (pipeline: PipelineDecl, source: AnySourceStage): Problem | undefined => {
+  const modes = source.group?.modes ?? [];
+  if (pipeline.group === "file" || modes.includes(pipeline.group)) return undefined;
+  return {
+    message: `group: ${pipeline.group}: the source stage "${source.name}" ` +
+      (modes.length === 0
+        ? "reads one file at a time; remove `group:` (or use --group file)"
+        : `groups by ${modes.join(", ")}.${didYouMean(pipeline.group, modes)}`),
+    location: pipeline.locate(["group"]),
+  };
+};
 
 /**
  * Provides the Layers of a plan's plugins to an effect that runs its stages. Built-in stages need no

@@ -21,6 +21,7 @@ import { type OutputWriteError, PipelineError } from "./errors.ts";
 import { Gpu, GpuLive, type GpuShape } from "./gpu/device.ts";
 import { DEFAULT_GPU_OPTIONS, type GpuRunOptions, precompile, runInputsGpu } from "./gpu/executor.ts";
 import { BufferPool } from "./gpu/pool.ts";
+import { groupInputs, isFailedUnit, isGroupInput, withGroupInfo } from "./group.ts";
 import { discoverInputs, type InputFile } from "./inputs.ts";
 import type { DeviceChoice } from "./pipeline.ts";
 import type { Plan } from "./planner.ts";
@@ -172,6 +173,7 @@ const sortInputs = (
   all.forEach((input, index) => {
     if (!inShard(input.outputBase, shard)) return;
     order.push(index);
+    if (isFailedUnit(input)) return known.push({ index, entry: input.failed });
     const conflict = conflictOf(input, claimed);
     if (conflict) return known.push({ index, entry: conflictEntry(input, conflict) });
     const earlier = resumeFrom?.get(input.path);
@@ -179,7 +181,12 @@ const sortInputs = (
       resumed++;
       return known.push({ index, entry: earlier });
     }
-    todo.push({ index, path: input.path, outputBase: input.outputBase });
+    todo.push({
+      index,
+      path: input.path,
+      outputBase: input.outputBase,
+      ...(isGroupInput(input) ? { group: input.group } : {}),
+    });
   });
   return { todo, order, known, resumed };
 };
@@ -373,7 +380,10 @@ const runGpu = (ctx: RunContext, gpu: GpuShape, todo: ReadonlyArray<InputTask>) 
       }
       const byPath = new Map(round.map((t) => [t.path, t]));
       const r = yield* runInputsGpu(plan, gpu, pool, round, options.out, fs, gpuOptions);
-      for (const entry of r.entries) recorder.accept({ index: byPath.get(entry.input)!.index, entry });
+      for (const entry of r.entries) {
+        const task = byPath.get(entry.input)!;
+        recorder.accept({ index: task.index, entry: withGroupInfo(task, entry) });
+      }
       for (const f of r.fallback) {
         const [result] = yield* Effect.promise(() => local.processRound([byPath.get(f.input.path)!]));
         recorder.accept({ index: result.index, entry: { ...commitResult(result), fallback: f.reason } });
@@ -396,7 +406,7 @@ export const runPlan = (
   Effect.scoped(Effect.gen(function* () {
     const started = new Date();
     const shard = yield* shardOf(options.shard);
-    const all = yield* discoverInputs(options.inputs, options.out);
+    const all = yield* groupInputs(plan, yield* discoverInputs(options.inputs, options.out));
     yield* prepareOutDir(options.out);
     yield* holdLock(options.out, shard);
     const inputs = yield* planInputs(plan, options, shard, all);

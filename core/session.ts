@@ -46,6 +46,10 @@ export interface LedgerEntry {
   readonly fallback?: string;
   /** After `infer`: what the model said, per frame (top classes, or mask coverage). */
   readonly predictions?: ReadonlyArray<FramePrediction>;
+  /** A grouped input (`group: series`): its member files, in the order they were used (core/group.ts). */
+  readonly members?: ReadonlyArray<string>;
+  /** A grouped input: what its source stage reported (splits, copies left out, irregular spacing...). */
+  readonly warnings?: ReadonlyArray<string>;
 }
 
 /** The marker in temporary file names; what follows it is the run's tag. */

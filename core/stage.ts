@@ -33,9 +33,52 @@ import type { CodedError, CpuFallback } from "./errors.ts";
 import type { GpuBatch } from "./gpu/batch.ts";
 import type { GpuError, GpuShape } from "./gpu/device.ts";
 import type { FramePrediction } from "./predictions.ts";
-import type { RawPixels } from "../dicom/meta.ts";
+import type { ImageMeta, RawPixels } from "../dicom/meta.ts";
 import type { Image, Kind, TensorSpec } from "./tensor.ts";
 import type { WgslSource } from "./wgsl.ts";
+
+/**
+ * One unit of work made of several files (e.g. a series): what a source stage's
+ * {@link SourceGroup.partition} returns. JSON-serializable, so it can travel to a worker or a journal.
+ */
+export interface FileGroup {
+  /**
+   * Unique among the groups of one partition, and safe in a file name (no `/`): it names the group's
+   * outputs, `DIR/<the members' common folder>/<key>.<ext>` (e.g. the SeriesInstanceUID).
+   */
+  readonly key: string;
+  /** Paths of the member files, in the order `runGroup` wants them. */
+  readonly members: ReadonlyArray<string>;
+  /** Remarks for the run ledger (e.g. a split, a copy left out, irregular spacing). */
+  readonly warnings: ReadonlyArray<string>;
+  /** Set when the group cannot be processed: it becomes an error entry of the ledger, and nothing runs. */
+  readonly error?: { readonly code: string; readonly message: string };
+  /** What the source stage needs back in `runGroup` (e.g. the slice order); opaque to the runtime. */
+  readonly detail?: unknown;
+}
+
+/**
+ * Grouping of input files (`group: series` in the pipeline): the runtime scans every file, lets the
+ * source stage partition them, and runs each group as one input whose image `runGroup` makes.
+ */
+export interface SourceGroup<P, E extends CodedError = CodedError, R = never> {
+  /** The names accepted by the pipeline's `group:` key besides `file` (e.g. ["series"]). */
+  readonly modes: ReadonlyArray<string>;
+  /** What grouping needs from one file (a small JSON-serializable record, no pixel data). */
+  readonly scan: (file: SourceFile, params: P) => Effect.Effect<unknown, E, R>;
+  /** Groups the scanned files (given in input order, each with the record `scan` returned). */
+  readonly partition: (
+    scanned: ReadonlyArray<{ readonly path: string; readonly record: unknown }>,
+    params: P,
+    mode: string,
+  ) => ReadonlyArray<FileGroup>;
+  /** The image of one group, from its member files (in `group.members` order). */
+  readonly runGroup: (
+    files: ReadonlyArray<SourceFile>,
+    group: FileGroup,
+    params: P,
+  ) => Effect.Effect<Image, E, R>;
+}
 
 /** The raw input of a source stage. */
 export interface SourceFile {
@@ -103,6 +146,8 @@ export interface KernelGpu<P, E extends CodedError = CodedError> {
   readonly run: (params: P, batch: GpuBatch) => Effect.Effect<GpuBatch, E | GpuError>;
   /** What the stage records about each image (as its CPU `run` does in `notes`). */
   readonly notes?: (params: P, image: Omit<Image, "data">) => Readonly<Record<string, unknown>>;
+  /** The image's metadata after the stage, when the stage changes it (as its CPU `run` does). */
+  readonly meta?: (params: P, image: Omit<Image, "data">) => ImageMeta;
   /** Whether to use this GPU form for these params on this device (default: always). */
   readonly enabled?: (params: P, gpu: GpuShape) => boolean;
 }
@@ -138,6 +183,8 @@ export interface SourceStage<P = unknown, E extends CodedError = CodedError, R =
    * and GPU paths; `run` stays the reference.
    */
   readonly prepare?: (file: SourceFile, params: P) => Effect.Effect<Upload, E, R>;
+  /** Optional: grouping of files into one image (see {@link SourceGroup}). */
+  readonly group?: SourceGroup<P, E, R>;
 }
 
 /** A stage from image to image (including sinks such as `write`, which return their input). */

@@ -88,6 +88,10 @@ export function buildMeta(parsed: Container): ImageMeta {
     ds.ImagePositionPatient ?? firstFrameGroup(ds, "PlanePositionSequence")?.ImagePositionPatient,
   );
 
+  const orientation = nums(
+    ds.ImageOrientationPatient ?? firstFrameGroup(ds, "PlaneOrientationSequence")?.ImageOrientationPatient,
+  );
+
   const palette = photometric === "PALETTE COLOR" ? paletteSummary(ds, pixelRepresentation) : undefined;
 
   const dataset: Record<string, unknown> = { ...ds };
@@ -124,6 +128,9 @@ export function buildMeta(parsed: Container): ImageMeta {
     sliceThickness: thickness,
     imagePositionPatient: position && position.length >= 3
       ? [position[0], position[1], position[2]]
+      : undefined,
+    imageOrientationPatient: orientation && orientation.length >= 6
+      ? [orientation[0], orientation[1], orientation[2], orientation[3], orientation[4], orientation[5]]
       : undefined,
     instanceNumber: int(ds.InstanceNumber),
     decodedPhotometric: decodedPhotometric(photometric),

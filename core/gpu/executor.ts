@@ -17,6 +17,7 @@
 import { Cause, Effect, Exit, type FileSystem } from "effect";
 import { runStageOnCpu } from "../cpu-stage.ts";
 import type { CodedError } from "../errors.ts";
+import { groupUpload, isGroupInput } from "../group.ts";
 import type { InputFile } from "../inputs.ts";
 import { type Plan, type PlannedStage, providePlugins } from "../planner.ts";
 import { finishSession, type LedgerEntry, openSession, type Session } from "../session.ts";
@@ -272,13 +273,15 @@ const runBatch = (
       if (kg) {
         if (loc.at === "upload") yield* runFused([]);
         yield* toGpu;
-        const batch: GpuBatch = { gpu, pool, buffer: loc.buffer, shape: curShape, count };
+        const images = items.map((it) => it.header);
+        const batch: GpuBatch = { gpu, pool, buffer: loc.buffer, shape: curShape, count, images };
         const out = yield* kg.run(s.params, batch);
         for (const it of active()) {
           const notes = kg.notes?.(s.params, it.header);
           const produces = s.stage.produces;
           it.header = {
             ...it.header,
+            meta: kg.meta?.(s.params, it.header) ?? it.header.meta,
             shape: out.shape,
             kind: produces === "same" ? it.header.kind : produces,
             notes: notes ? { ...it.header.notes, ...notes } : it.header.notes,
@@ -355,7 +358,7 @@ const prepare = (
     const session = yield* openSession(input, outDir);
     const source = plan.source.stage;
     const exit = yield* Effect.exit(
-      Effect.gen(function* () {
+      isGroupInput(input) ? groupUpload(plan, input.group) : Effect.gen(function* () {
         const bytes = yield* fs.readFile(input.path).pipe(
           Effect.mapError((e) => ({
             code: "READ_ERROR",

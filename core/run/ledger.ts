@@ -41,6 +41,8 @@ export interface Ledger {
     readonly file: string;
     readonly name: string;
     readonly overrides: ReadonlyArray<string>;
+    /** The pipeline's `group:` when inputs were grouped (e.g. "series"; see core/group.ts). */
+    readonly group?: string;
     /** The plan hash: equal for runs of the same pipeline (see plan_hash.ts). */
     readonly hash: string;
     readonly stages: ReadonlyArray<
@@ -85,6 +87,7 @@ export const pipelineRecord = (plan: Plan): Ledger["pipeline"] => ({
   file: plan.pipeline.file,
   name: plan.pipeline.name,
   overrides: plan.pipeline.overrides,
+  ...(plan.pipeline.group !== "file" ? { group: plan.pipeline.group } : {}),
   hash: planHash(plan),
   stages: [plan.source, ...plan.stages].map((s) => {
     const info = "report" in s.stage ? s.stage.report?.(s.params) : undefined;

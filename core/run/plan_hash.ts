@@ -1,6 +1,7 @@
 /**
  * The plan hash: what makes two runs "the same pipeline" for `--resume` and `dcmflow merge` - every stage's
- * name, id and parameters as written (after `--set` overrides), the plugins and the pipeline's name.
+ * name, id and parameters as written (after `--set` overrides), the plugins, the pipeline's name and its
+ * `group:` (when not `file`).
  * Where stages run (CPU or GPU) and how many workers do not enter it.
  *
  * @module
@@ -24,6 +25,8 @@ const canonical = (value: unknown): string => {
 export const planIdentity = (plan: Plan) => ({
   name: plan.pipeline.name,
   plugins: plan.pipeline.plugins,
+  // Grouping changes what an input is; `file` (the default) leaves the hash as it always was.
+  group: plan.pipeline.group === "file" ? undefined : plan.pipeline.group,
   stages: [plan.source, ...plan.stages].map((s) => ({ use: s.decl.use, id: s.decl.id, with: s.decl.with })),
 });
 

@@ -20,7 +20,8 @@ import { type CodedError, toCodedError } from "../errors.ts";
 import { type Plan, providePlugins } from "../planner.ts";
 import { attachPredictions, type FramePrediction } from "../predictions.ts";
 import { discardStaged, makeSession, type Session, type StagedFile } from "../session.ts";
-import type { Upload } from "../stage.ts";
+import type { FileGroup, Upload } from "../stage.ts";
+import { groupInfo, runGroupInput } from "../group.ts";
 import type { Image } from "../tensor.ts";
 
 /** One input to process: its position among all inputs found, where to read it, where its outputs go. */
@@ -28,6 +29,8 @@ export interface InputTask {
   readonly index: number;
   readonly path: string;
   readonly outputBase: string;
+  /** Set when the input is a group of files (`group: series`; see core/group.ts). */
+  readonly group?: FileGroup;
 }
 
 /** What processing one input gave (plain data). */
@@ -40,6 +43,9 @@ export interface TaskResult {
   readonly predictions?: ReadonlyArray<FramePrediction>;
   /** Failed: the coded error and the stage it happened in. */
   readonly error?: CodedError & { readonly stage: string };
+  /** A group's member files and warnings (see core/group.ts). */
+  readonly members?: ReadonlyArray<string>;
+  readonly warnings?: ReadonlyArray<string>;
 }
 
 /** One input while its round is processed. */
@@ -137,6 +143,7 @@ export class CpuProcessor {
     const started = performance.now();
     const session = makeSession({ path: task.path, outputBase: task.outputBase }, this.outDir);
     const item: Item = { task, session, started, tensors: [] };
+    if (task.group) return this.#loadGroup(item, task.group);
     let bytes: Uint8Array;
     try {
       bytes = this.#buffers.read(task.path, slot);
@@ -169,6 +176,14 @@ export class CpuProcessor {
     return item;
   }
 
+  /** A group of files: the source stage's `runGroup` makes its image (the stages then run one by one). */
+  async #loadGroup(item: Item, group: FileGroup): Promise<Item> {
+    const image = await exitOf(this.plan, runGroupInput(this.plan, group));
+    if (Exit.isFailure(image)) return this.#fail(item, failureOf(image.cause), this.plan.source.label);
+    item.image = image.value;
+    return item;
+  }
+
   /** The slot's scratch buffer, grown to the upload's size, when the chain's output may live there. */
   #scratchFor(slot: number, upload: Upload): Float32Array | undefined {
     if (!this.#fused?.shape.feedsConvex || upload.pixels.type !== "raw") return undefined;
@@ -186,7 +201,7 @@ export class CpuProcessor {
   /** The result of an input: its staged outputs, or its error (outputs removed). */
   #finish(it: Item): TaskResult {
     const ms = Math.round(performance.now() - it.started);
-    const base = { index: it.task.index, input: it.task.path, ms };
+    const base = { index: it.task.index, input: it.task.path, ms, ...groupInfo(it.task.group) };
     if (it.failed) {
       discardStaged(it.session.staged());
       recycleTensors(it.tensors);

@@ -17,6 +17,12 @@ export type Finished =
 
 /** Commits a result's staged outputs; its ledger entry. */
 export const commitResult = (r: TaskResult): LedgerEntry => {
+  // A grouped input's members and warnings (core/group.ts).
+  const group = r.members ? { members: r.members, ...(r.warnings ? { warnings: r.warnings } : {}) } : {};
+  return { ...entryOf(r), ...group };
+};
+
+const entryOf = (r: TaskResult): LedgerEntry => {
   const { input, ms } = r;
   if (r.error) return { input, status: "error", outputs: [], error: r.error, ms };
   try {

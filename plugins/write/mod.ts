@@ -5,6 +5,7 @@
  * - `png`: an 8-bit preview per frame (`x.png`, or `x.f001.png`, ... for multi-frame images); display
  *   values map their window range to 0..255, other kinds each frame's min..max.
  * - `json`: header facts, what each stage did, tensor statistics, and readable predictions after `infer`.
+ * - `nifti`: a gzipped NIfTI-1 file `x.nii.gz` with the volume's geometry (see nifti.ts).
  *
  * Files are staged and only appear once the whole input has succeeded.
  *
@@ -12,10 +13,13 @@
  */
 import { Effect, Schema } from "effect";
 import { defineStage, type Image, npyChunks, Output } from "../../plugin.ts";
+import { encodeNiftiGz } from "./nifti.ts";
 import { previewPng, type PreviewScale } from "./png.ts";
 
 const Params = Schema.Struct({
-  format: Schema.Literals(["npy", "png", "json"]).annotate({ description: "npy | png | json" }),
+  format: Schema.Literals(["npy", "png", "json", "nifti"]).annotate({
+    description: "npy | png | json | nifti",
+  }),
 });
 
 /** Summary statistics of a tensor. */
@@ -66,16 +70,20 @@ const previewScale = (image: Image): PreviewScale => {
 /** The `write` stage. */
 export const write = defineStage({
   name: "write",
-  description: "Write the tensor: npy (<f4, [frames, channels, rows, cols]), png preview, or json metadata",
+  description:
+    "Write the tensor: npy (<f4, [frames, channels, rows, cols]), png preview, json metadata or nifti",
   params: Params,
-  examples: [{ format: "npy" }, { format: "png" }, { format: "json" }],
+  examples: [{ format: "npy" }, { format: "png" }, { format: "json" }, { format: "nifti" }],
   accepts: ["stored", "modality", "display", "features", "prediction"],
   plan: (p, spec) =>
-    p.format === "png" && spec.kind === "prediction" && spec.dims && spec.dims.length !== 3
-      ? "png previews need images or masks [frames, channels, rows, cols]; write this prediction as npy or json"
+    (p.format === "png" || p.format === "nifti") && spec.kind === "prediction" && spec.dims &&
+      spec.dims.length !== 3
+      ? `${
+        p.format === "png" ? "png previews" : "nifti"
+      } need images or masks [frames, channels, rows, cols]; write this prediction as npy or json`
       : spec,
   produces: "same",
-  writes: (p) => [p.format],
+  writes: (p) => [p.format === "nifti" ? "nii.gz" : p.format],
   run: (image, p) =>
     Effect.gen(function* () {
       const out = yield* Output;
@@ -100,6 +108,9 @@ export const write = defineStage({
           }
           break;
         }
+        case "nifti":
+          yield* out.write("nii.gz", yield* Effect.promise(() => encodeNiftiGz(image)));
+          break;
         case "json":
           yield* out.write(
             "json",
