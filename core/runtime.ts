@@ -174,6 +174,12 @@ const sortInputs = (
     if (!inShard(input.outputBase, shard)) return;
     order.push(index);
     if (isFailedUnit(input)) return known.push({ index, entry: input.failed });
+    if (input.problem) {
+      return known.push({
+        index,
+        entry: { input: input.path, status: "error", outputs: [], error: input.problem, ms: 0 },
+      });
+    }
     const conflict = conflictOf(input, claimed);
     if (conflict) return known.push({ index, entry: conflictEntry(input, conflict) });
     const earlier = resumeFrom?.get(input.path);
