@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { Effect, FileSystem } from "effect";
+import * as Effect from "effect/Effect";
+import * as FileSystem from "effect/FileSystem";
 import { concatBytes } from "../dicom/bytes.ts";
 import { afterStage, ChainFailure, FusedChain, loadSource, runsAlone } from "./cpu/fused.ts";
 import { imageRun } from "./elementwise.ts";

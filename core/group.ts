@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { failureOf } from "./cpu-stage.ts";

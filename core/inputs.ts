@@ -12,7 +12,10 @@
  *
  * @module
  */
-import { Effect, FileSystem, Option, type PlatformError } from "effect";
+import * as Effect from "effect/Effect";
+import * as FileSystem from "effect/FileSystem";
+import * as Option from "effect/Option";
+import type * as PlatformError from "effect/PlatformError";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { PipelineError } from "./errors.ts";
 

@@ -14,7 +14,11 @@
  *
  * @module
  */
-import { Context, Effect, FileSystem, Layer, type Scope } from "effect";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as FileSystem from "effect/FileSystem";
+import * as Layer from "effect/Layer";
+import type * as Scope from "effect/Scope";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type OutputWriteError, PipelineError } from "./errors.ts";

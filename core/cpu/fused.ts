@@ -15,7 +15,8 @@
  *
  * @module
  */
-import { Effect, Exit } from "effect";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
 import { channelView, mapChannels, withChannels } from "../elementwise.ts";
 import type { CodedError } from "../errors.ts";
 import type { Plan, PlannedStage } from "../planner.ts";

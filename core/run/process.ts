@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { Effect, Exit } from "effect";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { failureOf, runStageOnCpu } from "../cpu-stage.ts";
 import { afterStage, ChainFailure, FusedChain, type Loaded, loadSource, runsAlone } from "../cpu/fused.ts";

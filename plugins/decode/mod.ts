@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { Effect, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Schema from "effect/Schema";
 import { decodeDicomAsync, readRawPixels } from "../../dicom/mod.ts";
 import { defineStage, type Image, type StageError, type Upload } from "../../plugin.ts";
 import { decodeNotes, toStageError } from "./notes.ts";

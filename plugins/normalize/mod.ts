@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Effect, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Schema from "effect/Schema";
 import { CpuFallback, defineStage, StageError, wgslFile, withData } from "../../plugin.ts";
 
 const Params = Schema.Struct({
