@@ -340,7 +340,7 @@ class PooledRun {
     readonly rounds: ReadonlyArray<InputTask[]>,
     readonly pool: WorkerPool,
   ) {
-    this.#window = Math.max(2, 2 * ctx.workers);
+    this.#window = Math.max(2, 3 * ctx.workers);
   }
 
   /** Runs every round; returns the indices never processed (abort). */
