@@ -15,9 +15,14 @@
  *
  * @module
  */
-import { NodeServices } from "@effect/platform-node";
-import { Effect, FileSystem, Option } from "effect";
-import { Argument, CliError, Command, Flag } from "effect/cli";
+import * as NodeServices from "@effect/platform-node/NodeServices";
+import * as Effect from "effect/Effect";
+import * as FileSystem from "effect/FileSystem";
+import * as Option from "effect/Option";
+import * as Argument from "effect/cli/Argument";
+import * as CliError from "effect/cli/CliError";
+import * as Command from "effect/cli/Command";
+import * as Flag from "effect/cli/Flag";
 import {
   describeHeader,
   describeLedger,

@@ -43,8 +43,9 @@
  *
  * @module
  */
-import { NodeServices } from "@effect/platform-node";
-import { Effect, type FileSystem } from "effect";
+import * as NodeServices from "@effect/platform-node/NodeServices";
+import * as Effect from "effect/Effect";
+import type * as FileSystem from "effect/FileSystem";
 import * as api from "./core/api.ts";
 import type { PipelineError } from "./core/errors.ts";
 import type { Plan } from "./core/planner.ts";
@@ -81,11 +82,11 @@ export const loadPipeline = (
 export const loadPipelineRegistry = (file: string, base: Registry = builtinRegistry()) =>
   api.loadPipelineRegistry(file, base);
 
-/** The entry module of the worker threads (`worker.ts` beside this module, or `worker.js` when built). */
-export const WORKER_URL: URL = new URL(
-  import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js",
-  import.meta.url,
-);
+/**
+ * The entry module of the worker threads: `worker.ts` beside this module (the build turns this URL into
+ * the worker bundle's, `dist/worker.js`, beside `dist/mod.js`).
+ */
+export const WORKER_URL: URL = new URL("./worker.ts", import.meta.url);
 
 /**
  * Runs a plan over `options.inputs`, writing outputs and the ledger under `options.out` (see
@@ -102,6 +103,31 @@ export const runPipeline = (file: string, options: RunOptions & LoadOptions) =>
 /** {@link runPipeline} as a Promise, with Node-compatible file system services provided. */
 export const runPipelinePromise = (file: string, options: RunOptions & LoadOptions): Promise<Ledger> =>
   Effect.runPromise(runPipeline(file, options).pipe(Effect.provide(NodeServices.layer)));
+
+/** A pipeline for {@link loadPipelinePromise}: its file, or YAML text (`file` then names it in messages). */
+export interface PipelineSource extends LoadOptions {
+  /** The pipeline file (read unless `text` is given); anchors relative `plugins:` and model paths. */
+  readonly file: string;
+  /** The pipeline's YAML text, when it is not read from `file`. */
+  readonly text?: string;
+}
+
+/**
+ * Loads (parses and plans) a pipeline without Effect: a file path, or `{ file, text?, overrides? }`.
+ * Rejects with a {@link PipelineError} (`code`, `message`, `render()` with file:line:column).
+ */
+export const loadPipelinePromise = (source: string | PipelineSource): Promise<Plan> => {
+  const s: PipelineSource = typeof source === "string" ? { file: source } : source;
+  const plan = s.text === undefined ? loadPipeline(s.file, s) : planText(s.text, s.file, s);
+  return Effect.runPromise(plan.pipe(Effect.provide(NodeServices.layer)));
+};
+
+/**
+ * {@link processBytes} without Effect: one file's bytes through a plan, in memory. Resolves to the last
+ * image and what `write` stages produced; rejects with the first stage's coded error.
+ */
+export const processBytesPromise = (p: Plan, bytes: Uint8Array, path?: string): Promise<api.ProcessedImage> =>
+  Effect.runPromise(api.processBytes(p, bytes, path).pipe(Effect.provide(NodeServices.layer)));
 
 export { processBytes, type ProcessedImage } from "./core/api.ts";
 export { PipelineError, type SourceLocation } from "./core/errors.ts";

@@ -89,7 +89,7 @@ export type {
 export { readLabels, resolveFromPipeline } from "./core/labels.ts";
 
 // WGSL and GPU kernels
-export { wgslFile, type WgslSource, wgslText } from "./core/wgsl.ts";
+export { embedWgsl, wgslFile, type WgslSource, wgslText } from "./core/wgsl.ts";
 export { type GpuBatch, imageLength } from "./core/gpu/batch.ts";
 export {
   GpuDeviceLost,

@@ -6,10 +6,12 @@
  *
  * @module
  */
-import { Effect, FileSystem } from "effect";
+import * as Effect from "effect/Effect";
+import * as FileSystem from "effect/FileSystem";
 import { concatBytes } from "../dicom/bytes.ts";
+import { afterStage, ChainFailure, FusedChain, loadSource, runsAlone } from "./cpu/fused.ts";
 import { imageRun } from "./elementwise.ts";
-import { PipelineError } from "./errors.ts";
+import { type CodedError, PipelineError } from "./errors.ts";
 import { Output } from "./output.ts";
 import { fail, parsePipeline } from "./pipeline.ts";
 import { type Plan, plan, providePlugins } from "./planner.ts";
@@ -87,11 +89,28 @@ export const processBytes = (p: Plan, bytes: Uint8Array, path = "memory.dcm") =>
       }),
     append: (name, row) => Effect.sync(() => void collected.set(name, [...(collected.get(name) ?? []), row])),
   });
+  const chain = chainOf(p);
   return Effect.gen(function* () {
-    let image: Image = yield* p.source.stage.run({ path, bytes }, p.source.params);
+    const loaded = yield* loadSource(p, chain, { path, bytes }).pipe(
+      Effect.mapError((e) => (e instanceof ChainFailure ? e.error : e)),
+    );
+    let image: Image = loaded.image;
     for (const [i, s] of p.stages.entries()) {
-      image = yield* imageRun(s.stage)(attachPredictions(p.stages.slice(0, i), image), s.params);
+      if (!runsAlone(chain, loaded, i)) continue;
+      const input = attachPredictions(p.stages.slice(0, i), image);
+      image = afterStage(chain, loaded, i, yield* imageRun(s.stage)(input, s.params));
     }
     return { image: attachPredictions(p.stages, image), files, collected } as ProcessedImage;
-  }).pipe(Effect.provideService(Output, output), providePlugins(p));
+  }).pipe(Effect.provideService(Output, output), providePlugins(p)) as Effect.Effect<
+    ProcessedImage,
+    CodedError
+  >;
+};
+
+const chains = new WeakMap<Plan, FusedChain | undefined>();
+
+/** The fused chain of a plan, made once (none when its source stage cannot prepare raw values). */
+const chainOf = (p: Plan): FusedChain | undefined => {
+  if (!chains.has(p)) chains.set(p, p.source.stage.prepare ? FusedChain.of(p) : undefined);
+  return chains.get(p);
 };

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { tensorBuffer } from "./cpu/tensor_pool.ts";
 import type { CodedError } from "./errors.ts";
 import type { AnyImageStage, Elementwise } from "./stage.ts";

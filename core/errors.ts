@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Data } from "effect";
+import * as Data from "effect/Data";
 
 /** A position in a pipeline file (1-based line and column). */
 export interface SourceLocation {

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { failureOf } from "./cpu-stage.ts";
@@ -137,9 +137,10 @@ export const groupInputs = (
   Effect.gen(function* () {
     const grouping = plan.source.stage.group;
     if (plan.pipeline.group === "file" || !grouping) return files;
-    const { scanned, failed } = yield* scanAll(plan, files);
+    // Inputs the walk could not list (symlink loops, duplicates, unreadable folders) stay as they are.
+    const { scanned, failed } = yield* scanAll(plan, files.filter((f) => !f.problem));
     const bases = new Map(files.map((f) => [f.path, f.outputBase]));
-    const units: InputFile[] = [...failed];
+    const units: InputFile[] = [...files.filter((f) => f.problem), ...failed];
     for (const group of grouping.partition(scanned, plan.source.params, plan.pipeline.group)) {
       const path = joinPath(commonFolder(group.members), group.key);
       const outputBase = joinPath(commonFolder(group.members.map((m) => bases.get(m) ?? m)), group.key);

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { Context, type Effect } from "effect";
+import * as Context from "effect/Context";
+import type * as Effect from "effect/Effect";
 import type { OutputWriteError } from "./errors.ts";
 
 /** Per-input output sink. */

@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { Effect, Schema, SchemaIssue } from "effect";
+import * as Effect from "effect/Effect";
+import * as Schema from "effect/Schema";
+import * as SchemaIssue from "effect/SchemaIssue";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parse as parseYamlValue, parseDocument } from "yaml";
 import { PipelineError, type SourceLocation } from "./errors.ts";
 import { didYouMean } from "./suggest.ts";

@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { Effect, Layer, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import * as Schema from "effect/Schema";
 import { dirname, resolve } from "node:path";
 import type { PlannedCollection } from "./collect.ts";
 import { PipelineError } from "./errors.ts";

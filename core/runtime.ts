@@ -14,7 +14,11 @@
  *
  * @module
  */
-import { Context, Effect, FileSystem, Layer, type Scope } from "effect";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as FileSystem from "effect/FileSystem";
+import * as Layer from "effect/Layer";
+import type * as Scope from "effect/Scope";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { RunCollectors } from "./collect.ts";
@@ -175,6 +179,12 @@ const sortInputs = (
     if (!inShard(input.outputBase, shard)) return;
     order.push(index);
     if (isFailedUnit(input)) return known.push({ index, entry: input.failed });
+    if (input.problem) {
+      return known.push({
+        index,
+        entry: { input: input.path, status: "error", outputs: [], error: input.problem, ms: 0 },
+      });
+    }
     const conflict = conflictOf(input, claimed);
     if (conflict) return known.push({ index, entry: conflictEntry(input, conflict) });
     const earlier = resumeFrom?.get(input.path);
@@ -319,60 +329,102 @@ const recordAll = (recorder: RunRecorder, results: ReadonlyArray<TaskResult>) =>
 /** Most inputs finished but waiting for an earlier one to be recorded, before dispatching pauses. */
 const MAX_WAITING = 256;
 
-/**
- * The CPU path: rounds on worker threads (or this thread), a bounded number in flight. Until a worker is
- * ready, this thread processes the queued rounds itself. Returns the indices never processed (abort).
- */
-const runCpu = async (ctx: RunContext, todo: ReadonlyArray<InputTask>): Promise<number[]> => {
-  const { local, recorder, options } = ctx;
-  const size = local.roundSize;
+/** The rounds of a CPU run: `size` inputs each (a batching stage's batch, else 1). */
+const roundsOf = (todo: ReadonlyArray<InputTask>, size: number): InputTask[][] => {
   const rounds: InputTask[][] = [];
   for (let i = 0; i < todo.length; i += size) rounds.push(todo.slice(i, i + size));
-  const pool = ctx.workers > 0
-    ? new WorkerPool(options.workerUrl!, ctx.workers, {
-      pipeline: {
-        text: ctx.plan.pipeline.text,
-        file: ctx.plan.pipeline.file,
-        overrides: ctx.plan.pipeline.overrides,
-      },
-      outDir: options.out,
-      tempTag: ctx.tag,
-      fuse: options.fuse ?? true,
-    })
-    : undefined;
-  const window = Math.max(2, 2 * ctx.workers);
-  const inflight = new Set<Promise<void>>();
+  return rounds;
+};
+
+/** The CPU path on this thread alone; returns the indices never processed (abort). */
+const runLocal = async (ctx: RunContext, rounds: ReadonlyArray<InputTask[]>): Promise<number[]> => {
   let next = 0;
-  try {
-    while (next < rounds.length || inflight.size > 0) {
-      while (
-        !aborted(options) && next < rounds.length && inflight.size < window && recorder.waiting < MAX_WAITING
-      ) {
-        const round = rounds[next++];
-        if (!pool) {
-          recordAll(recorder, await local.processRound(round));
-          await yieldToEventLoop();
-          continue;
-        }
-        const p: Promise<void> = pool.submit(round).then((r) => {
-          recordAll(recorder, r);
-          inflight.delete(p);
-        });
-        inflight.add(p);
-      }
-      const help = pool !== undefined &&
-        (pool.failed !== undefined || (pool.ready === 0 && options.helpWhileStarting !== false));
-      const own = help ? pool.takeQueued() : undefined;
-      if (own) {
-        own.resolve(await local.processRound(own.tasks));
-        await yieldToEventLoop(); // worker "ready" messages and signals arrive between rounds
-      } else if (inflight.size > 0) await Promise.race(inflight);
-      else if (aborted(options) || next >= rounds.length) break;
-    }
-  } finally {
-    pool?.close();
+  while (next < rounds.length && !aborted(ctx.options)) {
+    recordAll(ctx.recorder, await ctx.local.processRound(rounds[next++]));
+    await yieldToEventLoop(); // signals are seen between rounds
   }
   return rounds.slice(next).flat().map((t) => t.index);
+};
+
+/**
+ * The CPU path on worker threads: a bounded number of rounds in flight (memory stays flat); until a worker
+ * is ready, this thread processes queued rounds itself. On abort, rounds not started are withdrawn.
+ */
+class PooledRun {
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #abandoned: number[] = [];
+  readonly #window: number;
+  #next = 0;
+
+  constructor(
+    readonly ctx: RunContext,
+    readonly rounds: ReadonlyArray<InputTask[]>,
+    readonly pool: WorkerPool,
+  ) {
+    this.#window = Math.max(2, 3 * ctx.workers);
+  }
+
+  /** Runs every round; returns the indices never processed (abort). */
+  async run(): Promise<number[]> {
+    try {
+      while (this.#next < this.rounds.length || this.#inflight.size > 0) {
+        if (aborted(this.ctx.options)) this.#withdraw();
+        else this.#dispatch();
+        if (!(await this.#helpOnce()) && this.#inflight.size > 0) await Promise.race(this.#inflight);
+        else if (this.#inflight.size === 0 && aborted(this.ctx.options)) break;
+      }
+    } finally {
+      this.pool.close();
+    }
+    return [...this.#abandoned, ...this.rounds.slice(this.#next).flat().map((t) => t.index)];
+  }
+
+  /** Submits rounds while the window allows. */
+  #dispatch(): void {
+    const { recorder } = this.ctx;
+    while (
+      this.#next < this.rounds.length && this.#inflight.size < this.#window && recorder.waiting < MAX_WAITING
+    ) {
+      const p: Promise<void> = this.pool.submit(this.rounds[this.#next++]).then((results) => {
+        recordAll(recorder, results);
+        this.#inflight.delete(p);
+      });
+      this.#inflight.add(p);
+    }
+  }
+
+  /** Takes back the rounds no worker has started (they are not processed). */
+  #withdraw(): void {
+    for (let job = this.pool.takeQueued(); job; job = this.pool.takeQueued()) {
+      this.#abandoned.push(...job.tasks.map((t) => t.index));
+      job.resolve([]);
+    }
+  }
+
+  /** Until a worker is ready (or when none can start), processes one queued round here; true if it did. */
+  async #helpOnce(): Promise<boolean> {
+    const { pool, ctx } = this;
+    const help = pool.failed !== undefined || (pool.ready === 0 && ctx.options.helpWhileStarting !== false);
+    const own = help && !aborted(ctx.options) ? pool.takeQueued() : undefined;
+    if (!own) return false;
+    own.resolve(await ctx.local.processRound(own.tasks));
+    await yieldToEventLoop(); // worker "ready" messages and signals arrive between rounds
+    return true;
+  }
+}
+
+/** The CPU path: worker threads when there are any, else this thread. Returns the indices never processed. */
+const runCpu = (ctx: RunContext, todo: ReadonlyArray<InputTask>): Promise<number[]> => {
+  const rounds = roundsOf(todo, ctx.local.roundSize);
+  if (ctx.workers === 0) return runLocal(ctx, rounds);
+  const { options, plan } = ctx;
+  const pool = new WorkerPool(options.workerUrl!, ctx.workers, {
+    pipeline: { text: plan.pipeline.text, file: plan.pipeline.file, overrides: plan.pipeline.overrides },
+    outDir: options.out,
+    tempTag: ctx.tag,
+    fuse: options.fuse ?? true,
+  });
+  return new PooledRun(ctx, rounds, pool).run();
 };
 
 /** Inputs read and prepared per GPU round (bounds host memory; batches form within a round). */

@@ -28,7 +28,10 @@
  *
  * @module
  */
-import type { Effect, Layer, Result, Schema } from "effect";
+import type * as Effect from "effect/Effect";
+import type * as Layer from "effect/Layer";
+import type * as Result from "effect/Result";
+import type * as Schema from "effect/Schema";
 import type { AnyCollection } from "./collect.ts";
 import type { CodedError, CpuFallback } from "./errors.ts";
 import type { GpuBatch } from "./gpu/batch.ts";

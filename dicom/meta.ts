@@ -90,6 +90,12 @@ export interface ImageMeta {
   };
   /** Float Pixel Data (7FE0,0008) or Double Float Pixel Data (7FE0,0009) instead of integer Pixel Data. */
   readonly floatPixelData?: "float32" | "float64";
+  /**
+   * What the decoder noticed but could read past, in DICOM terms: a damaged element outside the pixel
+   * module that was skipped, a duplicated tag, frames missing at the end of the Pixel Data, which of two
+   * readings of an ambiguous encoding was used. Absent when there is nothing to say.
+   */
+  readonly warnings?: ReadonlyArray<string>;
   /** The dcmjs naturalized dataset without pixel data, for plugins that need other attributes. */
   readonly dataset: Readonly<Record<string, unknown>>;
 }

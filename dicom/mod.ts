@@ -11,7 +11,10 @@
  *   SeriesInstanceUID, splits where the geometry differs, slices ordered along the slice normal, missing,
  *   duplicate and irregular slices and gantry tilt found, and the voxel-to-patient affine (geometry.ts).
  * - Every failure is a {@link DicomDecodeError} with a stable code and a message in DICOM terms (series:
- *   {@link SeriesError}).
+ *   {@link SeriesError}); what was read past (a damaged element outside the pixel module, a duplicated
+ *   tag, ...) is in `meta.warnings`.
+ * - Hostile headers are refused within {@link DEFAULT_LIMITS} (nesting, item and element counts, inflated
+ *   size, decoded size), adjustable per call with {@link DecodeOptions}.
  *
  * ```ts
  * import { readFileSync } from "node:fs";
@@ -30,6 +33,9 @@ export {
   decodeDicom,
   decodeDicomAsync,
   type DecodeErrorCode,
+  type DecodeLimits,
+  type DecodeOptions,
+  DEFAULT_LIMITS,
   DicomDecodeError,
   loadCodecs,
   type PixelEncoding,

@@ -227,7 +227,7 @@ Deno.test("SIGKILL loses at most the inputs in flight: the journal survives, --r
 });
 
 Deno.test("SIGINT: no new inputs, the ledger written, exit 130, never a partial output file", async () => {
-  const inputs = makeInputs(60, 192, false);
+  const inputs = makeInputs(150, 192, false);
   const out = join(tempDir(), "o");
   const child = await startRun(
     [SEED, "--input", inputs, "--out", out],
@@ -239,7 +239,7 @@ Deno.test("SIGINT: no new inputs, the ledger written, exit 130, never a partial 
   assert.equal(code, 130, new TextDecoder().decode(stderr));
   const ledger = readJson(join(out, "dcmflow-run.json"));
   assert.equal(ledger.interrupted, "SIGINT");
-  assert.equal(ledger.summary.ok + ledger.summary.pending, 60);
+  assert.equal(ledger.summary.ok + ledger.summary.pending, 150);
   assert.ok(ledger.summary.pending > 0, "the run stopped early");
   const npy = listFiles(out).filter((f) => f.endsWith(".npy"));
   assert.equal(npy.length, ledger.summary.ok);

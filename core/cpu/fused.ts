@@ -15,11 +15,12 @@
  *
  * @module
  */
-import { Effect, Exit } from "effect";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
 import { channelView, mapChannels, withChannels } from "../elementwise.ts";
 import type { CodedError } from "../errors.ts";
 import type { Plan, PlannedStage } from "../planner.ts";
-import type { AnyImageStage, Elementwise, KernelValues, Upload } from "../stage.ts";
+import type { AnyImageStage, Elementwise, KernelValues, SourceFile, Upload } from "../stage.ts";
 import type { Image, TensorSpec } from "../tensor.ts";
 import { lookUp, storedRange, storedValues } from "./unpack.ts";
 
@@ -252,3 +253,48 @@ export const settle = (image: Image, pending: ReadonlyArray<Pending>): Image =>
     kind: p.produces === "same" ? img.kind : p.produces,
     notes: p.notes ? { ...img.notes, ...p.notes } : img.notes,
   }), image);
+
+/** A coded failure of the chain, at the stage that raised it. */
+export class ChainFailure extends Error {
+  constructor(readonly error: CodedError, readonly stage: string) {
+    super(error.message);
+  }
+}
+
+/** The image the source stage and the fused chain give for one file, and what a convex stage owes it. */
+export interface Loaded {
+  readonly image: Image;
+  /** Set when the image went through the chain: its stages are skipped, `pending` settled after convex. */
+  readonly fused?: { readonly pending: ReadonlyArray<Pending> };
+}
+
+/**
+ * Runs the source stage on a file, through the fused chain when there is one (`prepare`, then the chain),
+ * else - or when the chain declines the image - the source stage's `run`. A failure of a chain step is a
+ * {@link ChainFailure} naming that step.
+ */
+export const loadSource = (
+  plan: Plan,
+  chain: FusedChain | undefined,
+  file: SourceFile,
+  scratch?: (upload: Upload) => Float32Array | undefined,
+): Effect.Effect<Loaded, unknown, unknown> =>
+  Effect.gen(function* () {
+    const source = plan.source;
+    if (chain && source.stage.prepare) {
+      const upload = (yield* source.stage.prepare(file, source.params)) as Upload;
+      const outcome = chain.run(upload, scratch?.(upload));
+      if (outcome.ok) return { image: outcome.image, fused: { pending: outcome.pending } };
+      if ("error" in outcome) return yield* Effect.fail(new ChainFailure(outcome.error, outcome.stage));
+      // The fused form declined this image (e.g. a Modality LUT Sequence): the stages one by one.
+    }
+    return { image: yield* source.stage.run(file, source.params) };
+  });
+
+/** True when stage `i` runs on its own for this image (not replaced by the chain it went through). */
+export const runsAlone = (chain: FusedChain | undefined, loaded: Loaded, i: number): boolean =>
+  !(loaded.fused && chain?.shape.fused.has(i));
+
+/** The image after stage `i`: a chain's hoisted steps are settled after the convex stage. */
+export const afterStage = (chain: FusedChain | undefined, loaded: Loaded, i: number, image: Image): Image =>
+  loaded.fused && chain?.shape.convex === i ? settle(image, loaded.fused.pending) : image;

@@ -14,7 +14,10 @@
  *
  * @module
  */
-import { Cause, Effect, Exit, type FileSystem } from "effect";
+import * as Cause from "effect/Cause";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import type * as FileSystem from "effect/FileSystem";
 import { runStageOnCpu } from "../cpu-stage.ts";
 import type { CodedError } from "../errors.ts";
 import { groupUpload, isGroupInput } from "../group.ts";

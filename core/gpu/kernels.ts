@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { GpuDeviceLost, GpuOutOfMemory, type GpuShape, WgslCompileError } from "./device.ts";
 
 /** Invocations per workgroup of every dcmflow kernel (WGSL: `@workgroup_size(256)`). */

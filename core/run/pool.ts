@@ -21,12 +21,18 @@ interface Job {
   readonly resolve: (results: ReadonlyArray<TaskResult>) => void;
 }
 
-/** One worker thread and what it is doing. */
+/** One worker thread and the rounds it holds (the first in progress, the others queued on its side). */
 interface Slot {
   worker: Worker;
   ready: boolean;
-  job?: Job;
+  jobs: Job[];
 }
+
+/**
+ * Rounds a worker holds at once: the one it processes and the next, already on its side, so it never waits
+ * for this thread (busy with its own round, a commit or a journal line) to hand it more work.
+ */
+const DEPTH = 2;
 
 /** The results of a round whose worker died: every input a coded error. */
 const crashed = (tasks: ReadonlyArray<InputTask>, why: string): TaskResult[] =>
@@ -75,7 +81,7 @@ export class WorkerPool {
     return this.#queue.shift();
   }
 
-  /** Terminates every worker (queued rounds stay unanswered; call when nothing is in flight). */
+  /** Terminates every worker (rounds they hold stay unanswered; call when nothing is in flight). */
   close(): void {
     this.#closed = true;
     for (const s of this.#slots) s.worker.terminate();
@@ -83,7 +89,7 @@ export class WorkerPool {
 
   #spawn(): Slot {
     const worker = new Worker(this.url, { type: "module" });
-    const slot: Slot = { worker, ready: false };
+    const slot: Slot = { worker, ready: false, jobs: [] };
     worker.onmessage = (event: MessageEvent<FromWorker>) => this.#onMessage(slot, event.data);
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
@@ -105,8 +111,8 @@ export class WorkerPool {
         this.#slots.splice(this.#slots.indexOf(slot), 1);
         break;
       case "done": {
-        const job = slot.job;
-        slot.job = undefined;
+        const at = slot.jobs.findIndex((j) => j.id === message.id);
+        const [job] = at >= 0 ? slot.jobs.splice(at, 1) : [];
         job?.resolve(message.results);
         break;
       }
@@ -116,22 +122,27 @@ export class WorkerPool {
 
   #onCrash(slot: Slot, why: string): void {
     slot.worker.terminate();
-    const job = slot.job;
+    const jobs = slot.jobs;
     const at = this.#slots.indexOf(slot);
     if (at >= 0) this.#slots.splice(at, 1);
     if (!slot.ready && ++this.#bootFailures >= 3) this.failed ??= `worker threads do not start: ${why}`;
     if (!this.#closed && !this.failed) this.#slots.push(this.#spawn());
-    job?.resolve(crashed(job.tasks, why));
+    // The round in progress crashed; the ones queued behind it never started: queue them again.
+    const [current, ...waiting] = jobs;
+    this.#queue.unshift(...waiting);
+    current?.resolve(crashed(current.tasks, why));
     this.#pump();
   }
 
-  /** Hands queued rounds to idle ready workers. */
+  /** Hands queued rounds to ready workers, up to {@link DEPTH} each, the least busy first. */
   #pump(): void {
-    for (const slot of this.#slots) {
-      if (!slot.ready || slot.job || this.#queue.length === 0) continue;
-      const job = this.#queue.shift()!;
-      slot.job = job;
-      slot.worker.postMessage({ type: "round", id: job.id, tasks: job.tasks } satisfies ToWorker);
+    for (let depth = 1; depth <= DEPTH; depth++) {
+      for (const slot of this.#slots) {
+        if (!slot.ready || slot.jobs.length >= depth || this.#queue.length === 0) continue;
+        const job = this.#queue.shift()!;
+        slot.jobs.push(job);
+        slot.worker.postMessage({ type: "round", id: job.id, tasks: job.tasks } satisfies ToWorker);
+      }
     }
   }
 }

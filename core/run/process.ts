@@ -11,10 +11,11 @@
  *
  * @module
  */
-import { Effect, Exit } from "effect";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { failureOf, runStageOnCpu } from "../cpu-stage.ts";
-import { FusedChain, type Pending, settle } from "../cpu/fused.ts";
+import { afterStage, ChainFailure, FusedChain, type Loaded, loadSource, runsAlone } from "../cpu/fused.ts";
 import { recycleTensors } from "../cpu/tensor_pool.ts";
 import type { StagedRows } from "../collect.ts";
 import { type CodedError, toCodedError } from "../errors.ts";
@@ -57,8 +58,8 @@ interface Item {
   readonly session: Session;
   readonly started: number;
   image?: Image;
-  /** Went through the fused chain (its fused stages are skipped; `pending` waits for the convex stage). */
-  fused?: { readonly pending: ReadonlyArray<Pending> };
+  /** What the source stage (and the fused chain) gave: which stages the chain replaced. */
+  loaded?: Loaded;
   failed?: CodedError & { readonly stage: string };
   /** Every tensor the input's images held: given back to the pool when the input is finished. */
   readonly tensors: Float32Array[];
@@ -90,6 +91,9 @@ class ReadBuffers {
 
 const asStageError = (e: unknown, stage: string) => ({ ...toCodedError(e), stage });
 
+/** An image that did not go through the fused chain (a group's volume). */
+const NOT_FUSED = {} as Loaded;
+
 /** Runs an Effect of a stage (with the plan's plugin services) to its Exit. */
 const exitOf = <A>(plan: Plan, effect: Effect.Effect<A, unknown, unknown>): Promise<Exit.Exit<A, unknown>> =>
   Effect.runPromiseExit(effect.pipe(providePlugins(plan)) as Effect.Effect<A, unknown>);
@@ -118,7 +122,7 @@ export class CpuProcessor {
     const items: Item[] = [];
     for (const [slot, task] of tasks.entries()) items.push(await this.#load(task, slot));
     for (const [i, s] of this.plan.stages.entries()) {
-      const active = items.filter((it) => !it.failed && !(it.fused && this.#fused!.shape.fused.has(i)));
+      const active = items.filter((it) => !it.failed && runsAlone(this.#fused, it.loaded ?? NOT_FUSED, i));
       if (active.length === 0) continue;
       const outcomes = await Effect.runPromise(
         runStageOnCpu(this.plan, s, active.map((it) => it.image!), active.map((it) => it.session)),
@@ -135,8 +139,7 @@ export class CpuProcessor {
   /** The image after stage `i`: hoisted steps settled after the convex stage, scratch memory never kept. */
   #afterStage(it: Item, i: number, image: Image): Image {
     it.tensors.push(image.data);
-    if (!it.fused) return image;
-    const settled = this.#fused!.shape.convex === i ? settle(image, it.fused.pending) : image;
+    const settled = afterStage(this.#fused, it.loaded ?? NOT_FUSED, i, image);
     const scratch = this.#scratch.find((b) => b.buffer === settled.data.buffer);
     return scratch ? { ...settled, data: settled.data.slice() } : settled;
   }
@@ -155,27 +158,19 @@ export class CpuProcessor {
       item.failed = { code: "READ_ERROR", message, stage: this.plan.source.label };
       return item;
     }
-    const file = { path: task.path, bytes };
-    const source = this.plan.source;
-    if (this.#fused && source.stage.prepare) {
-      const prepared = await exitOf(this.plan, source.stage.prepare(file, source.params));
-      if (Exit.isFailure(prepared)) return this.#fail(item, failureOf(prepared.cause), source.label);
-      const outcome = this.#fused.run(
-        prepared.value as Upload,
-        this.#scratchFor(slot, prepared.value as Upload),
-      );
-      if (outcome.ok) {
-        item.image = outcome.image;
-        item.tensors.push(outcome.image.data);
-        item.fused = { pending: outcome.pending };
-        return item;
-      }
-      if ("error" in outcome) return this.#fail(item, outcome.error, outcome.stage);
-      // The fused form declined this image (e.g. a Modality LUT Sequence): the stages one by one.
+    const loaded = await exitOf(
+      this.plan,
+      loadSource(this.plan, this.#fused, { path: task.path, bytes }, (u) => this.#scratchFor(slot, u)),
+    );
+    if (Exit.isFailure(loaded)) {
+      const e = failureOf(loaded.cause);
+      return e instanceof ChainFailure
+        ? this.#fail(item, e.error, e.stage)
+        : this.#fail(item, e, this.plan.source.label);
     }
-    const decoded = await exitOf(this.plan, source.stage.run(file, source.params));
-    if (Exit.isFailure(decoded)) return this.#fail(item, failureOf(decoded.cause), source.label);
-    item.image = decoded.value;
+    item.image = loaded.value.image;
+    item.loaded = loaded.value;
+    item.tensors.push(loaded.value.image.data);
     return item;
   }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { planText } from "../api.ts";
 import type { Registry } from "../registry.ts";
 import { setTempTag } from "../session.ts";

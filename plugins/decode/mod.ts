@@ -3,7 +3,9 @@
  *
  * Every standard image transfer syntax (native, deflated, RLE, JPEG 8/12-bit and lossless, JPEG-LS, JPEG 2000,
  * HTJ2K; codecs loaded on first use); BitsStored masking and sign extension are applied (garbage above HighBit
- * never reaches the tensor); colour images come out as RGB. Failures are coded (see `dicom.ts`).
+ * never reaches the tensor); colour images come out as RGB. Failures are coded (see dicom/errors.ts); what
+ * the reader read past (a damaged element outside the pixel module, a duplicated tag, ...) is in the notes'
+ * `warnings` and in `meta.warnings`.
  *
  * With `group: series` (pipeline key, or `--group series`), one input is a series: a volume
  * `[slices, channels, rows, cols]` ordered along the slice normal, with its geometry in `meta.volume`
@@ -11,7 +13,8 @@
  *
  * @module
  */
-import { Effect, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Schema from "effect/Schema";
 import { decodeDicomAsync, readRawPixels } from "../../dicom/mod.ts";
 import { defineStage, type Image, type StageError, type Upload } from "../../plugin.ts";
 import { decodeNotes, toStageError } from "./notes.ts";

@@ -15,9 +15,10 @@ export const toStageError = (e: unknown) =>
       message: `cannot decode: ${e instanceof Error ? e.message : e}`,
     });
 
-/** What `decode` records about a file. */
+/** What `decode` records about a file (with the reader's warnings: what it read past, and how). */
 export const decodeNotes = (meta: ImageMeta) => ({
   transferSyntax: TRANSFER_SYNTAXES.get(meta.transferSyntaxUid)?.name ?? meta.transferSyntaxUid,
   codec: meta.codec,
   ...(meta.colourConversion ? { colour: meta.colourConversion } : {}),
+  ...(meta.warnings ? { warnings: meta.warnings } : {}),
 });

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { Effect, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Schema from "effect/Schema";
 import { CpuFallback, defineStage, StageError, wgslFile, withData } from "../../plugin.ts";
 import { minmaxCpu, type MinmaxOptions } from "./minmax.ts";
 import { minmaxBatch } from "./minmax_gpu.ts";

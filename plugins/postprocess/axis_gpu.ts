@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import {
   dispatch,
   dispatchSize,

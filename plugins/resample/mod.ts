@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { Effect, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Schema from "effect/Schema";
 import { defineStage, type Image, StageError, withData } from "../../plugin.ts";
 import { resampleVolume } from "./cpu.ts";
 import { resampledMeta, type Size3 } from "./geometry.ts";

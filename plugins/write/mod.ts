@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { Effect, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Schema from "effect/Schema";
 import { defineStage, type Image, npyChunks, Output } from "../../plugin.ts";
 import { encodeNiftiGz } from "./nifti.ts";
 import { previewPng, type PreviewScale } from "./png.ts";
