@@ -139,7 +139,7 @@ const runCommand = Command.make("run", {
     }).pipe(Effect.ensuring(Effect.sync(stop.dispose)));
     yield* println(describeLedger(ledger, a.out, (performance.now() - started) / 1000));
     if (ledger.interrupted) setExitCode(ledger.interrupted === "SIGTERM" ? 143 : 130);
-    else if (ledger.summary.error > 0) setExitCode(1);
+    else if (ledger.summary.error > 0 || ledger.collected?.some((c) => c.error)) setExitCode(1);
   })).pipe(
     Command.withDescription("Run a pipeline over DICOM files and folders; writes outputs and a run ledger"),
   );

@@ -23,7 +23,8 @@
  * - Tensors: {@link Image} `[frames, channels, rows, cols]` float32 with its DICOM metadata
  *   ({@link ImageMeta}), {@link withData} to make the next one.
  * - Per-input failures: {@link StageError} (or any tagged error with a `code`); files: the {@link Output}
- *   service; WGSL: {@link wgslFile} for a `.wgsl` file beside the plugin's module.
+ *   service; run-level outputs that gather rows from every input (a stacked .npy): {@link Collection};
+ *   WGSL: {@link wgslFile} for a `.wgsl` file beside the plugin's module.
  * - GPU kernels: {@link dispatch}, {@link storageFrom}, {@link uniformFrom}, {@link dispatchSize} and the
  *   {@link GpuBatch} a kernel stage receives.
  *
@@ -75,9 +76,16 @@ export {
 } from "./core/predictions.ts";
 
 // Errors and outputs
-export { type CodedError, CpuFallback, StageError } from "./core/errors.ts";
+export { type CodedError, CpuFallback, OutputWriteError, StageError } from "./core/errors.ts";
 export { Output, type OutputShape } from "./core/output.ts";
 export { decodeNpy, encodeNpy, float32Bytes, npyChunks, npyHeader } from "./core/npy.ts";
+export type {
+  CollectedInput,
+  Collection,
+  CollectionSummary,
+  CollectionWriter,
+  RunFile,
+} from "./core/collect.ts";
 export { readLabels, resolveFromPipeline } from "./core/labels.ts";
 
 // WGSL and GPU kernels

@@ -41,7 +41,7 @@ interface Sample {
 }
 
 /** Runs a command under /usr/bin/time (for its peak RSS); fails loudly when it fails. */
-const timed = (argv: ReadonlyArray<string>): Sample => {
+export const timed = (argv: ReadonlyArray<string>): Sample => {
   const t0 = performance.now();
   const r = spawnSync("/usr/bin/time", ["-f", "%M", ...argv], { encoding: "utf8" });
   const seconds = (performance.now() - t0) / 1000;

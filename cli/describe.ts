@@ -20,11 +20,11 @@ import {
   type StartInfo,
 } from "../mod.ts";
 
-/** Where a stage can run: fused (elementwise), its GPU kernel, or the CPU only. */
-const placement = (stage: Stage): string =>
+/** Where a stage can run with these params: fused (elementwise), its GPU kernel, or the CPU only. */
+const placement = (stage: Stage, params: unknown): string =>
   isSourceStage(stage)
     ? stage.prepare ? "[cpu parse, raw upload]" : "[cpu]"
-    : stage.elementwise
+    : stage.elementwise && (stage.elementwise.applies?.(params) ?? true)
     ? "[gpu: fused]"
     : stage.gpu
     ? "[gpu: kernel]"
@@ -44,13 +44,19 @@ export const describePlan = (plan: Plan): string => {
   const specWidth = Math.max(...specs.map((t) => t.length));
   const lines = all.map((s, i) =>
     `  ${String(i + 1).padStart(2)}. ${s.label.padEnd(width)}  ${specs[i].padEnd(specWidth)}  ${
-      placement(s.stage)
+      placement(s.stage, s.params)
     }` +
     (s.decl.id !== undefined ? `  (use: ${s.decl.use})` : "")
   );
   return [
     `${plan.pipeline.file}: ok - "${plan.pipeline.name}", ${all.length} stages, device ${plan.pipeline.device}` +
-    (plan.writes.length > 0 ? `, writes ${plan.writes.map((w) => `.${w}`).join(" ")}` : ""),
+    (plan.writes.length > 0 ? `, writes ${plan.writes.map((w) => `.${w}`).join(" ")}` : "") +
+    (plan.collections.length > 0
+      ? `, collects ${
+        plan.collections.map((c) => c.collection.files.map((f) => `${c.collection.name}.${f}`).join(" + "))
+          .join(", ")
+      }`
+      : ""),
     ...lines,
     "  (with --device gpu, [gpu: fused] stages in a row become one kernel; [cpu] stages get the data read back)",
     ...plan.warnings.map((w) => `warning: ${w}`),
@@ -181,6 +187,14 @@ export const describeStart = (info: StartInfo, out: string): string => {
   return `dcmflow: ${info.total} input(s)${shard}${resumed} -> ${out} on ${where}${workers}\n`;
 };
 
+/** One line per run-level output, e.g. `stacked out/ds.npy [120, 1, 224, 224] float32 + out/ds.index.csv`. */
+const describeCollection = (c: NonNullable<Ledger["collected"]>[number]): string => {
+  if (c.error) return `  FAILED ${c.name} (${c.stage}): ${c.error.code} - ${c.error.message}`;
+  const [first, ...rest] = c.outputs;
+  const shape = c.shape ? ` [${c.shape.join(", ")}]${c.dtype ? ` ${c.dtype}` : ""}` : ` (${c.rows} rows)`;
+  return `  stacked ${first}${shape}${rest.length > 0 ? ` + ${rest.join(" + ")}` : ""}`;
+};
+
 /** The end-of-run summary printed on standard output. */
 export const describeLedger = (ledger: Ledger, out: string, seconds: number): string => {
   const { total, ok, error, pending, resumed } = ledger.summary;
@@ -193,6 +207,7 @@ export const describeLedger = (ledger: Ledger, out: string, seconds: number): st
     `dcmflow ${ledger.pipeline.name}: ${total} input(s), ${ok} ok, ${error} failed${extra}, on ` +
     `${ledger.device.adapter}, ${seconds.toFixed(2)} s`,
     `  wrote ${outputs} file(s) under ${out}`,
+    ...(ledger.collected ?? []).map(describeCollection),
     `  ledger ${join(out, ledgerName(ledger.shard))}`,
   ];
   const predicted = ledger.inputs.filter((e) => e.predictions && e.predictions.length > 0);

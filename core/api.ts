@@ -69,6 +69,8 @@ export interface ProcessedImage {
   readonly image: Image;
   /** What `write` stages produced, by file name suffix + extension (e.g. ".npy", ".f002.png"). */
   readonly files: ReadonlyMap<string, Uint8Array>;
+  /** Rows stages gave run-level outputs (e.g. `write` with `stack: true`), by collection name. */
+  readonly collected: ReadonlyMap<string, ReadonlyArray<unknown>>;
 }
 
 /**
@@ -77,6 +79,7 @@ export interface ProcessedImage {
  */
 export const processBytes = (p: Plan, bytes: Uint8Array, path = "memory.dcm") => {
   const files = new Map<string, Uint8Array>();
+  const collected = new Map<string, unknown[]>();
   const output = Output.of({
     input: path,
     write: (ext, data, suffix = "") =>
@@ -84,6 +87,7 @@ export const processBytes = (p: Plan, bytes: Uint8Array, path = "memory.dcm") =>
         files.set(`${suffix}.${ext}`, data instanceof Uint8Array ? data : concatBytes(data));
         return `${suffix}.${ext}`;
       }),
+    append: (name, row) => Effect.sync(() => void collected.set(name, [...(collected.get(name) ?? []), row])),
   });
   const chain = chainOf(p);
   return Effect.gen(function* () {
@@ -96,7 +100,7 @@ export const processBytes = (p: Plan, bytes: Uint8Array, path = "memory.dcm") =>
       const input = attachPredictions(p.stages.slice(0, i), image);
       image = afterStage(chain, loaded, i, yield* imageRun(s.stage)(input, s.params));
     }
-    return { image: attachPredictions(p.stages, image), files } as ProcessedImage;
+    return { image: attachPredictions(p.stages, image), files, collected } as ProcessedImage;
   }).pipe(Effect.provideService(Output, output), providePlugins(p)) as Effect.Effect<
     ProcessedImage,
     CodedError

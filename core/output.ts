@@ -3,7 +3,8 @@
  *
  * The runtime provides one `Output` per input. Writes go to temporary files next to their destination and
  * are renamed into place only when every stage of that input has succeeded, so a failed input never leaves
- * a partial (or any) output behind.
+ * a partial (or any) output behind. Rows for run-level outputs (`append`, see core/collect.ts) follow the
+ * same rule.
  *
  * @module
  */
@@ -26,6 +27,13 @@ export interface OutputShape {
     bytes: Uint8Array | ReadonlyArray<Uint8Array>,
     suffix?: string,
   ) => Effect.Effect<string, OutputWriteError>;
+  /**
+   * Stages `row` for the run-level output `collection` (one a stage declared with `collects`, e.g. a stacked
+   * .npy): rows are appended in input order once this input has succeeded, and dropped if it fails. A row
+   * must be plain data (it may travel from a worker thread) that stays valid after the input is finished:
+   * copy tensors the runtime recycles (core/cpu/tensor_pool.ts).
+   */
+  readonly append: (collection: string, row: unknown) => Effect.Effect<void, OutputWriteError>;
 }
 
 /** Service key for the per-input output sink. */

@@ -21,7 +21,8 @@ import * as Layer from "effect/Layer";
 import type * as Scope from "effect/Scope";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type OutputWriteError, PipelineError } from "./errors.ts";
+import { RunCollectors } from "./collect.ts";
+import { OutputWriteError, PipelineError } from "./errors.ts";
 import { Gpu, GpuLive, type GpuShape } from "./gpu/device.ts";
 import { DEFAULT_GPU_OPTIONS, type GpuRunOptions, precompile, runInputsGpu } from "./gpu/executor.ts";
 import { BufferPool } from "./gpu/pool.ts";
@@ -40,7 +41,7 @@ import { CpuProcessor, type InputTask, type TaskResult } from "./run/process.ts"
 import { commitResult, RunRecorder } from "./run/recorder.ts";
 import { checkResumable, intact, readPrior, removeTemporaries } from "./run/resume.ts";
 import { inShard } from "./run/shard.ts";
-import { type LedgerEntry, setTempTag } from "./session.ts";
+import { type LedgerEntry, setTempTag, takeRows, tempName } from "./session.ts";
 
 export type { LedgerEntry } from "./session.ts";
 export type { DeviceInfo, Ledger, LedgerSummary, Progress } from "./run/ledger.ts";
@@ -187,7 +188,8 @@ const sortInputs = (
     const conflict = conflictOf(input, claimed);
     if (conflict) return known.push({ index, entry: conflictEntry(input, conflict) });
     const earlier = resumeFrom?.get(input.path);
-    if (earlier && intact(earlier)) {
+    // [collect] rows an earlier run added to a run-level output are not carried over: such inputs run again.
+    if (earlier && intact(earlier) && !earlier.collected?.length) {
       resumed++;
       return known.push({ index, entry: earlier });
     }
@@ -278,6 +280,25 @@ const openJournal = (plan: Plan, options: RunOptions, shard: Shard | undefined, 
       return journal;
     }),
     (journal) => Effect.sync(() => journal.close()),
+  );
+
+/**
+ * [collect] The plan's run-level outputs, open before the first input (temporary names with the run's tag,
+ * so a killed run's are removed by the next); removed when the run ends without finishing them.
+ */
+const openCollectors = (plan: Plan, out: string, shard: Shard | undefined) =>
+  Effect.acquireRelease(
+    Effect.try({
+      try: () => RunCollectors.open(plan.collections, out, { tempName, ...(shard ? { shard } : {}) }),
+      catch: (e) =>
+        new PipelineError({
+          code: "WRITE_ERROR",
+          message: `cannot start a run-level output: ${
+            e instanceof OutputWriteError ? e.message : String(e)
+          }`,
+        }),
+    }),
+    (collectors) => Effect.sync(() => collectors.abort()),
   );
 
 /** Workers to start for `rounds` rounds of work (none for a single round, nor without an entry module). */
@@ -434,11 +455,12 @@ const runGpu = (ctx: RunContext, gpu: GpuShape, todo: ReadonlyArray<InputTask>) 
       const r = yield* runInputsGpu(plan, gpu, pool, round, options.out, fs, gpuOptions);
       for (const entry of r.entries) {
         const task = byPath.get(entry.input)!;
-        recorder.accept({ index: task.index, entry: withGroupInfo(task, entry) });
+        recorder.accept({ index: task.index, entry: withGroupInfo(task, entry), rows: takeRows(entry) });
       }
       for (const f of r.fallback) {
         const [result] = yield* Effect.promise(() => local.processRound([byPath.get(f.input.path)!]));
-        recorder.accept({ index: result.index, entry: { ...commitResult(result), fallback: f.reason } });
+        const entry = { ...commitResult(result), fallback: f.reason };
+        recorder.accept({ index: result.index, entry, ...(result.rows ? { rows: result.rows } : {}) });
         fallbacks++;
       }
       lost ??= r.deviceLost;
@@ -480,10 +502,12 @@ export const runPlan = (
       ...(shard ? { shard } : {}),
     });
     const total = inputs.order.length;
+    const collectors = yield* openCollectors(plan, options.out, shard); // [collect]
     const recorder = new RunRecorder(
       inputs.order,
       journal,
       (last, done, failed) => options.onProgress?.({ done, total, failed, last }),
+      collectors,
     );
     for (const k of inputs.known) recorder.accept(k);
     const ctx: RunContext = { plan, options, recorder, local, workers, tag: runTag(shard) };
@@ -501,6 +525,7 @@ export const runPlan = (
       abandoned = yield* Effect.promise(() => runCpu(ctx, inputs.todo));
     }
     recorder.skip(abandoned);
+    const collected = collectors.finish(abandoned.length === 0); // [collect]
     const interrupted = aborted(options) ? String(options.signal?.reason ?? "aborted") : undefined;
     const ledger = makeLedger({
       plan,
@@ -511,6 +536,7 @@ export const runPlan = (
       ...(interrupted ? { interrupted } : {}),
       pending: abandoned.length,
       resumed: inputs.resumed,
+      collected,
     }, recorder.entries());
     yield* writeLedger(options.out, shard, ledger);
     return ledger;

@@ -17,6 +17,7 @@ import type * as Exit from "effect/Exit";
 import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { CollectedRows, StagedRows } from "./collect.ts";
 import { type CodedError, OutputWriteError, toCodedError } from "./errors.ts";
 import type { InputFile } from "./inputs.ts";
 import { Output, type OutputShape } from "./output.ts";
@@ -52,6 +53,8 @@ export interface LedgerEntry {
   readonly members?: ReadonlyArray<string>;
   /** A grouped input: what its source stage reported (splits, copies left out, irregular spacing...). */
   readonly warnings?: ReadonlyArray<string>;
+  /** Rows this input added to run-level outputs (e.g. a stacked .npy), see core/collect.ts. */
+  readonly collected?: ReadonlyArray<CollectedRows>;
 }
 
 /** The marker in temporary file names; what follows it is the run's tag. */
@@ -145,6 +148,8 @@ export interface Session {
   readonly output: OutputShape;
   /** The files staged so far. */
   readonly staged: () => ReadonlyArray<StagedFile>;
+  /** Rows staged for run-level outputs (`Output.append`), handed to the run's collectors in input order. */
+  readonly rows: () => StagedRows;
   /** Renames every staged file into place; returns them. On failure, removes them all. */
   readonly commit: Effect.Effect<ReadonlyArray<OutputFile>, OutputWriteError>;
   /** Removes every staged file and forgets them (the input can be run again). */
@@ -158,6 +163,7 @@ export const openSession = (input: InputFile, outDir: string): Effect.Effect<Ses
 /** The output session of `input` under `outDir`. */
 export const makeSession = (input: InputFile, outDir: string): Session => {
   let staged: StagedFile[] = [];
+  let rows: Array<{ readonly name: string; readonly row: unknown }> = []; // [collect]
   const output = Output.of({
     input: input.path,
     write: (ext, bytes, suffix = "") => {
@@ -170,10 +176,12 @@ export const makeSession = (input: InputFile, outDir: string): Session => {
         catch: (e) => writeError(final, e),
       });
     },
+    append: (name, row) => Effect.sync(() => void rows.push({ name, row })),
   });
   const rollback = Effect.sync(() => {
     discardStaged(staged);
     staged = [];
+    rows = [];
   });
   const commit = Effect.try({
     try: () => {
@@ -183,7 +191,7 @@ export const makeSession = (input: InputFile, outDir: string): Session => {
     },
     catch: (e) => (e instanceof OutputWriteError ? e : writeError(outDir, e)),
   });
-  return { input, output, staged: () => staged, commit, rollback };
+  return { input, output, staged: () => staged, rows: () => rows, commit, rollback };
 };
 
 /** The ledger entry of a failed input, from the failure of its Exit. */
@@ -217,6 +225,16 @@ export const okEntry = (
   };
 };
 
+/** [collect] Rows of inputs committed by {@link finishSession} (the GPU path), until the runtime takes them. */
+const committedRows = new WeakMap<LedgerEntry, StagedRows>();
+
+/** The rows staged by the input whose committed entry this is (see {@link finishSession}), once. */
+export const takeRows = (entry: LedgerEntry): StagedRows | undefined => {
+  const rows = committedRows.get(entry);
+  committedRows.delete(entry);
+  return rows;
+};
+
 /** The ledger entry for a finished input: commits on success, rolls back and records the error otherwise. */
 export const finishSession = <E>(
   session: Session,
@@ -233,7 +251,11 @@ export const finishSession = <E>(
       return errorEntry(input, exit.cause, stage, ms());
     }
     const committed = yield* Effect.result(session.commit);
-    if (committed._tag === "Success") return okEntry(input, committed.success, ms(), final?.predictions);
+    if (committed._tag === "Success") {
+      const entry = okEntry(input, committed.success, ms(), final?.predictions);
+      if (session.rows().length > 0) committedRows.set(entry, session.rows()); // [collect]
+      return entry;
+    }
     const error = { ...toCodedError(committed.failure), stage: "commit" };
     return { input, status: "error", outputs: [], error, ms: ms() } as const;
   });

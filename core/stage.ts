@@ -32,6 +32,7 @@ import type * as Effect from "effect/Effect";
 import type * as Layer from "effect/Layer";
 import type * as Result from "effect/Result";
 import type * as Schema from "effect/Schema";
+import type { AnyCollection } from "./collect.ts";
 import type { CodedError, CpuFallback } from "./errors.ts";
 import type { GpuBatch } from "./gpu/batch.ts";
 import type { GpuError, GpuShape } from "./gpu/device.ts";
@@ -141,6 +142,12 @@ export interface Elementwise<P, E extends CodedError = CodedError> {
   readonly affine?: boolean;
   /** Whether to use the GPU form for these params on this device (default: always). */
   readonly enabled?: (params: P, gpu: GpuShape) => boolean;
+  /**
+   * Whether the stage is elementwise at all with these params (default: always). When not (e.g. `normalize`
+   * with `mode: minmax`, which depends on the values), it is never fused: it runs as `run` on the CPU and as
+   * its `gpu` kernel form on the GPU.
+   */
+  readonly applies?: (params: P) => boolean;
 }
 
 /** GPU form of any other image stage: runs its own kernels on a batch (see core/gpu/batch.ts). */
@@ -159,6 +166,8 @@ export interface KernelGpu<P, E extends CodedError = CodedError> {
 export interface SetupContext {
   /** Folder of the pipeline file: relative paths in params (models, label files) resolve against it. */
   readonly pipelineDir: string;
+  /** The pipeline's `name:` (default: its file name without extension), e.g. to name a run-level output. */
+  readonly pipelineName: string;
 }
 
 /** Fields shared by every stage. */
@@ -203,6 +212,13 @@ export interface ImageStage<P = unknown, E extends CodedError = CodedError, R = 
   readonly plan?: (params: P, input: TensorSpec) => TensorSpec | string;
   /** File extensions this stage writes for the given params (the planner refuses two stages writing one). */
   readonly writes?: (params: P) => ReadonlyArray<string>;
+  /**
+   * Run-level outputs this stage appends rows to (e.g. `write` with `stack: true`: one file for the whole
+   * run). The runtime opens them before the first input; `Output.append(name, row)` in `run` stages a row,
+   * appended in input order once the input succeeds; the runtime finishes them after the last input (see
+   * core/collect.ts).
+   */
+  readonly collects?: (params: P) => ReadonlyArray<AnyCollection>;
   /** The stage on the CPU (optional for elementwise stages: their `cpu` function is applied). */
   readonly run?: (image: Image, params: P) => Effect.Effect<Image, E, R>;
   /** Elementwise stages: the function, fused on the CPU and the GPU (see {@link Elementwise}). */

@@ -52,7 +52,10 @@ type Resolved =
   | { readonly ok: false; readonly fallback: string }
   | { readonly ok: false; readonly error: CodedError; readonly stage: string };
 
-const formOf = (s: Placed): Elementwise<unknown> | undefined => s.stage.elementwise as Elementwise<unknown>;
+const formOf = (s: Placed): Elementwise<unknown> | undefined =>
+  s.stage.elementwise && (s.stage.elementwise.applies?.(s.params) ?? true)
+    ? (s.stage.elementwise as Elementwise<unknown>)
+    : undefined;
 
 /** Whether an elementwise stage changes the channel count with these params (gray widened to RGB). */
 const changesChannels = (form: Elementwise<unknown>, params: unknown): boolean =>

@@ -74,7 +74,8 @@ interface Item {
 type Placed = PlannedStage<AnyImageStage>;
 
 const elementwise = (s: Placed, gpu: GpuShape): Elementwise<unknown> | undefined =>
-  s.stage.elementwise && (s.stage.elementwise.enabled?.(s.params, gpu) ?? true)
+  s.stage.elementwise && (s.stage.elementwise.applies?.(s.params) ?? true) &&
+    (s.stage.elementwise.enabled?.(s.params, gpu) ?? true)
     ? (s.stage.elementwise as Elementwise<unknown>)
     : undefined;
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { renameSync, rmSync, writeFileSync } from "node:fs";
+import type { CollectionReport } from "../collect.ts";
 import type { Plan } from "../planner.ts";
 import { runtimeName } from "../platform.ts";
 import { type LedgerEntry, tempName } from "../session.ts";
@@ -72,6 +73,8 @@ export interface Ledger {
   readonly interrupted?: string;
   readonly summary: LedgerSummary;
   readonly inputs: ReadonlyArray<LedgerEntry>;
+  /** Run-level outputs (e.g. a stacked .npy): their files and shape, or why they were not written. */
+  readonly collected?: ReadonlyArray<CollectionReport>;
 }
 
 /** Progress events, for a bar or log lines. */
@@ -125,6 +128,7 @@ export interface LedgerFacts {
   readonly interrupted?: string;
   readonly pending: number;
   readonly resumed: number;
+  readonly collected?: ReadonlyArray<CollectionReport>;
 }
 
 /** The ledger of a finished (or interrupted) run. */
@@ -140,6 +144,7 @@ export const makeLedger = (facts: LedgerFacts, entries: ReadonlyArray<LedgerEntr
   ...(facts.interrupted ? { interrupted: facts.interrupted } : {}),
   summary: summarize(entries, { pending: facts.pending, resumed: facts.resumed }),
   inputs: entries,
+  ...(facts.collected && facts.collected.length > 0 ? { collected: facts.collected } : {}),
 });
 
 /** Writes a JSON document atomically (a temporary file, then a rename): readers never see half of it. */

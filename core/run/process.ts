@@ -17,6 +17,7 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { failureOf, runStageOnCpu } from "../cpu-stage.ts";
 import { afterStage, ChainFailure, FusedChain, type Loaded, loadSource, runsAlone } from "../cpu/fused.ts";
 import { recycleTensors } from "../cpu/tensor_pool.ts";
+import type { StagedRows } from "../collect.ts";
 import { type CodedError, toCodedError } from "../errors.ts";
 import { type Plan, providePlugins } from "../planner.ts";
 import { attachPredictions, type FramePrediction } from "../predictions.ts";
@@ -47,6 +48,8 @@ export interface TaskResult {
   /** A group's member files and warnings (see core/group.ts). */
   readonly members?: ReadonlyArray<string>;
   readonly warnings?: ReadonlyArray<string>;
+  /** Succeeded: rows for run-level outputs, appended in input order when recorded (core/collect.ts). */
+  readonly rows?: StagedRows;
 }
 
 /** One input while its round is processed. */
@@ -204,6 +207,12 @@ export class CpuProcessor {
     }
     const predictions = attachPredictions(this.plan.stages, it.image!).predictions;
     recycleTensors(it.tensors);
-    return { ...base, staged: it.session.staged(), ...(predictions ? { predictions } : {}) };
+    const rows = it.session.rows(); // [collect]
+    return {
+      ...base,
+      staged: it.session.staged(),
+      ...(predictions ? { predictions } : {}),
+      ...(rows.length > 0 ? { rows } : {}),
+    };
   }
 }

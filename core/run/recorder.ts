@@ -5,15 +5,19 @@
  *
  * @module
  */
+import type { RunCollectors, StagedRows } from "../collect.ts";
 import { commitStaged, type LedgerEntry, okEntry } from "../session.ts";
 import { toCodedError } from "../errors.ts";
 import type { Journal } from "./journal.ts";
 import type { TaskResult } from "./process.ts";
 
-/** A finished input: a result to commit, or an entry that is already final (conflicts, resumed inputs). */
+/**
+ * A finished input: a result to commit, or an entry that is already final (conflicts, resumed inputs, the
+ * GPU path's committed inputs with the rows they staged for run-level outputs).
+ */
 export type Finished =
   | { readonly index: number; readonly result: TaskResult }
-  | { readonly index: number; readonly entry: LedgerEntry };
+  | { readonly index: number; readonly entry: LedgerEntry; readonly rows?: StagedRows };
 
 /** Commits a result's staged outputs; its ledger entry. */
 export const commitResult = (r: TaskResult): LedgerEntry => {
@@ -45,11 +49,13 @@ export class RunRecorder {
    * @param order the indices of this run's inputs, in the order they are recorded
    * @param journal where each recorded entry is appended
    * @param onRecord called for each entry as it is recorded (progress)
+   * @param collectors the run-level outputs the rows of each recorded input are appended to, in order
    */
   constructor(
     order: ReadonlyArray<number>,
     readonly journal: Journal,
     readonly onRecord: (entry: LedgerEntry, done: number, failed: number) => void,
+    readonly collectors?: RunCollectors,
   ) {
     this.#order = order;
   }
@@ -94,7 +100,10 @@ export class RunRecorder {
 
   #record(f: Finished): void {
     const { index: _earlier, ...made } = "entry" in f ? f.entry : commitResult(f.result);
-    const entry: LedgerEntry = { index: f.index, ...made };
+    const rows = "entry" in f ? f.rows : f.result.rows;
+    // [collect] the rows of a committed input, appended in input order (may turn the entry into an error).
+    const collected = this.collectors?.active ? this.collectors.append(f.index, made, rows) : made;
+    const entry: LedgerEntry = { index: f.index, ...collected };
     if (entry.status === "error") this.#failed++;
     this.#entries.push(entry);
     this.journal.append({ index: f.index, entry });
