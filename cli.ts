@@ -4,6 +4,7 @@
  *
  * ```
  * dcmflow run PIPELINE.yaml --input PATH [--input PATH ...] --out DIR [--device auto|gpu|cpu] [--set KEY=VALUE ...]
+ *     [--group file|series]
  * dcmflow validate PIPELINE.yaml [--set KEY=VALUE ...]
  * dcmflow inspect FILE.dcm [--json]
  * dcmflow plugins [PIPELINE.yaml]
@@ -14,19 +15,31 @@
  *
  * @module
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node";
-import { Effect, FileSystem, Option } from "effect";
-import { Argument, CliError, Command, Flag } from "effect/cli";
-import { join } from "node:path";
-import { describeHeader, describeLedger, describePlan, describeStages } from "./cli/describe.ts";
+import * as NodeServices from "@effect/platform-node/NodeServices";
+import * as Effect from "effect/Effect";
+import * as FileSystem from "effect/FileSystem";
+import * as Option from "effect/Option";
+import * as Argument from "effect/cli/Argument";
+import * as CliError from "effect/cli/CliError";
+import * as Command from "effect/cli/Command";
+import * as Flag from "effect/cli/Flag";
+import {
+  describeHeader,
+  describeLedger,
+  describeMerge,
+  describePlan,
+  describeStages,
+  describeStart,
+} from "./cli/describe.ts";
+import { stopOnSignals } from "./cli/signals.ts";
 import { makeProgress } from "./cli/progress.ts";
 import { setExitCode, writeStderr, writeStdout } from "./core/platform.ts";
 import {
   builtinRegistry,
   DicomDecodeError,
-  LEDGER_FILE,
   loadPipeline,
   loadPipelineRegistry,
+  mergeLedgers,
   PipelineError,
   readHeader,
   runPlan,
@@ -60,10 +73,32 @@ const runCommand = Command.make("run", {
     Flag.withDescription("where stages run (overrides the pipeline's device:)"),
   ),
   set: setFlag,
+  group: Flag.String("group").pipe(
+    Flag.optional,
+    Flag.withDescription("file (each file alone) or series (one input = one series, a 3-D volume)"),
+  ),
+  workers: Flag.Int("workers").pipe(
+    Flag.optional,
+    Flag.withDescription("worker threads for the CPU path (default: one per core; 0: the main thread)"),
+  ),
+  shard: Flag.String("shard").pipe(
+    Flag.optional,
+    Flag.withDescription(
+      "process only shard I of N (0 <= I < N), a stable part of the inputs; ledger dcmflow-run.shard-I-of-N.json",
+    ),
+  ),
+  resume: Flag.Boolean("resume").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("skip inputs an earlier run into --out finished with intact outputs"),
+  ),
+  force: Flag.Boolean("force").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("with --resume: resume even though the pipeline changed"),
+  ),
   fuse: Flag.Boolean("fuse").pipe(
     Flag.withDefault(true),
     Flag.withDescription(
-      "fuse consecutive elementwise GPU stages into one kernel (--no-fuse: one per stage)",
+      "fuse consecutive elementwise stages: one pass on the CPU, one kernel on the GPU (--no-fuse: one per stage)",
     ),
   ),
   quiet: Flag.Boolean("quiet").pipe(
@@ -73,35 +108,58 @@ const runCommand = Command.make("run", {
   ),
 }, (a) =>
   Effect.gen(function* () {
-    const plan = yield* loadPipeline(a.pipeline, { overrides: a.set });
+    const group = Option.getOrUndefined(a.group);
+    const overrides = group === undefined ? a.set : [...a.set, `group=${group}`];
+    const plan = yield* loadPipeline(a.pipeline, { overrides });
     for (const w of plan.warnings) writeStderr(`warning: ${w}\n`);
     const device = Option.getOrUndefined(a.device);
+    const workers = Option.getOrUndefined(a.workers);
+    const shard = Option.getOrUndefined(a.shard);
+    if (workers !== undefined && workers < 0) {
+      return yield* new PipelineError({ code: "INVALID_ARGUMENTS", message: "--workers must be 0 or more" });
+    }
     const started = performance.now();
+    const stop = stopOnSignals();
     let progress: ReturnType<typeof makeProgress> | undefined;
     const ledger = yield* runPlan(plan, {
       inputs: a.input,
       out: a.out,
       ...(device ? { device } : {}),
-      gpu: { fuse: a.fuse },
-      onStart: ({ total, device }) => {
-        if (!a.quiet) {
-          const note = device.note ? ` (${device.note})` : "";
-          writeStderr(
-            `dcmflow: ${total} input(s) -> ${a.out} on ${
-              device.kind === "gpu" ? "GPU " : ""
-            }${device.adapter}${note}\n`,
-          );
-        }
-        progress = makeProgress(total, { quiet: a.quiet });
+      ...(workers !== undefined ? { workers } : {}),
+      ...(shard !== undefined ? { shard } : {}),
+      resume: a.resume,
+      force: a.force,
+      fuse: a.fuse,
+      signal: stop.signal,
+      onStart: (info) => {
+        if (!a.quiet) writeStderr(describeStart(info, a.out));
+        progress = makeProgress(info.total, { quiet: a.quiet });
       },
       onProgress: (p) => progress?.update(p),
-    });
-    yield* println(
-      describeLedger(ledger, a.out, join(a.out, LEDGER_FILE), (performance.now() - started) / 1000),
-    );
-    if (ledger.summary.error > 0) setExitCode(1);
+    }).pipe(Effect.ensuring(Effect.sync(stop.dispose)));
+    yield* println(describeLedger(ledger, a.out, (performance.now() - started) / 1000));
+    if (ledger.interrupted) setExitCode(ledger.interrupted === "SIGTERM" ? 143 : 130);
+    else if (ledger.summary.error > 0 || ledger.collected?.some((c) => c.error)) setExitCode(1);
   })).pipe(
     Command.withDescription("Run a pipeline over DICOM files and folders; writes outputs and a run ledger"),
+  );
+
+const mergeCommand = Command.make("merge", {
+  dir: Argument.String("dir").pipe(Argument.withDescription("output folder holding the shard ledgers")),
+}, (a) =>
+  Effect.gen(function* () {
+    const result = yield* Effect.try({
+      try: () => mergeLedgers(a.dir),
+      catch: (e) =>
+        e instanceof PipelineError ? e : new PipelineError({ code: "INVALID_ARGUMENTS", message: String(e) }),
+    });
+    yield* println(describeMerge(result));
+    const incomplete = result.missing.length > 0 || result.unfinished.length > 0;
+    if (incomplete || result.ledger.summary.error > 0) setExitCode(1);
+  })).pipe(
+    Command.withDescription(
+      "Join the shard ledgers in DIR into DIR/dcmflow-run.json (exit 2 if they disagree)",
+    ),
   );
 
 const validateCommand = Command.make(
@@ -161,7 +219,7 @@ const pluginsCommand = Command.make("plugins", {
 
 const dcmflow = Command.make("dcmflow").pipe(
   Command.withDescription("DICOM studies -> model-ready tensors through declarative YAML pipelines"),
-  Command.withSubcommands([runCommand, validateCommand, inspectCommand, pluginsCommand]),
+  Command.withSubcommands([runCommand, validateCommand, inspectCommand, pluginsCommand, mergeCommand]),
 );
 
 const main = Command.run(dcmflow, { version: VERSION }).pipe(
@@ -178,4 +236,9 @@ const main = Command.run(dcmflow, { version: VERSION }).pipe(
   Effect.provide(NodeServices.layer),
 );
 
-NodeRuntime.runMain(main, { disableErrorReporting: true });
+Effect.runPromiseExit(main).then((exit) => {
+  if (exit._tag === "Failure") {
+    writeStderr(`error: ${String(exit.cause)}\n`);
+    setExitCode(2);
+  }
+});

@@ -38,22 +38,24 @@
  * console.log(await Effect.runPromise(program));
  * ```
  *
- * Third-party stages use the same API as the built-ins: {@link defineStage}, {@link definePlugin} and
- * {@link withData} here, everything else (WGSL files, GPU kernels) in `plugin.ts`.
+ * Third-party stages use exactly the API the built-ins use - {@link defineStage}, {@link definePlugin},
+ * {@link withData}, {@link wgslFile}, the GPU kernel helpers - re-exported here from `plugin.ts`.
  *
  * @module
  */
-import { NodeServices } from "@effect/platform-node";
-import { Effect, type FileSystem } from "effect";
+import * as NodeServices from "@effect/platform-node/NodeServices";
+import * as Effect from "effect/Effect";
+import type * as FileSystem from "effect/FileSystem";
 import * as api from "./core/api.ts";
 import type { PipelineError } from "./core/errors.ts";
 import type { Plan } from "./core/planner.ts";
 import { makeRegistry, type Registry } from "./core/registry.ts";
-import { type Ledger, type RunOptions, runPlan } from "./core/runtime.ts";
+import * as core from "./core/runtime.ts";
+import type { Ledger, RunOptions } from "./core/runtime.ts";
 import { builtinStages } from "./plugins/mod.ts";
 
-/** The registry of built-in stages. */
-export const builtinRegistry = (): Registry => makeRegistry(builtinStages);
+/** The registry of built-in stages (portable: worker threads rebuild it from `worker.ts`). */
+export const builtinRegistry = (): Registry => ({ ...makeRegistry(builtinStages), portable: true });
 
 /** Options for {@link loadPipeline}: `--set` overrides, and the stages to plan against (the built-ins). */
 export type LoadOptions = Partial<api.LoadOptions>;
@@ -80,6 +82,20 @@ export const loadPipeline = (
 export const loadPipelineRegistry = (file: string, base: Registry = builtinRegistry()) =>
   api.loadPipelineRegistry(file, base);
 
+/**
+ * The entry module of the worker threads: `worker.ts` beside this module (the build turns this URL into
+ * the worker bundle's, `dist/worker.js`, beside `dist/mod.js`).
+ */
+export const WORKER_URL: URL = new URL("./worker.ts", import.meta.url);
+
+/**
+ * Runs a plan over `options.inputs`, writing outputs and the ledger under `options.out` (see
+ * {@link RunOptions}: workers, shards, resume, abort signal). Worker threads run the CPU path unless
+ * `workers: 0`.
+ */
+export const runPlan = (plan: Plan, options: RunOptions) =>
+  core.runPlan(plan, { workerUrl: WORKER_URL, ...options });
+
 /** Loads a pipeline and runs it over `options.inputs`, writing outputs and the ledger under `options.out`. */
 export const runPipeline = (file: string, options: RunOptions & LoadOptions) =>
   Effect.flatMap(loadPipeline(file, options), (p) => runPlan(p, options));
@@ -88,59 +104,53 @@ export const runPipeline = (file: string, options: RunOptions & LoadOptions) =>
 export const runPipelinePromise = (file: string, options: RunOptions & LoadOptions): Promise<Ledger> =>
   Effect.runPromise(runPipeline(file, options).pipe(Effect.provide(NodeServices.layer)));
 
+/** A pipeline for {@link loadPipelinePromise}: its file, or YAML text (`file` then names it in messages). */
+export interface PipelineSource extends LoadOptions {
+  /** The pipeline file (read unless `text` is given); anchors relative `plugins:` and model paths. */
+  readonly file: string;
+  /** The pipeline's YAML text, when it is not read from `file`. */
+  readonly text?: string;
+}
+
+/**
+ * Loads (parses and plans) a pipeline without Effect: a file path, or `{ file, text?, overrides? }`.
+ * Rejects with a {@link PipelineError} (`code`, `message`, `render()` with file:line:column).
+ */
+export const loadPipelinePromise = (source: string | PipelineSource): Promise<Plan> => {
+  const s: PipelineSource = typeof source === "string" ? { file: source } : source;
+  const plan = s.text === undefined ? loadPipeline(s.file, s) : planText(s.text, s.file, s);
+  return Effect.runPromise(plan.pipe(Effect.provide(NodeServices.layer)));
+};
+
+/**
+ * {@link processBytes} without Effect: one file's bytes through a plan, in memory. Resolves to the last
+ * image and what `write` stages produced; rejects with the first stage's coded error.
+ */
+export const processBytesPromise = (p: Plan, bytes: Uint8Array, path?: string): Promise<api.ProcessedImage> =>
+  Effect.runPromise(api.processBytes(p, bytes, path).pipe(Effect.provide(NodeServices.layer)));
+
 export { processBytes, type ProcessedImage } from "./core/api.ts";
-export { type CodedError, PipelineError, type SourceLocation, StageError } from "./core/errors.ts";
+export { PipelineError, type SourceLocation } from "./core/errors.ts";
 export { displayPath } from "./core/inputs.ts";
-export { decodeNpy, encodeNpy } from "./core/npy.ts";
-export { Output, type OutputShape } from "./core/output.ts";
 export { parsePipeline, type PipelineDecl, type StageDecl } from "./core/pipeline.ts";
 export { type Plan, plan, type PlannedStage } from "./core/planner.ts";
-export { type ClassScore, type FramePrediction } from "./core/predictions.ts";
 export { makeRegistry, type Registry } from "./core/registry.ts";
 export {
   type DeviceInfo,
   type Ledger,
   LEDGER_FILE,
   type LedgerEntry,
+  type LedgerSummary,
   type Progress,
   type RunOptions,
-  runPlan,
+  type Shard,
+  type StartInfo,
 } from "./core/runtime.ts";
-export {
-  definePlugin,
-  defineStage,
-  type ImageStage,
-  isSourceStage,
-  type Plugin,
-  type SourceFile,
-  type SourceStage,
-  type Stage,
-} from "./core/stage.ts";
-export {
-  formatSpec,
-  type Image,
-  type Kind,
-  KINDS,
-  type Shape,
-  type TensorSpec,
-  withData,
-} from "./core/tensor.ts";
+export { isSourceStage } from "./core/stage.ts";
 export { VERSION } from "./core/version.ts";
-export { wgslFile, wgslText } from "./core/wgsl.ts";
+export { mergeLedgers, type MergeResult } from "./core/run/merge.ts";
+export { ledgerName, parseShard } from "./core/run/names.ts";
 export { Gpu, GpuLive } from "./core/gpu/device.ts";
+export * from "./plugin.ts";
 export * from "./dicom/mod.ts";
-export {
-  argmax,
-  builtinStages,
-  decode,
-  infer,
-  normalize,
-  rescale,
-  resize,
-  sigmoid,
-  softmax,
-  threshold,
-  topk,
-  window,
-  write,
-} from "./plugins/mod.ts";
+export * from "./plugins/mod.ts";

@@ -23,7 +23,8 @@
  * - Tensors: {@link Image} `[frames, channels, rows, cols]` float32 with its DICOM metadata
  *   ({@link ImageMeta}), {@link withData} to make the next one.
  * - Per-input failures: {@link StageError} (or any tagged error with a `code`); files: the {@link Output}
- *   service; WGSL: {@link wgslFile} for a `.wgsl` file beside the plugin's module.
+ *   service; run-level outputs that gather rows from every input (a stacked .npy): {@link Collection};
+ *   WGSL: {@link wgslFile} for a `.wgsl` file beside the plugin's module.
  * - GPU kernels: {@link kernelProgram} (a `.wgsl` file with its structs and constants generated from
  *   TypeScript: {@link wgslStruct}, `WORKGROUP_SIZE`), {@link dispatch}, {@link storageFrom},
  *   {@link uniformFrom}, {@link dispatchSize} and the {@link GpuBatch} a kernel stage receives.
@@ -36,12 +37,14 @@ export {
   definePlugin,
   defineStage,
   type Elementwise,
+  type FileGroup,
   type ImageStage,
   type KernelGpu,
   type KernelValues,
   type Plugin,
   type SetupContext,
   type SourceFile,
+  type SourceGroup,
   type SourceStage,
   type Stage,
   type Upload,
@@ -58,7 +61,9 @@ export {
   type TensorSpec,
   withData,
 } from "./core/tensor.ts";
-export type { ImageMeta, LutTable, RawPixels, WindowValue } from "./dicom/mod.ts";
+export type { ImageMeta, LutTable, RawPixels, VolumeGeometry, WindowValue } from "./dicom/mod.ts";
+
+export { tensorBuffer } from "./core/cpu/tensor_pool.ts";
 
 // Predictions
 export {
@@ -72,13 +77,20 @@ export {
 } from "./core/predictions.ts";
 
 // Errors and outputs
-export { type CodedError, CpuFallback, StageError } from "./core/errors.ts";
+export { type CodedError, CpuFallback, OutputWriteError, StageError } from "./core/errors.ts";
 export { Output, type OutputShape } from "./core/output.ts";
-export { decodeNpy, encodeNpy } from "./core/npy.ts";
+export { decodeNpy, encodeNpy, float32Bytes, npyChunks, npyHeader } from "./core/npy.ts";
+export type {
+  CollectedInput,
+  Collection,
+  CollectionSummary,
+  CollectionWriter,
+  RunFile,
+} from "./core/collect.ts";
 export { readLabels, resolveFromPipeline } from "./core/labels.ts";
 
 // WGSL and GPU kernels
-export { wgslFile, type WgslSource, wgslText } from "./core/wgsl.ts";
+export { embedWgsl, wgslFile, type WgslSource, wgslText } from "./core/wgsl.ts";
 export { type GpuBatch, imageLength } from "./core/gpu/batch.ts";
 export { destroyAfterSubmit, flushCommands, submitPending } from "./core/gpu/commands.ts";
 export {
@@ -90,6 +102,7 @@ export {
 } from "./core/gpu/device.ts";
 export {
   dispatch,
+  type DispatchOptions,
   dispatchSize,
   type GridSize,
   kernelProgram,

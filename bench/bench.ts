@@ -1,7 +1,11 @@
 /**
- * `deno task bench`: 64 synthetic CT slices 512x512 -> 224x224 through the seed recipe on the CPU path.
- * Per-stage times, end-to-end in memory, end-to-end through files (as the CLI runs it), and - when Debian's
- * python3-torch is present - the PyTorch recipe on the same files for comparison. Prints a Markdown table.
+ * `deno task bench`: dcmflow against the PyTorch recipe, side by side.
+ *
+ * 1. Whole process (bench/whole_process.ts): `dcmflow run` vs the recipe as a process on 256 and 1024
+ *    synthetic 512² CT slices, alternating, medians and ratios, start-up, marginal cost, peak RSS.
+ * 2. In memory, per stage: 64 slices through the seed recipe's stages one by one, and the recipe's own loop.
+ * 3. The GPU path's kernels on the adapter at hand, and inference per provider.
+ * Prints Markdown tables.
  */
 import { NodeServices } from "@effect/platform-node";
 import { Effect } from "effect";
@@ -21,25 +25,11 @@ import { type GpuStageRow, gpuStageTable, gpuStageTimes } from "./gpu_stages.ts"
 import { inferenceTimes } from "./infer_bench.ts";
 import type { Image } from "../core/tensor.ts";
 import { makeCtSlice } from "./synthetic.ts";
+import { SEED_RECIPE, wholeProcess } from "./whole_process.ts";
 
 const N = 64;
 const SIZE = 512;
 const REPEATS = 3;
-
-const RECIPE = `dcmflow: 1
-name: bench-seed-recipe
-stages:
-  - use: decode
-  - use: rescale
-  - use: window
-    with: { center: 40, width: 400 }
-  - use: resize
-    with: { width: 224, height: 224 }
-  - use: normalize
-    with: { mean: [0.5], std: [0.5] }
-  - use: write
-    with: { format: npy }
-`;
 
 const best = async (fn: () => Promise<void> | void): Promise<number> => {
   let min = Infinity;
@@ -51,8 +41,10 @@ const best = async (fn: () => Promise<void> | void): Promise<number> => {
   return min;
 };
 
+wholeProcess();
+
 const files = Array.from({ length: N }, (_, i) => makeCtSlice(SIZE, SIZE, i));
-const plan = await Effect.runPromise(planText(RECIPE, "bench.yaml"));
+const plan = await Effect.runPromise(planText(SEED_RECIPE, "bench.yaml"));
 
 // Per stage: run each stage over all images, feeding the previous stage's outputs.
 const rows: Array<[string, number]> = [];

@@ -17,6 +17,16 @@ import { join } from "node:path";
 import { runtimeName } from "../core/platform.ts";
 import { decodeDicomAsync } from "../dicom/mod.ts";
 import { concatBytes } from "../dicom/bytes.ts";
+import {
+  element,
+  encapsulatedPixelData,
+  even,
+  EXPLICIT_BE,
+  EXPLICIT_LE,
+  imagePixelModule,
+  part10,
+  text,
+} from "../tests/support/dicom_writer.ts";
 
 const args = Deno.args;
 const option = (name: string, fallback: number) => {
@@ -74,44 +84,6 @@ function rgbFrame(n: number, seed: number): Uint8Array {
 
 const to8bit = (px: Uint16Array) => Uint8Array.from(px, (v) => v >> 4);
 
-// ---- a minimal DICOM writer (explicit VR little endian) ---------------------------------------------------
-
-const enc = new TextEncoder();
-function element(
-  group: number,
-  el: number,
-  vr: string,
-  value: Uint8Array,
-  little = true,
-  undefinedLength = false,
-) {
-  const long = ["OB", "OW", "SQ", "UN"].includes(vr);
-  const head = new Uint8Array(long ? 12 : 8);
-  const v = new DataView(head.buffer);
-  v.setUint16(0, group, little);
-  v.setUint16(2, el, little);
-  head[4] = vr.charCodeAt(0);
-  head[5] = vr.charCodeAt(1);
-  if (long) v.setUint32(8, undefinedLength ? 0xffffffff : value.length, little);
-  else v.setUint16(6, value.length, little);
-  return concatBytes([head, value]);
-}
-const text = (s: string, vr: string) => enc.encode(s.length % 2 ? s + (vr === "UI" ? "\0" : " ") : s);
-const us = (n: number, little = true) => {
-  const b = new Uint8Array(2);
-  new DataView(b.buffer).setUint16(0, n, little);
-  return b;
-};
-const item = (tag: number, value: Uint8Array) => {
-  const head = new Uint8Array(8);
-  const v = new DataView(head.buffer);
-  v.setUint16(0, 0xfffe, true);
-  v.setUint16(2, tag, true);
-  v.setUint32(4, value.length, true);
-  return concatBytes([head, value]);
-};
-const even = (b: Uint8Array) => (b.length % 2 ? concatBytes([b, new Uint8Array(1)]) : b);
-
 interface Pixels {
   readonly samples: 1 | 3;
   readonly bits: 8 | 16;
@@ -121,42 +93,14 @@ interface Pixels {
 
 /** A Part 10 file: native pixel data (one Uint8Array of all frames, in file byte order) or encapsulated frames. */
 function dicomFile(uid: string, px: Pixels, pixelData: Uint8Array | Uint8Array[]): Uint8Array {
-  const little = uid !== "1.2.840.10008.1.2.2";
-  const meta = concatBytes([
-    element(0x0002, 0x0001, "OB", new Uint8Array([0, 1])),
-    element(0x0002, 0x0010, "UI", text(uid, "UI")),
-  ]);
+  const encoding = uid === "1.2.840.10008.1.2.2" ? EXPLICIT_BE : EXPLICIT_LE;
   const pixels = Array.isArray(pixelData)
-    ? element(
-      0x7fe0,
-      0x0010,
-      "OB",
-      concatBytes([
-        item(0xe000, new Uint8Array(0)),
-        ...pixelData.map((f) => item(0xe000, even(f))),
-        item(0xe0dd, new Uint8Array(0)),
-      ]),
-      little,
-      true,
-    )
-    : element(0x7fe0, 0x0010, px.bits === 8 ? "OB" : "OW", even(pixelData), little);
-  const e = (g: number, n: number, vr: string, value: Uint8Array) => element(g, n, vr, value, little);
-  return concatBytes([
-    new Uint8Array(128),
-    enc.encode("DICM"),
-    element(0x0002, 0x0000, "UL", new Uint8Array(new Uint32Array([meta.length]).buffer)),
-    meta,
-    e(0x0008, 0x0060, "CS", text("CT", "CS")),
-    e(0x0028, 0x0002, "US", us(px.samples, little)),
-    e(0x0028, 0x0004, "CS", text(px.photometric, "CS")),
-    e(0x0028, 0x0006, "US", us(0, little)),
-    e(0x0028, 0x0008, "IS", text(String(FRAMES), "IS")),
-    e(0x0028, 0x0010, "US", us(SIZE, little)),
-    e(0x0028, 0x0011, "US", us(SIZE, little)),
-    e(0x0028, 0x0100, "US", us(px.bits, little)),
-    e(0x0028, 0x0101, "US", us(px.stored, little)),
-    e(0x0028, 0x0102, "US", us(px.stored - 1, little)),
-    e(0x0028, 0x0103, "US", us(0, little)),
+    ? encapsulatedPixelData(pixelData)
+    : element(0x7fe00010, px.bits === 8 ? "OB" : "OW", even(pixelData), { encoding });
+  const module = { rows: SIZE, cols: SIZE, bitsAllocated: px.bits, bitsStored: px.stored, frames: FRAMES };
+  return part10(uid, [
+    element(0x00080060, "CS", text("CT"), { encoding }),
+    ...imagePixelModule({ ...module, samples: px.samples, photometric: px.photometric }, encoding),
     pixels,
   ]);
 }

@@ -94,7 +94,7 @@ const copyKernel = async (gpu: GpuShape, inBytes: number, outBytes: number) => {
   const src = await run(storage(gpu, round(inBytes), "copy src"));
   const dst = await run(storage(gpu, round(outBytes), "copy dst"));
   return {
-    queue: () => run(dispatch(gpu, program, [src, dst], size)),
+    queue: () => run(dispatch(gpu, program, [src, dst], size, { defer: true })),
     destroy: () => [src, dst].forEach((b) => b.destroy()),
   };
 };

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
+import { join } from "node:path";
 import {
   displayPath,
   formatSpec,
@@ -11,16 +12,19 @@ import {
   type ImageMeta,
   isSourceStage,
   type Ledger,
+  ledgerName,
+  type MergeResult,
   type Plan,
   type Registry,
   type Stage,
+  type StartInfo,
 } from "../mod.ts";
 
-/** Where a stage can run: fused (elementwise), its GPU kernel, or the CPU only. */
-const placement = (stage: Stage): string =>
+/** Where a stage can run with these params: fused (elementwise), its GPU kernel, or the CPU only. */
+const placement = (stage: Stage, params: unknown): string =>
   isSourceStage(stage)
     ? stage.prepare ? "[cpu parse, raw upload]" : "[cpu]"
-    : stage.elementwise
+    : stage.elementwise && (stage.elementwise.applies?.(params) ?? true)
     ? "[gpu: fused]"
     : stage.gpu
     ? "[gpu: kernel]"
@@ -40,13 +44,19 @@ export const describePlan = (plan: Plan): string => {
   const specWidth = Math.max(...specs.map((t) => t.length));
   const lines = all.map((s, i) =>
     `  ${String(i + 1).padStart(2)}. ${s.label.padEnd(width)}  ${specs[i].padEnd(specWidth)}  ${
-      placement(s.stage)
+      placement(s.stage, s.params)
     }` +
     (s.decl.id !== undefined ? `  (use: ${s.decl.use})` : "")
   );
   return [
     `${plan.pipeline.file}: ok - "${plan.pipeline.name}", ${all.length} stages, device ${plan.pipeline.device}` +
-    (plan.writes.length > 0 ? `, writes ${plan.writes.map((w) => `.${w}`).join(" ")}` : ""),
+    (plan.writes.length > 0 ? `, writes ${plan.writes.map((w) => `.${w}`).join(" ")}` : "") +
+    (plan.collections.length > 0
+      ? `, collects ${
+        plan.collections.map((c) => c.collection.files.map((f) => `${c.collection.name}.${f}`).join(" + "))
+          .join(", ")
+      }`
+      : ""),
     ...lines,
     "  (with --device gpu, [gpu: fused] stages in a row become one kernel; [cpu] stages get the data read back)",
     ...plan.warnings.map((w) => `warning: ${w}`),
@@ -166,15 +176,39 @@ export const describeHeader = (
   ].join("\n");
 };
 
+/** The line printed on standard error when a run starts. */
+export const describeStart = (info: StartInfo, out: string): string => {
+  const { device } = info;
+  const note = device.note ? ` (${device.note})` : "";
+  const where = `${device.kind === "gpu" ? "GPU " : ""}${device.adapter}${note}`;
+  const workers = device.kind === "cpu" ? `, ${info.workers || "no"} worker thread(s)` : "";
+  const shard = info.shard ? `, shard ${info.shard.index}/${info.shard.count}` : "";
+  const resumed = info.resumed > 0 ? `, ${info.resumed} done before (--resume)` : "";
+  return `dcmflow: ${info.total} input(s)${shard}${resumed} -> ${out} on ${where}${workers}\n`;
+};
+
+/** One line per run-level output, e.g. `stacked out/ds.npy [120, 1, 224, 224] float32 + out/ds.index.csv`. */
+const describeCollection = (c: NonNullable<Ledger["collected"]>[number]): string => {
+  if (c.error) return `  FAILED ${c.name} (${c.stage}): ${c.error.code} - ${c.error.message}`;
+  const [first, ...rest] = c.outputs;
+  const shape = c.shape ? ` [${c.shape.join(", ")}]${c.dtype ? ` ${c.dtype}` : ""}` : ` (${c.rows} rows)`;
+  return `  stacked ${first}${shape}${rest.length > 0 ? ` + ${rest.join(" + ")}` : ""}`;
+};
+
 /** The end-of-run summary printed on standard output. */
-export const describeLedger = (ledger: Ledger, out: string, ledgerPath: string, seconds: number): string => {
-  const { total, ok, error } = ledger.summary;
+export const describeLedger = (ledger: Ledger, out: string, seconds: number): string => {
+  const { total, ok, error, pending, resumed } = ledger.summary;
   const outputs = ledger.inputs.reduce((n, e) => n + e.outputs.length, 0);
+  const extra = [
+    pending ? `${pending} not processed (${ledger.interrupted}; --resume to finish)` : "",
+    resumed ? `${resumed} resumed` : "",
+  ].filter((t) => t !== "").map((t) => `, ${t}`).join("");
   const lines = [
-    `dcmflow ${ledger.pipeline.name}: ${total} input(s), ${ok} ok, ${error} failed, on ${ledger.device.adapter}, ` +
-    `${seconds.toFixed(2)} s`,
+    `dcmflow ${ledger.pipeline.name}: ${total} input(s), ${ok} ok, ${error} failed${extra}, on ` +
+    `${ledger.device.adapter}, ${seconds.toFixed(2)} s`,
     `  wrote ${outputs} file(s) under ${out}`,
-    `  ledger ${ledgerPath}`,
+    ...(ledger.collected ?? []).map(describeCollection),
+    `  ledger ${join(out, ledgerName(ledger.shard))}`,
   ];
   const predicted = ledger.inputs.filter((e) => e.predictions && e.predictions.length > 0);
   if (predicted.length > 0) {
@@ -198,5 +232,24 @@ export const describeLedger = (ledger: Ledger, out: string, ledgerPath: string, 
     }
     if (failed.length > 20) lines.push(`    ... and ${failed.length - 20} more (see the ledger)`);
   }
+  return lines.join("\n");
+};
+
+/** What `dcmflow merge` prints. */
+export const describeMerge = (r: MergeResult): string => {
+  const { total, ok, error, pending } = r.ledger.summary;
+  const lines = [
+    `dcmflow merge: ${r.count} shard(s) -> ${r.path}: ${total} input(s), ${ok} ok, ${error} failed` +
+    (pending ? `, ${pending} pending` : ""),
+  ];
+  if (r.missing.length > 0) {
+    lines.push(`  missing shard(s): ${r.missing.join(", ")} (no ledger: not run yet, or still running)`);
+  }
+  for (const u of r.unfinished) lines.push(`  shard ${u.shard} unfinished: ${u.why}; rerun it with --resume`);
+  const failed = r.ledger.inputs.filter((e) => e.status === "error");
+  for (const e of failed.slice(0, 20)) {
+    lines.push(`  ${displayPath(e.input)}: ${e.error?.code} - ${e.error?.message}`);
+  }
+  if (failed.length > 20) lines.push(`  ... and ${failed.length - 20} more (see the ledger)`);
   return lines.join("\n");
 };

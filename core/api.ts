@@ -6,9 +6,12 @@
  *
  * @module
  */
-import { Effect, FileSystem } from "effect";
+import * as Effect from "effect/Effect";
+import * as FileSystem from "effect/FileSystem";
+import { concatBytes } from "../dicom/bytes.ts";
+import { afterStage, ChainFailure, FusedChain, loadSource, runsAlone } from "./cpu/fused.ts";
 import { imageRun } from "./elementwise.ts";
-import { PipelineError } from "./errors.ts";
+import { type CodedError, PipelineError } from "./errors.ts";
 import { Output } from "./output.ts";
 import { fail, parsePipeline } from "./pipeline.ts";
 import { type Plan, plan, providePlugins } from "./planner.ts";
@@ -66,6 +69,8 @@ export interface ProcessedImage {
   readonly image: Image;
   /** What `write` stages produced, by file name suffix + extension (e.g. ".npy", ".f002.png"). */
   readonly files: ReadonlyMap<string, Uint8Array>;
+  /** Rows stages gave run-level outputs (e.g. `write` with `stack: true`), by collection name. */
+  readonly collected: ReadonlyMap<string, ReadonlyArray<unknown>>;
 }
 
 /**
@@ -74,19 +79,38 @@ export interface ProcessedImage {
  */
 export const processBytes = (p: Plan, bytes: Uint8Array, path = "memory.dcm") => {
   const files = new Map<string, Uint8Array>();
+  const collected = new Map<string, unknown[]>();
   const output = Output.of({
     input: path,
     write: (ext, data, suffix = "") =>
       Effect.sync(() => {
-        files.set(`${suffix}.${ext}`, data);
+        files.set(`${suffix}.${ext}`, data instanceof Uint8Array ? data : concatBytes(data));
         return `${suffix}.${ext}`;
       }),
+    append: (name, row) => Effect.sync(() => void collected.set(name, [...(collected.get(name) ?? []), row])),
   });
+  const chain = chainOf(p);
   return Effect.gen(function* () {
-    let image: Image = yield* p.source.stage.run({ path, bytes }, p.source.params);
+    const loaded = yield* loadSource(p, chain, { path, bytes }).pipe(
+      Effect.mapError((e) => (e instanceof ChainFailure ? e.error : e)),
+    );
+    let image: Image = loaded.image;
     for (const [i, s] of p.stages.entries()) {
-      image = yield* imageRun(s.stage)(attachPredictions(p.stages.slice(0, i), image), s.params);
+      if (!runsAlone(chain, loaded, i)) continue;
+      const input = attachPredictions(p.stages.slice(0, i), image);
+      image = afterStage(chain, loaded, i, yield* imageRun(s.stage)(input, s.params));
     }
-    return { image: attachPredictions(p.stages, image), files } as ProcessedImage;
-  }).pipe(Effect.provideService(Output, output), providePlugins(p));
+    return { image: attachPredictions(p.stages, image), files, collected } as ProcessedImage;
+  }).pipe(Effect.provideService(Output, output), providePlugins(p)) as Effect.Effect<
+    ProcessedImage,
+    CodedError
+  >;
+};
+
+const chains = new WeakMap<Plan, FusedChain | undefined>();
+
+/** The fused chain of a plan, made once (none when its source stage cannot prepare raw values). */
+const chainOf = (p: Plan): FusedChain | undefined => {
+  if (!chains.has(p)) chains.set(p, p.source.stage.prepare ? FusedChain.of(p) : undefined);
+  return chains.get(p);
 };

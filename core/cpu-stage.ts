@@ -5,7 +5,10 @@
  *
  * @module
  */
-import { Cause, Effect, Exit, Result } from "effect";
+import * as Cause from "effect/Cause";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Result from "effect/Result";
 import type { Plan, PlannedStage } from "./planner.ts";
 import { providePlugins } from "./planner.ts";
 import { imageRun } from "./elementwise.ts";

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
+import { tensorBuffer } from "./cpu/tensor_pool.ts";
 import type { CodedError } from "./errors.ts";
 import { type AnyImageStage, type Elementwise, outputKind } from "./stage.ts";
 import { type Image, type Shape, withData } from "./tensor.ts";
@@ -33,7 +34,7 @@ export const mapChannels = (
   f: (x: number, c: number) => number,
 ): Float32Array => {
   const { frames, channels, plane } = channelView(shape);
-  const out = new Float32Array(frames * outChannels * plane);
+  const out = tensorBuffer(frames * outChannels * plane);
   for (let fr = 0; fr < frames; fr++) {
     for (let c = 0; c < outChannels; c++) {
       const s = (fr * channels + (channels === 1 ? 0 : c)) * plane;

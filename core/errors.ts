@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Data } from "effect";
+import * as Data from "effect/Data";
 
 /** A position in a pipeline file (1-based line and column). */
 export interface SourceLocation {
@@ -36,7 +36,9 @@ export type PipelineErrorCode =
   | "INVALID_ARGUMENTS"
   | "DEVICE_UNAVAILABLE"
   | "WGSL_COMPILE"
-  | "STAGE_SETUP";
+  | "STAGE_SETUP"
+  | "OUTPUT_LOCKED"
+  | "RESUME_MISMATCH";
 
 /** The pipeline or command line is invalid: reported before any input is read (exit status 2). */
 export class PipelineError extends Data.TaggedError("PipelineError")<{

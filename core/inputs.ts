@@ -1,11 +1,26 @@
 /**
  * Input discovery: `--input` files and folders (walked recursively, sorted) and the output name of each.
  *
+ * The walk follows symbolic links but visits each real file and folder once (by device and inode): a link
+ * back to a folder being walked is a symlink loop, a second path to a file or folder already listed is a
+ * duplicate. Nothing is skipped silently: each such path, an unreadable folder and a broken link is listed
+ * with an {@link InputFile.problem}, which the runtime turns into that input's ledger entry (inputs whose
+ * outputs would land on the run's own files, `dcmflow-run.*`, are refused by the runtime).
+ *
+ * Hidden entries (names starting with ".", e.g. `.git`, `.DS_Store`) are skipped, except files whose name
+ * ends in `.dcm` (`..dcm`, `.scan.dcm`): a DICOM extension says the file was meant as an input.
+ *
  * @module
  */
-import { Effect, FileSystem } from "effect";
-import { basename, join, relative, resolve, sep } from "node:path";
+import * as Effect from "effect/Effect";
+import * as FileSystem from "effect/FileSystem";
+import * as Option from "effect/Option";
+import type * as PlatformError from "effect/PlatformError";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { PipelineError } from "./errors.ts";
+
+/** Why an input cannot be run (its ledger entry's error code). */
+export type InputProblemCode = "SYMLINK_LOOP" | "DUPLICATE_INPUT" | "READ_ERROR";
 
 /** One file to process. */
 export interface InputFile {
@@ -16,56 +31,175 @@ export interface InputFile {
    * `a/b/IM0001` ... kept whole (`IM0001`) when the name has no `.dcm` extension.
    */
   readonly outputBase: string;
+  /** Set when the input cannot be run: its ledger entry is this error (and nothing is read or written). */
+  readonly problem?: { readonly code: InputProblemCode; readonly message: string };
 }
 
-/** `x.dcm` -> `x`; any other name is kept whole (outputs then read `IM0001.npy`, `scan.v2.npy`). */
-export const outputBaseName = (relPath: string): string => relPath.replace(/\.dcm$/i, "");
+/**
+ * `x.dcm` -> `x`; any other name is kept whole (outputs then read `IM0001.npy`, `scan.v2.npy`), and so is a
+ * name that would be left empty or all dots (`..dcm` -> `..dcm.npy`).
+ */
+export const outputBaseName = (relPath: string): string => {
+  const stripped = relPath.replace(/\.dcm$/i, "");
+  return /^\.*$/.test(basename(stripped)) ? relPath : stripped;
+};
 
 /**
  * Lists every regular file under the given paths. Folders are walked recursively in sorted order; hidden
- * entries (".name") are skipped, and so is anything inside `exclude` (the output folder). A path that does
- * not exist is a command-line error.
+ * entries are skipped (see the module doc), and so is anything inside `exclude` (the output folder). A path
+ * that does not exist is a command-line error; every other problem is an entry with a `problem`.
  */
 export const discoverInputs = (
   paths: ReadonlyArray<string>,
   exclude: string,
 ): Effect.Effect<ReadonlyArray<InputFile>, PipelineError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem;
-    const excluded = resolve(exclude);
-    const isExcluded = (p: string) => {
-      const r = resolve(p);
-      return r === excluded || r.startsWith(excluded + sep);
-    };
-    const found: InputFile[] = [];
-    const walk = (dir: string, rel: string): Effect.Effect<void, never> =>
-      Effect.gen(function* () {
-        const entries = yield* fs.readDirectory(dir).pipe(Effect.orElseSucceed(() => [] as string[]));
-        for (const name of entries.sort()) {
-          if (name.startsWith(".")) continue;
-          const path = join(dir, name);
-          if (isExcluded(path)) continue;
-          const info = yield* fs.stat(path).pipe(Effect.option);
-          if (info._tag === "None") continue;
-          const relPath = rel === "" ? name : `${rel}/${name}`;
-          if (info.value.type === "Directory") yield* walk(path, relPath);
-          else if (info.value.type === "File") found.push({ path, outputBase: outputBaseName(relPath) });
-        }
-      });
-    for (const p of paths) {
-      const info = yield* fs.stat(p).pipe(
+    const walker = new InputWalker(yield* FileSystem.FileSystem, resolve(exclude));
+    for (const p of paths) yield* walker.input(p);
+    return walker.found;
+  });
+
+/** The walk: what was found, and which real files and folders were seen (device and inode). */
+class InputWalker {
+  readonly found: InputFile[] = [];
+  private readonly files = new Map<string, string>();
+  private readonly folders = new Map<string, string>();
+
+  constructor(private readonly fs: FileSystem.FileSystem, private readonly excluded: string) {}
+
+  /** One `--input` path. */
+  input(p: string): Effect.Effect<void, PipelineError> {
+    return Effect.gen({ self: this }, function* () {
+      const info = yield* this.fs.stat(p).pipe(
         Effect.mapError(() =>
-          new PipelineError({
-            code: "INVALID_ARGUMENTS",
-            message: `--input ${p}: no such file or folder`,
-          })
+          new PipelineError({ code: "INVALID_ARGUMENTS", message: `--input ${p}: no such file or folder` })
         ),
       );
-      if (info.type === "Directory") yield* walk(p, "");
-      else found.push({ path: p, outputBase: outputBaseName(basename(p)) });
+      if (info.type === "Directory") yield* this.folder(p, "", info, []);
+      else this.file(p, outputBaseName(basename(p)), info);
+    });
+  }
+
+  private isExcluded(p: string): boolean {
+    const r = resolve(p);
+    return r === this.excluded || r.startsWith(this.excluded + sep);
+  }
+
+  /** A folder: each entry in sorted order, unless it is a loop or was walked under another path. */
+  private folder(
+    dir: string,
+    rel: string,
+    info: FileSystem.File.Info,
+    ancestors: ReadonlyArray<string>,
+  ): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const key = realKey(info, dir);
+      const loopTo = ancestors.indexOf(key);
+      if (loopTo >= 0) return this.problem(dir, rel, "SYMLINK_LOOP", symlinkLoop(dir));
+      const first = this.folders.get(key);
+      if (first !== undefined) {
+        return this.problem(
+          dir,
+          rel,
+          "DUPLICATE_INPUT",
+          `the same folder as ${
+            displayPath(first)
+          } (a link or a repeated --input); its files are listed once, under ${displayPath(first)}`,
+        );
+      }
+      this.folders.set(key, dir);
+      const listed = yield* Effect.result(this.fs.readDirectory(dir));
+      if (listed._tag === "Failure") {
+        return this.problem(
+          dir,
+          rel,
+          "READ_ERROR",
+          `cannot list this folder (${reason(listed.failure)}); its files were not processed`,
+        );
+      }
+      for (const name of [...listed.success].sort()) yield* this.entry(dir, name, rel, [...ancestors, key]);
+    });
+  }
+
+  /** One folder entry: a file, a folder, or a problem (broken link, unreadable). */
+  private entry(
+    dir: string,
+    name: string,
+    rel: string,
+    ancestors: ReadonlyArray<string>,
+  ): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const path = join(dir, name);
+      if (this.isExcluded(path)) return;
+      const relPath = rel === "" ? name : `${rel}/${name}`;
+      const stat = yield* Effect.result(this.fs.stat(path));
+      if (stat._tag === "Failure") {
+        if (name.startsWith(".")) return;
+        const loop = /loop|too many levels/i.test(String(stat.failure.message));
+        return this.problem(
+          path,
+          relPath,
+          loop ? "SYMLINK_LOOP" : "READ_ERROR",
+          loop
+            ? symlinkLoop(path)
+            : `cannot read it (${reason(stat.failure)}; a link whose target is missing?)`,
+        );
+      }
+      const info = stat.success;
+      const hidden = name.startsWith(".") && !(info.type === "File" && /\.dcm$/i.test(name));
+      if (hidden) return;
+      if (info.type === "Directory") yield* this.folder(path, relPath, info, ancestors);
+      else if (info.type === "File") this.file(path, outputBaseName(relPath), info);
+    });
+  }
+
+  /** A regular file, listed once whatever the number of paths to it. */
+  private file(path: string, outputBase: string, info: FileSystem.File.Info): void {
+    const key = realKey(info, path);
+    const first = this.files.get(key);
+    if (first !== undefined) {
+      this.found.push({
+        path,
+        outputBase,
+        problem: {
+          code: "DUPLICATE_INPUT",
+          message: `the same file as ${
+            displayPath(first)
+          } (a link or a repeated --input); it is processed once, as ${displayPath(first)}`,
+        },
+      });
+      return;
     }
-    return found;
-  });
+    this.files.set(key, path);
+    this.found.push({ path, outputBase });
+  }
+
+  private problem(path: string, rel: string, code: InputProblemCode, message: string): void {
+    this.found.push({
+      path,
+      outputBase: rel === "" ? outputBaseName(basename(path)) : rel,
+      problem: { code, message },
+    });
+  }
+}
+
+/** Device and inode: the identity of a file or folder whatever the path (the resolved path without inodes). */
+const realKey = (info: FileSystem.File.Info, path: string): string =>
+  Option.match(info.ino, { onNone: () => `path:${resolve(path)}`, onSome: (ino) => `${info.dev}:${ino}` });
+
+const symlinkLoop = (path: string) =>
+  `a symbolic link back into a folder that contains it (a symlink loop under ${
+    displayPath(dirname(path))
+  }); ` +
+  "not followed";
+
+/** A file system error in words. */
+const reason = (e: PlatformError.PlatformError): string => {
+  const tag = e.reason._tag;
+  if (tag === "PermissionDenied") return "permission denied";
+  if (tag === "NotFound") return "not found";
+  return e.message;
+};
 
 /** The path of `path` relative to the current folder, for messages. */
 export const displayPath = (path: string): string => relative(".", path) || path;

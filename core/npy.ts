@@ -36,24 +36,15 @@ function shapeRepr(shape: readonly number[]): string {
 }
 
 /**
- * Encode a float32 array as a `.npy` file (format 1.0, `'<f4'`, C order), byte-identical to `numpy.save`.
+ * The header of a `.npy` file (format 1.0, `'<f4'`, C order) for an array of `shape`, byte-identical to what
+ * `numpy.save` writes: the Python dict literal, numpy's spare space for growing the first axis, padded with
+ * spaces and ended by `'\n'` so that the data starts at a multiple of 64 bytes.
  *
- * The header is the Python dict literal numpy writes, followed by numpy's spare space for growing the
- * first axis, padded with spaces and ended by `'\n'` so that the data starts at a multiple of 64 bytes.
- *
- * @param data elements in C order; its length must equal the product of `shape`.
- * @param shape array shape (`[]` for a scalar).
- * @returns the complete file contents.
- * @throws Error when `data.length` does not match `shape`, or a dimension is not a non-negative integer.
+ * @throws Error when a dimension is not a non-negative integer.
  */
-export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Array {
-  let count = 1;
+export function npyHeader(shape: readonly number[]): Uint8Array {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new Error(`encodeNpy: invalid dimension ${d} in shape`);
-    count *= d;
-  }
-  if (count !== data.length) {
-    throw new Error(`encodeNpy: shape ${shapeRepr(shape)} needs ${count} elements, got ${data.length}`);
   }
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeRepr(shape)}, }`;
   if (shape.length > 0) header += " ".repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(shape[0]).length));
@@ -62,8 +53,7 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Ar
   const padlen = ARRAY_ALIGN - (unpadded % ARRAY_ALIGN);
   const headerLen = header.length + padlen + 1;
   if (headerLen > 0xffff) throw new Error("encodeNpy: header too long for format 1.0");
-  const offset = MAGIC.length + 4 + headerLen;
-  const out = new Uint8Array(offset + data.length * 4);
+  const out = new Uint8Array(MAGIC.length + 4 + headerLen);
   out.set(MAGIC, 0);
   out[6] = 1;
   out[7] = 0;
@@ -71,8 +61,43 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Ar
   out[9] = headerLen >> 8;
   const text = header + " ".repeat(padlen) + "\n";
   for (let i = 0; i < text.length; i++) out[10 + i] = text.charCodeAt(i);
-  const view = new DataView(out.buffer, offset);
+  return out;
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** float32 values as little-endian bytes: a view of the same memory on little-endian hosts (no copy). */
+export function float32Bytes(data: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const out = new Uint8Array(data.length * 4);
+  const view = new DataView(out.buffer);
   for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i], true);
+  return out;
+}
+
+/** A `.npy` file as its two parts, header and data, for writers that take chunks (no concatenation). */
+export function npyChunks(data: Float32Array, shape: readonly number[]): [Uint8Array, Uint8Array] {
+  const count = shape.reduce((a, b) => a * b, 1);
+  const header = npyHeader(shape);
+  if (count !== data.length) {
+    throw new Error(`encodeNpy: shape ${shapeRepr(shape)} needs ${count} elements, got ${data.length}`);
+  }
+  return [header, float32Bytes(data)];
+}
+
+/**
+ * Encode a float32 array as a `.npy` file (format 1.0, `'<f4'`, C order), byte-identical to `numpy.save`.
+ *
+ * @param data elements in C order; its length must equal the product of `shape`.
+ * @param shape array shape (`[]` for a scalar).
+ * @returns the complete file contents.
+ * @throws Error when `data.length` does not match `shape`, or a dimension is not a non-negative integer.
+ */
+export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Array {
+  const [header, body] = npyChunks(data, shape);
+  const out = new Uint8Array(header.length + body.length);
+  out.set(header);
+  out.set(body, header.length);
   return out;
 }
 

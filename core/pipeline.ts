@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { Effect, Schema, SchemaIssue } from "effect";
+import * as Effect from "effect/Effect";
+import * as Schema from "effect/Schema";
+import * as SchemaIssue from "effect/SchemaIssue";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parse as parseYamlValue, parseDocument } from "yaml";
 import { PipelineError, type SourceLocation } from "./errors.ts";
 import { didYouMean } from "./suggest.ts";
@@ -35,11 +37,18 @@ export interface PipelineDecl {
   readonly file: string;
   readonly name: string;
   readonly device: DeviceChoice;
+  /**
+   * How inputs become units of work: `file` (each file alone, the default) or a grouping the source stage
+   * offers (e.g. `series`: one input per series; see core/group.ts).
+   */
+  readonly group: string;
   /** Plugin module specifiers as written (relative to the YAML file's folder). */
   readonly plugins: ReadonlyArray<string>;
   readonly stages: ReadonlyArray<StageDecl>;
   /** Overrides applied from the command line, as given. */
   readonly overrides: ReadonlyArray<string>;
+  /** The YAML text as read (before overrides), so a worker thread can plan the same pipeline. */
+  readonly text: string;
   /** Best known position of a document path (the closest existing ancestor when the path does not exist). */
   readonly locate: (path: DocPath) => SourceLocation;
 }
@@ -58,11 +67,14 @@ const PipelineSchema = Schema.Struct({
   dcmflow: Schema.Literal(1),
   name: Schema.optionalKey(Schema.String),
   device: Schema.optionalKey(Schema.Literals(["auto", "gpu", "cpu"])),
+  group: Schema.optionalKey(
+    Schema.String.check(Schema.isPattern(/^[a-z][a-z0-9_-]*$/, { message: "file, or e.g. series" })),
+  ),
   plugins: Schema.optionalKey(Schema.Array(Schema.String)),
   stages: Schema.NonEmptyArray(StageDeclSchema),
 });
 
-const TOP_KEYS = ["dcmflow", "name", "device", "plugins", "stages"];
+const TOP_KEYS = ["dcmflow", "name", "device", "group", "plugins", "stages"];
 const STAGE_KEYS = ["use", "with", "id"];
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1();
@@ -274,6 +286,7 @@ export const parsePipeline = (
       file,
       name: value.name ?? file.replace(/^.*[\\/]/, "").replace(/\.ya?ml$/i, ""),
       device: value.device ?? "auto",
+      group: value.group ?? "file",
       plugins: value.plugins ?? [],
       stages: value.stages.map((s, index) => ({
         index,
@@ -282,6 +295,7 @@ export const parsePipeline = (
         with: s.with ?? {},
       })),
       overrides,
+      text,
       locate,
     };
   });

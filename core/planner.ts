@@ -8,8 +8,11 @@
  *
  * @module
  */
-import { Effect, Layer, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import * as Schema from "effect/Schema";
 import { dirname, resolve } from "node:path";
+import type { PlannedCollection } from "./collect.ts";
 import { PipelineError } from "./errors.ts";
 import { fail, type PipelineDecl, type Problem, schemaProblems, type StageDecl } from "./pipeline.ts";
 import { loadPlugins, type Registry } from "./registry.ts";
@@ -34,6 +37,8 @@ export interface Plan {
   readonly stages: ReadonlyArray<PlannedStage<AnyImageStage>>;
   /** File extensions the pipeline writes per input. */
   readonly writes: ReadonlyArray<string>;
+  /** Run-level outputs the stages collect rows into (see core/collect.ts). */
+  readonly collections: ReadonlyArray<PlannedCollection>;
   // deno-lint-ignore no-explicit-any
   readonly layers: ReadonlyArray<Layer.Layer<any, any, any>>;
   readonly registry: Registry;
@@ -117,7 +122,9 @@ export const plan = (pipeline: PipelineDecl, base: Registry): Effect.Effect<Plan
     const pipelineDir = dirname(resolve(pipeline.file));
     for (const r of resolved) {
       if (isSourceStage(r.stage) || !r.stage.setup) continue;
-      const prepared = yield* Effect.result(r.stage.setup(r.params, { pipelineDir }));
+      const prepared = yield* Effect.result(
+        r.stage.setup(r.params, { pipelineDir, pipelineName: pipeline.name }),
+      );
       if (prepared._tag === "Failure") {
         const f = prepared.failure;
         if (typeof f !== "string" && problems.length === 0) setupCode = f.code;
@@ -151,6 +158,8 @@ export const plan = (pipeline: PipelineDecl, base: Registry): Effect.Effect<Plan
     if (typeof sourceSpec === "string") {
       return yield* fail("PLAN_MISMATCH", [{ message: sourceSpec, location: at(first.decl) }]);
     }
+    const grouping = groupingProblem(pipeline, first.stage);
+    if (grouping) return yield* fail("PLAN_MISMATCH", [grouping]);
     const source: PlannedStage<AnySourceStage> = {
       decl: first.decl,
       stage: first.stage,
@@ -162,6 +171,7 @@ export const plan = (pipeline: PipelineDecl, base: Registry): Effect.Effect<Plan
     let prev = source.label;
     const stages: PlannedStage<AnyImageStage>[] = [];
     const writes = new Map<string, string>();
+    const collections: PlannedCollection[] = [];
     for (const { decl, stage, params } of rest) {
       if (isSourceStage(stage)) {
         problems.push({
@@ -200,12 +210,24 @@ export const plan = (pipeline: PipelineDecl, base: Registry): Effect.Effect<Plan
         }
         writes.set(ext, label(decl));
       }
+      for (const collection of stage.collects?.(params) ?? []) {
+        const other = collections.find((c) => c.collection.name === collection.name);
+        if (other) {
+          problems.push({
+            message:
+              `"${label(decl)}" writes the run-level output "${collection.name}", as "${other.stage}" ` +
+              "already does; give one of them another name",
+            location: at(decl),
+          });
+        }
+        collections.push({ stage: label(decl), collection });
+      }
       stages.push({ decl, stage, params, label: label(decl), output: next });
       spec = next;
       prev = label(decl);
     }
     if (problems.length > 0) return yield* fail("PLAN_MISMATCH", problems);
-    const warnings = writes.size === 0
+    const warnings = writes.size === 0 && collections.length === 0
       ? ["the pipeline writes nothing: end it with `- use: write` (with: { format: npy })"]
       : [];
     return {
@@ -213,11 +235,25 @@ export const plan = (pipeline: PipelineDecl, base: Registry): Effect.Effect<Plan
       source,
       stages,
       writes: [...writes.keys()],
+      collections,
       layers: registry.layers,
       registry,
       warnings,
     };
   });
+
+/** Why the source stage cannot group inputs as the pipeline's `group:` asks (see core/group.ts). */
+const groupingProblem = (pipeline: PipelineDecl, source: AnySourceStage): Problem | undefined => {
+  const modes = source.group?.modes ?? [];
+  if (pipeline.group === "file" || modes.includes(pipeline.group)) return undefined;
+  return {
+    message: `group: ${pipeline.group}: the source stage "${source.name}" ` +
+      (modes.length === 0
+        ? "reads one file at a time; remove `group:` (or use --group file)"
+        : `groups by ${modes.join(", ")}.${didYouMean(pipeline.group, modes)}`),
+    location: pipeline.locate(["group"]),
+  };
+};
 
 /**
  * Provides the Layers of a plan's plugins to an effect that runs its stages. Built-in stages need no

@@ -7,6 +7,7 @@
  * @module
  */
 import process from "node:process";
+import { setImmediate } from "node:timers";
 
 /** "deno 2.9.6", "bun 1.4.4" or "node 20.x". */
 export const runtimeName = (): string => {
@@ -43,6 +44,15 @@ export const setEnv = (name: string, value: string): void => {
   process.env[name] = value;
 };
 
+/**
+ * Lets the event loop run once (timers, signals, worker messages): a loop of awaits on promises that are
+ * already settled never does, and would not see a SIGINT until it ends.
+ */
+export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Ends the process now with `code`. */
+export const exitNow = (code: number): never => process.exit(code);
+
 /** Sets the exit status the process ends with. */
 export const setExitCode = (code: number): void => {
   process.exitCode = code;
@@ -50,6 +60,24 @@ export const setExitCode = (code: number): void => {
 
 /** Process id, for unique temporary file names. */
 export const pid = (): number => process.pid;
+
+/** Whether a process of this host is alive (one owned by another user counts as alive). */
+export const processAlive = (id: number): boolean => {
+  try {
+    process.kill(id, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM"; // exists, owned by another user
+  }
+};
+
+/** Listens for a termination signal; returns a function that stops listening. */
+export const onSignal = (signal: "SIGINT" | "SIGTERM", listener: () => void): () => void => {
+  process.on(signal, listener);
+  return () => {
+    process.off(signal, listener);
+  };
+};
 
 /** Number of logical CPUs, best effort. */
 export { availableParallelism } from "node:os";

@@ -1,68 +1,51 @@
 /**
  * The runtime: runs a {@link Plan} over every input and writes the run ledger.
  *
- * Each input goes through the stages on its own; a failure (typed error or defect) becomes that input's
- * ledger entry with a stable code, and the others go on. Outputs are staged as temporary files and renamed
- * into place only when the input succeeded, so no partial file is ever left.
+ * - Inputs are found (`--input` files and folders), kept to this run's shard (`--shard I/N`: a stable hash
+ *   of each input's relative path), and processed on worker threads (one per core by default) or on the
+ *   GPU. Each input goes through the stages on its own; a failure becomes that input's ledger entry with a
+ *   stable code, and the others go on.
+ * - Outputs are staged as temporary files and renamed into place only when their input succeeded, so no
+ *   partial file is ever left. Inputs are committed in input order, whatever order they finish in.
+ * - The ledger grows as the run goes (a journal beside it, see run/journal.ts), so a killed run loses at
+ *   most the inputs in flight, and `--resume` continues it. A live run holds the folder's lock.
+ * - An abort signal (SIGINT/SIGTERM in the CLI) stops taking new inputs; those in flight finish, and the
+ *   ledger says the run was interrupted.
  *
  * @module
  */
-import { Context, Effect, Exit, FileSystem, Layer, type Scope } from "effect";
-import { failureOf, runStageOnCpu } from "./cpu-stage.ts";
-import { dirname, join } from "node:path";
-import { InputReadError, OutputWriteError, PipelineError } from "./errors.ts";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as FileSystem from "effect/FileSystem";
+import * as Layer from "effect/Layer";
+import type * as Scope from "effect/Scope";
+import { mkdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { RunCollectors } from "./collect.ts";
+import { OutputWriteError, PipelineError } from "./errors.ts";
 import { Gpu, GpuLive, type GpuShape } from "./gpu/device.ts";
 import { DEFAULT_GPU_OPTIONS, type GpuRunOptions, precompile, runInputsGpu } from "./gpu/executor.ts";
 import { BufferPool } from "./gpu/pool.ts";
+import { groupInputs, isFailedUnit, isGroupInput, withGroupInfo } from "./group.ts";
 import { discoverInputs, type InputFile } from "./inputs.ts";
 import type { DeviceChoice } from "./pipeline.ts";
-import { type Plan, providePlugins } from "./planner.ts";
-import { attachPredictions } from "./predictions.ts";
-import { runtimeName } from "./platform.ts";
-import { finishSession, type LedgerEntry, openSession, type Session, tempName } from "./session.ts";
-import type { Image } from "./tensor.ts";
-import { VERSION } from "./version.ts";
+import type { Plan } from "./planner.ts";
+import { availableParallelism, runtimeName, yieldToEventLoop } from "./platform.ts";
+import { Journal } from "./run/journal.ts";
+import { type DeviceInfo, type Ledger, makeLedger, type Progress, writeJsonAtomic } from "./run/ledger.ts";
+import { acquireLock } from "./run/lock.ts";
+import { journalName, ledgerName, parseShard, RUN_FILE_PREFIX, runTag, type Shard } from "./run/names.ts";
+import { planHash } from "./run/plan_hash.ts";
+import { WorkerPool } from "./run/pool.ts";
+import { CpuProcessor, type InputTask, type TaskResult } from "./run/process.ts";
+import { commitResult, RunRecorder } from "./run/recorder.ts";
+import { checkResumable, intact, readPrior, removeTemporaries } from "./run/resume.ts";
+import { inShard } from "./run/shard.ts";
+import { type LedgerEntry, setTempTag, takeRows, tempName } from "./session.ts";
 
 export type { LedgerEntry } from "./session.ts";
-
-/** Where the stages ran. */
-export interface DeviceInfo {
-  readonly kind: "gpu" | "cpu";
-  readonly adapter: string;
-  /** Why `auto` chose what it chose, when that is worth saying. */
-  readonly note?: string;
-  /** Inputs the GPU run sent to the CPU path (e.g. Modality LUT Sequence images); each entry says why. */
-  readonly cpuFallbacks?: number;
-  /** Set when the device was lost during the run; later inputs ran on the CPU. */
-  readonly lost?: string;
-}
-
-/** The run ledger, written to `DIR/dcmflow-run.json`. */
-export interface Ledger {
-  readonly pipeline: {
-    readonly file: string;
-    readonly name: string;
-    readonly overrides: ReadonlyArray<string>;
-    readonly stages: ReadonlyArray<
-      { readonly use: string; readonly id?: string; readonly with: unknown; readonly info?: unknown }
-    >;
-  };
-  readonly device: DeviceInfo;
-  readonly dcmflow: string;
-  readonly runtime: string;
-  readonly started: string;
-  readonly finished: string;
-  readonly summary: { readonly total: number; readonly ok: number; readonly error: number };
-  readonly inputs: ReadonlyArray<LedgerEntry>;
-}
-
-/** Progress events, for a bar or log lines. */
-export interface Progress {
-  readonly done: number;
-  readonly total: number;
-  readonly failed: number;
-  readonly last: LedgerEntry;
-}
+export type { DeviceInfo, Ledger, LedgerSummary, Progress } from "./run/ledger.ts";
+export { LEDGER_FILE, type Shard } from "./run/names.ts";
 
 /** How to run. */
 export interface RunOptions {
@@ -72,99 +55,37 @@ export interface RunOptions {
   readonly device?: DeviceChoice;
   readonly onProgress?: (p: Progress) => void;
   /** Called once the inputs are known, before the first is processed. */
-  readonly onStart?: (info: { readonly total: number; readonly device: DeviceInfo }) => void;
-  /** GPU path tuning (fusion, batch size, memory budget). */
+  readonly onStart?: (info: StartInfo) => void;
+  /** Fuse consecutive elementwise stages (one pass on the CPU, one kernel on the GPU); default true. */
+  readonly fuse?: boolean;
+  /** GPU path tuning (batch size, memory budget). */
   readonly gpu?: Partial<GpuRunOptions>;
+  /** Worker threads for the CPU path (default: one per core); 0 runs everything on the calling thread. */
+  readonly workers?: number;
+  /** The worker threads' entry module (the face provides it: `worker.ts`); without it, no workers. */
+  readonly workerUrl?: URL | string;
+  /** With workers: the calling thread processes inputs until the first worker is ready (default true). */
+  readonly helpWhileStarting?: boolean;
+  /** Process only this deterministic part of the inputs: shard I of N (`"I/N"` or `{ index, count }`). */
+  readonly shard?: Shard | string;
+  /** Skip inputs an earlier run of the same pipeline into `out` finished with intact outputs. */
+  readonly resume?: boolean;
+  /** With `resume`: resume even though the pipeline changed. */
+  readonly force?: boolean;
+  /** Aborting stops taking new inputs; the reason (e.g. "SIGINT") is recorded in the ledger. */
+  readonly signal?: AbortSignal;
 }
 
-/** Name of the ledger file in the output folder. */
-export const LEDGER_FILE = "dcmflow-run.json";
-
-/** Writes `bytes` to `path` atomically: a temporary file beside it, then a rename. */
-export const writeFileAtomic = (
-  path: string,
-  bytes: Uint8Array,
-): Effect.Effect<void, OutputWriteError, FileSystem.FileSystem> =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem;
-    const tmp = tempName(path);
-    yield* fs.makeDirectory(dirname(path), { recursive: true });
-    yield* fs.writeFile(tmp, bytes);
-    yield* fs.rename(tmp, path).pipe(Effect.tapError(() => fs.remove(tmp).pipe(Effect.ignore)));
-  }).pipe(
-    Effect.mapError((e) =>
-      new OutputWriteError({ code: "WRITE_ERROR", message: `cannot write ${path}: ${e.message}` })
-    ),
-  );
-
-/** Inputs the CPU path takes per round: the largest `batchSize` of a batching stage, else 1. */
-export const cpuRoundSize = (plan: Plan): number =>
-  Math.max(1, ...plan.stages.map((s) => (s.stage.runBatch ? s.stage.batchSize?.(s.params) ?? 1 : 1)));
-
-/**
- * Runs every stage of `plan` on the CPU for a round of inputs, stage by stage (so batching stages see the
- * images of several inputs at once); each input's outputs are committed only if all its stages succeeded.
- */
-export const processRoundCpu = (
-  plan: Plan,
-  inputs: ReadonlyArray<InputFile>,
-  outDir: string,
-): Effect.Effect<ReadonlyArray<LedgerEntry>, never, FileSystem.FileSystem> =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem;
-    const items: Array<{
-      readonly session: Session;
-      readonly started: number;
-      image?: Image;
-      failed?: { readonly error: unknown; readonly stage: string };
-    }> = [];
-    for (const input of inputs) {
-      const started = performance.now();
-      const session = yield* openSession(input, outDir);
-      const exit = yield* Effect.exit(
-        Effect.flatMap(readInput(fs, input), (bytes) =>
-          plan.source.stage.run({ path: input.path, bytes }, plan.source.params))
-          .pipe(providePlugins(plan)),
-      );
-      items.push(
-        Exit.isSuccess(exit)
-          ? { session, started, image: exit.value }
-          : { session, started, failed: { error: failureOf(exit.cause), stage: plan.source.label } },
-      );
-    }
-    for (const s of plan.stages) {
-      const active = items.filter((it) =>
-        !it.failed
-      );
-      if (active.length === 0) break;
-      const outcomes = yield* runStageOnCpu(
-        plan,
-        s,
-        active.map((it) => it.image!),
-        active.map((it) => it.session),
-      );
-      active.forEach((it, k) => {
-        const o = outcomes[k];
-        if (o.ok) it.image = o.image;
-        else it.failed = { error: o.error, stage: s.label };
-      });
-    }
-    const entries: LedgerEntry[] = [];
-    for (const it of items) {
-      const result = it.failed ? Exit.fail(it.failed.error) : Exit.void;
-      const final = it.image && attachPredictions(plan.stages, it.image);
-      entries.push(yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started, final));
-    }
-    return entries;
-  });
-
-/** Reads an input file, as a typed per-input error when it cannot be read. */
-export const readInput = (fs: FileSystem.FileSystem, input: InputFile) =>
-  fs.readFile(input.path).pipe(
-    Effect.mapError((e) =>
-      new InputReadError({ code: "READ_ERROR", message: `cannot read ${input.path}: ${e.message}` })
-    ),
-  );
+/** What {@link RunOptions.onStart} is told. */
+export interface StartInfo {
+  /** Inputs this run (or shard) will record, resumed ones included. */
+  readonly total: number;
+  readonly device: DeviceInfo;
+  readonly workers: number;
+  /** Inputs `--resume` skips. */
+  readonly resumed: number;
+  readonly shard?: Shard;
+}
 
 /** The device chosen for a run, and the GPU when it is used. */
 interface DeviceChoiceResult {
@@ -174,7 +95,7 @@ interface DeviceChoiceResult {
 
 const cpuInfo = (note?: string): DeviceInfo => ({
   kind: "cpu",
-  adapter: `cpu (${runtimeName()}, ${globalThis.navigator?.hardwareConcurrency ?? "?"} threads)`,
+  adapter: `cpu (${runtimeName()}, ${availableParallelism()} threads)`,
   ...(note ? { note } : {}),
 });
 
@@ -208,12 +129,349 @@ export const chooseDevice = (
     return { info: { kind: "gpu", adapter: gpu.adapter }, gpu };
   });
 
+/** The inputs of a run, with their global positions, and the entries already known before processing. */
+interface RunInputs {
+  /** Inputs to process, in order. */
+  readonly todo: ReadonlyArray<InputTask>;
+  /** Every index this run records, in order (todo, resumed and refused inputs). */
+  readonly order: ReadonlyArray<number>;
+  /** Entries known up front: resumed inputs, output conflicts. */
+  readonly known: ReadonlyArray<{ readonly index: number; readonly entry: LedgerEntry }>;
+  readonly resumed: number;
+}
+
+const conflictEntry = (input: InputFile, message: string): LedgerEntry => ({
+  input: input.path,
+  status: "error",
+  outputs: [],
+  error: { code: "OUTPUT_CONFLICT", message },
+  ms: 0,
+});
+
+/** Why an input cannot be processed: its outputs would overwrite another's, or the run's own files. */
+const conflictOf = (input: InputFile, claimed: Map<string, string>): string | undefined => {
+  const base = input.outputBase;
+  if (!base.includes("/") && `${base}.`.startsWith(RUN_FILE_PREFIX)) {
+    return `its outputs (${base}.*) would land on the run's own files (${RUN_FILE_PREFIX}*); rename the ` +
+      "file or put it in a sub-folder of the --input folder";
+  }
+  const owner = claimed.get(base);
+  if (owner !== undefined) {
+    return `its outputs would overwrite those of ${owner} (same name); pass the files' common folder ` +
+      "as --input so the outputs keep their relative paths";
+  }
+  claimed.set(base, input.path);
+  return undefined;
+};
+
+/** Splits this run's inputs into work, carried-over entries (resume) and refused inputs. */
+const sortInputs = (
+  all: ReadonlyArray<InputFile>,
+  shard: Shard | undefined,
+  resumeFrom: ReadonlyMap<string, LedgerEntry> | undefined,
+): RunInputs => {
+  const todo: InputTask[] = [];
+  const order: number[] = [];
+  const known: Array<{ index: number; entry: LedgerEntry }> = [];
+  const claimed = new Map<string, string>();
+  let resumed = 0;
+  all.forEach((input, index) => {
+    if (!inShard(input.outputBase, shard)) return;
+    order.push(index);
+    if (isFailedUnit(input)) return known.push({ index, entry: input.failed });
+    if (input.problem) {
+      return known.push({
+        index,
+        entry: { input: input.path, status: "error", outputs: [], error: input.problem, ms: 0 },
+      });
+    }
+    const conflict = conflictOf(input, claimed);
+    if (conflict) return known.push({ index, entry: conflictEntry(input, conflict) });
+    const earlier = resumeFrom?.get(input.path);
+    // [collect] rows an earlier run added to a run-level output are not carried over: such inputs run again.
+    if (earlier && intact(earlier) && !earlier.collected?.length) {
+      resumed++;
+      return known.push({ index, entry: earlier });
+    }
+    todo.push({
+      index,
+      path: input.path,
+      outputBase: input.outputBase,
+      ...(isGroupInput(input) ? { group: input.group } : {}),
+    });
+  });
+  return { todo, order, known, resumed };
+};
+
+/** Checks `--out` and creates it: an existing file there is a command-line error (nothing runs). */
+const prepareOutDir = (out: string): Effect.Effect<void, PipelineError> =>
+  Effect.try({
+    try: () => {
+      let isFile = false;
+      try {
+        isFile = !statSync(out).isDirectory();
+      } catch {
+        // does not exist yet
+      }
+      if (isFile) throw new Error(`--out ${out} is a file; give a folder (it is created when missing)`);
+      mkdirSync(out, { recursive: true });
+    },
+    catch: (e) =>
+      new PipelineError({ code: "INVALID_ARGUMENTS", message: e instanceof Error ? e.message : String(e) }),
+  });
+
+/** The shard option, parsed. */
+const shardOf = (shard: RunOptions["shard"]): Effect.Effect<Shard | undefined, PipelineError> => {
+  if (shard === undefined || typeof shard === "object") return Effect.succeed(shard);
+  const parsed = parseShard(shard);
+  return typeof parsed === "string"
+    ? Effect.fail(new PipelineError({ code: "INVALID_ARGUMENTS", message: parsed }))
+    : Effect.succeed(parsed);
+};
+
+/** The folder's lock for this run's tag, released when the run's scope closes. */
+const holdLock = (out: string, shard: Shard | undefined) =>
+  Effect.acquireRelease(
+    Effect.try({
+      try: () => acquireLock(out, shard),
+      catch: (e) =>
+        e instanceof PipelineError
+          ? e
+          : new PipelineError({ code: "OUTPUT_LOCKED", message: `cannot lock ${out}: ${String(e)}` }),
+    }),
+    (lock) => Effect.sync(() => lock.release()),
+  );
+
+/** The inputs to record, after resume and conflicts; fails when resume is refused. */
+const planInputs = (
+  plan: Plan,
+  options: RunOptions,
+  shard: Shard | undefined,
+  all: ReadonlyArray<InputFile>,
+) =>
+  Effect.try({
+    try: () => {
+      const prior = options.resume ? readPrior(options.out, shard) : undefined;
+      if (prior) checkResumable(prior, planHash(plan), options.force ?? false, options.out);
+      return sortInputs(all, shard, prior?.entries);
+    },
+    catch: (e) =>
+      e instanceof PipelineError ? e : new PipelineError({ code: "INVALID_ARGUMENTS", message: String(e) }),
+  });
+
+/**
+ * Opens the journal (the old ledger of this tag is removed at once: from now on the journal describes the
+ * folder), after removing a killed run's temporary files.
+ */
+const openJournal = (plan: Plan, options: RunOptions, shard: Shard | undefined, total: number) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const tag = runTag(shard);
+      setTempTag(tag);
+      removeTemporaries(options.out, tag);
+      const journal = Journal.create(join(options.out, journalName(shard)), {
+        journal: 1,
+        planHash: planHash(plan),
+        tag,
+        started: new Date().toISOString(),
+        total,
+      });
+      rmSync(join(options.out, ledgerName(shard)), { force: true });
+      return journal;
+    }),
+    (journal) => Effect.sync(() => journal.close()),
+  );
+
+/**
+ * [collect] The plan's run-level outputs, open before the first input (temporary names with the run's tag,
+ * so a killed run's are removed by the next); removed when the run ends without finishing them.
+ */
+const openCollectors = (plan: Plan, out: string, shard: Shard | undefined) =>
+  Effect.acquireRelease(
+    Effect.try({
+      try: () => RunCollectors.open(plan.collections, out, { tempName, ...(shard ? { shard } : {}) }),
+      catch: (e) =>
+        new PipelineError({
+          code: "WRITE_ERROR",
+          message: `cannot start a run-level output: ${
+            e instanceof OutputWriteError ? e.message : String(e)
+          }`,
+        }),
+    }),
+    (collectors) => Effect.sync(() => collectors.abort()),
+  );
+
+/** Workers to start for `rounds` rounds of work (none for a single round, nor without an entry module). */
+const workerCount = (plan: Plan, options: RunOptions, rounds: number): number => {
+  if (!options.workerUrl || !plan.registry.portable) return 0;
+  const wanted = options.workers ?? availableParallelism();
+  return Math.max(0, Math.min(wanted, rounds > 1 ? rounds : 0));
+};
+
+/** What the CPU and GPU paths need to know about the run. */
+interface RunContext {
+  readonly plan: Plan;
+  readonly options: RunOptions;
+  readonly recorder: RunRecorder;
+  readonly local: CpuProcessor;
+  readonly workers: number;
+  /** `all` or `shard-I-of-N`. */
+  readonly tag: string;
+}
+
+const aborted = (options: RunOptions) => options.signal?.aborted === true;
+
+/** Records a round's results. */
+const recordAll = (recorder: RunRecorder, results: ReadonlyArray<TaskResult>) => {
+  for (const result of results) recorder.accept({ index: result.index, result });
+};
+
+/** Most inputs finished but waiting for an earlier one to be recorded, before dispatching pauses. */
+const MAX_WAITING = 256;
+
+/** The rounds of a CPU run: `size` inputs each (a batching stage's batch, else 1). */
+const roundsOf = (todo: ReadonlyArray<InputTask>, size: number): InputTask[][] => {
+  const rounds: InputTask[][] = [];
+  for (let i = 0; i < todo.length; i += size) rounds.push(todo.slice(i, i + size));
+  return rounds;
+};
+
+/** The CPU path on this thread alone; returns the indices never processed (abort). */
+const runLocal = async (ctx: RunContext, rounds: ReadonlyArray<InputTask[]>): Promise<number[]> => {
+  let next = 0;
+  while (next < rounds.length && !aborted(ctx.options)) {
+    recordAll(ctx.recorder, await ctx.local.processRound(rounds[next++]));
+    await yieldToEventLoop(); // signals are seen between rounds
+  }
+  return rounds.slice(next).flat().map((t) => t.index);
+};
+
+/**
+ * The CPU path on worker threads: a bounded number of rounds in flight (memory stays flat); until a worker
+ * is ready, this thread processes queued rounds itself. On abort, rounds not started are withdrawn.
+ */
+class PooledRun {
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #abandoned: number[] = [];
+  readonly #window: number;
+  #next = 0;
+
+  constructor(
+    readonly ctx: RunContext,
+    readonly rounds: ReadonlyArray<InputTask[]>,
+    readonly pool: WorkerPool,
+  ) {
+    this.#window = Math.max(2, 3 * ctx.workers);
+  }
+
+  /** Runs every round; returns the indices never processed (abort). */
+  async run(): Promise<number[]> {
+    try {
+      while (this.#next < this.rounds.length || this.#inflight.size > 0) {
+        if (aborted(this.ctx.options)) this.#withdraw();
+        else this.#dispatch();
+        if (!(await this.#helpOnce()) && this.#inflight.size > 0) await Promise.race(this.#inflight);
+        else if (this.#inflight.size === 0 && aborted(this.ctx.options)) break;
+      }
+    } finally {
+      this.pool.close();
+    }
+    return [...this.#abandoned, ...this.rounds.slice(this.#next).flat().map((t) => t.index)];
+  }
+
+  /** Submits rounds while the window allows. */
+  #dispatch(): void {
+    const { recorder } = this.ctx;
+    while (
+      this.#next < this.rounds.length && this.#inflight.size < this.#window && recorder.waiting < MAX_WAITING
+    ) {
+      const p: Promise<void> = this.pool.submit(this.rounds[this.#next++]).then((results) => {
+        recordAll(recorder, results);
+        this.#inflight.delete(p);
+      });
+      this.#inflight.add(p);
+    }
+  }
+
+  /** Takes back the rounds no worker has started (they are not processed). */
+  #withdraw(): void {
+    for (let job = this.pool.takeQueued(); job; job = this.pool.takeQueued()) {
+      this.#abandoned.push(...job.tasks.map((t) => t.index));
+      job.resolve([]);
+    }
+  }
+
+  /** Until a worker is ready (or when none can start), processes one queued round here; true if it did. */
+  async #helpOnce(): Promise<boolean> {
+    const { pool, ctx } = this;
+    const help = pool.failed !== undefined || (pool.ready === 0 && ctx.options.helpWhileStarting !== false);
+    const own = help && !aborted(ctx.options) ? pool.takeQueued() : undefined;
+    if (!own) return false;
+    own.resolve(await ctx.local.processRound(own.tasks));
+    await yieldToEventLoop(); // worker "ready" messages and signals arrive between rounds
+    return true;
+  }
+}
+
+/** The CPU path: worker threads when there are any, else this thread. Returns the indices never processed. */
+const runCpu = (ctx: RunContext, todo: ReadonlyArray<InputTask>): Promise<number[]> => {
+  const rounds = roundsOf(todo, ctx.local.roundSize);
+  if (ctx.workers === 0) return runLocal(ctx, rounds);
+  const { options, plan } = ctx;
+  const pool = new WorkerPool(options.workerUrl!, ctx.workers, {
+    pipeline: { text: plan.pipeline.text, file: plan.pipeline.file, overrides: plan.pipeline.overrides },
+    outDir: options.out,
+    tempTag: ctx.tag,
+    fuse: options.fuse ?? true,
+  });
+  return new PooledRun(ctx, rounds, pool).run();
+};
+
 /** Inputs read and prepared per GPU round (bounds host memory; batches form within a round). */
 const GPU_ROUND = 64;
 
+/** The GPU path: rounds of inputs on the device; fallbacks and everything after a device loss on the CPU. */
+const runGpu = (ctx: RunContext, gpu: GpuShape, todo: ReadonlyArray<InputTask>) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem;
+    const { plan, options, recorder, local } = ctx;
+    const gpuOptions = {
+      ...DEFAULT_GPU_OPTIONS,
+      ...(options.fuse === false ? { fuse: false } : {}),
+      ...options.gpu,
+    };
+    const pool = new BufferPool(gpu);
+    let fallbacks = 0;
+    let lost: string | undefined;
+    let at = 0;
+    while (at < todo.length && !aborted(options)) {
+      const round = todo.slice(at, at + GPU_ROUND);
+      at += round.length;
+      if (lost) {
+        recordAll(recorder, yield* Effect.promise(() => local.processRound(round)));
+        continue;
+      }
+      const byPath = new Map(round.map((t) => [t.path, t]));
+      const r = yield* runInputsGpu(plan, gpu, pool, round, options.out, fs, gpuOptions);
+      for (const entry of r.entries) {
+        const task = byPath.get(entry.input)!;
+        recorder.accept({ index: task.index, entry: withGroupInfo(task, entry), rows: takeRows(entry) });
+      }
+      for (const f of r.fallback) {
+        const [result] = yield* Effect.promise(() => local.processRound([byPath.get(f.input.path)!]));
+        const entry = { ...commitResult(result), fallback: f.reason };
+        recorder.accept({ index: result.index, entry, ...(result.rows ? { rows: result.rows } : {}) });
+        fallbacks++;
+      }
+      lost ??= r.deviceLost;
+    }
+    pool.clear();
+    return { fallbacks, lost, abandoned: todo.slice(at).map((t) => t.index) };
+  });
+
 /**
- * Runs `plan` over the inputs; returns the ledger (also written to `DIR/dcmflow-run.json`).
- * Fails only for problems found before the first input (device, WGSL, unreadable `--input` paths).
+ * Runs `plan` over the inputs; returns the ledger (also written to `DIR/dcmflow-run.json`, or the shard's
+ * ledger). Fails only for problems found before the first input (arguments, lock, resume, device, WGSL).
  */
 export const runPlan = (
   plan: Plan,
@@ -221,103 +479,76 @@ export const runPlan = (
 ): Effect.Effect<Ledger, PipelineError | OutputWriteError, FileSystem.FileSystem> =>
   Effect.scoped(Effect.gen(function* () {
     const started = new Date();
-    const fs = yield* FileSystem.FileSystem;
-    const inputs = yield* discoverInputs(options.inputs, options.out);
+    const shard = yield* shardOf(options.shard);
+    const all = yield* groupInputs(plan, yield* discoverInputs(options.inputs, options.out));
+    yield* prepareOutDir(options.out);
+    yield* holdLock(options.out, shard);
+    const inputs = yield* planInputs(plan, options, shard, all);
     const chosen = yield* chooseDevice(options.device ?? plan.pipeline.device);
-    let device = chosen.info;
-    const gpu = chosen.gpu;
-    if (gpu) {
-      yield* precompile(plan, gpu).pipe(
+    if (chosen.gpu) {
+      yield* precompile(plan, chosen.gpu).pipe(
         Effect.mapError((e) => new PipelineError({ code: "WGSL_COMPILE", message: e.message })),
       );
     }
-    options.onStart?.({ total: inputs.length, device });
-    const gpuOptions = { ...DEFAULT_GPU_OPTIONS, ...options.gpu };
-    const pool = gpu ? new BufferPool(gpu) : undefined;
-    const claimed = new Map<string, string>();
-    const entries: LedgerEntry[] = [];
-    let failed = 0;
-    let fallbacks = 0;
-    let lost: string | undefined;
-    const record = (entry: LedgerEntry) => {
-      if (entry.status === "error") failed++;
-      entries.push(entry);
-      options.onProgress?.({ done: entries.length, total: inputs.length, failed, last: entry });
-    };
-    const conflicts = new Map<InputFile, LedgerEntry>();
-    for (const input of inputs) {
-      const owner = claimed.get(input.outputBase);
-      if (owner === undefined) {
-        claimed.set(input.outputBase, input.path);
-        continue;
-      }
-      conflicts.set(input, {
-        input: input.path,
-        status: "error",
-        outputs: [],
-        error: {
-          code: "OUTPUT_CONFLICT",
-          message:
-            `its outputs would overwrite those of ${owner} (same name); pass the files' common folder ` +
-            "as --input so the outputs keep their relative paths",
-        },
-        ms: 0,
-      });
-    }
-    for (let at = 0; at < inputs.length;) {
-      const round = inputs.slice(at, at + (gpu && !lost ? GPU_ROUND : cpuRoundSize(plan)));
-      at += round.length;
-      const todo = round.filter((i) => !conflicts.has(i));
-      const done = new Map<InputFile, LedgerEntry>();
-      if (gpu && pool && !lost) {
-        const r = yield* runInputsGpu(plan, gpu, pool, todo, options.out, fs, gpuOptions);
-        r.entries.forEach((e) => done.set(todo.find((i) => i.path === e.input)!, e));
-        for (const f of r.fallback) {
-          const [e] = yield* processRoundCpu(plan, [f.input], options.out);
-          done.set(f.input, { ...e, fallback: f.reason });
-          fallbacks++;
-        }
-        lost ??= r.deviceLost;
-      } else {
-        const r = yield* processRoundCpu(plan, todo, options.out);
-        todo.forEach((input, k) => done.set(input, r[k]));
-      }
-      for (const input of round) record(conflicts.get(input) ?? done.get(input)!);
-    }
-    pool?.clear();
-    if (gpu) {
+    const journal = yield* openJournal(plan, options, shard, inputs.order.length);
+    const local = new CpuProcessor(plan, options.out, { fuse: options.fuse ?? true });
+    const rounds = Math.ceil(inputs.todo.length / local.roundSize);
+    const workers = chosen.gpu ? 0 : workerCount(plan, options, rounds);
+    options.onStart?.({
+      total: inputs.order.length,
+      device: chosen.info,
+      workers,
+      resumed: inputs.resumed,
+      ...(shard ? { shard } : {}),
+    });
+    const total = inputs.order.length;
+    const collectors = yield* openCollectors(plan, options.out, shard); // [collect]
+    const recorder = new RunRecorder(
+      inputs.order,
+      journal,
+      (last, done, failed) => options.onProgress?.({ done, total, failed, last }),
+      collectors,
+    );
+    for (const k of inputs.known) recorder.accept(k);
+    const ctx: RunContext = { plan, options, recorder, local, workers, tag: runTag(shard) };
+    let device = chosen.info;
+    let abandoned: number[];
+    if (chosen.gpu) {
+      const r = yield* runGpu(ctx, chosen.gpu, inputs.todo);
+      abandoned = r.abandoned;
       device = {
         ...device,
-        ...(fallbacks > 0 ? { cpuFallbacks: fallbacks } : {}),
-        ...(lost ? { lost } : {}),
+        ...(r.fallbacks > 0 ? { cpuFallbacks: r.fallbacks } : {}),
+        ...(r.lost ? { lost: r.lost } : {}),
       };
+    } else {
+      abandoned = yield* Effect.promise(() => runCpu(ctx, inputs.todo));
     }
-    const ledger: Ledger = {
-      pipeline: {
-        file: plan.pipeline.file,
-        name: plan.pipeline.name,
-        overrides: plan.pipeline.overrides,
-        stages: [plan.source, ...plan.stages].map((s) => {
-          const info = "report" in s.stage ? s.stage.report?.(s.params) : undefined;
-          return {
-            use: s.decl.use,
-            ...(s.decl.id !== undefined ? { id: s.decl.id } : {}),
-            with: s.decl.with,
-            ...(info ? { info } : {}),
-          };
-        }),
-      },
+    recorder.skip(abandoned);
+    const collected = collectors.finish(abandoned.length === 0); // [collect]
+    const interrupted = aborted(options) ? String(options.signal?.reason ?? "aborted") : undefined;
+    const ledger = makeLedger({
+      plan,
       device,
-      dcmflow: VERSION,
-      runtime: runtimeName(),
-      started: started.toISOString(),
-      finished: new Date().toISOString(),
-      summary: { total: entries.length, ok: entries.length - failed, error: failed },
-      inputs: entries,
-    };
-    yield* writeFileAtomic(
-      join(options.out, LEDGER_FILE),
-      new TextEncoder().encode(JSON.stringify(ledger, null, 2) + "\n"),
-    );
+      workers,
+      ...(shard ? { shard } : {}),
+      started,
+      ...(interrupted ? { interrupted } : {}),
+      pending: abandoned.length,
+      resumed: inputs.resumed,
+      collected,
+    }, recorder.entries());
+    yield* writeLedger(options.out, shard, ledger);
     return ledger;
   }));
+
+/** Writes the ledger, then removes the journal it folds in (an interrupted run resumes from its ledger). */
+const writeLedger = (out: string, shard: Shard | undefined, ledger: Ledger) =>
+  Effect.try({
+    try: () => {
+      writeJsonAtomic(join(out, ledgerName(shard)), ledger);
+      rmSync(join(out, journalName(shard)), { force: true });
+    },
+    catch: (e) =>
+      new PipelineError({ code: "WRITE_ERROR", message: `cannot write the ledger in ${out}: ${String(e)}` }),
+  });

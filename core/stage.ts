@@ -28,14 +28,61 @@
  *
  * @module
  */
-import type { Effect, Layer, Result, Schema } from "effect";
+import type * as Effect from "effect/Effect";
+import type * as Layer from "effect/Layer";
+import type * as Result from "effect/Result";
+import type * as Schema from "effect/Schema";
+import type { AnyCollection } from "./collect.ts";
 import type { CodedError, CpuFallback } from "./errors.ts";
 import type { GpuBatch } from "./gpu/batch.ts";
 import type { GpuError, GpuShape } from "./gpu/device.ts";
 import type { FramePrediction } from "./predictions.ts";
-import type { RawPixels } from "../dicom/meta.ts";
+import type { ImageMeta, RawPixels } from "../dicom/meta.ts";
 import type { Image, Kind, TensorSpec } from "./tensor.ts";
 import type { WgslSource } from "./wgsl.ts";
+
+/**
+ * One unit of work made of several files (e.g. a series): what a source stage's
+ * {@link SourceGroup.partition} returns. JSON-serializable, so it can travel to a worker or a journal.
+ */
+export interface FileGroup {
+  /**
+   * Unique among the groups of one partition, and safe in a file name (no `/`): it names the group's
+   * outputs, `DIR/<the members' common folder>/<key>.<ext>` (e.g. the SeriesInstanceUID).
+   */
+  readonly key: string;
+  /** Paths of the member files, in the order `runGroup` wants them. */
+  readonly members: ReadonlyArray<string>;
+  /** Remarks for the run ledger (e.g. a split, a copy left out, irregular spacing). */
+  readonly warnings: ReadonlyArray<string>;
+  /** Set when the group cannot be processed: it becomes an error entry of the ledger, and nothing runs. */
+  readonly error?: { readonly code: string; readonly message: string };
+  /** What the source stage needs back in `runGroup` (e.g. the slice order); opaque to the runtime. */
+  readonly detail?: unknown;
+}
+
+/**
+ * Grouping of input files (`group: series` in the pipeline): the runtime scans every file, lets the
+ * source stage partition them, and runs each group as one input whose image `runGroup` makes.
+ */
+export interface SourceGroup<P, E extends CodedError = CodedError, R = never> {
+  /** The names accepted by the pipeline's `group:` key besides `file` (e.g. ["series"]). */
+  readonly modes: ReadonlyArray<string>;
+  /** What grouping needs from one file (a small JSON-serializable record, no pixel data). */
+  readonly scan: (file: SourceFile, params: P) => Effect.Effect<unknown, E, R>;
+  /** Groups the scanned files (given in input order, each with the record `scan` returned). */
+  readonly partition: (
+    scanned: ReadonlyArray<{ readonly path: string; readonly record: unknown }>,
+    params: P,
+    mode: string,
+  ) => ReadonlyArray<FileGroup>;
+  /** The image of one group, from its member files (in `group.members` order). */
+  readonly runGroup: (
+    files: ReadonlyArray<SourceFile>,
+    group: FileGroup,
+    params: P,
+  ) => Effect.Effect<Image, E, R>;
+}
 
 /** The raw input of a source stage. */
 export interface SourceFile {
@@ -101,6 +148,12 @@ export interface Elementwise<P, E extends CodedError = CodedError> {
   readonly affine?: boolean;
   /** Whether to use the GPU form for these params on this device (default: always). */
   readonly enabled?: (params: P, gpu: GpuShape) => boolean;
+  /**
+   * Whether the stage is elementwise at all with these params (default: always). When not (e.g. `normalize`
+   * with `mode: minmax`, which depends on the values), it is never fused: it runs as `run` on the CPU and as
+   * its `gpu` kernel form on the GPU.
+   */
+  readonly applies?: (params: P) => boolean;
 }
 
 /** GPU form of any other image stage: runs its own kernels on a batch (see core/gpu/batch.ts). */
@@ -110,12 +163,15 @@ export interface KernelGpu<P, E extends CodedError = CodedError> {
   /** What the stage records about each image (as its CPU `run` does in `notes`). */
   readonly notes?: (params: P, image: Omit<Image, "data">) => Readonly<Record<string, unknown>>;
   /**
-   * True when `run` uses the device only through `dispatch`, the buffer helpers and the batch's pool: its
-   * kernels are then recorded with those around them and submitted together. Otherwise (the default: a
-   * stage that submits work itself, or hands buffers to another library) the kernels recorded before it
-   * are submitted first.
+   * True when `run` uses the device only through `dispatch`, the buffer helpers and the batch's pool (its
+   * own queue work, if any, goes through `submitPending` first): the kernels recorded before it then need
+   * not be submitted before it runs, and with `dispatch(..., { defer: true })` its passes join them in one
+   * submission. Otherwise (the default: a stage that submits work itself, or hands buffers to another
+   * library such as onnxruntime) the recorded kernels are submitted first.
    */
   readonly recordsOnly?: boolean;
+  /** The image's metadata after the stage, when the stage changes it (as its CPU `run` does). */
+  readonly meta?: (params: P, image: Omit<Image, "data">) => ImageMeta;
   /** Whether to use this GPU form for these params on this device (default: always). */
   readonly enabled?: (params: P, gpu: GpuShape) => boolean;
 }
@@ -124,6 +180,8 @@ export interface KernelGpu<P, E extends CodedError = CodedError> {
 export interface SetupContext {
   /** Folder of the pipeline file: relative paths in params (models, label files) resolve against it. */
   readonly pipelineDir: string;
+  /** The pipeline's `name:` (default: its file name without extension), e.g. to name a run-level output. */
+  readonly pipelineName: string;
 }
 
 /** Fields shared by every stage. */
@@ -151,6 +209,8 @@ export interface SourceStage<P = unknown, E extends CodedError = CodedError, R =
    * and GPU paths; `run` stays the reference.
    */
   readonly prepare?: (file: SourceFile, params: P) => Effect.Effect<Upload, E, R>;
+  /** Optional: grouping of files into one image (see {@link SourceGroup}). */
+  readonly group?: SourceGroup<P, E, R>;
 }
 
 /** A stage from image to image (including sinks such as `write`, which return their input). */
@@ -166,13 +226,21 @@ export interface ImageStage<P = unknown, E extends CodedError = CodedError, R = 
   readonly plan?: (params: P, input: TensorSpec) => TensorSpec | string;
   /** File extensions this stage writes for the given params (the planner refuses two stages writing one). */
   readonly writes?: (params: P) => ReadonlyArray<string>;
+  /**
+   * Run-level outputs this stage appends rows to (e.g. `write` with `stack: true`: one file for the whole
+   * run). The runtime opens them before the first input; `Output.append(name, row)` in `run` stages a row,
+   * appended in input order once the input succeeds; the runtime finishes them after the last input (see
+   * core/collect.ts).
+   */
+  readonly collects?: (params: P) => ReadonlyArray<AnyCollection>;
   /** The stage on the CPU (optional for elementwise stages: their `cpu` function is applied). */
   readonly run?: (image: Image, params: P) => Effect.Effect<Image, E, R>;
   /** Elementwise stages: the function, fused on the CPU and the GPU (see {@link Elementwise}). */
   readonly elementwise?: Elementwise<P, E>;
   /**
    * True when every output value is a combination of input values of the same channel whose weights sum
-   * to 1 (resampling): an affine elementwise stage after it gives the same values before it.
+   * to 1 (resampling): an affine elementwise stage after it gives the same values before it. Such a stage
+   * returns new data and keeps no reference to its input's (the CPU path reuses that memory afterwards).
    */
   readonly convex?: boolean;
   /**

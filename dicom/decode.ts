@@ -31,15 +31,17 @@ import {
   loadCodec,
   loadedCodec,
 } from "./codecs/registry.ts";
+import { endsWithEndMarker } from "./codecs/jpeg_markers.ts";
 import type { DecodedFrame, FrameCodec, FrameRequest } from "./codecs/types.ts";
 import { applyPalette, ybrFullToRgb } from "./colour.ts";
 import { type Container, parseContainer } from "./container.ts";
+import { type DecodeLimits, DEFAULT_LIMITS } from "./limits.ts";
 import { type EncapsulatedFrames, sniffEncoding, splitFrames } from "./encapsulated.ts";
-import { asDecodeError, DicomDecodeError, errorText, guard } from "./errors.ts";
+import { asDecodeError, DicomDecodeError, errorText, FatalDecodeError, guard } from "./errors.ts";
 import { buildMeta, missingPixelData } from "./header.ts";
 import { parsePalette } from "./lut.ts";
 import { nativeFrameValues, nativeStoredValues } from "./native.ts";
-import { checkPixelModule, storeFrame } from "./pixels.ts";
+import { checkFrameSize, checkPixelModule, pixelWarnings, storeFrame } from "./pixels.ts";
 import {
   EXPLICIT_BE,
   type PixelEncoding,
@@ -50,8 +52,19 @@ import {
 
 /** The decoder's coded error (see errors.ts). */
 export { type DecodeErrorCode, DicomDecodeError } from "./errors.ts";
+/** The resource limits (see limits.ts). */
+export { type DecodeLimits, DEFAULT_LIMITS } from "./limits.ts";
 /** The transfer syntax table (see syntaxes.ts). */
 export { type PixelEncoding, TRANSFER_SYNTAXES, type TransferSyntaxInfo } from "./syntaxes.ts";
+
+/** Options of the decoding functions. */
+export interface DecodeOptions {
+  /** Resource limits, each defaulting to {@link DEFAULT_LIMITS}. */
+  readonly limits?: Partial<DecodeLimits>;
+}
+
+const limitsOf = (options?: DecodeOptions): DecodeLimits =>
+  options?.limits ? { ...DEFAULT_LIMITS, ...options.limits } : DEFAULT_LIMITS;
 
 /** A decoded image: metadata and stored values. */
 export interface DecodedDicom {
@@ -68,8 +81,8 @@ export interface DecodedDicom {
  *
  * @throws DicomDecodeError (never anything else)
  */
-export async function decodeDicomAsync(bytes: Uint8Array): Promise<DecodedDicom> {
-  const prepared = guard(() => prepare(bytes));
+export async function decodeDicomAsync(bytes: Uint8Array, options?: DecodeOptions): Promise<DecodedDicom> {
+  const prepared = guard(() => prepare(bytes, limitsOf(options)));
   const codecs = new Map<CodecId, FrameCodec>();
   try {
     await Promise.all([...prepared.codecIds].map(async (id) => codecs.set(id, await loadCodec(id))));
@@ -85,9 +98,9 @@ export async function decodeDicomAsync(bytes: Uint8Array): Promise<DecodedDicom>
  *
  * @throws DicomDecodeError (never anything else); CODEC_UNAVAILABLE when the codec is not loaded yet
  */
-export function decodeDicom(bytes: Uint8Array): DecodedDicom {
+export function decodeDicom(bytes: Uint8Array, options?: DecodeOptions): DecodedDicom {
   return guard(() => {
-    const prepared = prepare(bytes);
+    const prepared = prepare(bytes, limitsOf(options));
     const codecs = new Map<CodecId, FrameCodec>();
     for (const id of prepared.codecIds) {
       const codec = loadedCodec(id);
@@ -136,9 +149,9 @@ const ENCODING_CODECS: Readonly<Record<PixelEncoding, ReadonlyArray<CodecId>>> =
  *
  * @throws DicomDecodeError (never anything else)
  */
-export function readHeader(bytes: Uint8Array): ImageMeta {
+export function readHeader(bytes: Uint8Array, options?: DecodeOptions): ImageMeta {
   return guard(() => {
-    const meta = buildMeta(parseContainer(bytes, true));
+    const meta = buildMeta(parseContainer(bytes, true, limitsOf(options)));
     const encoding = TRANSFER_SYNTAXES.get(meta.transferSyntaxUid)?.encoding;
     return encoding
       ? { ...meta, codec: describeCodec(encoding, meta.transferSyntaxUid, meta.bitsStored) }
@@ -162,9 +175,9 @@ export interface RawImage {
  *
  * @throws DicomDecodeError for files that are not decodable at all (as {@link decodeDicom})
  */
-export function readRawPixels(bytes: Uint8Array): RawImage | undefined {
+export function readRawPixels(bytes: Uint8Array, options?: DecodeOptions): RawImage | undefined {
   return guard(() => {
-    const p = prepare(bytes);
+    const p = prepare(bytes, limitsOf(options));
     const { meta, container } = p;
     const pixel = container.pixel;
     const bits = meta.bitsAllocated;
@@ -212,13 +225,16 @@ interface Prepared {
 }
 
 /** Everything up to the codecs: container, header, pixel module checks, frame split, codec choice. */
-function prepare(bytes: Uint8Array): Prepared {
-  const container = parseContainer(bytes, false);
+function prepare(bytes: Uint8Array, limits: DecodeLimits): Prepared {
+  const container = parseContainer(bytes, false, limits);
   const pixel = container.pixel;
   if (pixel === undefined) throw missingPixelData(container.dataset);
-  const meta = buildMeta(container);
+  const header = buildMeta(container);
   const encoding = requireSupportedSyntax(container.transferSyntaxUid);
-  checkPixelModule(meta, encoding);
+  checkPixelModule(header, encoding);
+  checkDecodedSize(header, limits);
+  const warnings = [...(header.warnings ?? []), ...pixelWarnings(header, pixel, container.transferSyntaxUid)];
+  const meta: ImageMeta = warnings.length > 0 ? { ...header, warnings } : header;
   if (encoding === "native") return { container, meta, encoding, frameCodecs: [], codecIds: new Set() };
   if (pixel.tag !== "PixelData" || !pixel.items) {
     throw new DicomDecodeError(
@@ -241,9 +257,25 @@ function prepare(bytes: Uint8Array): Prepared {
     const found = sniffEncoding(frame);
     const compatible = found === encoding || (encoding === "htj2k" && found === "j2k");
     if (!compatible) throw wrongSyntax(container.transferSyntaxUid, encoding, found, frame, i + 1);
+    checkFrameSize(frame, found!, meta, i + 1);
     return codecForFrame(encoding, frame, i + 1, found === "htj2k");
   });
   return { container, meta, encoding, encapsulated, frameCodecs, codecIds: new Set(frameCodecs) };
+}
+
+/** The decoded image must fit the limit on decoded values (checked before anything is allocated). */
+function checkDecodedSize(m: ImageMeta, limits: DecodeLimits): void {
+  const values = m.frames * m.samplesPerPixel * m.rows * m.cols;
+  const channels = m.decodedPhotometric === "RGB" ? 3 : 1;
+  const decoded = Math.max(values, m.frames * channels * m.rows * m.cols);
+  if (decoded <= limits.maxDecodedValues) return;
+  throw new FatalDecodeError(
+    "UNSUPPORTED_PIXEL_DATA",
+    `The image is ${m.cols} x ${m.rows} pixels x ${m.frames} frame(s) x ${channels} channel(s): ${decoded} ` +
+      `values, ${(decoded * 4 / 2 ** 30).toFixed(1)} GiB as float32, over the decoder's limit of ` +
+      `${limits.maxDecodedValues} values. Split the frames with a DICOM toolkit (or raise limits.maxDecodedValues ` +
+      "when decoding through the library).",
+  );
 }
 
 function wrongSyntax(
@@ -270,75 +302,101 @@ function wrongSyntax(
 
 /** Decodes the pixel data with the given (loaded) codecs, then the colour model. */
 function finish(p: Prepared, codecs: ReadonlyMap<CodecId, FrameCodec>): DecodedDicom {
-  const { meta, container } = p;
-  const plane = meta.rows * meta.cols;
-  const spp = meta.samplesPerPixel;
-  let data: Float32Array;
-  const converted: boolean[] = [];
-  let codecName: string | undefined;
-  if (p.encoding === "native") {
-    data = nativeStoredValues(meta, container.pixel!, container.transferSyntaxUid === EXPLICIT_BE);
-  } else if (p.encoding === "uncompressed") {
-    data = new Float32Array(meta.frames * spp * plane);
-    p.encapsulated!.frames.forEach((frame, i) => data.set(nativeFrameValues(meta, frame), i * spp * plane));
-  } else {
-    data = new Float32Array(meta.frames * spp * plane);
-    const names = new Set<string>();
-    p.encapsulated!.frames.forEach((frame, i) => {
-      const codec = codecs.get(p.frameCodecs[i])!;
-      names.add(codec.name);
-      const request: FrameRequest = {
-        rows: meta.rows,
-        cols: meta.cols,
-        samples: spp,
-        bitsAllocated: meta.bitsAllocated,
-        bitsStored: meta.bitsStored,
-        signed: meta.pixelRepresentation === 1,
-        photometric: meta.photometric,
-        frame: i + 1,
-      };
-      const decoded = decodeFrame(p.frameCodecs[i], codec, frame, request);
-      storeFrame(data, i, decoded, meta);
-      converted.push(decoded.convertedToRgb);
-    });
-    codecName = [...names].join(" + ");
-  }
-
-  // Colour model -> RGB, exactly once.
-  let colourConversion: string | undefined;
-  const photometric = meta.photometric;
-  if (photometric === "PALETTE COLOR") {
-    const lut = parsePalette(meta.dataset, container.transferSyntaxUid === EXPLICIT_BE);
-    data = applyPalette(data, meta.frames, plane, lut);
-    colourConversion = `PALETTE COLOR -> RGB through the ${lut.bits}-bit palette` +
-      `${lut.segmented ? " (segmented)" : ""} (decode)`;
-  } else if (photometric === "YBR_FULL" || photometric === "YBR_FULL_422") {
-    const byCodec = converted.filter(Boolean).length;
-    for (let f = 0; f < meta.frames; f++) {
-      if (!converted[f]) {
-        ybrFullToRgb(data.subarray(f * 3 * plane, (f + 1) * 3 * plane), 1, plane, meta.bitsStored);
-      }
-    }
-    colourConversion = byCodec === meta.frames
-      ? `${photometric} -> RGB by ${codecName}`
-      : `${photometric} -> RGB (decode${byCodec > 0 ? `; ${byCodec} frame(s) by ${codecName}` : ""})`;
-  } else if (photometric === "RGB" && converted.some(Boolean)) {
-    // Mislabelled files seen in the wild: RGB in the data set, YCbCr (or RCT/ICT) in the codestream.
-    colourConversion = `RGB in the data set, but the codestream is YCbCr / RCT / ICT: converted to RGB by ` +
-      `${codecName}`;
-  } else if (photometric === "YBR_RCT" || photometric === "YBR_ICT") {
-    colourConversion = converted.every(Boolean)
-      ? `${photometric} -> RGB by ${codecName} (inverse ${photometric.slice(4)})`
-      : `${photometric}: the codestream has no multi-component transform; its samples are taken as RGB`;
-  }
-
+  const { meta } = p;
+  const frames = decodeFrames(p, codecs);
+  const colour = toRgb(p, frames);
   const channels = meta.decodedPhotometric === "RGB" ? 3 : 1;
   const decodedMeta: ImageMeta = {
     ...meta,
-    codec: codecName ?? describeCodec(p.encoding, meta.transferSyntaxUid, meta.bitsStored),
-    ...(colourConversion ? { colourConversion } : {}),
+    codec: frames.codecName ?? describeCodec(p.encoding, meta.transferSyntaxUid, meta.bitsStored),
+    ...(colour.conversion ? { colourConversion: colour.conversion } : {}),
   };
-  return { meta: decodedMeta, data, shape: [meta.frames, channels, meta.rows, meta.cols] };
+  return { meta: decodedMeta, data: colour.data, shape: [meta.frames, channels, meta.rows, meta.cols] };
+}
+
+/** Stored values of every frame, and whether each codec converted the colours itself. */
+interface Frames {
+  readonly data: Float32Array;
+  readonly converted: ReadonlyArray<boolean>;
+  readonly codecName?: string;
+}
+
+function decodeFrames(p: Prepared, codecs: ReadonlyMap<CodecId, FrameCodec>): Frames {
+  const { meta, container } = p;
+  const size = meta.samplesPerPixel * meta.rows * meta.cols;
+  if (p.encoding === "native") {
+    const data = nativeStoredValues(meta, container.pixel!, container.transferSyntaxUid === EXPLICIT_BE);
+    return { data, converted: [] };
+  }
+  const data = new Float32Array(meta.frames * size);
+  if (p.encoding === "uncompressed") {
+    p.encapsulated!.frames.forEach((frame, i) => data.set(nativeFrameValues(meta, frame), i * size));
+    return { data, converted: [] };
+  }
+  const names = new Set<string>();
+  const converted = p.encapsulated!.frames.map((frame, i) => {
+    const codec = codecs.get(p.frameCodecs[i])!;
+    names.add(codec.name);
+    const request: FrameRequest = {
+      rows: meta.rows,
+      cols: meta.cols,
+      samples: meta.samplesPerPixel,
+      bitsAllocated: meta.bitsAllocated,
+      bitsStored: meta.bitsStored,
+      signed: meta.pixelRepresentation === 1,
+      photometric: meta.photometric,
+      frame: i + 1,
+    };
+    const decoded = decodeFrame(p.frameCodecs[i], codec, frame, request);
+    storeFrame(data, i, decoded, meta);
+    return decoded.convertedToRgb;
+  });
+  return { data, converted, codecName: [...names].join(" + ") };
+}
+
+/** The colour model -> RGB, exactly once (by the codec, or here); says who converted. */
+function toRgb(p: Prepared, f: Frames): { readonly data: Float32Array; readonly conversion?: string } {
+  const { meta, container } = p;
+  const plane = meta.rows * meta.cols;
+  const photometric = meta.photometric;
+  const { converted, codecName } = f;
+  if (photometric === "PALETTE COLOR") {
+    const lut = parsePalette(meta.dataset, container.transferSyntaxUid === EXPLICIT_BE);
+    const data = applyPalette(f.data, meta.frames, plane, lut);
+    return {
+      data,
+      conversion:
+        `PALETTE COLOR -> RGB through the ${lut.bits}-bit palette${lut.segmented ? " (segmented)" : ""} ` +
+        "(decode)",
+    };
+  }
+  if (photometric === "YBR_FULL" || photometric === "YBR_FULL_422") {
+    const byCodec = converted.filter(Boolean).length;
+    for (let fr = 0; fr < meta.frames; fr++) {
+      if (!converted[fr]) {
+        ybrFullToRgb(f.data.subarray(fr * 3 * plane, (fr + 1) * 3 * plane), 1, plane, meta.bitsStored);
+      }
+    }
+    const conversion = byCodec === meta.frames
+      ? `${photometric} -> RGB by ${codecName}`
+      : `${photometric} -> RGB (decode${byCodec > 0 ? `; ${byCodec} frame(s) by ${codecName}` : ""})`;
+    return { data: f.data, conversion };
+  }
+  if (photometric === "RGB" && converted.some(Boolean)) {
+    // Mislabelled files seen in the wild: RGB in the data set, YCbCr (or RCT/ICT) in the codestream.
+    return {
+      data: f.data,
+      conversion:
+        `RGB in the data set, but the codestream is YCbCr / RCT / ICT: converted to RGB by ${codecName}`,
+    };
+  }
+  if (photometric === "YBR_RCT" || photometric === "YBR_ICT") {
+    const conversion = converted.every(Boolean)
+      ? `${photometric} -> RGB by ${codecName} (inverse ${photometric.slice(4)})`
+      : `${photometric}: the codestream has no multi-component transform; its samples are taken as RGB`;
+    return { data: f.data, conversion };
+  }
+  return { data: f.data };
 }
 
 /** One frame through its codec, with every failure turned into a coded error. */
@@ -361,11 +419,4 @@ function decodeFrame(id: CodecId, codec: FrameCodec, frame: Uint8Array, request:
     }
     throw new DicomDecodeError("INVALID_DICOM", `${what}: the compressed data is corrupt.`);
   }
-}
-
-/** JPEG, JPEG-LS and JPEG 2000 streams end with FFD9 (EOI / EOC), possibly followed by zero padding. */
-function endsWithEndMarker(d: Uint8Array): boolean {
-  let end = d.length;
-  while (end > 0 && d[end - 1] === 0) end--;
-  return end >= 2 && d[end - 2] === 0xff && d[end - 1] === 0xd9;
 }

@@ -17,6 +17,7 @@
  * @module
  */
 import { concatBytes } from "./bytes.ts";
+import { findJpegSof } from "./codecs/jpeg_markers.ts";
 import { DicomDecodeError } from "./errors.ts";
 import type { PixelEncoding } from "./syntaxes.ts";
 import { syntaxLabel } from "./syntaxes.ts";
@@ -272,25 +273,4 @@ function hasHtCapability(d: Uint8Array): boolean {
     p += 2 + length;
   }
   return false;
-}
-
-/** The first SOF marker byte (C0..CF except C4, C8, CC; or F7 for JPEG-LS) before the first scan. */
-export function findJpegSof(d: Uint8Array): number | undefined {
-  let p = 2;
-  while (p + 4 <= d.length) {
-    if (d[p] !== 0xff) return undefined;
-    const marker = d[p + 1];
-    if (marker === 0xff) {
-      p++; // fill byte
-      continue;
-    }
-    if (marker === 0xda || marker === 0xd9) return undefined;
-    if (isSof(marker)) return marker;
-    p += 2 + ((d[p + 2] << 8) | d[p + 3]);
-  }
-  return undefined;
-}
-
-function isSof(m: number): boolean {
-  return (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) || m === 0xf7;
 }

@@ -32,10 +32,13 @@ export type DecodeErrorCode =
 /** The one error the decoder throws: a {@link DecodeErrorCode} and a message for people. */
 export class DicomDecodeError extends Error {
   readonly code: DecodeErrorCode;
-  constructor(code: DecodeErrorCode, message: string) {
+  /** The fact alone (without what to do about it), for warnings that quote it; the message otherwise. */
+  readonly detail: string;
+  constructor(code: DecodeErrorCode, message: string, detail?: string) {
     super(message);
     this.name = "DicomDecodeError";
     this.code = code;
+    this.detail = detail ?? message;
   }
 }
 
@@ -55,8 +58,51 @@ export function guard<T>(fn: () => T): T {
   }
 }
 
-/** `e` itself when it is a DicomDecodeError, else an INVALID_DICOM one quoting it. */
+/**
+ * `e` itself when it is a DicomDecodeError. Anything else is a defect of the reader (every failure it
+ * foresees is coded where it is found); the runtime's own words are not passed on, except as a report hint.
+ */
 export function asDecodeError(e: unknown): DicomDecodeError {
   if (e instanceof DicomDecodeError) return e;
-  return new DicomDecodeError("INVALID_DICOM", `The DICOM file could not be decoded: ${errorText(e)}.`);
+  const text = errorText(e);
+  if (e instanceof RangeError && /allocat|array length|memory/i.test(text)) {
+    return new DicomDecodeError(
+      "UNSUPPORTED_PIXEL_DATA",
+      "The image is too large to decode in the memory available to this process. Decode it on a machine " +
+        "with more memory, or split the frames with a DICOM toolkit first.",
+    );
+  }
+  if (e instanceof RangeError && /call stack/i.test(text)) {
+    return new DicomDecodeError(
+      "INVALID_DICOM",
+      "The data set is nested too deeply to be read: refused as a hostile or broken file.",
+    );
+  }
+  return new DicomDecodeError(
+    "INVALID_DICOM",
+    "The DICOM reader met something in this file it does not foresee, and stopped (a defect of the reader; " +
+      `please report it with the file if you can: ${e instanceof Error ? e.name : typeof e}).`,
+  );
+}
+
+/**
+ * An error that is never downgraded to a warning, wherever in the file it is found: a resource limit of
+ * `limits.ts` was passed (nesting, items, elements, inflated size, decoded size), or it is ambiguous which
+ * element holds the image.
+ */
+export class FatalDecodeError extends DicomDecodeError {
+  constructor(code: DecodeErrorCode, message: string, detail?: string) {
+    super(code, message, detail);
+  }
+}
+
+/** TRUNCATED: `what` needs the data to reach byte `needed`, but it ends at byte `length`. */
+export function truncatedError(what: string, needed: number, length: number): DicomDecodeError {
+  const detail = `${what}, which needs ${needed} bytes, but the file ends at byte ${length}`;
+  return new DicomDecodeError(
+    "TRUNCATED",
+    `The DICOM file is truncated: ${detail}. It was probably cut short while copying or downloading (or ` +
+      "that length is damaged); fetch the complete file again.",
+    detail,
+  );
 }

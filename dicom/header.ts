@@ -19,6 +19,54 @@ import { int, items, num, nums, str, strs } from "./values.ts";
  */
 export function buildMeta(parsed: Container): ImageMeta {
   const ds = parsed.dataset;
+  const { floatPixelData, ...pixel } = pixelModule(parsed);
+  const dataset: Record<string, unknown> = { ...ds };
+  delete dataset.PixelData;
+  delete dataset.FloatPixelData;
+  delete dataset.DoubleFloatPixelData;
+  const meta: ImageMeta = {
+    transferSyntaxUid: parsed.transferSyntaxUid,
+    sopClassUid: str(ds.SOPClassUID),
+    sopInstanceUid: str(ds.SOPInstanceUID),
+    studyInstanceUid: str(ds.StudyInstanceUID),
+    seriesInstanceUid: str(ds.SeriesInstanceUID),
+    modality: str(ds.Modality),
+    ...pixel,
+    ...lookupTables(ds, pixel.pixelRepresentation, parsed.transferSyntaxUid === EXPLICIT_BE),
+    ...geometry(ds),
+    decodedPhotometric: decodedPhotometric(pixel.photometric),
+    palette: pixel.photometric === "PALETTE COLOR"
+      ? paletteSummary(ds, pixel.pixelRepresentation)
+      : undefined,
+    floatPixelData,
+    warnings: parsed.warnings.length > 0 ? parsed.warnings : undefined,
+    dataset,
+  };
+  // Drop undefined optional fields so the object prints cleanly.
+  for (const k of Object.keys(meta) as (keyof ImageMeta)[]) {
+    if (meta[k] === undefined) delete (meta as unknown as Record<string, unknown>)[k];
+  }
+  return meta;
+}
+
+/** The Image Pixel module: size, frames, samples, bits, sign, colour model. */
+type PixelModule = Pick<
+  ImageMeta,
+  | "photometric"
+  | "rows"
+  | "cols"
+  | "frames"
+  | "samplesPerPixel"
+  | "bitsAllocated"
+  | "bitsStored"
+  | "highBit"
+  | "pixelRepresentation"
+  | "planarConfiguration"
+  | "floatPixelData"
+>;
+
+function pixelModule(parsed: Container): PixelModule {
+  const ds = parsed.dataset;
   const rows = int(ds.Rows);
   const cols = int(ds.Columns);
   const pixelTag = parsed.pixel?.tag;
@@ -54,54 +102,10 @@ export function buildMeta(parsed: Container): ImageMeta {
   }
   const samplesPerPixel = int(ds.SamplesPerPixel) ?? 1;
   const bitsStored = int(ds.BitsStored) ?? bitsAllocated!;
-  const highBit = int(ds.HighBit) ?? bitsStored - 1;
-  const pixelRepresentation = int(ds.PixelRepresentation) ?? 0;
   const photometric = (str(ds.PhotometricInterpretation) ?? (samplesPerPixel === 3 ? "RGB" : "MONOCHROME2"))
     .trim().toUpperCase().replace(/\s+/g, " ");
   const planar = int(ds.PlanarConfiguration);
-
-  const pixelTransform = functionalGroup(ds, "PixelValueTransformationSequence");
-  const rescaleSource = ds.RescaleSlope !== undefined || ds.RescaleIntercept !== undefined
-    ? ds
-    : pixelTransform ?? ds;
-  const rescaleSlope = num(rescaleSource.RescaleSlope) ?? 1;
-  const rescaleIntercept = num(rescaleSource.RescaleIntercept) ?? 0;
-  const rescaleType = str(rescaleSource.RescaleType);
-
-  const voiSource = ds.WindowCenter !== undefined || ds.VOILUTSequence !== undefined
-    ? ds
-    : functionalGroup(ds, "FrameVOILUTSequence") ?? ds;
-  const windows = parseWindows(voiSource);
-  const lutOpts = { pixelRepresentation, bigEndian: parsed.transferSyntaxUid === EXPLICIT_BE };
-  const modalityItems = items(ds.ModalityLUTSequence);
-  const modalityLut = modalityItems.length > 0
-    ? parseLut(modalityItems[0], "Modality LUT", lutOpts)
-    : undefined;
-  const voiItems = items(voiSource.VOILUTSequence);
-  const voiLuts = voiItems.length > 0 ? voiItems.map((it) => parseLut(it, "VOI LUT", lutOpts)) : undefined;
-  const voiLutFunction = str(voiSource.VOILUTFunction);
-
-  const measures = functionalGroup(ds, "PixelMeasuresSequence");
-  const spacing = nums(ds.PixelSpacing ?? measures?.PixelSpacing);
-  const thickness = num(ds.SliceThickness ?? measures?.SliceThickness);
-  const position = nums(
-    ds.ImagePositionPatient ?? firstFrameGroup(ds, "PlanePositionSequence")?.ImagePositionPatient,
-  );
-
-  const palette = photometric === "PALETTE COLOR" ? paletteSummary(ds, pixelRepresentation) : undefined;
-
-  const dataset: Record<string, unknown> = { ...ds };
-  delete dataset.PixelData;
-  delete dataset.FloatPixelData;
-  delete dataset.DoubleFloatPixelData;
-
-  const meta: ImageMeta = {
-    transferSyntaxUid: parsed.transferSyntaxUid,
-    sopClassUid: str(ds.SOPClassUID),
-    sopInstanceUid: str(ds.SOPInstanceUID),
-    studyInstanceUid: str(ds.StudyInstanceUID),
-    seriesInstanceUid: str(ds.SeriesInstanceUID),
-    modality: str(ds.Modality),
+  return {
     photometric,
     rows: rows!,
     cols: cols!,
@@ -109,33 +113,65 @@ export function buildMeta(parsed: Container): ImageMeta {
     samplesPerPixel,
     bitsAllocated: bitsAllocated!,
     bitsStored,
-    highBit,
-    pixelRepresentation,
+    highBit: int(ds.HighBit) ?? bitsStored - 1,
+    pixelRepresentation: int(ds.PixelRepresentation) ?? 0,
     planarConfiguration: planar ?? (samplesPerPixel > 1 ? 0 : undefined),
-    rescaleSlope,
-    rescaleIntercept,
-    rescaleType,
-    modalityLut,
-    windows,
-    voiLuts,
-    voiLutFunction: voiLutFunction?.toUpperCase(),
+    floatPixelData,
+  };
+}
+
+/** Modality LUT (rescale or LUT sequence) and VOI LUT (windows, LUT sequence, function), shared or per frame. */
+function lookupTables(ds: Record<string, unknown>, pixelRepresentation: number, bigEndian: boolean) {
+  const pixelTransform = functionalGroup(ds, "PixelValueTransformationSequence");
+  const rescaleSource = ds.RescaleSlope !== undefined || ds.RescaleIntercept !== undefined
+    ? ds
+    : pixelTransform ?? ds;
+  const voiSource = ds.WindowCenter !== undefined || ds.VOILUTSequence !== undefined
+    ? ds
+    : functionalGroup(ds, "FrameVOILUTSequence") ?? ds;
+  const lutOpts = { pixelRepresentation, bigEndian };
+  const modalityItems = items(ds.ModalityLUTSequence);
+  const voiItems = items(voiSource.VOILUTSequence);
+  return {
+    rescaleSlope: num(rescaleSource.RescaleSlope) ?? 1,
+    rescaleIntercept: num(rescaleSource.RescaleIntercept) ?? 0,
+    rescaleType: str(rescaleSource.RescaleType),
+    modalityLut: modalityItems.length > 0 ? parseLut(modalityItems[0], "Modality LUT", lutOpts) : undefined,
+    windows: parseWindows(voiSource),
+    voiLuts: voiItems.length > 0 ? voiItems.map((it) => parseLut(it, "VOI LUT", lutOpts)) : undefined,
+    voiLutFunction: str(voiSource.VOILUTFunction)?.toUpperCase(),
     presentationLutShape: str(ds.PresentationLUTShape)?.toUpperCase(),
-    pixelSpacing: spacing && spacing.length >= 2 ? [spacing[0], spacing[1]] : undefined,
-    sliceThickness: thickness,
+  };
+}
+
+/** Pixel spacing, slice thickness, position and orientation of the first frame, instance number. */
+function geometry(ds: Record<string, unknown>) {
+  const measures = functionalGroup(ds, "PixelMeasuresSequence");
+  const spacing = nums(ds.PixelSpacing ?? measures?.PixelSpacing);
+  const position = nums(
+    ds.ImagePositionPatient ?? firstFrameGroup(ds, "PlanePositionSequence")?.ImagePositionPatient,
+  );
+  const orientation = nums(
+    ds.ImageOrientationPatient ?? firstFrameGroup(ds, "PlaneOrientationSequence")?.ImageOrientationPatient,
+  );
+  return {
+    pixelSpacing: spacing && spacing.length >= 2 ? [spacing[0], spacing[1]] as const : undefined,
+    sliceThickness: num(ds.SliceThickness ?? measures?.SliceThickness),
     imagePositionPatient: position && position.length >= 3
-      ? [position[0], position[1], position[2]]
+      ? [position[0], position[1], position[2]] as const
+      : undefined,
+    imageOrientationPatient: orientation && orientation.length >= 6
+      ? [
+        orientation[0],
+        orientation[1],
+        orientation[2],
+        orientation[3],
+        orientation[4],
+        orientation[5],
+      ] as const
       : undefined,
     instanceNumber: int(ds.InstanceNumber),
-    decodedPhotometric: decodedPhotometric(photometric),
-    palette,
-    floatPixelData,
-    dataset,
   };
-  // Drop undefined optional fields so the object prints cleanly.
-  for (const k of Object.keys(meta) as (keyof ImageMeta)[]) {
-    if (meta[k] === undefined) delete (meta as unknown as Record<string, unknown>)[k];
-  }
-  return meta;
 }
 
 /** Every WindowCenter/WindowWidth pair, with its explanation. */

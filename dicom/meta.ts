@@ -63,6 +63,13 @@ export interface ImageMeta {
   readonly pixelSpacing?: readonly [number, number];
   readonly sliceThickness?: number;
   readonly imagePositionPatient?: readonly [number, number, number];
+  /**
+   * ImageOrientationPatient: direction cosines of the first row and the first column (LPS), from the file
+   * or, for enhanced multi-frame objects, the Plane Orientation functional group of the first frame.
+   */
+  readonly imageOrientationPatient?: readonly [number, number, number, number, number, number];
+  /** Set on a volume assembled from a series (`group: series`): its geometry (see {@link VolumeGeometry}). */
+  readonly volume?: VolumeGeometry;
   readonly instanceNumber?: number;
   /**
    * Photometric interpretation of the decoded tensor: "RGB" for every colour input (RGB, YBR_FULL,
@@ -83,8 +90,31 @@ export interface ImageMeta {
   };
   /** Float Pixel Data (7FE0,0008) or Double Float Pixel Data (7FE0,0009) instead of integer Pixel Data. */
   readonly floatPixelData?: "float32" | "float64";
+  /**
+   * What the decoder noticed but could read past, in DICOM terms: a damaged element outside the pixel
+   * module that was skipped, a duplicated tag, frames missing at the end of the Pixel Data, which of two
+   * readings of an ambiguous encoding was used. Absent when there is nothing to say.
+   */
+  readonly warnings?: ReadonlyArray<string>;
   /** The dcmjs naturalized dataset without pixel data, for plugins that need other attributes. */
   readonly dataset: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The geometry of a volume `[slices, channels, rows, cols]` (slices ordered along the slice normal).
+ *
+ * `affine` is a 4x4 matrix, row-major, that maps a voxel index `(column, row, slice, 1)` to patient
+ * coordinates in millimetres in DICOM's LPS frame (x to the patient's left, y posterior, z superior): its
+ * columns are the row direction times the column spacing, the column direction times the row spacing, the
+ * step from one slice to the next, and the centre of the first voxel of the first slice.
+ */
+export interface VolumeGeometry {
+  /** 16 numbers, row-major. */
+  readonly affine: ReadonlyArray<number>;
+  /** Voxel spacing in mm: [row spacing, column spacing, slice spacing] (the norms of the affine's columns). */
+  readonly spacing: readonly [number, number, number];
+  /** SOPInstanceUID of each slice, in slice order (one file may give several slices: enhanced multi-frame). */
+  readonly sopInstanceUids: ReadonlyArray<string>;
 }
 
 /**

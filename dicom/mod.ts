@@ -7,7 +7,14 @@
  *   (float32, planar), every standard image transfer syntax, colour always as RGB.
  * - {@link readRawPixels}: the stored words of an uncompressed image as they are in the file, for callers
  *   that unpack them themselves (dcmflow's fused CPU and GPU paths).
- * - Every failure is a {@link DicomDecodeError} with a stable code and a message in DICOM terms.
+ * - Series -> volumes ({@link partitionSeries}, {@link assembleVolume}, series.ts): grouping by
+ *   SeriesInstanceUID, splits where the geometry differs, slices ordered along the slice normal, missing,
+ *   duplicate and irregular slices and gantry tilt found, and the voxel-to-patient affine (geometry.ts).
+ * - Every failure is a {@link DicomDecodeError} with a stable code and a message in DICOM terms (series:
+ *   {@link SeriesError}); what was read past (a damaged element outside the pixel module, a duplicated
+ *   tag, ...) is in `meta.warnings`.
+ * - Hostile headers are refused within {@link DEFAULT_LIMITS} (nesting, item and element counts, inflated
+ *   size, decoded size), adjustable per call with {@link DecodeOptions}.
  *
  * ```ts
  * import { readFileSync } from "node:fs";
@@ -26,6 +33,9 @@ export {
   decodeDicom,
   decodeDicomAsync,
   type DecodeErrorCode,
+  type DecodeLimits,
+  type DecodeOptions,
+  DEFAULT_LIMITS,
   DicomDecodeError,
   loadCodecs,
   type PixelEncoding,
@@ -36,3 +46,29 @@ export {
   type TransferSyntaxInfo,
 } from "./decode.ts";
 export type { ImageMeta, LutTable, RawPixels, WindowValue } from "./meta.ts";
+export type { VolumeGeometry } from "./meta.ts";
+export {
+  affineColumn,
+  LPS_TO_RAS,
+  type Mat4,
+  multiply,
+  sliceNormal,
+  type Vec3,
+  volumeAffine,
+  voxelToPatient,
+} from "./geometry.ts";
+export {
+  type AssembledVolume,
+  assembleVolume,
+  type DecodedMember,
+  type FrameHeader,
+  imageGeometry,
+  partitionSeries,
+  SeriesError,
+  type SeriesErrorCode,
+  type SeriesGroup,
+  type SeriesInput,
+  type SeriesSlice,
+  type SliceHeader,
+  sliceHeader,
+} from "./series.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 import type { ImageMeta } from "./meta.ts";
-import type { PixelElement } from "./container.ts";
+import type { PixelElement } from "./walk.ts";
 import { DicomDecodeError } from "./errors.ts";
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -41,12 +41,35 @@ export function nativeFrameValues(m: ImageMeta, bytes: Uint8Array): Float32Array
   return storedValues(one, bytes, false, "OB");
 }
 
+/**
+ * The bytes native pixel data needs for the whole image (what the decoder reads), in the file's byte
+ * order: 8-bit samples in big-endian OW words are read pairwise (the pad byte of an odd count too).
+ */
+export function nativeBytesNeeded(m: ImageMeta, bigEndian: boolean, vr: string | undefined): number {
+  const count = m.rows * m.cols * m.samplesPerPixel * m.frames;
+  if (m.floatPixelData) return count * (m.floatPixelData === "float64" ? 8 : 4);
+  if (m.bitsAllocated === 1) return Math.ceil(count / 8);
+  const bytes = m.bitsAllocated / 8;
+  if (m.photometric === "YBR_FULL_422") return Math.min(count * bytes, (count / 3) * 2 * bytes);
+  return bigEndian && vr === "OW" && bytes === 1 ? count + (count & 1) : count * bytes;
+}
+
+/** TRUNCATED, saying how many whole frames are present (frames are never decoded in part). */
 function truncatedPixels(m: ImageMeta, what: string, expected: number, present: number): DicomDecodeError {
+  const perFrame = expected / m.frames;
+  const whole = Math.floor(present / perFrame);
+  const complete = whole === 0 ? "No frame is complete" : `Frames 1 to ${whole} are complete`;
+  const frames = m.frames > 1
+    ? ` ${complete}; frame(s) ${
+      whole + 1
+    } to ${m.frames} are missing or cut short (no frame is decoded from ` +
+      "an incomplete file)."
+    : "";
   return new DicomDecodeError(
     "TRUNCATED",
     `Pixel Data is truncated: ${m.rows} rows x ${m.cols} columns x ${m.frames} frame(s) x ${what} = ` +
-      `${expected} bytes expected, but only ${present} bytes are present. The file was probably cut short; ` +
-      "fetch the complete file again.",
+      `${expected} bytes expected, but only ${present} bytes are present.${frames} The file was probably cut ` +
+      "short; fetch the complete file again.",
   );
 }
 
@@ -271,7 +294,3 @@ function swapWords(words: Uint16Array | Uint32Array, bytesPerSample: number): Ui
   }
   return out;
 }
-
-// ---------------------------------------------------------------------------------------------------------
-// ImageMeta
-// ---------------------------------------------------------------------------------------------------------

@@ -7,12 +7,20 @@
  * complement bit pattern), and JPEG 2000 codestreams are sometimes marked unsigned for signed pixel data (or
  * the reverse); in every case the bit pattern is what the pixel module describes.
  *
+ * Before any codec runs, each compressed frame's own header must give the image size of the data set (so
+ * that a codestream that claims 65535 x 65535 pixels is refused before a codec allocates for it), and the
+ * pixel element is looked at for what is worth a warning.
+ *
  * @module
  */
 import type { ImageMeta } from "./meta.ts";
+import { readJ2kHeader } from "./codecs/j2k_markers.ts";
+import { readJpegHeader } from "./codecs/jpeg_markers.ts";
 import type { DecodedFrame } from "./codecs/types.ts";
 import { DicomDecodeError } from "./errors.ts";
-import type { PixelEncoding } from "./syntaxes.ts";
+import { nativeBytesNeeded } from "./native.ts";
+import { EXPLICIT_BE, type PixelEncoding } from "./syntaxes.ts";
+import type { PixelElement } from "./walk.ts";
 
 const SAMPLES: Readonly<Record<string, number>> = {
   MONOCHROME1: 1,
@@ -128,4 +136,54 @@ export function storeFrame(out: Float32Array, index: number, frame: DecodedFrame
       for (let p = 0; p < plane; p++, i += step) out[o + p] = (src[i] << up) >>> up;
     }
   }
+}
+
+/**
+ * The size a compressed frame's own header gives (JPEG SOF, JPEG-LS SOF55, JPEG 2000 SIZ) must be the
+ * data set's Rows x Columns.
+ *
+ * @throws DicomDecodeError INVALID_DICOM when it is not (or the header is unreadable: TRUNCATED / INVALID_DICOM)
+ */
+export function checkFrameSize(frame: Uint8Array, family: PixelEncoding, m: ImageMeta, index: number): void {
+  let size: { readonly rows: number; readonly cols: number } | undefined;
+  if (family === "jpeg" || family === "jpegls") size = readJpegHeader(frame, index);
+  if (family === "j2k" || family === "htj2k") size = readJ2kHeader(frame, index);
+  if (!size || size.rows === 0 || (size.rows === m.rows && size.cols === m.cols)) return;
+  throw new DicomDecodeError(
+    "INVALID_DICOM",
+    `Frame ${index} is ${size.cols} x ${size.rows} pixels by its own header, but the data set says ${m.cols} x ` +
+      `${m.rows} (Columns x Rows): the file is inconsistent, so the frame is not decoded. Ask the sender for a ` +
+      "valid file.",
+  );
+}
+
+/**
+ * What is worth saying about the pixel element of a file that decodes: a native Pixel Data value that
+ * declares more bytes than the file holds although every frame is complete (the file was cut short after
+ * the image), and the reading used for 32-bit samples in Explicit VR Big Endian.
+ */
+export function pixelWarnings(m: ImageMeta, pixel: PixelElement, transferSyntaxUid: string): string[] {
+  const out: string[] = [];
+  const bigEndian = transferSyntaxUid === EXPLICIT_BE;
+  const value = pixel.value;
+  if (value && pixel.declaredLength !== undefined && value.length < pixel.declaredLength) {
+    const needed = nativeBytesNeeded(m, bigEndian, pixel.vr);
+    if (value.length >= needed) {
+      out.push(
+        `${pixel.tag} declares ${pixel.declaredLength} bytes, but the file ends after ${value.length} of them: ` +
+          `the file was cut short after the image (all ${m.frames} frame(s), ${needed} bytes, are present); ` +
+          "whatever followed the pixel data is lost.",
+      );
+    }
+  }
+  if (bigEndian && value && !m.floatPixelData && m.bitsAllocated === 32) {
+    out.push(
+      `32-bit samples in ${
+        pixel.vr ?? "native"
+      } Pixel Data of an Explicit VR Big Endian file were read as DCMTK ` +
+        "and GDCM read them: each 16-bit word byte-swapped, the words in file order. pydicom reads whole " +
+        "32-bit big-endian words instead, which gives other values.",
+    );
+  }
+  return out;
 }

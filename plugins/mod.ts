@@ -9,6 +9,7 @@ import { decode } from "./decode/mod.ts";
 import { infer } from "./infer/mod.ts";
 import { normalize } from "./normalize/mod.ts";
 import { argmax, sigmoid, softmax, threshold, topk } from "./postprocess/mod.ts";
+import { resample } from "./resample/mod.ts";
 import { rescale } from "./rescale/mod.ts";
 import { resize } from "./resize/mod.ts";
 import { window } from "./window/mod.ts";
@@ -19,6 +20,7 @@ export {
   decode,
   infer,
   normalize,
+  resample,
   rescale,
   resize,
   sigmoid,
@@ -35,6 +37,7 @@ export const builtinStages: ReadonlyArray<Stage> = [
   rescale,
   window,
   resize,
+  resample,
   normalize,
   infer,
   softmax,

@@ -80,7 +80,7 @@ Deno.test("run: one broken file among good ones -> exit 1, every good output wri
   assert.match(r.stdout, /5 input\(s\), 2 ok, 3 failed/);
   assert.match(r.stderr, /error .*broken\.dcm: NOT_DICOM/);
   // No temporary files are left behind.
-  assert.ok(!listFiles(out).some((f) => f.includes(".tmp-")));
+  assert.ok(!listFiles(out).some((f) => f.includes(".tmp-") || f.includes(".dcmflow-tmp-")));
 });
 
 Deno.test("run: naming keeps a full name without .dcm; --set and --device cpu apply; exit 0", async () => {

@@ -137,6 +137,18 @@ const CASES: ReadonlyArray<Case> = [
   { file: "wild_odd_length_pixels.dcm", shape: [1, 1, 25, 33], codec: NATIVE },
   { file: "wild_no_preamble.dcm", shape: [1, 3, 24, 32], codec: CHARLS },
   { file: "wild_encapsulated_no_transfer_syntax.dcm", shape: [1, 1, 48, 64], codec: CHARLS },
+  // issue 15: JPEG RGB without a colour transform, decided per codestream (references: dcmdjpeg = GDCM =
+  // pydicom), and a JPEG 2000 frame whose bytes contain the item / sequence delimiter patterns
+  { file: "jpeg_rgb_adobe.dcm", shape: [1, 3, 24, 32], codec: TURBO },
+  { file: "jpeg_rgb_ids.dcm", shape: [1, 3, 24, 32], codec: TURBO },
+  { file: "jpeg_rgb_silent.dcm", shape: [1, 3, 24, 32], codec: TURBO },
+  {
+    file: "jpeg_ybr_silent.dcm",
+    shape: [1, 3, 24, 32],
+    codec: TURBO,
+    colour: /YBR_FULL_422 -> RGB by libjpeg/,
+  },
+  { file: "j2k_delimiter_bytes.dcm", shape: [1, 1, 48, 64], codec: OPENJPEG },
 ];
 
 for (const c of CASES) {
@@ -201,6 +213,10 @@ Deno.test("the built-in DCT decoder is IJG-exact: it equals libjpeg-turbo on eve
       "jpeg_baseline_ybr_full.dcm",
       "jpeg_baseline_rgb.dcm",
       "jpeg_extended_8bit_ybr422.dcm",
+      "jpeg_rgb_adobe.dcm",
+      "jpeg_rgb_ids.dcm",
+      "jpeg_rgb_silent.dcm",
+      "jpeg_ybr_silent.dcm",
     ]
   ) {
     const { meta } = await decodeDicomAsync(read(file));
@@ -314,13 +330,17 @@ const BROKEN: ReadonlyArray<readonly [string, DecodeErrorCode, RegExp]> = [
   ["broken_jpeg_cut_short.dcm", "TRUNCATED", /libjpeg-turbo could not|libjpeg-turbo.*cut short/],
   ["broken_jpeg12_cut_short.dcm", "TRUNCATED", /ends in the middle of its entropy-coded data/],
   ["broken_jpeg_lossless_cut_short.dcm", "TRUNCATED", /JPEG lossless data of frame 1 ends/],
-  ["broken_jpegls_cut_short.dcm", "TRUNCATED", /CharLS.*cut short/],
+  [
+    "broken_jpegls_cut_short.dcm",
+    "TRUNCATED",
+    /JPEG-LS data of frame 1 does not end with an EOI marker.*cut short/,
+  ],
   ["broken_j2k_cut_short.dcm", "TRUNCATED", /does not end with an EOC marker/],
   ["broken_htj2k_cut_short.dcm", "TRUNCATED", /does not end with an EOC marker/],
   ["broken_rle_cut_short.dcm", "TRUNCATED", /RLE segment \d+ of frame 1 ends after/],
   ["broken_missing_frames.dcm", "INVALID_DICOM", /NumberOfFrames is 3 but there are only 2 fragment/],
   ["empty.dcm", "NOT_DICOM", /empty/],
-  ["not_dicom.dcm", "NOT_DICOM", /no DICM prefix/],
+  ["not_dicom.dcm", "NOT_DICOM", /no "DICM" prefix at byte 128/],
   ["truncated.dcm", "TRUNCATED", /1536 bytes expected/],
 ];
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Shape } from "../tensor.ts";
+import type { Image, Shape } from "../tensor.ts";
 import type { GpuShape } from "./device.ts";
 import type { BufferPool } from "./pool.ts";
 
@@ -17,6 +17,8 @@ export interface GpuBatch {
   /** Shape of each image. */
   readonly shape: Shape;
   readonly count: number;
+  /** The header of each image (kind, shape, meta, notes), in batch order, for kernels that need it. */
+  readonly images?: ReadonlyArray<Omit<Image, "data">>;
 }
 
 /** Values per image of a shape. */

@@ -252,10 +252,13 @@ export class GpuBatchRun {
       const buffer = yield* this.#toGpuF32();
       const { gpu, pool } = this.ctx;
       if (!form.recordsOnly) yield* flushCommands(gpu);
-      const batch: GpuBatch = { gpu, pool, buffer, shape: this.#shape, count: this.items.length };
+      const images = this.items.map((it) => it.header);
+      const batch: GpuBatch = { gpu, pool, buffer, shape: this.#shape, count: this.items.length, images };
       const out = yield* form.run(placed.params, batch);
       for (const it of activeItems(this.items)) {
-        it.header = headerAfter(placed.stage, it.header, out.shape, form.notes?.(placed.params, it.header));
+        const meta = form.meta?.(placed.params, it.header) ?? it.header.meta;
+        const notes = form.notes?.(placed.params, it.header);
+        it.header = { ...headerAfter(placed.stage, it.header, out.shape, notes), meta };
       }
       // The stage gave its input buffer back to the pool (or returned it); only the output is ours now.
       this.#loc = { at: "gpu", buffer: out.buffer };

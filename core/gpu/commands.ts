@@ -1,10 +1,11 @@
 /**
- * The device's pending commands: `dispatch` records its compute pass into one command encoder per device
- * instead of submitting it, so a batch's kernels go to the GPU as one submission (a submission waits for
- * the one before it on some drivers, llvmpipe among them: one per batch leaves this thread free while the
- * GPU works). The commands are submitted by {@link submitPending}: by `readBack`, before a write into a
- * buffer the commands may use ({@link writeBuffer}), before the executor hands the device to a stage that
- * uses its queue itself, and when buffers are destroyed.
+ * The device's pending commands: `dispatch(..., { defer: true })` records its compute pass into one command
+ * encoder per device instead of submitting it, so a batch's kernels go to the GPU as one submission (a
+ * submission waits for the one before it on some drivers, llvmpipe among them: one per batch leaves this
+ * thread free while the GPU works). The commands are submitted by {@link submitPending}: by `readBack` and
+ * any dispatch without `defer`, before a write into a buffer the commands may use ({@link writeBuffer}),
+ * before the executor hands the device to a stage that uses its queue itself, and when the pool destroys
+ * buffers.
  *
  * @module
  */

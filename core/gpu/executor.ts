@@ -21,6 +21,7 @@ import * as Exit from "effect/Exit";
 import * as Fiber from "effect/Fiber";
 import type * as FileSystem from "effect/FileSystem";
 import type { CodedError } from "../errors.ts";
+import { groupUpload, isGroupInput } from "../group.ts";
 import type { InputFile } from "../inputs.ts";
 import { type Plan, providePlugins } from "../planner.ts";
 import { attachPredictions } from "../predictions.ts";
@@ -124,7 +125,10 @@ export interface PreparedInput {
   readonly upload: Exit.Exit<Upload, unknown>;
 }
 
-/** Reads and parses one input with the plan's source stage (what a worker does before the GPU takes it). */
+/**
+ * Reads and parses one input with the plan's source stage (what a worker does before the GPU takes it); a
+ * group of files (`group: series`) becomes the image its source stage makes of them.
+ */
 export const prepareInput = (
   plan: Plan,
   input: InputFile,
@@ -134,7 +138,7 @@ export const prepareInput = (
     const started = performance.now();
     const source = plan.source.stage;
     const upload = yield* Effect.exit(
-      Effect.gen(function* () {
+      isGroupInput(input) ? groupUpload(plan, input.group) : Effect.gen(function* () {
         const bytes = yield* fs.readFile(input.path).pipe(
           Effect.mapError((e) => ({
             code: "READ_ERROR",

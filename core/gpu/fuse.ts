@@ -388,11 +388,8 @@ export const runFused = (
     );
     const params = yield* paramBuffer(gpu, steps, values);
     const dst = yield* pool.acquire(input.count * planesOut * plane * 4, program.name);
-    yield* dispatch(gpu, program, [input.buffer, dst, params, dims], {
-      x: Math.ceil(units / WORKGROUP_SIZE),
-      y: planesOut,
-      z: input.count,
-    });
+    const grid = { x: Math.ceil(units / WORKGROUP_SIZE), y: planesOut, z: input.count };
+    yield* dispatch(gpu, program, [input.buffer, dst, params, dims], grid, { defer: true });
     destroyAfterSubmit(gpu, dims);
     destroyAfterSubmit(gpu, params);
     return { buffer: dst, shape: withChannels(input.shape, cOut) };

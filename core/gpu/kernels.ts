@@ -16,7 +16,7 @@
 import * as Effect from "effect/Effect";
 import type { WgslSource } from "../wgsl.ts";
 import { GpuDeviceLost, GpuOutOfMemory, type GpuShape, WgslCompileError } from "./device.ts";
-import { flushCommands, recorder } from "./commands.ts";
+import { flushCommands, recorder, submitPending } from "./commands.ts";
 import { wgslConst, type WgslConstType, WORKGROUP_SIZE, workgroupSizeDecl } from "./layout.ts";
 
 export { WORKGROUP_SIZE };
@@ -238,15 +238,26 @@ const checkGrid = (gpu: GpuShape, program: ProgramInfo, size: GridSize) => {
   );
 };
 
+/** Options of {@link dispatch}. */
+export interface DispatchOptions {
+  /**
+   * Leave the pass with the device's pending commands (core/gpu/commands.ts) instead of submitting it now:
+   * the next `readBack` (or `submitPending`) submits it with the passes around it, as one submission.
+   * Buffers such a pass uses are then destroyed with `destroyAfterSubmit`, never right away.
+   */
+  readonly defer?: boolean;
+}
+
 /**
- * Records one compute pass (`buffers[i]` bound at binding i of group 0) into the device's pending
- * commands (core/gpu/commands.ts); `readBack` submits them.
+ * Runs one compute pass: `buffers[i]` is bound at binding i of group 0. The pass is recorded after the
+ * device's pending commands and submitted with them, now or (with `defer`) later.
  */
 export const dispatch = (
   gpu: GpuShape,
   program: ProgramInfo,
   buffers: ReadonlyArray<GPUBuffer>,
   size: GridSize,
+  options: DispatchOptions = {},
 ): Effect.Effect<void, WgslCompileError | GpuDeviceLost | GpuOutOfMemory> =>
   Effect.gen(function* () {
     yield* checkAlive(gpu);
@@ -262,6 +273,7 @@ export const dispatch = (
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(size.x, size.y, size.z ?? 1);
     pass.end();
+    if (!options.defer) submitPending(gpu);
     const err = yield* Effect.promise(() => gpu.device.popErrorScope());
     if (err) {
       return yield* new WgslCompileError({

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import type { GpuDeviceLost, GpuOutOfMemory, GpuShape } from "./device.ts";
 import { submitPending } from "./commands.ts";
 import { createBuffer } from "./kernels.ts";

@@ -29,9 +29,10 @@ export type Segment =
   }
   | { readonly kind: "cpu"; readonly index: number; readonly placed: Placed };
 
-/** The stage's elementwise form, when it is enabled for these params on this device. */
+/** The stage's elementwise form, when it applies to these params and is enabled on this device. */
 export const elementwiseForm = (s: Placed, gpu: GpuShape): Elementwise<unknown> | undefined =>
-  s.stage.elementwise && (s.stage.elementwise.enabled?.(s.params, gpu) ?? true)
+  s.stage.elementwise && (s.stage.elementwise.applies?.(s.params) ?? true) &&
+    (s.stage.elementwise.enabled?.(s.params, gpu) ?? true)
     ? (s.stage.elementwise as Elementwise<unknown>)
     : undefined;
 

@@ -8,10 +8,16 @@
  *
  * @module
  */
+import { DicomDecodeError } from "../errors.ts";
+import { endsWithEndMarker } from "./jpeg_markers.ts";
 import type { FrameCodec } from "./types.ts";
-import { copyOut, loadWasmModule, wasmClass, type WasmDecoder, withDecoder } from "./wasm.ts";
+import { copyOut, loadWasmCodec, type WasmDecoder, withDecoder } from "./wasm.ts";
 
-const PACKAGE = "@cornerstonejs/codec-charls";
+const SPEC = {
+  packageName: "@cornerstonejs/codec-charls",
+  load: () => import("@cornerstonejs/codec-charls"),
+  className: "JpegLSDecoder",
+};
 
 interface JpegLsDecoder extends WasmDecoder {
   getInterleaveMode(): number;
@@ -20,11 +26,18 @@ interface JpegLsDecoder extends WasmDecoder {
 
 /** Loads the WASM module (the registry caches the codec). */
 export async function loadCharls(): Promise<FrameCodec> {
-  const module = await loadWasmModule(() => import("@cornerstonejs/codec-charls"), PACKAGE);
-  const Decoder = wasmClass<JpegLsDecoder>(module, "JpegLSDecoder", PACKAGE);
+  const { module, Decoder } = await loadWasmCodec<JpegLsDecoder>(SPEC);
   return {
-    name: `CharLS (WASM, ${PACKAGE})`,
-    decode(data) {
+    name: `CharLS (WASM, ${SPEC.packageName})`,
+    decode(data, request) {
+      // CharLS can spend seconds on a corrupt stream that was also cut short: refuse those first.
+      if (!endsWithEndMarker(data)) {
+        throw new DicomDecodeError(
+          "TRUNCATED",
+          `The JPEG-LS data of frame ${request.frame} does not end with an EOI marker (FFD9): the codestream ` +
+            "was cut short. Fetch the complete file again.",
+        );
+      }
       module.drain();
       return withDecoder(Decoder, data, (d) => {
         d.decode();

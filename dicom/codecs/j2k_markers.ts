@@ -6,6 +6,7 @@
  * @module
  */
 import { DicomDecodeError } from "../errors.ts";
+import { endsWithEndMarker } from "./jpeg_markers.ts";
 
 /** Main header facts of a JPEG 2000 (or HTJ2K) codestream. */
 export interface J2kHeader {
@@ -103,9 +104,23 @@ export function readJ2kHeader(d: Uint8Array, frame: number): J2kHeader {
   );
 }
 
-/** Whether the codestream ends with EOC (FFD9), ignoring trailing zero padding. */
-export function endsWithEoc(d: Uint8Array): boolean {
-  let end = d.length;
-  while (end > 0 && d[end - 1] === 0) end--;
-  return end >= 2 && d[end - 2] === 0xff && d[end - 1] === 0xd9;
+/**
+ * The main header of a codestream that is complete: one without EOC is TRUNCATED (decoders would return a
+ * silently degraded image).
+ *
+ * @throws DicomDecodeError as {@link readJ2kHeader}, and TRUNCATED without EOC
+ */
+export function readCompleteJ2kHeader(d: Uint8Array, frame: number): J2kHeader {
+  const header = readJ2kHeader(d, frame);
+  if (!endsWithEndMarker(d)) throw truncatedJ2k(frame);
+  return header;
+}
+
+/** A JPEG 2000 codestream without EOC: decoders return a silently degraded image, so it is an error. */
+function truncatedJ2k(frame: number): DicomDecodeError {
+  return new DicomDecodeError(
+    "TRUNCATED",
+    `The JPEG 2000 data of frame ${frame} does not end with an EOC marker (FFD9): the codestream was cut ` +
+      "short (a decoder would return a degraded image). Fetch the complete file again.",
+  );
 }

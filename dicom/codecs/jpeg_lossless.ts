@@ -10,7 +10,7 @@
  * @module
  */
 import { DicomDecodeError } from "../errors.ts";
-import { readJpegHeader } from "./jpeg_markers.ts";
+import { endsWithEndMarker, readJpegHeader } from "./jpeg_markers.ts";
 import type { FrameCodec } from "./types.ts";
 
 const PACKAGE = "jpeg-lossless-decoder-js";
@@ -55,7 +55,7 @@ export async function loadJpegLossless(): Promise<FrameCodec> {
         : new Uint8Array(data).buffer; // a copy: Node/Bun Buffer#slice() is a view
       const out = decoder.decode(buffer, 0, data.length);
       const expected = header.rows * header.cols * components;
-      if (out === null || out.length < expected || !endsWithEoi(data)) {
+      if (out === null || out.length < expected || !endsWithEndMarker(data)) {
         throw new DicomDecodeError(
           "TRUNCATED",
           `The JPEG lossless data of frame ${request.frame} ends before the whole image was decoded (no EOI ` +
@@ -72,10 +72,4 @@ export async function loadJpegLossless(): Promise<FrameCodec> {
       };
     },
   };
-}
-
-function endsWithEoi(d: Uint8Array): boolean {
-  let end = d.length;
-  while (end > 0 && d[end - 1] === 0) end--;
-  return end >= 2 && d[end - 2] === 0xff && d[end - 1] === 0xd9;
 }

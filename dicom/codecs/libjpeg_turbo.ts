@@ -3,25 +3,29 @@
  * (`@cornerstonejs/codec-libjpeg-turbo-8bit`, TurboJPEG API).
  *
  * TurboJPEG decodes with libjpeg's defaults (integer "islow" IDCT, fancy upsampling) to gray or RGB: a
- * 3-component stream that libjpeg takes for YCbCr (JFIF marker, Adobe transform 1, or component ids other
- * than 'R','G','B') is converted to RGB by the codec, which {@link DecodedFrame.convertedToRgb} reports so
- * that the decoder does not convert it again.
+ * 3-component frame that is YCbCr (see `isYcbcr` in jpeg_markers.ts: the codestream's JFIF / Adobe markers
+ * and component ids, else the PhotometricInterpretation) is converted to RGB by the codec, which
+ * {@link DecodedFrame.convertedToRgb} reports so that the decoder does not convert it again; an RGB frame
+ * whose codestream does not say so gets an Adobe transform-0 marker first, so that libjpeg leaves it alone.
  *
  * @module
  */
 import { DicomDecodeError } from "../errors.ts";
-import { libjpegSeesYcbcr, readJpegHeader } from "./jpeg_markers.ts";
+import { isYcbcr, markedForLibjpeg, readJpegHeader } from "./jpeg_markers.ts";
 import type { FrameCodec } from "./types.ts";
-import { copyOut, loadWasmModule, wasmClass, type WasmDecoder, withDecoder } from "./wasm.ts";
+import { copyOut, loadWasmCodec, type WasmDecoder, withDecoder } from "./wasm.ts";
 
-const PACKAGE = "@cornerstonejs/codec-libjpeg-turbo-8bit";
+const SPEC = {
+  packageName: "@cornerstonejs/codec-libjpeg-turbo-8bit",
+  load: () => import("@cornerstonejs/codec-libjpeg-turbo-8bit"),
+  className: "JPEGDecoder",
+};
 
 /** Loads the WASM module (once per call; the registry caches the codec). */
 export async function loadLibjpegTurbo(): Promise<FrameCodec> {
-  const module = await loadWasmModule(() => import("@cornerstonejs/codec-libjpeg-turbo-8bit"), PACKAGE);
-  const Decoder = wasmClass<WasmDecoder>(module, "JPEGDecoder", PACKAGE);
+  const { module, Decoder } = await loadWasmCodec<WasmDecoder>(SPEC);
   return {
-    name: `libjpeg-turbo 8-bit (WASM, ${PACKAGE})`,
+    name: `libjpeg-turbo 8-bit (WASM, ${SPEC.packageName})`,
     decode(data, request) {
       const header = readJpegHeader(data, request.frame);
       if (header.precision !== 8 || header.components.length === 2 || header.components.length > 3) {
@@ -32,7 +36,8 @@ export async function loadLibjpegTurbo(): Promise<FrameCodec> {
         );
       }
       module.drain();
-      return withDecoder(Decoder, data, (d) => {
+      const ycc = isYcbcr(header, request.photometric);
+      return withDecoder(Decoder, markedForLibjpeg(data, header, request.photometric), (d) => {
         d.decode();
         const info = d.getFrameInfo();
         const components = header.components.length === 1 ? 1 : 3;
@@ -42,7 +47,7 @@ export async function loadLibjpegTurbo(): Promise<FrameCodec> {
           cols: info.width,
           components,
           interleaved: true,
-          convertedToRgb: components === 3 && libjpegSeesYcbcr(header),
+          convertedToRgb: components === 3 && ycc,
         };
       });
     },

@@ -12,21 +12,30 @@
  * @module
  */
 import { DicomDecodeError } from "../errors.ts";
-import { endsWithEoc, readJ2kHeader } from "./j2k_markers.ts";
-import type { FrameCodec } from "./types.ts";
-import { copyOut, loadWasmModule, wasmClass, type WasmDecoder, withDecoder } from "./wasm.ts";
+import { type J2kHeader, readCompleteJ2kHeader } from "./j2k_markers.ts";
+import type { DecodedFrame, FrameCodec } from "./types.ts";
+import {
+  copyOut,
+  loadWasmCodec,
+  type WasmDecoder,
+  type WasmFrameInfo,
+  type WasmModule,
+  withDecoder,
+} from "./wasm.ts";
 
-const PACKAGE = "@cornerstonejs/codec-openjpeg";
+const SPEC = {
+  packageName: "@cornerstonejs/codec-openjpeg",
+  load: () => import("@cornerstonejs/codec-openjpeg"),
+  className: "J2KDecoder",
+};
 
 /** Loads the WASM module (the registry caches the codec). */
 export async function loadOpenJpeg(): Promise<FrameCodec> {
-  const module = await loadWasmModule(() => import("@cornerstonejs/codec-openjpeg"), PACKAGE);
-  const Decoder = wasmClass<WasmDecoder>(module, "J2KDecoder", PACKAGE);
+  const { module, Decoder } = await loadWasmCodec<WasmDecoder>(SPEC);
   return {
-    name: `OpenJPEG (WASM, ${PACKAGE})`,
+    name: `OpenJPEG (WASM, ${SPEC.packageName})`,
     decode(data, request) {
-      const header = readJ2kHeader(data, request.frame);
-      if (!endsWithEoc(data)) throw truncatedJ2k(request.frame);
+      const header = readCompleteJ2kHeader(data, request.frame);
       const unsupported = header.components > 1 && header.precision > 8
         ? `${header.components} components of ${header.precision} bits`
         : header.signed && header.precision <= 8
@@ -41,39 +50,67 @@ export async function loadOpenJpeg(): Promise<FrameCodec> {
             "Decompress the file with `gdcmconv --raw in.dcm out.dcm` (GDCM) first.",
         );
       }
-      module.drain();
-      return withDecoder(Decoder, data, (d) => {
-        d.decode();
-        const info = d.getFrameInfo();
-        const bytes = info.bitsPerSample > 8 ? 2 : 1;
-        const out = d.getDecodedBuffer();
-        const log = module.drain().filter((l) => /error/i.test(l));
-        const expected = header.cols * header.rows * header.components * bytes;
-        if (log.length > 0 || info.componentCount !== header.components || out.length !== expected) {
-          const why = log.join(" ").trim() || "no image came out";
-          throw new DicomDecodeError(
-            "INVALID_DICOM",
-            `OpenJPEG could not decode frame ${request.frame}: ${why}. The JPEG 2000 data is corrupt.`,
-          );
-        }
-        return {
-          samples: copyOut(out, info.bitsPerSample, info.isSigned === true),
-          rows: header.rows,
-          cols: header.cols,
-          components: header.components,
-          interleaved: true,
-          convertedToRgb: header.components === 3 && (header.mct || header.subsampled),
-        };
+      return decodeJ2k(module, Decoder, data, header, {
+        codec: "OpenJPEG",
+        format: "JPEG 2000",
+        frame: request.frame,
+        components: (info) => info.componentCount,
+        convertedToRgb: () => header.components === 3 && (header.mct || header.subsampled),
       });
     },
   };
 }
 
-/** A JPEG 2000 codestream without EOC: decoders return a silently degraded image, so it is an error. */
-export function truncatedJ2k(frame: number): DicomDecodeError {
-  return new DicomDecodeError(
-    "TRUNCATED",
-    `The JPEG 2000 data of frame ${frame} does not end with an EOC marker (FFD9): the codestream was cut ` +
-      "short (a decoder would return a degraded image). Fetch the complete file again.",
-  );
+/** How one cornerstone J2K wrapper reports. */
+export interface J2kWrapper<D> {
+  readonly codec: string;
+  readonly format: string;
+  readonly frame: number;
+  /** The wrapper's own error text, when it has one. */
+  readonly lastError?: (decoder: D) => string;
+  /** Components the wrapper says it decoded (checked against the header), when it says. */
+  readonly components?: (info: WasmFrameInfo) => number;
+  readonly convertedToRgb: (info: WasmFrameInfo) => boolean;
+}
+
+/**
+ * One frame through a cornerstone JPEG 2000 / HTJ2K WASM decoder. The wrappers do not throw on failure
+ * (they print and return), so failure is read from their captured output, their error text and the size of
+ * what they return.
+ *
+ * @throws DicomDecodeError INVALID_DICOM when no image (or not the whole image) came out
+ */
+export function decodeJ2k<D extends WasmDecoder>(
+  module: WasmModule,
+  Decoder: new () => D,
+  data: Uint8Array,
+  header: J2kHeader,
+  w: J2kWrapper<D>,
+): DecodedFrame {
+  module.drain();
+  return withDecoder(Decoder, data, (d) => {
+    d.decode();
+    const info = d.getFrameInfo();
+    const bytes = info.bitsPerSample > 8 ? 2 : 1;
+    const out = d.getDecodedBuffer();
+    const error = (w.lastError?.(d) ?? "").trim();
+    const log = module.drain().filter((l) => /error/i.test(l));
+    const expected = header.cols * header.rows * header.components * bytes;
+    const components = w.components?.(info) ?? header.components;
+    if (error !== "" || log.length > 0 || components !== header.components || out.length !== expected) {
+      const why = error || log.join(" ").trim() || "no image came out";
+      throw new DicomDecodeError(
+        "INVALID_DICOM",
+        `${w.codec} could not decode frame ${w.frame}: ${why}. The ${w.format} data is corrupt.`,
+      );
+    }
+    return {
+      samples: copyOut(out, info.bitsPerSample, info.isSigned === true),
+      rows: header.rows,
+      cols: header.cols,
+      components: header.components,
+      interleaved: true,
+      convertedToRgb: w.convertedToRgb(info),
+    };
+  });
 }

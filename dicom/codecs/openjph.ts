@@ -8,12 +8,16 @@
  * @module
  */
 import { DicomDecodeError } from "../errors.ts";
-import { endsWithEoc, readJ2kHeader } from "./j2k_markers.ts";
-import { truncatedJ2k } from "./openjpeg.ts";
+import { readCompleteJ2kHeader } from "./j2k_markers.ts";
+import { decodeJ2k } from "./openjpeg.ts";
 import type { FrameCodec } from "./types.ts";
-import { copyOut, loadWasmModule, wasmClass, type WasmDecoder, withDecoder } from "./wasm.ts";
+import { loadWasmCodec, type WasmDecoder } from "./wasm.ts";
 
-const PACKAGE = "@cornerstonejs/codec-openjph";
+const SPEC = {
+  packageName: "@cornerstonejs/codec-openjph",
+  load: () => import("@cornerstonejs/codec-openjph"),
+  className: "HTJ2KDecoder",
+};
 
 interface HtJ2kDecoder extends WasmDecoder {
   getLastErrorMessage?(): string;
@@ -21,13 +25,11 @@ interface HtJ2kDecoder extends WasmDecoder {
 
 /** Loads the WASM module (the registry caches the codec). */
 export async function loadOpenJph(): Promise<FrameCodec> {
-  const module = await loadWasmModule(() => import("@cornerstonejs/codec-openjph"), PACKAGE);
-  const Decoder = wasmClass<HtJ2kDecoder>(module, "HTJ2KDecoder", PACKAGE);
+  const { module, Decoder } = await loadWasmCodec<HtJ2kDecoder>(SPEC);
   return {
-    name: `OpenJPH (WASM, ${PACKAGE})`,
+    name: `OpenJPH (WASM, ${SPEC.packageName})`,
     decode(data, request) {
-      const header = readJ2kHeader(data, request.frame);
-      if (!endsWithEoc(data)) throw truncatedJ2k(request.frame);
+      const header = readCompleteJ2kHeader(data, request.frame);
       if (header.subsampled) {
         throw new DicomDecodeError(
           "UNSUPPORTED_PIXEL_DATA",
@@ -35,30 +37,12 @@ export async function loadOpenJph(): Promise<FrameCodec> {
             "WASM wrapper.",
         );
       }
-      module.drain();
-      return withDecoder(Decoder, data, (d) => {
-        d.decode();
-        const info = d.getFrameInfo();
-        const bytes = info.bitsPerSample > 8 ? 2 : 1;
-        const out = d.getDecodedBuffer();
-        const error = (d.getLastErrorMessage?.() ?? "").trim();
-        const log = module.drain().filter((l) => /error/i.test(l));
-        const expected = header.cols * header.rows * header.components * bytes;
-        if (error !== "" || log.length > 0 || out.length !== expected) {
-          const why = error || log.join(" ").trim() || "no image came out";
-          throw new DicomDecodeError(
-            "INVALID_DICOM",
-            `OpenJPH could not decode frame ${request.frame}: ${why}. The HTJ2K data is corrupt.`,
-          );
-        }
-        return {
-          samples: copyOut(out, info.bitsPerSample, info.isSigned === true),
-          rows: header.rows,
-          cols: header.cols,
-          components: header.components,
-          interleaved: true,
-          convertedToRgb: header.components === 3 && (info.isUsingColorTransform ?? header.mct),
-        };
+      return decodeJ2k(module, Decoder, data, header, {
+        codec: "OpenJPH",
+        format: "HTJ2K",
+        frame: request.frame,
+        lastError: (d) => d.getLastErrorMessage?.() ?? "",
+        convertedToRgb: (info) => header.components === 3 && (info.isUsingColorTransform ?? header.mct),
       });
     },
   };

@@ -68,6 +68,22 @@ export async function loadWasmModule(
   }
 }
 
+/** Where a codec's WASM decoder is: its package, the dynamic import of it, and its Embind class. */
+export interface WasmCodecSpec {
+  readonly packageName: string;
+  /** The `import()` of the package (a literal specifier, so bundlers see it). */
+  readonly load: () => Promise<{ default?: unknown }>;
+  readonly className: string;
+}
+
+/** A codec package instantiated, with its decoder class (see {@link loadWasmModule}). */
+export async function loadWasmCodec<D>(
+  spec: WasmCodecSpec,
+): Promise<{ readonly module: WasmModule; readonly Decoder: new () => D }> {
+  const module = await loadWasmModule(spec.load, spec.packageName);
+  return { module, Decoder: wasmClass<D>(module, spec.className, spec.packageName) };
+}
+
 /** The Embind class `name` of a module, typed by the caller. */
 export function wasmClass<T>(module: WasmModule, name: string, packageName: string): new () => T {
   const cls = module.exports[name];

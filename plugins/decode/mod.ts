@@ -3,34 +3,24 @@
  *
  * Every standard image transfer syntax (native, deflated, RLE, JPEG 8/12-bit and lossless, JPEG-LS, JPEG 2000,
  * HTJ2K; codecs loaded on first use); BitsStored masking and sign extension are applied (garbage above HighBit
- * never reaches the tensor); colour images come out as RGB. Failures are coded (see `dicom.ts`).
+ * never reaches the tensor); colour images come out as RGB. Failures are coded (see dicom/errors.ts); what
+ * the reader read past (a damaged element outside the pixel module, a duplicated tag, ...) is in the notes'
+ * `warnings` and in `meta.warnings`.
+ *
+ * With `group: series` (pipeline key, or `--group series`), one input is a series: a volume
+ * `[slices, channels, rows, cols]` ordered along the slice normal, with its geometry in `meta.volume`
+ * (see series.ts).
  *
  * @module
  */
-import { Effect, Schema } from "effect";
-import {
-  decodeDicomAsync,
-  DicomDecodeError,
-  type ImageMeta,
-  readRawPixels,
-  TRANSFER_SYNTAXES,
-} from "../../dicom/mod.ts";
-import { defineStage, type Image, StageError, type Upload } from "../../plugin.ts";
+import * as Effect from "effect/Effect";
+import * as Schema from "effect/Schema";
+import { decodeDicomAsync, readRawPixels } from "../../dicom/mod.ts";
+import { defineStage, type Image, type StageError, type Upload } from "../../plugin.ts";
+import { decodeNotes, toStageError } from "./notes.ts";
+import { seriesGrouping } from "./series.ts";
 
 const Params = Schema.Struct({});
-
-const toStageError = (e: unknown) =>
-  e instanceof DicomDecodeError ? new StageError({ code: e.code, message: e.message }) : new StageError({
-    code: "INVALID_DICOM",
-    message: `cannot decode: ${e instanceof Error ? e.message : e}`,
-  });
-
-/** What `decode` records about a file. */
-const decodeNotes = (meta: ImageMeta) => ({
-  transferSyntax: TRANSFER_SYNTAXES.get(meta.transferSyntaxUid)?.name ?? meta.transferSyntaxUid,
-  codec: meta.codec,
-  ...(meta.colourConversion ? { colour: meta.colourConversion } : {}),
-});
 
 /** Decodes a file on the CPU into stored values. */
 const decodeImage = (bytes: Uint8Array) =>
@@ -50,6 +40,7 @@ export const decode = defineStage({
   accepts: "file",
   produces: "stored",
   run: (file) => decodeImage(file.bytes),
+  group: seriesGrouping,
   // Uncompressed grayscale/RGB: the file's stored words as they are, unpacked by the fused CPU path or
   // shaders/unpack.wgsl; everything else is decoded here into floats.
   prepare: (file) =>

@@ -10,7 +10,9 @@
  *
  * @module
  */
-import { Effect, Result, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Result from "effect/Result";
+import * as Schema from "effect/Schema";
 import { basename } from "node:path";
 import type * as OrtWeb from "onnxruntime-web";
 import {

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { Data, Effect } from "effect";
+import * as Data from "effect/Data";
+import * as Effect from "effect/Effect";
 import { existsSync, readFileSync } from "node:fs";
 import type * as OrtWeb from "onnxruntime-web";
 import { loadOrt, type Ort, type Provider, type ValueInfo, valueInfo } from "./ort.ts";

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { Effect, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Schema from "effect/Schema";
 import { defineStage, withData } from "../../plugin.ts";
 import { argmaxAxis } from "./axis.ts";
 import { runAxis } from "./axis_gpu.ts";

@@ -70,7 +70,7 @@ export const runAxis = (
       "axis dims",
     );
     const dst = yield* batch.pool.acquire(outValues * 4, entry);
-    yield* dispatch(batch.gpu, program(entry), [batch.buffer, dst, dims], size);
+    yield* dispatch(batch.gpu, program(entry), [batch.buffer, dst, dims], size, { defer: true });
     destroyAfterSubmit(batch.gpu, dims);
     batch.pool.release(batch.buffer);
     return { buffer: dst, outer };

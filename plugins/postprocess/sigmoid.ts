@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Effect, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Schema from "effect/Schema";
 import { ACTIVATION_NOTE, classScores, defineStage, wgslFile } from "../../plugin.ts";
 
 /** The `sigmoid` stage. */

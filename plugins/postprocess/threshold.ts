@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Effect, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Schema from "effect/Schema";
 import { defineStage, type FramePrediction, type Image, wgslFile } from "../../plugin.ts";
 
 const Params = Schema.Struct({

@@ -8,10 +8,13 @@
  * - `bilinear` without antialias: `F.interpolate(mode="bilinear", align_corners=False)`.
  * - `nearest`: PyTorch's legacy `"nearest"` (source index `floor(dst * in / out)`, clamped).
  *
- * Weight tables are computed once per call per axis with the same float32 arithmetic ATen uses (bit-identical
- * to torch 1.13's tables); sums are float32 with one rounding per multiply-add, and the intermediate image
- * between the two passes is float32 like ATen's temporary tensor. Results agree with torchvision to within
- * one or two float32 ulps (about 1e-7 on [0, 1] data).
+ * Weight tables are computed with the same float32 arithmetic ATen uses (bit-identical to torch 1.13's
+ * tables) and cached per (in, out, filter, antialias); sums are float32 with one rounding per multiply-add, and
+ * the intermediate image between the two passes is float32 like ATen's temporary tensor. Results agree with
+ * torchvision to within one or two float32 ulps (about 1e-7 on [0, 1] data).
+ *
+ * {@link resizePlanes} runs the passes in WebAssembly SIMD (cpu_simd.ts) where the runtime has it, else the
+ * JS passes of this file ({@link resizePlanesJs}, the reference the SIMD path is tested against).
  *
  * @module
  */
@@ -31,6 +34,9 @@ export interface AxisTable {
   /** True when the table maps input i to output i with weight 1 (the pass can be skipped). */
   readonly identity: boolean;
 }
+
+import { tensorBuffer } from "../../plugin.ts";
+import { simdResize } from "./cpu_simd.ts";
 
 const f32 = Math.fround;
 
@@ -197,6 +203,75 @@ function verticalPass(
   }
 }
 
+/** Cached tables by `in:out:filter:antialias` (a pipeline uses a handful; cleared if it ever grows large). */
+const tables = new Map<string, AxisTable>();
+const MAX_CACHED_TABLES = 64;
+
+/** {@link axisTable}, cached per (in, out, filter, antialias); callers must not modify the result. */
+export function cachedAxisTable(
+  inSize: number,
+  outSize: number,
+  filter: ResizeFilter,
+  antialias: boolean,
+): AxisTable {
+  const key = `${inSize}:${outSize}:${filter}:${antialias}`;
+  let t = tables.get(key);
+  if (t === undefined) {
+    if (tables.size >= MAX_CACHED_TABLES) tables.clear();
+    t = axisTable(inSize, outSize, filter, antialias);
+    tables.set(key, t);
+  }
+  return t;
+}
+
+/** Checks the arguments of {@link resizePlanes}; returns the width and height tables. */
+function resizeTables(...args: Parameters<typeof resizePlanes>): [AxisTable, AxisTable] {
+  const [src, planes, rows, cols, outRows, outCols, filter, antialias] = args;
+  const sizes = [["planes", planes], ["rows", rows], ["cols", cols], ["outRows", outRows], [
+    "outCols",
+    outCols,
+  ]] as const;
+  for (const [name, v] of sizes) {
+    if (!Number.isInteger(v) || v < (name === "planes" ? 0 : 1)) {
+      const what = name === "planes" ? "a non-negative" : "a positive";
+      throw new RangeError(`resizePlanes: ${name} must be ${what} integer, got ${v}`);
+    }
+  }
+  if (src.length < planes * rows * cols) {
+    throw new RangeError(`resizePlanes: src has ${src.length} values, expected ${planes * rows * cols}`);
+  }
+  if (filter !== "bilinear" && filter !== "nearest") {
+    throw new RangeError(`resizePlanes: unknown filter ${String(filter)}`);
+  }
+  return [
+    cachedAxisTable(cols, outCols, filter, antialias),
+    cachedAxisTable(rows, outRows, filter, antialias),
+  ];
+}
+
+/** The JS passes over every plane: width pass then height pass, an axis whose size is kept is copied. */
+function jsResize(...[src, planes, rows, cols, h, v]: Parameters<typeof simdResize>): Float32Array {
+  const outRows = v.start.length;
+  const outCols = h.start.length;
+  const inPlane = rows * cols;
+  const outPlane = outRows * outCols;
+  const out = tensorBuffer(planes * outPlane);
+  if (h.identity && v.identity) {
+    out.set(src.subarray(0, planes * inPlane));
+  } else if (v.identity) {
+    horizontalPass(src, 0, planes * rows, cols, out, 0, h);
+  } else if (h.identity) {
+    for (let p = 0; p < planes; p++) verticalPass(src, p * inPlane, cols, out, p * outPlane, v);
+  } else {
+    const tmp = scratchTmp(rows * outCols);
+    for (let p = 0; p < planes; p++) {
+      horizontalPass(src, p * inPlane, rows, cols, tmp, 0, h);
+      verticalPass(tmp, 0, outCols, out, p * outPlane, v);
+    }
+  }
+  return out;
+}
+
 /**
  * Resize each [rows, cols] plane of `src` (planes = frames * channels, C order) to outRows x outCols.
  *
@@ -207,7 +282,8 @@ function verticalPass(
  * - `"bilinear"`, `antialias = false`: plain bilinear, `align_corners = False`, edge-clamped;
  * - `"nearest"` (`antialias` ignored): legacy nearest, source index `min(floor(dst * in / out), in - 1)`.
  *
- * Axes whose size does not change are copied unchanged.
+ * Axes whose size does not change are copied unchanged. Runs in WebAssembly SIMD where available (within
+ * about 1e-7 of {@link resizePlanesJs}), else in JS.
  *
  * @param src input samples, `planes * rows * cols` values.
  * @param planes number of independent planes (frames times channels).
@@ -230,45 +306,21 @@ export function resizePlanes(
   filter: ResizeFilter,
   antialias: boolean,
 ): Float32Array {
-  for (
-    const [name, v] of [["planes", planes], ["rows", rows], ["cols", cols], ["outRows", outRows], [
-      "outCols",
-      outCols,
-    ]] as const
-  ) {
-    if (!Number.isInteger(v) || v < (name === "planes" ? 0 : 1)) {
-      const what = name === "planes" ? "a non-negative" : "a positive";
-      throw new RangeError(`resizePlanes: ${name} must be ${what} integer, got ${v}`);
-    }
-  }
-  const inPlane = rows * cols;
-  if (src.length < planes * inPlane) {
-    throw new RangeError(`resizePlanes: src has ${src.length} values, expected ${planes * inPlane}`);
-  }
-  if (filter !== "bilinear" && filter !== "nearest") {
-    throw new RangeError(`resizePlanes: unknown filter ${String(filter)}`);
-  }
-  const outPlane = outRows * outCols;
-  const out = new Float32Array(planes * outPlane);
-  const h = axisTable(cols, outCols, filter, antialias);
-  const v = axisTable(rows, outRows, filter, antialias);
+  const [h, v] = resizeTables(src, planes, rows, cols, outRows, outCols, filter, antialias);
+  if (h.identity && v.identity) return jsResize(src, planes, rows, cols, h, v);
+  return simdResize(src, planes, rows, cols, h, v) ?? jsResize(src, planes, rows, cols, h, v);
+}
 
-  if (h.identity && v.identity) {
-    out.set(src.subarray(0, planes * inPlane));
-    return out;
-  }
-  if (v.identity) {
-    horizontalPass(src, 0, planes * rows, cols, out, 0, h);
-    return out;
-  }
-  if (h.identity) {
-    for (let p = 0; p < planes; p++) verticalPass(src, p * inPlane, cols, out, p * outPlane, v);
-    return out;
-  }
-  const tmp = new Float32Array(rows * outCols);
-  for (let p = 0; p < planes; p++) {
-    horizontalPass(src, p * inPlane, rows, cols, tmp, 0, h);
-    verticalPass(tmp, 0, outCols, out, p * outPlane, v);
-  }
-  return out;
+/** {@link resizePlanes} with the JS passes only: the reference of the SIMD path and its fallback. */
+export function resizePlanesJs(...args: Parameters<typeof resizePlanes>): Float32Array {
+  const [src, planes, rows, cols] = args;
+  const [h, v] = resizeTables(...args);
+  return jsResize(src, planes, rows, cols, h, v);
+}
+
+/** The JS passes' intermediate image, reused across calls (this thread's). */
+let tmpBuffer = new Float32Array(0);
+function scratchTmp(n: number): Float32Array {
+  if (tmpBuffer.length < n) tmpBuffer = new Float32Array(n);
+  return tmpBuffer.subarray(0, n);
 }

@@ -95,7 +95,8 @@ const pass = (
     const outRows = axis === "h" ? s.rows : s.outLen;
     const { program, size } = axis === "h" ? widthPass(gpu, s, tb.taps) : heightPass(gpu, s, tb.taps);
     const dst = yield* batch.pool.acquire(s.planes * outRows * outCols * 4, `resize ${axis}`);
-    yield* dispatch(gpu, program, [src, dst, tb.starts, tb.counts, tb.weights], { ...size, z: s.planes });
+    const buffers = [src, dst, tb.starts, tb.counts, tb.weights];
+    yield* dispatch(gpu, program, buffers, { ...size, z: s.planes }, { defer: true });
     return dst;
   });
 

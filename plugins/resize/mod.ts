@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { Effect, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Schema from "effect/Schema";
 import { defineStage, withData } from "../../plugin.ts";
 import { resizePlanes } from "./cpu.ts";
 import { resizeBatch } from "./gpu.ts";

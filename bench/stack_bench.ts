@@ -1,0 +1,82 @@
+/**
+ * Peak memory of `write` with `stack: true` (one `[N, 1, 64, 64]` .npy for the run): N synthetic CT slices
+ * (128x128) -> rescale -> window -> resize 64x64 -> min-max -> stacked, run as a whole CLI process for
+ * N = 100 and 2,000 (and 10,000 with `--full`). Flat memory means the stack adds nothing that grows with N
+ * although the stacked file does (N * 16 KiB): the same pipeline writing one .npy per input is measured
+ * beside it as the baseline (whatever the runtime itself keeps per input, e.g. ledger entries, shows in both).
+ * Prints a Markdown table.
+ *
+ *   deno run -A bench/stack_bench.ts [--full]
+ *
+ * Peak RSS comes from GNU time (`/usr/bin/time -f %M`, as in whole_process.ts).
+ *
+ * @module
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { makeCtSlice } from "./synthetic.ts";
+import { timed } from "./whole_process.ts";
+
+const SIZES = process.argv.includes("--full") ? [100, 2000, 10000] : [100, 2000];
+const SLICE = 128;
+
+const PIPELINE = `dcmflow: 1
+name: stack-bench
+device: cpu
+stages:
+  - use: decode
+  - use: rescale
+  - use: window
+    with: { center: 40, width: 400 }
+  - use: resize
+    with: { width: 64, height: 64 }
+  - use: normalize
+    with: { mode: minmax }
+  - use: write
+    with: { format: npy, stack: true }
+`;
+
+const root = mkdtempSync(join(tmpdir(), "dcmflow-stack-bench-"));
+try {
+  const pipeline = join(root, "stack.yaml");
+  writeFileSync(pipeline, PIPELINE);
+  const perInput = join(root, "per-input.yaml");
+  writeFileSync(perInput, PIPELINE.replace("stack: true", "stack: false"));
+  console.log(
+    `\n## write stack: peak memory (${SLICE}x${SLICE} slices -> [N, 1, 64, 64], CLI process, CPU)\n`,
+  );
+  console.log(
+    "| inputs | stacked file | peak RSS, stack | wall s | inputs / s | peak RSS, one .npy per input |",
+  );
+  console.log("|---:|---:|---:|---:|---:|---:|");
+  for (const n of SIZES) {
+    const input = join(root, `in-${n}`);
+    mkdirSync(input);
+    for (let i = 0; i < n; i++) {
+      writeFileSync(join(input, `s${String(i).padStart(5, "0")}.dcm`), makeCtSlice(SLICE, SLICE, i));
+    }
+    const out = join(root, `out-${n}`);
+    const cli = (file: string, dir: string) => [
+      process.execPath,
+      ...["run", "-A", "cli.ts", "run", file, "--input", input, "--out", dir, "-q"],
+    ];
+    const { rssMiB, seconds } = timed(cli(pipeline, out));
+    const base = timed(cli(perInput, join(root, `base-${n}`)));
+    rmSync(join(root, `base-${n}`), { recursive: true });
+    const npy = join(out, "stack-bench.npy");
+    const lines = readFileSync(join(out, "stack-bench.index.csv"), "utf8").trimEnd().split("\n").length;
+    if (lines !== n + 1) throw new Error(`expected ${n} index rows, got ${lines - 1}`);
+    const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
+    console.log(
+      `| ${n} | ${mib(statSync(npy).size)} | ${rssMiB.toFixed(1)} MiB | ${seconds.toFixed(1)} | ${
+        (n / seconds).toFixed(0)
+      } | ${base.rssMiB.toFixed(1)} MiB |`,
+    );
+    rmSync(input, { recursive: true });
+    rmSync(out, { recursive: true });
+  }
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}

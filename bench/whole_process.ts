@@ -1,0 +1,180 @@
+/**
+ * Whole-process comparison, as users meet it: `dcmflow run` with the seed recipe against the PyTorch recipe
+ * (bench/reference_recipe.py --once: pydicom + torchvision, every file, then one np.save) run as a process on
+ * the same files - 256 and 1024 synthetic 512² CT slices, alternating, several rounds, medians and ratios.
+ * Also: start-up (a one-input run), the marginal cost per slice ((T1024 - T256) / 768), peak RSS (256 vs 1024:
+ * memory must stay flat), and the GPU path on the adapter at hand.
+ *
+ * `deno run -A bench/whole_process.ts [--rounds N] [--sizes 256,1024]`; `DCMFLOW_BENCH_CLI` names another
+ * dcmflow entry (e.g. a bundled build) than `cli.ts`.
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { runtimeName } from "../core/platform.ts";
+import { makeCtSlice } from "./synthetic.ts";
+
+const PYTHON = "/usr/bin/python3";
+/** The seed recipe: decode -> HU -> window 40/400 -> 224² antialiased -> normalize 0.5/0.5 -> npy. */
+export const SEED_RECIPE = `dcmflow: 1
+name: bench-seed-recipe
+stages:
+  - use: decode
+  - use: rescale
+  - use: window
+    with: { center: 40, width: 400 }
+  - use: resize
+    with: { width: 224, height: 224 }
+  - use: normalize
+    with: { mean: [0.5], std: [0.5] }
+  - use: write
+    with: { format: npy }
+`;
+
+/** One timed process: wall seconds and peak resident memory (MiB). */
+interface Sample {
+  readonly seconds: number;
+  readonly rssMiB: number;
+}
+
+/** Runs a command under /usr/bin/time (for its peak RSS); fails loudly when it fails. */
+export const timed = (argv: ReadonlyArray<string>): Sample => {
+  const t0 = performance.now();
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", ...argv], { encoding: "utf8" });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${argv.join(" ")} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const rss = Number(r.stderr.trim().split("\n").pop());
+  return { seconds, rssMiB: rss / 1024 };
+};
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** A folder of `n` synthetic 512² CT slices. */
+const makeSlices = (root: string, n: number): string => {
+  const dir = join(root, `slices-${n}`);
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < n; i++) {
+    writeFileSync(join(dir, `slice-${String(i + 1).padStart(5, "0")}.dcm`), makeCtSlice(512, 512, i));
+  }
+  return dir;
+};
+
+/** The contenders, as commands on a folder of slices. */
+const contenders = (root: string, pipeline: string, hasGpu: boolean) => {
+  const cli = Deno.env.get("DCMFLOW_BENCH_CLI") ?? "cli.ts";
+  const dcmflow = (device: string) => (dir: string) => {
+    const out = join(root, `out-${device}`);
+    rmSync(out, { recursive: true, force: true });
+    return [
+      Deno.execPath(),
+      "run",
+      "-A",
+      cli,
+      "run",
+      pipeline,
+      "--input",
+      dir,
+      "--out",
+      out,
+      "--device",
+      device,
+      "-q",
+    ];
+  };
+  const threads = String(availableParallelism());
+  const python = (
+    dir: string,
+  ) => [PYTHON, "bench/reference_recipe.py", "--once", dir, join(root, "py.npy"), threads];
+  return [
+    { name: "dcmflow run (CPU path)", command: dcmflow("cpu") },
+    ...(hasGpu ? [{ name: "dcmflow run --device gpu", command: dcmflow("gpu") }] : []),
+    ...(existsSync(PYTHON) ? [{ name: `PyTorch recipe (${threads} threads)`, command: python }] : []),
+  ];
+};
+
+/** Alternates the contenders `rounds` times on one folder; per contender, the samples. */
+const race = (
+  list: ReturnType<typeof contenders>,
+  dir: string,
+  rounds: number,
+): Map<string, Sample[]> => {
+  const samples = new Map(list.map((c) => [c.name, [] as Sample[]]));
+  for (let r = 0; r < rounds; r++) {
+    for (const c of list) samples.get(c.name)!.push(timed(c.command(dir)));
+  }
+  return samples;
+};
+
+/** Options from the command line. */
+const option = (name: string, fallback: string) => {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Deno.args[i + 1] : fallback;
+};
+
+/** Runs the comparison and prints Markdown tables; returns the medians for callers. */
+export const wholeProcess = (options: { rounds?: number; sizes?: number[]; gpu?: boolean } = {}) => {
+  const rounds = options.rounds ?? Number(option("rounds", "3"));
+  const sizes = options.sizes ?? option("sizes", "256,1024").split(",").map(Number);
+  const root = mkdtempSync(join(tmpdir(), "dcmflow-bench-wp-"));
+  const pipeline = join(root, "seed.yaml");
+  writeFileSync(pipeline, SEED_RECIPE);
+  const list = contenders(root, pipeline, options.gpu ?? true);
+  const one = makeSlices(root, 1);
+  const results = new Map<number, Map<string, Sample[]>>();
+  results.set(1, race(list.filter((c) => c.name.startsWith("dcmflow run (CPU")), one, rounds));
+  for (const n of sizes) results.set(n, race(list, makeSlices(root, n), rounds));
+  rmSync(root, { recursive: true, force: true });
+  print(results, list.map((c) => c.name), sizes, rounds);
+  return results;
+};
+
+const print = (
+  results: Map<number, Map<string, Sample[]>>,
+  names: ReadonlyArray<string>,
+  sizes: ReadonlyArray<number>,
+  rounds: number,
+) => {
+  const med = (n: number, name: string, f: (s: Sample) => number) =>
+    median(results.get(n)!.get(name)!.map(f));
+  const reference = names.find((n) => n.startsWith("PyTorch"));
+  console.log(
+    `\nWhole process, seed recipe, synthetic 512² CT slices -> 224², ${runtimeName()}, ` +
+      `${availableParallelism()} cores, median of ${rounds} alternating rounds\n`,
+  );
+  console.log(
+    `| contender | ${sizes.map((n) => `${n} slices`).join(" | ")} | per slice (marginal) | peak RSS ${
+      sizes.join(" / ")
+    } |`,
+  );
+  console.log(`|---|${sizes.map(() => "---:").join("|")}|---:|---:|`);
+  for (const name of names) {
+    const secs = sizes.map((n) => med(n, name, (s) => s.seconds));
+    const ratios = reference && name !== reference
+      ? sizes.map((n, k) => ` (**${(med(n, reference, (s) => s.seconds) / secs[k]).toFixed(1)}×**)`)
+      : sizes.map(() => "");
+    const [a, b] = [sizes[0], sizes[sizes.length - 1]];
+    const marginal = sizes.length > 1
+      ? ((med(b, name, (s) => s.seconds) - med(a, name, (s) => s.seconds)) / (b - a)) * 1000
+      : NaN;
+    const rss = sizes.map((n) => med(n, name, (s) => s.rssMiB).toFixed(0)).join(" / ");
+    console.log(
+      `| ${name} | ${secs.map((s, k) => `${s.toFixed(2)} s${ratios[k]}`).join(" | ")} | ${
+        marginal.toFixed(2)
+      } ms | ${rss} MiB |`,
+    );
+  }
+  const start = med(1, names[0], (s) => s.seconds);
+  console.log(
+    `\nStart-up (dcmflow run on one slice, whole process): ${
+      start.toFixed(3)
+    } s. Ratios: PyTorch time / dcmflow time.`,
+  );
+};
+
+if (import.meta.main) wholeProcess();

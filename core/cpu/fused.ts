@@ -1,0 +1,306 @@
+/**
+ * Fusion on the CPU, as on the GPU: the elementwise stages right after the source run as one pass.
+ *
+ * - Over integer stored values (raw words, BitsStored <= 16) the chain becomes one lookup table over the
+ *   whole stored range (`rescale ∘ window ∘ ...`, at most 65,536 entries), built once per distinct set of
+ *   per-image values and cached; each pixel is then one table read. Values are rounded to float32 between
+ *   stages, as the stage-by-stage path stores them, so the table gives the same numbers.
+ * - An affine elementwise stage right after a `convex` stage (a resize, whose weights sum to 1) moves
+ *   before it, into the table: `normalize(resize(x)) = resize(normalize(x))` up to float32 rounding. Its
+ *   notes and kind are still applied after the resize, so the image's record reads as the pipeline does.
+ * - Anything else (floats from a codec, BitsStored > 16) runs the composed function once per value.
+ *
+ * An image whose stage declines the fused form (`CpuFallback`, e.g. a Modality LUT Sequence) is reported
+ * as such, and the caller runs the stages one by one for it.
+ *
+ * @module
+ */
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import { channelView, mapChannels, withChannels } from "../elementwise.ts";
+import type { CodedError } from "../errors.ts";
+import type { Plan, PlannedStage } from "../planner.ts";
+import {
+  type AnyImageStage,
+  type Elementwise,
+  type KernelValues,
+  outputKind,
+  type SourceFile,
+  type Upload,
+} from "../stage.ts";
+import type { Image, TensorSpec } from "../tensor.ts";
+import { lookUp, storedRange, storedValues } from "./unpack.ts";
+
+type Placed = PlannedStage<AnyImageStage>;
+
+/** One stage of the fused chain. */
+interface Step {
+  readonly index: number;
+  readonly placed: Placed;
+  readonly form: Elementwise<unknown>;
+  /** Moved before the convex stage: its notes and kind are applied after that stage. */
+  readonly hoisted: boolean;
+}
+
+/** The shape of a plan's fused prefix. */
+export interface FusedPlan {
+  readonly steps: ReadonlyArray<Step>;
+  /** Index (in plan.stages) of the convex stage the hoisted steps moved before, if any. */
+  readonly convex?: number;
+  /** Stage indices the fused chain replaces (the caller skips them). */
+  readonly fused: ReadonlySet<number>;
+  /** True when the first stage to read the chain's output is convex (its memory can be reused after it). */
+  readonly feedsConvex: boolean;
+}
+
+/** The per-image values of each step (and where a step declined). */
+type Resolved =
+  | { readonly ok: true; readonly header: Omit<Image, "data">; readonly values: ReadonlyArray<KernelValues> }
+  | { readonly ok: false; readonly fallback: string }
+  | { readonly ok: false; readonly error: CodedError; readonly stage: string };
+
+const formOf = (s: Placed): Elementwise<unknown> | undefined =>
+  s.stage.elementwise && (s.stage.elementwise.applies?.(s.params) ?? true)
+    ? (s.stage.elementwise as Elementwise<unknown>)
+    : undefined;
+
+/** Whether an elementwise stage changes the channel count with these params (gray widened to RGB). */
+const changesChannels = (form: Elementwise<unknown>, params: unknown): boolean =>
+  form.channels !== undefined && (form.channels(params, 1) !== 1 || form.channels(params, 3) !== 3);
+
+/** Finds the fused prefix of a plan: leading elementwise stages, plus affine ones hoisted over a resize. */
+export const fusedPlan = (plan: Plan): FusedPlan => {
+  const steps: Step[] = [];
+  const stages = plan.stages;
+  const widens = (s: Step) => changesChannels(s.form, s.placed.params);
+  let i = 0;
+  // A stage that changes the channel count ends the chain (its successors would see other channels).
+  while (i < stages.length && formOf(stages[i]) && (i === 0 || !widens(steps[i - 1]))) {
+    steps.push({ index: i, placed: stages[i], form: formOf(stages[i])!, hoisted: false });
+    i++;
+  }
+  const canHoist = steps.length === 0 || !widens(steps[steps.length - 1]);
+  if (i < stages.length && stages[i].stage.convex && canHoist) {
+    const convex = i;
+    for (let j = i + 1; j < stages.length; j++) {
+      const form = formOf(stages[j]);
+      if (!form?.affine || changesChannels(form, stages[j].params)) break;
+      steps.push({ index: j, placed: stages[j], form, hoisted: true });
+    }
+    if (steps.some((s) => s.hoisted)) {
+      return { steps, convex, fused: new Set(steps.map((s) => s.index)), feedsConvex: true };
+    }
+  }
+  const feedsConvex = stages[i]?.stage.convex === true;
+  return { steps, fused: new Set(steps.map((s) => s.index)), feedsConvex };
+};
+
+/** The header after a step: its kind, channels and (unless deferred) notes. */
+const headerAfter = (
+  header: Omit<Image, "data">,
+  step: Step,
+  values: KernelValues,
+  withNotes: boolean,
+): Omit<Image, "data"> => {
+  const channels = channelView(header.shape).channels;
+  const out = step.form.channels?.(step.placed.params, channels) ?? channels;
+  return {
+    ...header,
+    kind: outputKind(step.placed.stage, header.kind),
+    shape: withChannels(header.shape, out),
+    notes: withNotes && values.notes ? { ...header.notes, ...values.notes } : header.notes,
+  };
+};
+
+/**
+ * Resolves every step's values for one image, in order (each step sees the header the previous left; a
+ * hoisted step sees the rows and columns the convex stage will give, as it would have after it).
+ */
+const resolve = (steps: ReadonlyArray<Step>, first: Omit<Image, "data">, convex?: TensorSpec): Resolved => {
+  let header = first;
+  const values: KernelValues[] = [];
+  for (const step of steps) {
+    if (step.hoisted && convex && header.shape.length === 4) {
+      const [f, c, rows, cols] = header.shape;
+      header = { ...header, shape: [f, c, convex.rows ?? rows, convex.cols ?? cols] };
+    }
+    const exit = Effect.runSyncExit(step.form.values(step.placed.params, header));
+    if (Exit.isFailure(exit)) {
+      const e = exit.cause.reasons.find((r) => r._tag === "Fail")?.error as CodedError | undefined;
+      if (e?.code === "CPU_FALLBACK") return { ok: false, fallback: `${step.placed.label}: ${e.message}` };
+      const error = e ?? { code: "STAGE_FAILED", message: String(exit.cause) };
+      return { ok: false, error, stage: step.placed.label };
+    }
+    values.push(exit.value);
+    header = headerAfter(header, step, exit.value, !step.hoisted);
+  }
+  // The image leaving the chain keeps its own rows and columns (the convex stage changes them).
+  return {
+    ok: true,
+    header: { ...header, shape: withChannels(first.shape, channelView(header.shape).channels) },
+    values,
+  };
+};
+
+/** The composed function of the chain for output channel `c`, rounding to float32 after every stage. */
+const composed = (
+  steps: ReadonlyArray<Step>,
+  values: ReadonlyArray<KernelValues>,
+  channelsPerStep: ReadonlyArray<number>,
+  c: number,
+): (x: number) => number => {
+  const fns = steps.map((s, j) => {
+    const f = s.form.cpu(values[j].values);
+    const channel = channelsPerStep[j + 1] === 1 ? 0 : c;
+    return (x: number) => f(x, channel);
+  });
+  return (x) => {
+    let v = x;
+    for (const f of fns) v = Math.fround(f(v));
+    return v;
+  };
+};
+
+/** Channels of the image before each step and after the last. */
+const channelsAlong = (steps: ReadonlyArray<Step>, first: number): number[] => {
+  const out = [first];
+  for (const s of steps) {
+    const before = out[out.length - 1];
+    out.push(s.form.channels?.(s.placed.params, before) ?? before);
+  }
+  return out;
+};
+
+/** What a hoisted step still owes the image after the convex stage: its kind and its notes. */
+export interface Pending {
+  readonly produces: AnyImageStage["produces"];
+  readonly notes?: Readonly<Record<string, unknown>>;
+}
+
+/** Lookup tables of chains, by their per-image values and stored range (most series share one). */
+class TableCache {
+  readonly #tables = new Map<string, ReadonlyArray<Float32Array>>();
+
+  tables(key: string, make: () => ReadonlyArray<Float32Array>): ReadonlyArray<Float32Array> {
+    let t = this.#tables.get(key);
+    if (!t) {
+      if (this.#tables.size >= 64) this.#tables.clear();
+      t = make();
+      this.#tables.set(key, t);
+    }
+    return t;
+  }
+}
+
+/** What the fused chain made of one image. */
+export type FusedOutcome =
+  | { readonly ok: true; readonly image: Image; readonly pending: ReadonlyArray<Pending> }
+  | { readonly ok: false; readonly fallback: string }
+  | { readonly ok: false; readonly error: CodedError; readonly stage: string };
+
+/** The fused chain of a plan, ready to run on prepared uploads. */
+export class FusedChain {
+  readonly #cache = new TableCache();
+
+  constructor(readonly shape: FusedPlan, readonly convexOutput?: TensorSpec) {}
+
+  /** The fused chain of a plan. */
+  static of(plan: Plan): FusedChain {
+    const shape = fusedPlan(plan);
+    return new FusedChain(shape, shape.convex === undefined ? undefined : plan.stages[shape.convex].output);
+  }
+
+  /**
+   * Runs the chain on one upload: the image the last fused step gives (hoisted notes still pending). With
+   * `scratch`, a lookup-table chain writes into it (for a convex stage to read and drop).
+   */
+  run(upload: Upload, scratch?: Float32Array): FusedOutcome {
+    const steps = this.shape.steps;
+    const convex = this.shape.convex === undefined ? undefined : this.convexOutput;
+    const resolved = resolve(steps, upload.image, convex);
+    if (!resolved.ok) return resolved;
+    const { header, values } = resolved;
+    const channels = channelsAlong(steps, channelView(upload.image.shape).channels);
+    const px = upload.pixels;
+    const { frames, channels: samples, plane } = channelView(upload.image.shape);
+    const outChannels = channels[channels.length - 1];
+    let data: Float32Array;
+    if (px.type === "raw" && px.bitsStored <= 16 && steps.length > 0) {
+      const { min, size } = storedRange(px);
+      const key = `${px.bitsStored}:${px.signed}:${outChannels}:${
+        JSON.stringify(values.map((v) => v.values))
+      }`;
+      const tables = this.#cache.tables(key, () =>
+        Array.from({ length: outChannels }, (_, c) => {
+          const f = composed(steps, values, channels, c);
+          const t = new Float32Array(size);
+          for (let k = 0; k < size; k++) t[k] = f(min + k);
+          return t;
+        }));
+      data = lookUp(px, [frames, samples, plane], tables, scratch);
+    } else {
+      const stored = px.type === "raw" ? storedValues(px, samples, plane, frames * samples * plane) : px.data;
+      const fns = Array.from({ length: outChannels }, (_, c) => composed(steps, values, channels, c));
+      data = steps.length === 0
+        ? stored
+        : mapChannels(stored, upload.image.shape, outChannels, (x, c) => fns[c](x));
+    }
+    const pending = steps.flatMap((step, j) =>
+      step.hoisted ? [{ produces: step.placed.stage.produces, notes: values[j].notes }] : []
+    );
+    return { ok: true, image: { ...header, data }, pending };
+  }
+}
+
+/** Applies the hoisted steps' kinds and notes to the image the convex stage returned. */
+export const settle = (image: Image, pending: ReadonlyArray<Pending>): Image =>
+  pending.reduce<Image>((img, p) => ({
+    ...img,
+    kind: outputKind(p, img.kind),
+    notes: p.notes ? { ...img.notes, ...p.notes } : img.notes,
+  }), image);
+
+/** A coded failure of the chain, at the stage that raised it. */
+export class ChainFailure extends Error {
+  constructor(readonly error: CodedError, readonly stage: string) {
+    super(error.message);
+  }
+}
+
+/** The image the source stage and the fused chain give for one file, and what a convex stage owes it. */
+export interface Loaded {
+  readonly image: Image;
+  /** Set when the image went through the chain: its stages are skipped, `pending` settled after convex. */
+  readonly fused?: { readonly pending: ReadonlyArray<Pending> };
+}
+
+/**
+ * Runs the source stage on a file, through the fused chain when there is one (`prepare`, then the chain),
+ * else - or when the chain declines the image - the source stage's `run`. A failure of a chain step is a
+ * {@link ChainFailure} naming that step.
+ */
+export const loadSource = (
+  plan: Plan,
+  chain: FusedChain | undefined,
+  file: SourceFile,
+  scratch?: (upload: Upload) => Float32Array | undefined,
+): Effect.Effect<Loaded, unknown, unknown> =>
+  Effect.gen(function* () {
+    const source = plan.source;
+    if (chain && source.stage.prepare) {
+      const upload = (yield* source.stage.prepare(file, source.params)) as Upload;
+      const outcome = chain.run(upload, scratch?.(upload));
+      if (outcome.ok) return { image: outcome.image, fused: { pending: outcome.pending } };
+      if ("error" in outcome) return yield* Effect.fail(new ChainFailure(outcome.error, outcome.stage));
+      // The fused form declined this image (e.g. a Modality LUT Sequence): the stages one by one.
+    }
+    return { image: yield* source.stage.run(file, source.params) };
+  });
+
+/** True when stage `i` runs on its own for this image (not replaced by the chain it went through). */
+export const runsAlone = (chain: FusedChain | undefined, loaded: Loaded, i: number): boolean =>
+  !(loaded.fused && chain?.shape.fused.has(i));
+
+/** The image after stage `i`: a chain's hoisted steps are settled after the convex stage. */
+export const afterStage = (chain: FusedChain | undefined, loaded: Loaded, i: number, image: Image): Image =>
+  loaded.fused && chain?.shape.convex === i ? settle(image, loaded.fused.pending) : image;

@@ -1,0 +1,113 @@
+/**
+ * The run's record keeper on the owning thread: inputs finish in any order (several workers), and are
+ * committed - their staged outputs renamed into place - journaled and reported in input order, so the
+ * ledger, the journal and anything that collects rows across inputs read the same whatever the timing.
+ *
+ * @module
+ */
+import type { RunCollectors, StagedRows } from "../collect.ts";
+import { commitStaged, type LedgerEntry, okEntry } from "../session.ts";
+import { toCodedError } from "../errors.ts";
+import type { Journal } from "./journal.ts";
+import type { TaskResult } from "./process.ts";
+
+/**
+ * A finished input: a result to commit, or an entry that is already final (conflicts, resumed inputs, the
+ * GPU path's committed inputs with the rows they staged for run-level outputs).
+ */
+export type Finished =
+  | { readonly index: number; readonly result: TaskResult }
+  | { readonly index: number; readonly entry: LedgerEntry; readonly rows?: StagedRows };
+
+/** Commits a result's staged outputs; its ledger entry. */
+export const commitResult = (r: TaskResult): LedgerEntry => {
+  // A grouped input's members and warnings (core/group.ts).
+  const group = r.members ? { members: r.members, ...(r.warnings ? { warnings: r.warnings } : {}) } : {};
+  return { ...entryOf(r), ...group };
+};
+
+const entryOf = (r: TaskResult): LedgerEntry => {
+  const { input, ms } = r;
+  if (r.error) return { input, status: "error", outputs: [], error: r.error, ms };
+  try {
+    const files = commitStaged(r.staged ?? []);
+    return okEntry(input, files, ms, r.predictions);
+  } catch (e) {
+    return { input, status: "error", outputs: [], error: { ...toCodedError(e), stage: "commit" }, ms };
+  }
+};
+
+/** Accepts finished inputs in any order; commits, journals and reports them in run order. */
+export class RunRecorder {
+  readonly #waiting = new Map<number, Finished>();
+  readonly #entries: LedgerEntry[] = [];
+  #order: ReadonlyArray<number>;
+  #next = 0;
+  #failed = 0;
+
+  /**
+   * @param order the indices of this run's inputs, in the order they are recorded
+   * @param journal where each recorded entry is appended
+   * @param onRecord called for each entry as it is recorded (progress)
+   * @param collectors the run-level outputs the rows of each recorded input are appended to, in order
+   */
+  constructor(
+    order: ReadonlyArray<number>,
+    readonly journal: Journal,
+    readonly onRecord: (entry: LedgerEntry, done: number, failed: number) => void,
+    readonly collectors?: RunCollectors,
+  ) {
+    this.#order = order;
+  }
+
+  /** Inputs finished but waiting for an earlier one (they hold their place in memory). */
+  get waiting(): number {
+    return this.#waiting.size;
+  }
+
+  /** Accepts one finished input and records every input now in order. */
+  accept(finished: Finished): void {
+    this.#waiting.set(finished.index, finished);
+    this.#drain();
+  }
+
+  /**
+   * Gives up on inputs that will never finish (the run was interrupted before they started): the inputs
+   * after them are recorded, and they are left out of the ledger (its summary counts them as pending).
+   */
+  skip(indices: ReadonlyArray<number>): void {
+    const skipped = new Set(indices);
+    this.#order = [
+      ...this.#order.slice(0, this.#next),
+      ...this.#order.slice(this.#next).filter((i) => !skipped.has(i)),
+    ];
+    this.#drain();
+  }
+
+  /** The recorded entries, in run order. */
+  entries(): ReadonlyArray<LedgerEntry> {
+    return this.#entries;
+  }
+
+  #drain(): void {
+    while (this.#next < this.#order.length) {
+      const next = this.#waiting.get(this.#order[this.#next]);
+      if (!next) break;
+      this.#waiting.delete(next.index);
+      this.#record(next);
+    }
+  }
+
+  #record(f: Finished): void {
+    const { index: _earlier, ...made } = "entry" in f ? f.entry : commitResult(f.result);
+    const rows = "entry" in f ? f.rows : f.result.rows;
+    // [collect] the rows of a committed input, appended in input order (may turn the entry into an error).
+    const collected = this.collectors?.active ? this.collectors.append(f.index, made, rows) : made;
+    const entry: LedgerEntry = { index: f.index, ...collected };
+    if (entry.status === "error") this.#failed++;
+    this.#entries.push(entry);
+    this.journal.append({ index: f.index, entry });
+    this.#next++;
+    this.onRecord(entry, this.#next, this.#failed);
+  }
+}

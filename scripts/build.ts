@@ -1,0 +1,186 @@
+/**
+ * `deno task build`: the JavaScript of the npm package, in `dist/` (run by `npm pack` through `prepack`).
+ *
+ * - One esbuild run bundles the entry points of {@link ENTRIES} as ES modules with code splitting: shared
+ *   code lands once in `dist/chunk-*.js`, so the library, the plugin API and the CLI share one `StageError`
+ *   class, one `Output` service tag, one registry of stages. npm packages stay external (regular
+ *   dependencies, and `effect` - a peer dependency - must be the one instance plugins use too).
+ * - `import.meta.url` keeps meaning "where this source file is": every use in a project module becomes the
+ *   URL of the module's source path relative to the bundle (`dist/x.js` -> `../plugins/window/mod.ts`), so
+ *   `wgslFile(import.meta.url, "../../shaders/window.wgsl")` finds `shaders/` shipped beside `dist/`.
+ *   `new URL("./ENTRY.ts", import.meta.url)` naming one of the entry points becomes the URL of that entry's
+ *   bundle (`./worker.js`): a Web Worker started from a bundle runs the worker's bundle.
+ * - `tsc` writes the declarations (`dist/types/**.d.ts`) of the library, the plugin API and the DICOM reader.
+ *
+ * `deno run -A scripts/build.ts [--no-types] [--outdir DIR]`.
+ *
+ * @module
+ */
+import * as esbuild from "esbuild";
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+/** The project root (this file is in `scripts/`). */
+export const ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/**
+ * The bundles: output name (`dist/NAME.js`) -> entry module, one line each. A module that starts another
+ * entry writes `new URL("./worker.ts", import.meta.url)`; in the bundles that URL is `./worker.js`.
+ */
+export const ENTRIES: Readonly<Record<string, string>> = {
+  mod: "mod.ts", // the library: "dcmflow"
+  plugin: "plugin.ts", // the plugin API: "dcmflow/plugin"
+  dicom: "dicom/mod.ts", // the DICOM reader: "dcmflow/dicom"
+  cli: "cli.ts", // the command (package.json "bin")
+  worker: "worker.ts", // the worker threads' entry (mod.ts's WORKER_URL)
+};
+
+/** The modules whose declarations are published (package.json `exports` -> `types`). */
+const TYPED_ENTRIES = ["mod.ts", "plugin.ts", "dicom/mod.ts"];
+
+/** The bundle that is the package's `bin`: it gets a `#!/usr/bin/env node` line and the executable bit. */
+const BIN = "cli";
+
+const toPosix = (p: string) => p.replace(/\\/g, "/");
+const relativeUrl = (from: string, to: string) => {
+  const rel = toPosix(relative(from, to));
+  return rel.startsWith(".") ? rel : `./${rel}`;
+};
+
+/** `new URL("./x.ts", import.meta.url)`: a module URL written in a source file. */
+const MODULE_URL = /new URL\(\s*(["'])([^"']+\.ts)\1\s*,\s*import\.meta\.url\s*\)/g;
+
+/**
+ * Rewrites `import.meta.url` in one project module for a bundle in `outdir`: module URLs of entry points
+ * become their bundles' URLs; every other use becomes the source file's own URL, found from the bundle's.
+ */
+export const rewriteModuleUrls = (
+  source: string,
+  file: string,
+  outdir: string,
+  entries: Readonly<Record<string, string>>,
+  root: string = ROOT,
+): string => {
+  const bundleOf = new Map(Object.entries(entries).map(([name, entry]) => [resolve(root, entry), name]));
+  const HERE = "\u0000BUNDLE_URL\u0000"; // the bundle's own import.meta.url, kept through the second pass
+  const entryUrls = source.replace(MODULE_URL, (whole, _q, path: string) => {
+    const name = bundleOf.get(resolve(dirname(file), path));
+    return name === undefined ? whole : `new URL(${JSON.stringify(`./${name}.js`)}, ${HERE})`;
+  });
+  const self = `new URL(${JSON.stringify(relativeUrl(outdir, file))}, import.meta.url).href`;
+  return entryUrls.replace(/\bimport\.meta\.url\b/g, self).replaceAll(HERE, "import.meta.url");
+};
+
+/** The esbuild plugin applying {@link rewriteModuleUrls} to the project's own TypeScript modules. */
+const moduleUrls = (
+  outdir: string,
+  entries: Readonly<Record<string, string>>,
+  root: string,
+): esbuild.Plugin => ({
+  name: "dcmflow-module-urls",
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
+      if (/[\\/]node_modules[\\/]/.test(args.path)) return undefined;
+      const text = readFileSync(args.path, "utf8");
+      if (!text.includes("import.meta.url")) return undefined;
+      return { contents: rewriteModuleUrls(text, args.path, outdir, entries, root), loader: "ts" };
+    });
+  },
+});
+
+/** Options of {@link build}. */
+export interface BuildOptions {
+  /** Output folder (default `dist/`); emptied first. */
+  readonly outdir?: string;
+  /** Entry points (default {@link ENTRIES}). */
+  readonly entries?: Readonly<Record<string, string>>;
+  /** Write declarations with tsc (default true; the slowest part). */
+  readonly types?: boolean;
+  /** Project root the entries are relative to (default {@link ROOT}). */
+  readonly root?: string;
+}
+
+/** Bundles the entry points (and writes the declarations); returns the files written, relative to outdir. */
+export const build = async (options: BuildOptions = {}): Promise<string[]> => {
+  const root = options.root ?? ROOT;
+  const outdir = resolve(root, options.outdir ?? "dist");
+  const entries = options.entries ?? ENTRIES;
+  rmSync(outdir, { recursive: true, force: true });
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, file]) => [name, join(root, file)])),
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "es2022",
+    packages: "external",
+    plugins: [moduleUrls(outdir, entries, root)],
+    logLevel: "warning",
+  });
+  const bin = join(outdir, `${BIN}.js`);
+  if (existsSync(bin)) {
+    writeFileSync(bin, `#!/usr/bin/env node\n${readFileSync(bin, "utf8")}`);
+    chmodSync(bin, 0o755);
+  }
+  if (options.types ?? true) await declarations(root, join(outdir, "types"));
+  return listFiles(outdir).map((f) => toPosix(relative(outdir, f)));
+};
+
+const listFiles = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? listFiles(join(dir, d.name)) : [join(dir, d.name)]
+  );
+
+/** Writes `.d.ts` files of {@link TYPED_ENTRIES} and what they import, with `.js` import specifiers. */
+const declarations = async (root: string, outDir: string): Promise<void> => {
+  const { default: ts } = await import("typescript");
+  const program = ts.createProgram(TYPED_ENTRIES.map((f) => join(root, f)), {
+    declaration: true,
+    emitDeclarationOnly: true,
+    outDir,
+    rootDir: root,
+    allowImportingTsExtensions: true,
+    rewriteRelativeImportExtensions: true,
+    resolveJsonModule: true,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    target: ts.ScriptTarget.ES2022,
+    lib: ["lib.es2023.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts"],
+    types: ["node", "@webgpu/types"],
+    strict: true,
+    skipLibCheck: true,
+    stripInternal: true,
+  });
+  const result = program.emit();
+  const problems = ts.getPreEmitDiagnostics(program).concat(result.diagnostics)
+    // 7016: an npm package without types (dcmjs, the codecs) is `any`, as under Deno
+    .filter((d) => d.category === ts.DiagnosticCategory.Error && d.code !== 7016);
+  if (problems.length > 0) {
+    const host = {
+      getCanonicalFileName: (f: string) => f,
+      getCurrentDirectory: () => root,
+      getNewLine: () => "\n",
+    };
+    throw new Error(`declarations failed:\n${ts.formatDiagnostics(problems, host)}`);
+  }
+  for (const file of listFiles(outDir)) {
+    // tsc keeps ".ts" in specifiers of declaration files; consumers resolve ".js" to the ".d.ts" beside it
+    const text = readFileSync(file, "utf8");
+    const fixed = text.replace(/(from\s+|import\()(["'])(\.{1,2}\/[^"']+)\.ts\2/g, "$1$2$3.js$2");
+    if (fixed !== text) writeFileSync(file, fixed);
+  }
+};
+
+if (import.meta.main) {
+  const args = process.argv.slice(2);
+  const at = args.indexOf("--outdir");
+  const outdir = at >= 0 ? args[at + 1] : "dist";
+  const started = performance.now();
+  const files = await build({ types: !args.includes("--no-types"), outdir });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.error(`dcmflow build: ${files.length} files in ${outdir}/ (${seconds} s)`);
+}

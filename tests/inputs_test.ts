@@ -1,0 +1,134 @@
+/**
+ * Issue 15, walking inputs: each real file once (device + inode), symlink loops and unreadable folders
+ * reported as entries, outputs that would overwrite the run ledger refused, hidden files defined, and
+ * `--out` naming a file refused before anything runs.
+ */
+import { NodeServices } from "@effect/platform-node";
+import assert from "node:assert/strict";
+import { copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Effect, FileSystem } from "effect";
+import { discoverInputs, type InputFile, outputBaseName } from "../core/inputs.ts";
+import { runPipeline } from "../mod.ts";
+import { readJson, runCli, runResult, tempDir } from "./helpers.ts";
+
+const SAMPLE = new URL("./fixtures/dicom/signed12_garbage.dcm", import.meta.url).pathname;
+
+const discover = async (paths: string[], out: string) => {
+  const r = await runResult(discoverInputs(paths, out));
+  assert.equal(r._tag, "Success");
+  return (r as { success: ReadonlyArray<InputFile> }).success;
+};
+
+const rel = (root: string, list: ReadonlyArray<InputFile>) =>
+  list.map((i) => `${i.path.slice(root.length + 1)}${i.problem ? ` ${i.problem.code}` : ""}`);
+
+Deno.test("a link back to an ancestor folder is reported once per link; every real file is listed once", async () => {
+  const root = tempDir();
+  mkdirSync(join(root, "d"));
+  writeFileSync(join(root, "a.dcm"), "a");
+  writeFileSync(join(root, "d", "b.dcm"), "b");
+  symlinkSync("..", join(root, "d", "l"));
+  symlinkSync("..", join(root, "d", "m")); // two loops: the old walk was exponential
+  const found = await discover([root], join(root, "out"));
+  assert.deepEqual(rel(root, found), ["a.dcm", "d/b.dcm", "d/l SYMLINK_LOOP", "d/m SYMLINK_LOOP"]);
+  assert.match(found[2].problem!.message, /symbolic link back into a folder that contains it/);
+});
+
+Deno.test("a second path to the same file or folder is a DUPLICATE_INPUT entry, not a second run", async () => {
+  const root = tempDir();
+  mkdirSync(join(root, "x"));
+  writeFileSync(join(root, "x", "a.dcm"), "a");
+  symlinkSync("a.dcm", join(root, "x", "b.dcm"));
+  symlinkSync("x", join(root, "y"));
+  const found = await discover([root, join(root, "x", "a.dcm")], join(root, "out"));
+  assert.deepEqual(rel(root, found), [
+    "x/a.dcm",
+    "x/b.dcm DUPLICATE_INPUT",
+    "y DUPLICATE_INPUT",
+    "x/a.dcm DUPLICATE_INPUT",
+  ]);
+  assert.match(found[1].problem!.message, /the same file as .*x\/a\.dcm/);
+});
+
+Deno.test("broken links and unreadable folders are READ_ERROR entries", async () => {
+  const root = tempDir();
+  mkdirSync(join(root, "locked"));
+  writeFileSync(join(root, "locked", "c.dcm"), "c");
+  symlinkSync("missing.dcm", join(root, "broken.dcm"));
+  // Root can read any folder: the unreadable folder is simulated in the file system service.
+  const program = Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem;
+    const locked: FileSystem.FileSystem = {
+      ...fs,
+      readDirectory: (p, o) =>
+        p.endsWith("locked") ? fs.readDirectory(join(p, "no-such-folder"), o) : fs.readDirectory(p, o),
+    };
+    return yield* discoverInputs([root], join(root, "out")).pipe(
+      Effect.provideService(FileSystem.FileSystem, locked),
+    );
+  });
+  const found = await Effect.runPromise(program.pipe(Effect.provide(NodeServices.layer)));
+  assert.deepEqual(rel(root, found), ["broken.dcm READ_ERROR", "locked READ_ERROR"]);
+  assert.match(found[1].problem!.message, /cannot list this folder/);
+});
+
+Deno.test("hidden entries are skipped except hidden files ending in .dcm, whose names are kept whole", async () => {
+  const root = tempDir();
+  mkdirSync(join(root, ".git"));
+  for (const name of ["a.dcm", "..dcm", ".hidden", ".git/x.dcm", ".DS_Store", ".scan.dcm"]) {
+    writeFileSync(join(root, name), "x");
+  }
+  const found = await discover([root], join(root, "out"));
+  assert.deepEqual(rel(root, found), ["..dcm", ".scan.dcm", "a.dcm"]);
+  assert.equal(found[0].outputBase, "..dcm");
+  assert.equal(found[1].outputBase, ".scan");
+  assert.equal(outputBaseName("a/b/x.DCM"), "a/b/x");
+  assert.equal(outputBaseName("IM0001"), "IM0001");
+});
+
+Deno.test("run: loops and ledger-name conflicts reach the ledger once each; --out as a file runs nothing", async () => {
+  const root = tempDir();
+  const input = join(root, "in");
+  mkdirSync(join(input, "d"), { recursive: true });
+  copyFileSync(SAMPLE, join(input, "d", "x.dcm"));
+  copyFileSync(SAMPLE, join(input, "dcmflow-run.dcm"));
+  symlinkSync("..", join(input, "d", "up"));
+  const pipeline = join(root, "p.yaml");
+  writeFileSync(
+    pipeline,
+    "dcmflow: 1\nstages:\n  - use: decode\n  - use: write\n    with: { format: json }\n",
+  );
+  const out = join(root, "out");
+  const r = await runResult(runPipeline(pipeline, { inputs: [input], out, device: "cpu" }));
+  assert.equal(r._tag, "Success");
+  const ledger = readJson(join(out, "dcmflow-run.json"));
+  const entries = ledger.inputs.map((e: { input: string; status: string; error?: { code: string } }) =>
+    `${e.input.slice(input.length + 1)} ${e.status}${e.error ? ` ${e.error.code}` : ""}`
+  );
+  assert.deepEqual(entries, [
+    "d/up error SYMLINK_LOOP",
+    "d/x.dcm ok",
+    "dcmflow-run.dcm error OUTPUT_CONFLICT",
+  ]);
+  assert.ok(existsSync(join(out, "d", "x.json")));
+
+  writeFileSync(join(root, "file-out"), "not a folder");
+  const bad = await runResult(
+    runPipeline(pipeline, { inputs: [input], out: join(root, "file-out"), device: "cpu" }),
+  );
+  assert.equal(bad._tag, "Failure");
+  assert.equal((bad as { failure: { code: string } }).failure.code, "INVALID_ARGUMENTS");
+  const cli = await runCli([
+    "run",
+    pipeline,
+    "--input",
+    input,
+    "--out",
+    join(root, "file-out"),
+    "--device",
+    "cpu",
+  ]);
+  assert.equal(cli.code, 2, cli.stderr);
+  assert.match(cli.stderr, /--out .*is a file/);
+});
