@@ -24,8 +24,8 @@ import { withChannels } from "../elementwise.ts";
 import { type GpuBatch, imageLength } from "./batch.ts";
 import type { GpuError, GpuShape } from "./device.ts";
 import { type ImageValues, type LoadSpec, loadSpecOf, runFused } from "./fuse.ts";
-import { flushCommands, writeBuffer } from "./commands.ts";
-import { readBack } from "./kernels.ts";
+import { flushCommands, submitPending, writeBuffer } from "./commands.ts";
+import { submitReadBack } from "./kernels.ts";
 import type { BufferPool } from "./pool.ts";
 import type { ChainStep, Placed, Segment } from "./segments.ts";
 
@@ -102,6 +102,18 @@ type Location =
   | { readonly at: "upload"; readonly buffer: GPUBuffer; readonly load: LoadSpec; readonly words: number }
   | { readonly at: "gpu"; readonly buffer: GPUBuffer };
 
+/**
+ * When a batch may map its results. Mapping waits for the GPU (on Deno's WebGPU, blocking this thread),
+ * so a batch maps only once the batch launched after it has submitted its own work: the GPU then runs
+ * that one while this thread reads back and writes this one.
+ */
+export interface BatchTurn {
+  /** Called when this batch has submitted work (the batch before it may map now). */
+  readonly submitted: () => void;
+  /** Waits until this batch may map. */
+  readonly wait: Effect.Effect<void>;
+}
+
 /** What every batch of a run shares. */
 export interface BatchContext {
   readonly plan: Plan;
@@ -116,9 +128,16 @@ export class GpuBatchRun {
   #shape: Shape;
   /** True when the GPU copy is current (false after a CPU stage changed the data). */
   #gpuCurrent = true;
+  /** Until this batch's first map: when it may map (see {@link BatchTurn}). */
+  #turn: BatchTurn | undefined;
 
-  constructor(private readonly ctx: BatchContext, private readonly items: ReadonlyArray<Item>) {
+  constructor(
+    private readonly ctx: BatchContext,
+    private readonly items: ReadonlyArray<Item>,
+    turn?: BatchTurn,
+  ) {
     this.#shape = items[0].header.shape;
+    this.#turn = turn;
   }
 
   /** Runs every segment; items end ok, failed or marked for the CPU path. Frees the batch's buffers. */
@@ -131,7 +150,12 @@ export class GpuBatchRun {
         else if (seg.kind === "kernel") yield* this.#kernel(seg.placed, seg.gpu);
         else if ((yield* this.#cpu(seg.placed, seg.index)) === "stop") break;
       }
-    }).pipe(Effect.ensuring(Effect.sync(() => this.#release())));
+    }).pipe(Effect.ensuring(Effect.sync(() => {
+      // Whatever is still recorded (a plan ending on the GPU) goes to the GPU now.
+      submitPending(this.ctx.gpu);
+      this.#turn?.submitted();
+      this.#release();
+    })));
   }
 
   /** Writes every item's words (or floats) into one buffer, image i at word `i * words`. */
@@ -251,7 +275,10 @@ export class GpuBatchRun {
     return Effect.gen({ self: this }, function* () {
       const buffer = yield* this.#toGpuF32();
       const { gpu, pool } = this.ctx;
-      if (!form.recordsOnly) yield* flushCommands(gpu);
+      if (!form.recordsOnly) {
+        yield* flushCommands(gpu);
+        this.#turn?.submitted();
+      }
       const images = this.items.map((it) => it.header);
       const batch: GpuBatch = { gpu, pool, buffer, shape: this.#shape, count: this.items.length, images };
       const out = yield* form.run(placed.params, batch);
@@ -273,7 +300,14 @@ export class GpuBatchRun {
       if (activeItems(this.items).every((it) => it.cpu)) return; // the CPU copies are current
       const buffer = yield* this.#toGpuF32();
       const len = imageLength(this.#shape);
-      const all = yield* readBack(this.ctx.gpu, buffer, len * this.items.length * 4);
+      const pending = yield* submitReadBack(this.ctx.gpu, buffer, len * this.items.length * 4);
+      const turn = this.#turn;
+      this.#turn = undefined;
+      if (turn) {
+        turn.submitted();
+        yield* turn.wait;
+      }
+      const all = yield* pending.read;
       this.items.forEach((it, k) => (it.cpu = all.subarray(k * len, (k + 1) * len)));
     });
   }

@@ -29,7 +29,7 @@ import { finishSession, type LedgerEntry, openSession } from "../session.ts";
 import type { Upload } from "../stage.ts";
 import type { Shape } from "../tensor.ts";
 import { imageLength } from "./batch.ts";
-import { GpuBatchRun, type Item, uploadLoad } from "./batch_run.ts";
+import { type BatchTurn, GpuBatchRun, type Item, uploadLoad } from "./batch_run.ts";
 import type { GpuError, GpuShape, WgslCompileError } from "./device.ts";
 import { F32_LOAD, fusedProgram, loadKey, paramCapacity } from "./fuse.ts";
 import { pipelineFor } from "./kernels.ts";
@@ -44,16 +44,19 @@ export interface GpuRunOptions {
   readonly maxBatch: number;
   /** Bytes one batch buffer may use at most (besides the device's own limits). */
   readonly memoryBudget: number;
-  /** Batches in flight at once (2: the next is prepared and queued while the GPU runs this one). */
+  /**
+   * Batches left in flight when the next one is launched (default 1: while the GPU runs a batch, the next
+   * is read and parsed, and the one before is read back and goes through its CPU stages).
+   */
   readonly inFlight?: number;
 }
 
-/** Defaults: fused, up to 32 images, 256 MiB per buffer, two batches in flight. */
+/** Defaults: fused, up to 32 images, 256 MiB per buffer, one batch in flight besides the one launched. */
 export const DEFAULT_GPU_OPTIONS: GpuRunOptions = {
   fuse: true,
   maxBatch: 32,
   memoryBudget: 256 * 1024 * 1024,
-  inFlight: 2,
+  inFlight: 1,
 };
 
 /** Batches are formed from uploads with equal keys: same shape, same storage format. */
@@ -180,6 +183,15 @@ const resetItems = (batch: ReadonlyArray<Item>) =>
       it.header = it.upload.image;
     }), { discard: true });
 
+/** A promise that opens once. */
+class Gate {
+  #open!: () => void;
+  readonly opened = new Promise<void>((resolve) => (this.#open = resolve));
+  open(): void {
+    this.#open();
+  }
+}
+
 /**
  * Runs inputs through a plan on the GPU, batch by batch, as they are added. Create one per run (or per
  * round of inputs); {@link add} each prepared input, then {@link finish} for the entries in input order.
@@ -193,6 +205,8 @@ export class GpuRun {
   > = [];
   readonly #fallback: Array<{ readonly input: InputFile; readonly reason: string }> = [];
   readonly #segments: ReadonlyArray<Segment>;
+  /** The turn of the batch launched last (opened by the next launch's first submission, or by finish). */
+  #lastTurn: Gate | undefined;
   #deviceLost: string | undefined;
 
   constructor(
@@ -234,6 +248,7 @@ export class GpuRun {
       const rest = [...this.#groups.values()];
       this.#groups.clear();
       for (const batch of rest) yield* this.#launch(batch);
+      this.#lastTurn?.open(); // no batch comes after the last one
       while (this.#flights.length > 0) yield* this.#land();
       const entries = this.#order.flatMap((input) => {
         const e = this.#entries.get(input);
@@ -247,16 +262,23 @@ export class GpuRun {
     });
   }
 
-  /** Starts a batch in its own fiber, after landing the oldest when `inFlight` batches are out. */
+  /**
+   * Starts a batch in its own fiber (its uploads and kernels are queued at once), then lands the oldest
+   * batches beyond `inFlight`: the batch before this one maps its results once this one has submitted.
+   */
   #launch(batch: Item[]): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
-      while (this.#flights.length >= Math.max(1, this.options.inFlight ?? 2)) yield* this.#land();
       if (this.#deviceLost) return yield* this.#toCpu(batch, this.#deviceLost);
-      // startImmediately: the batch's uploads and kernels are queued now, before this fiber goes on.
-      const fiber = yield* Effect.forkChild(Effect.exit(this.#runSplitting(batch)), {
-        startImmediately: true,
-      });
+      const before = this.#lastTurn;
+      const mine = new Gate();
+      this.#lastTurn = mine;
+      const turn: BatchTurn = { submitted: () => before?.open(), wait: Effect.promise(() => mine.opened) };
+      const run = Effect.exit(this.#runSplitting(batch, turn)).pipe(
+        Effect.ensuring(Effect.sync(turn.submitted)),
+      );
+      const fiber = yield* Effect.forkChild(run, { startImmediately: true });
       this.#flights.push({ batch, fiber });
+      while (this.#flights.length > Math.max(1, this.options.inFlight ?? 1)) yield* this.#land();
     });
   }
 
@@ -308,18 +330,18 @@ export class GpuRun {
   }
 
   /** Runs a batch; on out-of-memory splits it in half (down to single images) and tries again. */
-  #runSplitting(batch: Item[]): Effect.Effect<void, GpuError | CodedError> {
+  #runSplitting(batch: Item[], turn: BatchTurn): Effect.Effect<void, GpuError | CodedError> {
     const ctx = { plan: this.plan, gpu: this.gpu, pool: this.pool, segments: this.#segments };
     return Effect.catchIf(
-      new GpuBatchRun(ctx, batch).run(),
+      new GpuBatchRun(ctx, batch, turn).run(),
       (e) => (e as { _tag?: string })._tag === "GpuOutOfMemory" && batch.length > 1,
       () =>
         Effect.gen({ self: this }, function* () {
           yield* resetItems(batch);
           this.pool.clear();
           const half = Math.ceil(batch.length / 2);
-          yield* this.#runSplitting(batch.slice(0, half));
-          yield* this.#runSplitting(batch.slice(half));
+          yield* this.#runSplitting(batch.slice(0, half), turn);
+          yield* this.#runSplitting(batch.slice(half), turn);
         }),
     );
   }
@@ -344,10 +366,13 @@ export const runPreparedGpu = (
     return yield* run.finish();
   });
 
+/** Inputs read ahead of the one being added (their reads overlap; parsing stays on this thread). */
+const READ_AHEAD = 8;
+
 /**
  * Reads, parses and runs `inputs` through `plan` on the GPU; the next batch is read and parsed while the
- * GPU runs the previous one. Entries come back in input order; inputs that must run on the CPU instead are
- * listed in `fallback` (their outputs were rolled back).
+ * GPU runs the previous one, its files read a few at a time. Entries come back in input order; inputs
+ * that must run on the CPU instead are listed in `fallback` (their outputs were rolled back).
  */
 export const runInputsGpu = (
   plan: Plan,
@@ -360,7 +385,14 @@ export const runInputsGpu = (
 ): Effect.Effect<GpuChunkResult, never, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const run = new GpuRun(plan, gpu, pool, outDir, options);
-    for (const input of inputs) yield* run.add(yield* prepareInput(plan, input, fs));
+    const ahead: Array<Fiber.Fiber<PreparedInput>> = [];
+    let next = 0;
+    while (next < inputs.length || ahead.length > 0) {
+      while (ahead.length < READ_AHEAD && next < inputs.length) {
+        ahead.push(yield* Effect.forkChild(prepareInput(plan, inputs[next++], fs)));
+      }
+      yield* run.add(yield* Fiber.join(ahead.shift()!));
+    }
     return yield* run.finish();
   });
 

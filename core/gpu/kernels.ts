@@ -15,7 +15,7 @@
  */
 import * as Effect from "effect/Effect";
 import type { WgslSource } from "../wgsl.ts";
-import { GpuDeviceLost, GpuOutOfMemory, type GpuShape, WgslCompileError } from "./device.ts";
+import { GpuDeviceLost, type GpuError, GpuOutOfMemory, type GpuShape, WgslCompileError } from "./device.ts";
 import { flushCommands, recorder, submitPending } from "./commands.ts";
 import { wgslConst, type WgslConstType, WORKGROUP_SIZE, workgroupSizeDecl } from "./layout.ts";
 
@@ -283,12 +283,16 @@ export const dispatch = (
     }
   });
 
-/** Copies `bytes` bytes of a storage buffer back to the CPU (submitting the recorded kernels first). */
-export const readBack = (
+/**
+ * Queues a copy of `bytes` bytes of a storage buffer to a mappable buffer and submits it with the recorded
+ * kernels; `read` then maps it. Between the two the GPU works and this thread is free: on Deno's WebGPU a
+ * map waits (blocking) for the GPU to finish, so work that can overlap goes before `read`.
+ */
+export const submitReadBack = (
   gpu: GpuShape,
   buffer: GPUBuffer,
   bytes: number,
-): Effect.Effect<Float32Array, GpuDeviceLost | GpuOutOfMemory | WgslCompileError> =>
+): Effect.Effect<{ readonly read: Effect.Effect<Float32Array, GpuDeviceLost> }, GpuError> =>
   Effect.gen(function* () {
     const size = Math.ceil(bytes / 4) * 4;
     const staging = yield* createBuffer(
@@ -299,16 +303,26 @@ export const readBack = (
     );
     recorder(gpu).copyBufferToBuffer(buffer, 0, staging, 0, size);
     yield* flushCommands(gpu);
-    yield* Effect.tryPromise({
-      try: () => staging.mapAsync(GPUMapMode.READ),
-      catch: () =>
-        new GpuDeviceLost({
-          code: "GPU_DEVICE_LOST",
-          message: gpu.lost() ?? "mapping a readback buffer failed",
-        }),
+    const read = Effect.gen(function* () {
+      yield* Effect.tryPromise({
+        try: () => staging.mapAsync(GPUMapMode.READ),
+        catch: () =>
+          new GpuDeviceLost({
+            code: "GPU_DEVICE_LOST",
+            message: gpu.lost() ?? "mapping a readback buffer failed",
+          }),
+      });
+      const out = new Float32Array(staging.getMappedRange(0, size).slice(0, bytes));
+      staging.unmap();
+      staging.destroy();
+      return out;
     });
-    const out = new Float32Array(staging.getMappedRange(0, size).slice(0, bytes));
-    staging.unmap();
-    staging.destroy();
-    return out;
+    return { read };
   });
+
+/** Copies `bytes` bytes of a storage buffer back to the CPU (submitting the recorded kernels first). */
+export const readBack = (
+  gpu: GpuShape,
+  buffer: GPUBuffer,
+  bytes: number,
+): Effect.Effect<Float32Array, GpuError> => Effect.flatMap(submitReadBack(gpu, buffer, bytes), (r) => r.read);
