@@ -25,8 +25,9 @@
  * - Per-input failures: {@link StageError} (or any tagged error with a `code`); files: the {@link Output}
  *   service; run-level outputs that gather rows from every input (a stacked .npy): {@link Collection};
  *   WGSL: {@link wgslFile} for a `.wgsl` file beside the plugin's module.
- * - GPU kernels: {@link dispatch}, {@link storageFrom}, {@link uniformFrom}, {@link dispatchSize} and the
- *   {@link GpuBatch} a kernel stage receives.
+ * - GPU kernels: {@link kernelProgram} (a `.wgsl` file with its structs and constants generated from
+ *   TypeScript: {@link wgslStruct}, `WORKGROUP_SIZE`), {@link dispatch}, {@link storageFrom},
+ *   {@link uniformFrom}, {@link dispatchSize} and the {@link GpuBatch} a kernel stage receives.
  *
  * @module
  */
@@ -91,6 +92,7 @@ export { readLabels, resolveFromPipeline } from "./core/labels.ts";
 // WGSL and GPU kernels
 export { embedWgsl, wgslFile, type WgslSource, wgslText } from "./core/wgsl.ts";
 export { type GpuBatch, imageLength } from "./core/gpu/batch.ts";
+export { destroyAfterSubmit, flushCommands, submitPending } from "./core/gpu/commands.ts";
 export {
   GpuDeviceLost,
   type GpuError,
@@ -100,11 +102,21 @@ export {
 } from "./core/gpu/device.ts";
 export {
   dispatch,
+  type DispatchOptions,
   dispatchSize,
+  type GridSize,
+  kernelProgram,
+  type KernelSource,
   type ProgramInfo,
   readBack,
   storage,
   storageFrom,
   uniformFrom,
-  WORKGROUP_SIZE,
 } from "./core/gpu/kernels.ts";
+export {
+  type WgslConstType,
+  type WgslScalar,
+  type WgslStruct,
+  wgslStruct,
+  WORKGROUP_SIZE,
+} from "./core/gpu/layout.ts";

@@ -21,7 +21,7 @@ import { acquireGpu } from "../core/gpu/device.ts";
 import { type RunOptions, runPlan } from "../core/runtime.ts";
 import type { Upload } from "../core/stage.ts";
 import { decode } from "../plugins/mod.ts";
-import { gpuStageTimes } from "./gpu_stages.ts";
+import { type GpuStageRow, gpuStageTable, gpuStageTimes } from "./gpu_stages.ts";
 import { inferenceTimes } from "./infer_bench.ts";
 import type { Image } from "../core/tensor.ts";
 import { makeCtSlice } from "./synthetic.ts";
@@ -95,7 +95,7 @@ const fileMs = await runFiles({ device: "cpu" });
 
 // The GPU path on whatever adapter this machine has (llvmpipe without a GPU).
 const gpu = await Effect.runPromise(Effect.result(acquireGpu));
-let gpuRows: Array<[string, number]> = [];
+let gpuRows: ReadonlyArray<GpuStageRow> = [];
 let inferRows: Array<[string, number | string]> = [];
 let gpuFused = NaN;
 let gpuUnfused = NaN;
@@ -164,10 +164,8 @@ if (reference) {
 }
 
 if (gpuRows.length > 0) {
-  console.log(`\nGPU kernels, one batch of ${N} slices, ${adapter}, best of ${REPEATS} (each waited for)\n`);
-  console.log("| GPU step | ms (batch) | ms / slice |");
-  console.log("|---|---:|---:|");
-  for (const [name, ms] of gpuRows) console.log(`| ${name} | ${ms.toFixed(1)} | ${perImage(ms)} |`);
+  console.log(`\nGPU kernels, one batch of ${N} slices, ${adapter}, best of ${REPEATS}\n`);
+  console.log(gpuStageTable(gpuRows, N));
 }
 
 if (inferRows.length === 0) inferRows = await inferenceTimes(undefined);

@@ -11,7 +11,7 @@
 import * as Effect from "effect/Effect";
 import { tensorBuffer } from "./cpu/tensor_pool.ts";
 import type { CodedError } from "./errors.ts";
-import type { AnyImageStage, Elementwise } from "./stage.ts";
+import { type AnyImageStage, type Elementwise, outputKind } from "./stage.ts";
 import { type Image, type Shape, withData } from "./tensor.ts";
 
 /** The `[frames, channels, rest]` view of a shape. */
@@ -58,7 +58,7 @@ export const runElementwise = <P>(
     const data = mapChannels(image.data, image.shape, outChannels, form.cpu(values));
     return withData(image, data, {
       shape: withChannels(image.shape, outChannels),
-      kind: stage.produces === "same" ? image.kind : stage.produces,
+      kind: outputKind(stage, image.kind),
       ...(notes ? { notes: { ...notes } } : {}),
     });
   });

@@ -16,7 +16,7 @@ import type { PlannedCollection } from "./collect.ts";
 import { PipelineError } from "./errors.ts";
 import { fail, type PipelineDecl, type Problem, schemaProblems, type StageDecl } from "./pipeline.ts";
 import { loadPlugins, type Registry } from "./registry.ts";
-import { type AnyImageStage, type AnySourceStage, isSourceStage, type Stage } from "./stage.ts";
+import { type AnyImageStage, type AnySourceStage, isSourceStage, outputKind, type Stage } from "./stage.ts";
 import { formatSpec, type Kind, type TensorSpec } from "./tensor.ts";
 import { didYouMean } from "./suggest.ts";
 
@@ -192,7 +192,7 @@ export const plan = (pipeline: PipelineDecl, base: Registry): Effect.Effect<Plan
         continue;
       }
       const next: TensorSpec | string = stage.plan?.(params, spec) ??
-        { ...spec, kind: stage.produces === "same" ? spec.kind : stage.produces };
+        { ...spec, kind: outputKind(stage, spec.kind) };
       if (typeof next === "string") {
         problems.push({ message: `"${decl.use}": ${next} (input: ${formatSpec(spec)})`, location: at(decl) });
         prev = label(decl);

@@ -126,6 +126,12 @@ export interface Elementwise<P, E extends CodedError = CodedError> {
   readonly entry: string;
   readonly fields: ReadonlyArray<string>;
   readonly constants?: Readonly<Record<string, number>>;
+  /**
+   * Fields that choose a variant of the function (a VOI function, an inversion flag) rather than carry a
+   * continuous value: when every image of a GPU batch has the same value, the fused kernel is generated
+   * with it as a constant, so no per-value branch on it remains (the kernel's cache key names the value).
+   */
+  readonly choices?: ReadonlyArray<string>;
   /** Output channels when the stage changes them (gray replicated to RGB: output channel c reads input 0). */
   readonly channels?: (params: P, inputChannels: number) => number;
   /**
@@ -156,6 +162,14 @@ export interface KernelGpu<P, E extends CodedError = CodedError> {
   readonly run: (params: P, batch: GpuBatch) => Effect.Effect<GpuBatch, E | GpuError>;
   /** What the stage records about each image (as its CPU `run` does in `notes`). */
   readonly notes?: (params: P, image: Omit<Image, "data">) => Readonly<Record<string, unknown>>;
+  /**
+   * True when `run` uses the device only through `dispatch`, the buffer helpers and the batch's pool (its
+   * own queue work, if any, goes through `submitPending` first): the kernels recorded before it then need
+   * not be submitted before it runs, and with `dispatch(..., { defer: true })` its passes join them in one
+   * submission. Otherwise (the default: a stage that submits work itself, or hands buffers to another
+   * library such as onnxruntime) the recorded kernels are submitted first.
+   */
+  readonly recordsOnly?: boolean;
   /** The image's metadata after the stage, when the stage changes it (as its CPU `run` does). */
   readonly meta?: (params: P, image: Omit<Image, "data">) => ImageMeta;
   /** Whether to use this GPU form for these params on this device (default: always). */
@@ -286,6 +300,23 @@ export function defineStage(stage: Stage): Stage {
   }
   return stage;
 }
+
+/** The kind of a stage's output for an input of kind `input` (`produces`, or the input's for "same"). */
+export const outputKind = (stage: { readonly produces: Kind | "same" }, input: Kind): Kind =>
+  stage.produces === "same" ? input : stage.produces;
+
+/** An image's header after `stage` ran on it: the stage's kind, the new shape, the stage's notes added. */
+export const headerAfter = (
+  stage: { readonly produces: Kind | "same" },
+  header: Omit<Image, "data">,
+  shape: Image["shape"],
+  notes?: Readonly<Record<string, unknown>>,
+): Omit<Image, "data"> => ({
+  ...header,
+  kind: outputKind(stage, header.kind),
+  shape,
+  notes: notes ? { ...header.notes, ...notes } : header.notes,
+});
 
 /** True when `stage` reads files (a source stage). */
 export const isSourceStage = (stage: Stage): stage is AnySourceStage => stage.accepts === "file";

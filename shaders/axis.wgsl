@@ -6,16 +6,8 @@
 //   topk_axis:    out[o, 0, j] = the j-th largest x[o, a] (j < k) and out[o, 1, j] its index a (ties: smaller
 //                 index first): per frame a [2, k] block of scores then indices.
 
-struct AxisDims {
-  outer: u32,
-  axis: u32,
-  inner: u32,
-  k: u32,
-  total: u32, // invocations: outer * inner
-  row_pitch: u32,
-  _pad0: u32,
-  _pad1: u32,
-}
+// AxisDims (generated from TypeScript, plugins/postprocess/axis_gpu.ts): outer, axis, inner, k, total
+// (invocations), row_pitch (invocations per grid row).
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
@@ -26,7 +18,7 @@ fn axis_base(t: u32) -> u32 {
   return (t / d.inner) * d.axis * d.inner + t % d.inner;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn softmax_axis(@builtin(global_invocation_id) gid: vec3u) {
   let t = gid.x + gid.y * d.row_pitch;
   if (t >= d.total) { return; }
@@ -38,7 +30,7 @@ fn softmax_axis(@builtin(global_invocation_id) gid: vec3u) {
   for (var a = 0u; a < d.axis; a++) { dst[base + a * d.inner] = exp(src[base + a * d.inner] - m) / sum; }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn argmax_axis(@builtin(global_invocation_id) gid: vec3u) {
   let t = gid.x + gid.y * d.row_pitch;
   if (t >= d.total) { return; }
@@ -50,7 +42,7 @@ fn argmax_axis(@builtin(global_invocation_id) gid: vec3u) {
   dst[t] = f32(best);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn topk_axis(@builtin(global_invocation_id) gid: vec3u) {
   let o = gid.x + gid.y * d.row_pitch;
   if (o >= d.outer) { return; }

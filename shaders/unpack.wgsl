@@ -1,44 +1,44 @@
 // unpack.wgsl - stored pixel words -> stored values (DICOM PS3.5 8.1.1, PS3.3 C.7.6.3.1).
 //
-// Loads sample `k` of an image whose raw Pixel Data words start at word `base` of `src` (array<u32>, the
-// file's bytes as uploaded, each image padded to whole words), then: swap bytes within 16-bit words (big
-// endian transfer syntax; OW data is 16-bit words, so 8-bit samples swap pairwise and 32-bit samples swap
-// within each half, as dcmtk and gdcm read them), shift right by HighBit + 1 - BitsStored, mask to
-// BitsStored bits, and sign-extend from bit BitsStored - 1 when PixelRepresentation is 1. Garbage in the
-// unused high bits never survives.
-//
-// UnpackParams (generated from TypeScript): bits_stored, shift, signed, swap, planar - f32 holding integers
-// (planar is used by the fused kernel's indexing: 0 = samples interleaved RGBRGB..., 1 = planes).
-// The fused kernel chooses load_raw8 / load_raw16 / load_raw32 by BitsAllocated (part of the cache key).
+// The raw Pixel Data words of a batch are uploaded as the file has them (each image padded to whole 32-bit
+// words). A batch has one storage format, fixed in the generated kernel as constants (core/gpu/fuse.ts):
+//   UNPACK_BITS_STORED: u32  BitsStored
+//   UNPACK_SHIFT: u32        HighBit + 1 - BitsStored
+//   UNPACK_SIGNED: bool      PixelRepresentation = 1
+//   UNPACK_SWAP: bool        big endian transfer syntax: swap bytes within 16-bit words (OW data is 16-bit
+//                            words, so 8-bit samples swap pairwise and 32-bit samples within each half, as
+//                            dcmtk and gdcm read them)
+// A sample is shifted right by UNPACK_SHIFT, masked to BitsStored bits and sign-extended from bit
+// BitsStored - 1 when signed, so garbage in the unused high bits never survives.
 
 fn swap_halves(v: u32) -> u32 {
   return ((v & 0x00FF00FFu) << 8u) | ((v >> 8u) & 0x00FF00FFu);
 }
 
-fn load_raw8(base: u32, k: u32, p: UnpackParams) -> u32 {
-  let j = select(k, k ^ 1u, p.swap > 0.5);
-  return (src[base + (j >> 2u)] >> ((j & 3u) * 8u)) & 0xFFu;
+// Sample j (0..3) of a word of 8-bit samples.
+fn raw8_sample(word: u32, j: u32) -> u32 {
+  return (word >> (select(j, j ^ 1u, UNPACK_SWAP) * 8u)) & 0xFFu;
 }
 
-fn load_raw16(base: u32, k: u32, p: UnpackParams) -> u32 {
-  let v = (src[base + (k >> 1u)] >> ((k & 1u) * 16u)) & 0xFFFFu;
-  return select(v, swap_halves(v), p.swap > 0.5);
+// Sample h (0, 1) of a word of 16-bit samples.
+fn raw16_sample(word: u32, h: u32) -> u32 {
+  let v = (word >> (h * 16u)) & 0xFFFFu;
+  return select(v, swap_halves(v), UNPACK_SWAP);
 }
 
-fn load_raw32(base: u32, k: u32, p: UnpackParams) -> u32 {
-  let v = src[base + k];
-  return select(v, swap_halves(v), p.swap > 0.5);
+// The sample of a word of 32-bit samples.
+fn raw32_sample(word: u32) -> u32 {
+  return select(word, swap_halves(word), UNPACK_SWAP);
 }
 
-fn stored_value(word: u32, p: UnpackParams) -> f32 {
-  let bits = u32(p.bits_stored);
-  let shifted = word >> u32(p.shift);
-  if (bits >= 32u) {
-    return select(f32(shifted), f32(bitcast<i32>(shifted)), p.signed > 0.5);
+// The stored value of a sample: shifted, masked to BitsStored bits, sign-extended when signed.
+fn stored_value(sample: u32) -> f32 {
+  let shifted = sample >> UNPACK_SHIFT;
+  if (UNPACK_BITS_STORED >= 32u) {
+    return select(f32(shifted), f32(bitcast<i32>(shifted)), UNPACK_SIGNED);
   }
-  let m = shifted & ((1u << bits) - 1u);
-  if (p.signed > 0.5 && (m & (1u << (bits - 1u))) != 0u) {
-    return f32(i32(m) - i32(1u << (bits - 1u)) - i32(1u << (bits - 1u)));
-  }
-  return f32(m);
+  // Move bit BitsStored - 1 to bit 31, then shift back: logical (mask) or arithmetic (sign extension).
+  let up = (32u - UNPACK_BITS_STORED) & 31u;
+  let top = shifted << up;
+  return select(f32(top >> up), f32(bitcast<i32>(top) >> up), UNPACK_SIGNED);
 }

@@ -6,7 +6,7 @@ import { Effect, FileSystem } from "effect";
 import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadPipeline } from "../mod.ts";
-import { DEFAULT_GPU_OPTIONS, runInputsGpu } from "../core/gpu/executor.ts";
+import { DEFAULT_GPU_OPTIONS, prepareInput, runInputsGpu, runPreparedGpu } from "../core/gpu/executor.ts";
 import { BufferPool } from "../core/gpu/pool.ts";
 import type { Plan } from "../core/planner.ts";
 import { type Ledger, type RunOptions, runPlan } from "../core/runtime.ts";
@@ -322,3 +322,41 @@ gpuTest("a batch that runs out of GPU memory is split in half until it fits, nev
   const cpu = await run(plan, ["samples/ct-study"], { device: "cpu" });
   assert.ok(compareOutputs(cpu.out, out) <= 1e-5);
 });
+
+gpuTest(
+  "inputs prepared elsewhere (as workers do) give the same outputs and ledger, with one or three batches in flight",
+  async (gpu) => {
+    const plan = await load("pipelines/seed-recipe.yaml");
+    const dir = mixedInputs();
+    const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(".dcm")).sort();
+    const inputs = files.map((f) => ({ path: join(dir, f), outputBase: f.replace(/\.dcm$/, "") }));
+    const pool = new BufferPool(gpu);
+    // Batches of 2: several batches, so that one is prepared and queued while another runs.
+    const options = { ...DEFAULT_GPU_OPTIONS, maxBatch: 2 };
+    const outs = {
+      streamed: join(tempDir(), "out"),
+      prepared: join(tempDir(), "out"),
+      deep: join(tempDir(), "out"),
+    };
+    const r = await provide(Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem;
+      const streamed = yield* runInputsGpu(plan, gpu, pool, inputs, outs.streamed, fs, options);
+      const prepared = yield* Effect.forEach(inputs, (input) => prepareInput(plan, input, fs));
+      const fromPrepared = yield* runPreparedGpu(plan, gpu, pool, prepared, outs.prepared, options);
+      const deep = yield* runInputsGpu(plan, gpu, pool, inputs, outs.deep, fs, { ...options, inFlight: 3 });
+      return { streamed, fromPrepared, deep };
+    }));
+    const summary = (x: typeof r.streamed) =>
+      x.entries.map((e) => `${e.input}:${e.status}:${e.error?.code ?? ""}`);
+    assert.equal(r.streamed.entries.length + r.streamed.fallback.length, inputs.length);
+    assert.deepEqual(
+      r.streamed.entries.map((e) => e.input),
+      inputs.map((i) => i.path).filter((p) => r.streamed.entries.some((e) => e.input === p)),
+      "entries come back in input order",
+    );
+    assert.deepEqual(summary(r.fromPrepared), summary(r.streamed));
+    assert.deepEqual(summary(r.deep), summary(r.streamed));
+    assert.equal(compareOutputs(outs.streamed, outs.prepared), 0);
+    assert.equal(compareOutputs(outs.streamed, outs.deep), 0);
+  },
+);

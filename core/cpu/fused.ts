@@ -20,7 +20,14 @@ import * as Exit from "effect/Exit";
 import { channelView, mapChannels, withChannels } from "../elementwise.ts";
 import type { CodedError } from "../errors.ts";
 import type { Plan, PlannedStage } from "../planner.ts";
-import type { AnyImageStage, Elementwise, KernelValues, SourceFile, Upload } from "../stage.ts";
+import {
+  type AnyImageStage,
+  type Elementwise,
+  type KernelValues,
+  outputKind,
+  type SourceFile,
+  type Upload,
+} from "../stage.ts";
 import type { Image, TensorSpec } from "../tensor.ts";
 import { lookUp, storedRange, storedValues } from "./unpack.ts";
 
@@ -97,10 +104,9 @@ const headerAfter = (
 ): Omit<Image, "data"> => {
   const channels = channelView(header.shape).channels;
   const out = step.form.channels?.(step.placed.params, channels) ?? channels;
-  const produces = step.placed.stage.produces;
   return {
     ...header,
-    kind: produces === "same" ? header.kind : produces,
+    kind: outputKind(step.placed.stage, header.kind),
     shape: withChannels(header.shape, out),
     notes: withNotes && values.notes ? { ...header.notes, ...values.notes } : header.notes,
   };
@@ -250,7 +256,7 @@ export class FusedChain {
 export const settle = (image: Image, pending: ReadonlyArray<Pending>): Image =>
   pending.reduce<Image>((img, p) => ({
     ...img,
-    kind: p.produces === "same" ? img.kind : p.produces,
+    kind: outputKind(p, img.kind),
     notes: p.notes ? { ...img.notes, ...p.notes } : img.notes,
   }), image);
 

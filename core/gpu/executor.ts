@@ -1,12 +1,13 @@
 /**
- * The GPU executor: runs a plan over a batch of inputs with the stages' GPU forms.
+ * The GPU executor: runs a plan over inputs with the stages' GPU forms, batch by batch, overlapping the
+ * CPU's work with the GPU's.
  *
- * - Each input is parsed on the CPU by the source stage's `prepare` (raw stored words, or floats for data
- *   that had to be decoded on the CPU); inputs of the same shape and load mode form a batch, uploaded once.
- * - Consecutive elementwise stages (and the unpacking of raw words) run as one fused kernel
- *   (core/gpu/fuse.ts); other GPU stages run their own kernels; data stays on the GPU between them.
- * - A stage without a GPU form (e.g. `write`) gets the batch read back once; when it returns its image
- *   unchanged (as writers do), the GPU copy stays valid and no upload follows.
+ * - Inputs arrive prepared (read and parsed by the source stage's `prepare`: raw stored words, or floats
+ *   for data decoded on the CPU), here or on worker threads ({@link GpuRun.add}); inputs of the same shape
+ *   and storage format form a batch, uploaded once.
+ * - A batch is launched as soon as it is full and runs in its own fiber (core/gpu/batch_run.ts): its
+ *   uploads and kernels are queued at once, and while the GPU works and its results are mapped back, this
+ *   thread prepares the next batch and runs the previous batch's CPU stages (up to `inFlight` batches).
  * - Batches are sized to the device's limits; a batch that still runs out of memory is split in half, down
  *   to single images, never failed as a whole.
  * - An image a GPU form cannot handle (a lookup-table Modality LUT, say) runs on the CPU path instead; so
@@ -17,28 +18,23 @@
 import * as Cause from "effect/Cause";
 import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
+import * as Fiber from "effect/Fiber";
 import type * as FileSystem from "effect/FileSystem";
-import { runStageOnCpu } from "../cpu-stage.ts";
 import type { CodedError } from "../errors.ts";
 import { groupUpload, isGroupInput } from "../group.ts";
 import type { InputFile } from "../inputs.ts";
-import { type Plan, type PlannedStage, providePlugins } from "../planner.ts";
-import { finishSession, type LedgerEntry, openSession, type Session } from "../session.ts";
-import type { AnyImageStage, Elementwise, KernelGpu, Upload } from "../stage.ts";
+import { type Plan, providePlugins } from "../planner.ts";
 import { attachPredictions } from "../predictions.ts";
-import type { Image, Shape } from "../tensor.ts";
-import { type GpuBatch, imageLength } from "./batch.ts";
-import { type GpuError, type GpuShape, WgslCompileError } from "./device.ts";
-import {
-  dimsWords,
-  fusedProgram,
-  type FusedStep,
-  type LoadMode,
-  paramLayout,
-  UNPACK_FIELDS,
-} from "./fuse.ts";
-import { dispatch, dispatchSize, pipelineFor, readBack, uniformFrom } from "./kernels.ts";
+import { finishSession, type LedgerEntry, openSession } from "../session.ts";
+import type { Upload } from "../stage.ts";
+import type { Shape } from "../tensor.ts";
+import { imageLength } from "./batch.ts";
+import { type BatchTurn, GpuBatchRun, type Item, uploadLoad } from "./batch_run.ts";
+import type { GpuError, GpuShape, WgslCompileError } from "./device.ts";
+import { F32_LOAD, fusedProgram, loadKey, paramCapacity } from "./fuse.ts";
+import { pipelineFor } from "./kernels.ts";
 import type { BufferPool } from "./pool.ts";
+import { planSegments, type Segment } from "./segments.ts";
 
 /** Options of the GPU executor. */
 export interface GpuRunOptions {
@@ -48,320 +44,103 @@ export interface GpuRunOptions {
   readonly maxBatch: number;
   /** Bytes one batch buffer may use at most (besides the device's own limits). */
   readonly memoryBudget: number;
+  /**
+   * Batches left in flight when the next one is launched (default 1: while the GPU runs a batch, the next
+   * is read and parsed, and the one before is read back and goes through its CPU stages).
+   */
+  readonly inFlight?: number;
 }
 
-/** Defaults: fused, up to 32 images, 256 MiB per buffer. */
+/** Defaults: fused, up to 32 images, 256 MiB per buffer, one batch in flight besides the one launched. */
 export const DEFAULT_GPU_OPTIONS: GpuRunOptions = {
   fuse: true,
   maxBatch: 32,
   memoryBudget: 256 * 1024 * 1024,
+  inFlight: 1,
 };
 
-/** One input in a GPU batch. */
-interface Item {
-  readonly session: Session;
-  readonly started: number;
-  readonly upload: Upload;
-  /** Current header (kind, shape, meta, notes) as the stages go. */
-  header: Omit<Image, "data">;
-  /** Current values on the CPU, when read back and still current. */
-  cpu?: Float32Array;
-  failed?: { readonly error: unknown; readonly stage: string };
-  /** Why this input must run on the CPU path instead. */
-  fallback?: string;
-}
+/** Batches are formed from uploads with equal keys: same shape, same storage format. */
+export const batchKey = (u: Upload): string => `${u.image.shape.join("x")}:${loadKey(uploadLoad(u))}`;
 
-type Placed = PlannedStage<AnyImageStage>;
-
-const elementwise = (s: Placed, gpu: GpuShape): Elementwise<unknown> | undefined =>
-  s.stage.elementwise && (s.stage.elementwise.applies?.(s.params) ?? true) &&
-    (s.stage.elementwise.enabled?.(s.params, gpu) ?? true)
-    ? (s.stage.elementwise as Elementwise<unknown>)
-    : undefined;
-
-const kernel = (s: Placed, gpu: GpuShape): KernelGpu<unknown> | undefined =>
-  s.stage.gpu?.kind === "kernel" && (s.stage.gpu.enabled?.(s.params, gpu) ?? true)
-    ? (s.stage.gpu as KernelGpu<unknown>)
-    : undefined;
-
-/** The load mode an upload needs. */
-export const loadModeOf = (u: Upload): LoadMode =>
-  u.pixels.type === "f32" ? "f32" : (`raw${u.pixels.bitsAllocated}` as LoadMode);
-
-/** Batches are formed from uploads with equal keys. */
-export const batchKey = (u: Upload): string => `${u.image.shape.join("x")}:${loadModeOf(u)}`;
-
-/** The largest number of f32 values one image occupies anywhere along the plan (for batch sizing). */
-export const peakValues = (plan: Plan, shape: Shape): number => {
-  let peak = imageLength(shape);
+/**
+ * The most f32 values and the most planes (frames x channels) one image has anywhere along the plan (for
+ * batch sizing).
+ */
+export const peakSize = (plan: Plan, shape: Shape): { readonly values: number; readonly planes: number } => {
   let [frames, channels, rows, cols] = shape;
+  let values = imageLength(shape);
+  let planes = (frames ?? 1) * (channels ?? 1);
   for (const s of plan.stages) {
     rows = s.output.rows ?? rows;
     cols = s.output.cols ?? cols;
     channels = s.output.channels ?? channels;
     frames = s.output.frames ?? frames;
-    peak = Math.max(peak, frames * channels * rows * cols);
+    values = Math.max(values, frames * channels * rows * cols);
+    planes = Math.max(planes, frames * channels);
   }
-  return peak;
+  return { values, planes };
 };
 
-/** Images per batch for this shape under the device's limits and the options. */
+/** The largest number of f32 values one image occupies anywhere along the plan. */
+export const peakValues = (plan: Plan, shape: Shape): number => peakSize(plan, shape).values;
+
+/**
+ * Images per batch for this shape under the device's limits and the options: buffer sizes, the grid's
+ * z extent (one workgroup layer per output plane) and the per-image parameter blocks of the fused kernels.
+ */
 export const batchCapacity = (gpu: GpuShape, plan: Plan, shape: Shape, options: GpuRunOptions): number => {
-  const bytes = peakValues(plan, shape) * 4;
+  const peak = peakSize(plan, shape);
+  const bytes = peak.values * 4;
   const limit = Math.min(
     gpu.limits.maxStorageBufferBindingSize,
     gpu.limits.maxBufferSize,
     options.memoryBudget,
   );
-  return Math.max(1, Math.min(options.maxBatch, Math.floor(limit / bytes)));
+  const fused = segmentsOf(plan, gpu, options).flatMap((s) => (s.kind === "fused" ? [s.steps] : []));
+  return Math.max(
+    1,
+    Math.min(
+      options.maxBatch,
+      Math.floor(limit / bytes),
+      Math.floor(gpu.limits.maxComputeWorkgroupsPerDimension / peak.planes),
+      ...fused.map((steps) => paramCapacity(gpu, steps)),
+    ),
+  );
 };
 
-/** Packs the uploads of a batch into one buffer of 32-bit words; returns it with the words per image. */
-const packUploads = (items: ReadonlyArray<Item>): { words: Uint32Array; stride: number } => {
-  const first = items[0].upload.pixels;
-  const perImage = first.type === "f32" ? first.data.length : Math.ceil(first.bytes.length / 4);
-  const words = new Uint32Array(perImage * items.length);
-  const bytes = new Uint8Array(words.buffer);
-  items.forEach((it, i) => {
-    const px = it.upload.pixels;
-    const src = px.type === "f32"
-      ? new Uint8Array(px.data.buffer, px.data.byteOffset, px.data.byteLength)
-      : px.bytes;
-    bytes.set(src.subarray(0, Math.min(src.length, perImage * 4)), i * perImage * 4);
-  });
-  return { words, stride: perImage };
+const segmentCache = new WeakMap<Plan, Map<string, ReadonlyArray<Segment>>>();
+
+/** The plan's segments on this device (computed once per plan, device and fuse option). */
+const segmentsOf = (plan: Plan, gpu: GpuShape, options: GpuRunOptions): ReadonlyArray<Segment> => {
+  let byKey = segmentCache.get(plan);
+  if (!byKey) segmentCache.set(plan, byKey = new Map());
+  const key = `${gpu.adapter}:${options.fuse}:${gpu.software}`;
+  let segments = byKey.get(key);
+  if (!segments) byKey.set(key, segments = planSegments(plan, gpu, options.fuse));
+  return segments;
 };
 
-/** Where a batch's data is: raw upload (words), on the GPU as f32, or only on the CPU. */
-type Location =
-  | { readonly at: "upload"; readonly buffer: GPUBuffer; readonly load: LoadMode; readonly srcStride: number }
-  | { readonly at: "gpu"; readonly buffer: GPUBuffer };
+/** An input read and parsed (on this thread or a worker): its upload, or why it could not be prepared. */
+export interface PreparedInput {
+  readonly input: InputFile;
+  /** `performance.now()` when its work began (for the ledger's `ms`). */
+  readonly started: number;
+  readonly upload: Exit.Exit<Upload, unknown>;
+}
 
-/** Runs the plan's stages for a batch of prepared items; items end ok, failed or marked for CPU fallback. */
-const runBatch = (
-  plan: Plan,
-  gpu: GpuShape,
-  pool: BufferPool,
-  items: ReadonlyArray<Item>,
-  options: GpuRunOptions,
-): Effect.Effect<void, GpuError | CodedError> =>
-  Effect.gen(function* () {
-    const active = () => items.filter((it) => !it.failed && !it.fallback);
-    const count = items.length;
-    const shape = items[0].header.shape;
-    const { words, stride: srcStride } = packUploads(items);
-    const upload = yield* pool.acquire(words.byteLength, "upload");
-    gpu.device.queue.writeBuffer(upload, 0, words.buffer as ArrayBuffer, 0, words.byteLength);
-    let loc: Location = { at: "upload", buffer: upload, load: loadModeOf(items[0].upload), srcStride };
-    let curShape: Shape = shape;
-    /** True when the GPU copy is current (false after a CPU stage changed the data). */
-    let gpuCurrent = true;
-
-    const toGpu = Effect.gen(function* () {
-      if (gpuCurrent) return;
-      const len = imageLength(curShape);
-      const data = new Float32Array(len * count);
-      items.forEach((it, i) => {
-        if (it.cpu) data.set(it.cpu.subarray(0, len), i * len);
-      });
-      const buffer = yield* pool.acquire(data.byteLength, "reupload");
-      gpu.device.queue.writeBuffer(buffer, 0, data.buffer, 0, data.byteLength);
-      if (loc.at === "gpu") pool.release(loc.buffer);
-      loc = { at: "gpu", buffer };
-      gpuCurrent = true;
-    });
-
-    /** Runs a fused chain (possibly empty: load only) and moves the batch to f32 on the GPU. */
-    const runFused = (
-      steps: ReadonlyArray<{ readonly placed: Placed; readonly gpu: Elementwise<unknown> }>,
-    ) =>
-      Effect.gen(function* () {
-        yield* toGpu;
-        const load: LoadMode = loc.at === "upload" ? loc.load : "f32";
-        const fused: FusedStep[] = steps.map((s) => ({
-          label: s.placed.label,
-          gpu: s.gpu,
-          origin: plan.registry.stages.get(s.placed.stage.name)?.origin ?? "built-in",
-        }));
-        const { offsets, stride } = paramLayout(load, fused);
-        const params = new Float32Array(count * stride);
-        // Images are [frames, channels, rows, cols]; other tensors (predictions) are treated as
-        // [frames, axis 1, everything else] - elementwise stages do not care, channel changes need images.
-        const channelsIn = curShape.length > 1 ? curShape[1] : 1;
-        const withChannels = (shape: Shape, channels: number): Shape =>
-          shape.length === 4 ? [shape[0], channels, shape[2], shape[3]] : shape;
-        let channelsOut = channelsIn;
-        for (const s of steps) channelsOut = s.gpu.channels?.(s.placed.params, channelsOut) ?? channelsOut;
-        // Per-image values, in stage order (each step sees the header the previous steps left).
-        for (const [i, it] of items.entries()) {
-          if (it.failed || it.fallback) continue;
-          if (load !== "f32") {
-            const px = it.upload.pixels;
-            if (px.type === "raw") {
-              const v = [px.bitsStored, px.shift, px.signed ? 1 : 0, px.byteSwap ? 1 : 0, px.planar];
-              params.set(v.slice(0, UNPACK_FIELDS.length), i * stride);
-            }
-          }
-          for (const [j, s] of steps.entries()) {
-            const r = yield* Effect.result(s.gpu.values(s.placed.params, it.header));
-            if (r._tag === "Failure") {
-              const e = r.failure as { _tag?: string; message?: string };
-              if (e._tag === "CpuFallback") it.fallback = `${s.placed.label}: ${e.message}`;
-              else it.failed = { error: r.failure, stage: s.placed.label };
-              break;
-            }
-            s.gpu.fields.forEach((f, k) => (params[i * stride + offsets[j] + k] = r.success.values[f] ?? 0));
-            const produces = s.placed.stage.produces;
-            it.header = {
-              ...it.header,
-              kind: produces === "same" ? it.header.kind : produces,
-              shape: withChannels(
-                curShape,
-                s.gpu.channels?.(s.placed.params, it.header.shape[1]) ?? it.header.shape[1],
-              ),
-              notes: r.success.notes ? { ...it.header.notes, ...r.success.notes } : it.header.notes,
-            };
-          }
-        }
-        const outShape: Shape = withChannels(curShape, channelsOut);
-        const imageLen = imageLength(outShape);
-        const total = imageLen * count;
-        const size = dispatchSize(gpu, total);
-        const program = fusedProgram(load, fused);
-        const dst = yield* pool.acquire(total * 4, program.name);
-        const paramBuf = yield* pool.acquire(params.byteLength, "params");
-        gpu.device.queue.writeBuffer(paramBuf, 0, params.buffer, 0, params.byteLength);
-        const dims = yield* uniformFrom(
-          gpu,
-          dimsWords({
-            total,
-            imageLen,
-            plane: imageLength(curShape) / (curShape[0] * channelsIn),
-            channelsIn,
-            channelsOut,
-            stride,
-            srcStride: loc.at === "upload" ? loc.srcStride : imageLength(curShape),
-            rowPitch: size.rowPitch,
-          }),
-          "dims",
-        );
-        yield* dispatch(gpu, program, [loc.buffer, dst, paramBuf, dims], size);
-        dims.destroy();
-        pool.release(paramBuf);
-        pool.release(loc.buffer);
-        loc = { at: "gpu", buffer: dst };
-        curShape = outShape;
-        for (const it of items) it.cpu = undefined;
-      });
-
-    const stages = plan.stages;
-    let i = 0;
-    while (i < stages.length && active().length > 0) {
-      const s = stages[i];
-      const ew = elementwise(s, gpu);
-      if (ew) {
-        const chain = [{ placed: s, gpu: ew }];
-        let j = i + 1;
-        // A stage that may change the channel count ends a fused chain (the kernel's indexing assumes it last).
-        while (options.fuse && j < stages.length && !chain[chain.length - 1].gpu.channels) {
-          const next = elementwise(stages[j], gpu);
-          if (!next) break;
-          chain.push({ placed: stages[j], gpu: next });
-          j++;
-        }
-        yield* runFused(chain);
-        i = j;
-        continue;
-      }
-      const kg = kernel(s, gpu);
-      if (kg) {
-        if (loc.at === "upload") yield* runFused([]);
-        yield* toGpu;
-        const images = items.map((it) => it.header);
-        const batch: GpuBatch = { gpu, pool, buffer: loc.buffer, shape: curShape, count, images };
-        const out = yield* kg.run(s.params, batch);
-        for (const it of active()) {
-          const notes = kg.notes?.(s.params, it.header);
-          const produces = s.stage.produces;
-          it.header = {
-            ...it.header,
-            meta: kg.meta?.(s.params, it.header) ?? it.header.meta,
-            shape: out.shape,
-            kind: produces === "same" ? it.header.kind : produces,
-            notes: notes ? { ...it.header.notes, ...notes } : it.header.notes,
-          };
-          it.cpu = undefined;
-        }
-        loc = { at: "gpu", buffer: out.buffer };
-        curShape = out.shape;
-        i++;
-        continue;
-      }
-      // A CPU stage: read back once (if the GPU copy is newer), then run it per image (or as one batch).
-      if (loc.at === "upload") yield* runFused([]);
-      if (items.some((it) => !it.cpu)) {
-        const len = imageLength(curShape);
-        const all = yield* readBack(gpu, loc.buffer, len * count * 4);
-        items.forEach((it, k) => (it.cpu = all.subarray(k * len, (k + 1) * len)));
-      }
-      const act = active();
-      const images: Image[] = act.map((it) => ({ ...it.header, data: it.cpu! }));
-      const results = yield* runStageOnCpu(plan, s, images, act.map((it) => it.session));
-      act.forEach((it, k) => {
-        const r = results[k];
-        if (!r.ok) {
-          it.failed = { error: r.error, stage: s.label };
-          return;
-        }
-        const { data, ...header } = r.image;
-        if (data !== images[k].data) gpuCurrent = false;
-        it.header = header;
-        it.cpu = data;
-      });
-      // A CPU stage that changed shapes (e.g. a model's output): the rest of this batch stays on the CPU.
-      const shapes = new Set(active().map((it) => it.header.shape.join()));
-      if (!gpuCurrent && (shapes.size > 1 || [...shapes][0] !== curShape.join())) {
-        yield* runRestOnCpu(plan, active(), i + 1);
-        break;
-      }
-      i++;
-    }
-    pool.release(loc.buffer);
-  });
-
-/** Runs stages `from`.. on the CPU for items whose current values are on the CPU. */
-const runRestOnCpu = (plan: Plan, items: ReadonlyArray<Item>, from: number) =>
-  Effect.gen(function* () {
-    for (const s of plan.stages.slice(from)) {
-      const act = items.filter((it) => !it.failed && !it.fallback);
-      if (act.length === 0) return;
-      const images = act.map((it) => ({ ...it.header, data: it.cpu! }));
-      const outcomes = yield* runStageOnCpu(plan, s, images, act.map((it) => it.session));
-      act.forEach((it, k) => {
-        const o = outcomes[k];
-        if (!o.ok) {
-          it.failed = { error: o.error, stage: s.label };
-          return;
-        }
-        const { data, ...header } = o.image;
-        it.header = header;
-        it.cpu = data;
-      });
-    }
-  });
-
-/** Prepares one input for the GPU (read + parse), or returns its ledger entry when that already fails. */
-const prepare = (
+/**
+ * Reads and parses one input with the plan's source stage (what a worker does before the GPU takes it); a
+ * group of files (`group: series`) becomes the image its source stage makes of them.
+ */
+export const prepareInput = (
   plan: Plan,
   input: InputFile,
-  outDir: string,
   fs: FileSystem.FileSystem,
-): Effect.Effect<{ readonly item: Item } | { readonly entry: LedgerEntry }, never, FileSystem.FileSystem> =>
+): Effect.Effect<PreparedInput> =>
   Effect.gen(function* () {
     const started = performance.now();
-    const session = yield* openSession(input, outDir);
     const source = plan.source.stage;
-    const exit = yield* Effect.exit(
+    const upload = yield* Effect.exit(
       isGroupInput(input) ? groupUpload(plan, input.group) : Effect.gen(function* () {
         const bytes = yield* fs.readFile(input.path).pipe(
           Effect.mapError((e) => ({
@@ -373,13 +152,9 @@ const prepare = (
         if (source.prepare) return (yield* source.prepare(file, plan.source.params)) as Upload;
         const { data, ...image } = yield* source.run(file, plan.source.params);
         return { image, pixels: { type: "f32", data } } as Upload;
-      }).pipe(providePlugins(plan)),
+      }).pipe(providePlugins(plan)) as Effect.Effect<Upload, unknown>,
     );
-    if (Exit.isSuccess(exit)) {
-      const item: Item = { session, started, upload: exit.value, header: exit.value.image };
-      return { item };
-    }
-    return { entry: yield* finishSession(session, exit, plan.source.label, started) };
+    return { input, started, upload };
   });
 
 /** The outcome of running some inputs on the GPU. */
@@ -391,56 +166,213 @@ export interface GpuChunkResult {
   readonly deviceLost?: string;
 }
 
-/** Splits `items` into groups of equal batch key, then into batches of at most `capacity`. */
-const formBatches = (
-  plan: Plan,
-  gpu: GpuShape,
-  items: ReadonlyArray<Item>,
-  options: GpuRunOptions,
-): Item[][] => {
-  const groups = new Map<string, Item[]>();
-  for (const it of items) {
-    const key = batchKey(it.upload);
-    groups.set(key, [...(groups.get(key) ?? []), it]);
-  }
-  const batches: Item[][] = [];
-  for (const group of groups.values()) {
-    const cap = batchCapacity(gpu, plan, group[0].upload.image.shape, options);
-    for (let k = 0; k < group.length; k += cap) batches.push(group.slice(k, k + cap));
-  }
-  return batches;
+/** The error of a failed batch, if any. */
+const errorOf = (exit: Exit.Exit<void, unknown>) => {
+  if (Exit.isSuccess(exit)) return undefined;
+  const e = Cause.findErrorOption(exit.cause);
+  return e._tag === "Some" ? e.value as { _tag?: string; code?: string; message?: string } : undefined;
 };
 
-/** Runs a batch; on out-of-memory splits it in half (down to single images) and tries again. */
-const runSplitting = (
+/** Resets items to their state before a batch ran (outputs rolled back), to run them again. */
+const resetItems = (batch: ReadonlyArray<Item>) =>
+  Effect.forEach(batch, (it) =>
+    Effect.map(it.session.rollback, () => {
+      it.failed = undefined;
+      it.fallback = undefined;
+      it.cpu = undefined;
+      it.header = it.upload.image;
+    }), { discard: true });
+
+/** A promise that opens once. */
+class Gate {
+  #open!: () => void;
+  readonly opened = new Promise<void>((resolve) => (this.#open = resolve));
+  open(): void {
+    this.#open();
+  }
+}
+
+/**
+ * Runs inputs through a plan on the GPU, batch by batch, as they are added. Create one per run (or per
+ * round of inputs); {@link add} each prepared input, then {@link finish} for the entries in input order.
+ */
+export class GpuRun {
+  readonly #entries = new Map<InputFile, LedgerEntry>();
+  readonly #order: InputFile[] = [];
+  readonly #groups = new Map<string, Item[]>();
+  readonly #flights: Array<
+    { readonly batch: Item[]; readonly fiber: Fiber.Fiber<Exit.Exit<void, unknown>> }
+  > = [];
+  readonly #fallback: Array<{ readonly input: InputFile; readonly reason: string }> = [];
+  readonly #segments: ReadonlyArray<Segment>;
+  /** The turn of the batch launched last (opened by the next launch's first submission, or by finish). */
+  #lastTurn: Gate | undefined;
+  #deviceLost: string | undefined;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly gpu: GpuShape,
+    private readonly pool: BufferPool,
+    private readonly outDir: string,
+    private readonly options: GpuRunOptions = DEFAULT_GPU_OPTIONS,
+  ) {
+    this.#segments = segmentsOf(plan, gpu, options);
+  }
+
+  /** Takes one prepared input: its batch is launched when full. */
+  add(p: PreparedInput): Effect.Effect<void, never, FileSystem.FileSystem> {
+    return Effect.gen({ self: this }, function* () {
+      this.#order.push(p.input);
+      const session = yield* openSession(p.input, this.outDir);
+      if (Exit.isFailure(p.upload)) {
+        const entry = yield* finishSession(session, p.upload, this.plan.source.label, p.started);
+        this.#entries.set(p.input, entry);
+        return;
+      }
+      const upload = p.upload.value;
+      const item: Item = { session, started: p.started, upload, header: upload.image };
+      const key = batchKey(upload);
+      const group = [...(this.#groups.get(key) ?? []), item];
+      if (group.length < batchCapacity(this.gpu, this.plan, upload.image.shape, this.options)) {
+        this.#groups.set(key, group);
+        return;
+      }
+      this.#groups.delete(key);
+      yield* this.#launch(group);
+    });
+  }
+
+  /** Runs what is left and waits for every batch; the entries come in the order inputs were added. */
+  finish(): Effect.Effect<GpuChunkResult> {
+    return Effect.gen({ self: this }, function* () {
+      const rest = [...this.#groups.values()];
+      this.#groups.clear();
+      for (const batch of rest) yield* this.#launch(batch);
+      this.#lastTurn?.open(); // no batch comes after the last one
+      while (this.#flights.length > 0) yield* this.#land();
+      const entries = this.#order.flatMap((input) => {
+        const e = this.#entries.get(input);
+        return e ? [e] : [];
+      });
+      return {
+        entries,
+        fallback: this.#fallback,
+        ...(this.#deviceLost ? { deviceLost: this.#deviceLost } : {}),
+      };
+    });
+  }
+
+  /**
+   * Starts a batch in its own fiber (its uploads and kernels are queued at once), then lands the oldest
+   * batches beyond `inFlight`: the batch before this one maps its results once this one has submitted.
+   */
+  #launch(batch: Item[]): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      if (this.#deviceLost) return yield* this.#toCpu(batch, this.#deviceLost);
+      const before = this.#lastTurn;
+      const mine = new Gate();
+      this.#lastTurn = mine;
+      const turn: BatchTurn = { submitted: () => before?.open(), wait: Effect.promise(() => mine.opened) };
+      const run = Effect.exit(this.#runSplitting(batch, turn)).pipe(
+        Effect.ensuring(Effect.sync(turn.submitted)),
+      );
+      const fiber = yield* Effect.forkChild(run, { startImmediately: true });
+      this.#flights.push({ batch, fiber });
+      while (this.#flights.length > Math.max(1, this.options.inFlight ?? 1)) yield* this.#land();
+    });
+  }
+
+  /** Waits for the oldest batch and records its inputs' outcomes. */
+  #land(): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const { batch, fiber } = this.#flights.shift()!;
+      const exit = yield* Fiber.join(fiber);
+      const error = errorOf(exit);
+      if (error?._tag === "GpuDeviceLost") this.#deviceLost ??= error.message ?? "GPU device lost";
+      if (Exit.isFailure(exit)) {
+        // Any GPU failure (out of memory even for one image, a kernel that does not compile, a lost device,
+        // a defect) sends the whole batch to the CPU path: inputs are never lost to the GPU.
+        const reason = error?._tag === "GpuDeviceLost"
+          ? this.#deviceLost!
+          : error?.code
+          ? `${error.code}: ${error.message}`
+          : `GPU failure: ${String(Cause.squash(exit.cause))}`;
+        return yield* this.#toCpu(batch, reason);
+      }
+      yield* this.#record(batch);
+    });
+  }
+
+  /** Hands a batch's inputs to the CPU path (their outputs rolled back). */
+  #toCpu(batch: ReadonlyArray<Item>, reason: string): Effect.Effect<void> {
+    return Effect.forEach(batch, (it) =>
+      Effect.map(it.session.rollback, () => {
+        this.#fallback.push({ input: it.session.input, reason });
+      }), { discard: true });
+  }
+
+  /** Ledger entries of a finished batch (or CPU fallbacks for items the GPU forms could not take). */
+  #record(batch: ReadonlyArray<Item>): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      for (const it of batch) {
+        if (it.fallback && !it.failed) {
+          yield* this.#toCpu([it], it.fallback);
+          continue;
+        }
+        const result = it.failed ? Exit.fail(it.failed.error) : Exit.void;
+        const final = it.cpu
+          ? attachPredictions(this.plan.stages, { ...it.header, data: it.cpu })
+          : undefined;
+        const entry = yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started, final);
+        this.#entries.set(it.session.input, entry);
+      }
+    });
+  }
+
+  /** Runs a batch; on out-of-memory splits it in half (down to single images) and tries again. */
+  #runSplitting(batch: Item[], turn: BatchTurn): Effect.Effect<void, GpuError | CodedError> {
+    const ctx = { plan: this.plan, gpu: this.gpu, pool: this.pool, segments: this.#segments };
+    return Effect.catchIf(
+      new GpuBatchRun(ctx, batch, turn).run(),
+      (e) => (e as { _tag?: string })._tag === "GpuOutOfMemory" && batch.length > 1,
+      () =>
+        Effect.gen({ self: this }, function* () {
+          yield* resetItems(batch);
+          this.pool.clear();
+          const half = Math.ceil(batch.length / 2);
+          yield* this.#runSplitting(batch.slice(0, half), turn);
+          yield* this.#runSplitting(batch.slice(half), turn);
+        }),
+    );
+  }
+}
+
+/**
+ * Runs prepared inputs through `plan` on the GPU (the entry for inputs read and parsed elsewhere, e.g. on
+ * worker threads). Entries come back in input order; inputs that must run on the CPU instead are listed in
+ * `fallback` (their outputs were rolled back).
+ */
+export const runPreparedGpu = (
   plan: Plan,
   gpu: GpuShape,
   pool: BufferPool,
-  batch: Item[],
-  options: GpuRunOptions,
-): Effect.Effect<void, GpuError | CodedError> =>
-  Effect.catchIf(
-    runBatch(plan, gpu, pool, batch, options),
-    (e) => (e as { _tag?: string })._tag === "GpuOutOfMemory" && batch.length > 1,
-    () =>
-      Effect.gen(function* () {
-        for (const it of batch) {
-          yield* it.session.rollback;
-          it.failed = undefined;
-          it.fallback = undefined;
-          it.cpu = undefined;
-          it.header = it.upload.image;
-        }
-        pool.clear();
-        const half = Math.ceil(batch.length / 2);
-        yield* runSplitting(plan, gpu, pool, batch.slice(0, half), options);
-        yield* runSplitting(plan, gpu, pool, batch.slice(half), options);
-      }),
-  );
+  prepared: ReadonlyArray<PreparedInput>,
+  outDir: string,
+  options: GpuRunOptions = DEFAULT_GPU_OPTIONS,
+): Effect.Effect<GpuChunkResult, never, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const run = new GpuRun(plan, gpu, pool, outDir, options);
+    for (const p of prepared) yield* run.add(p);
+    return yield* run.finish();
+  });
+
+/** Inputs read ahead of the one being added (their reads overlap; parsing stays on this thread). */
+const READ_AHEAD = 8;
 
 /**
- * Runs `inputs` through `plan` on the GPU. Entries come back in input order; inputs that must run on the
- * CPU instead are listed in `fallback` (their outputs were rolled back).
+ * Reads, parses and runs `inputs` through `plan` on the GPU; the next batch is read and parsed while the
+ * GPU runs the previous one, its files read a few at a time. Entries come back in input order; inputs
+ * that must run on the CPU instead are listed in `fallback` (their outputs were rolled back).
  */
 export const runInputsGpu = (
   plan: Plan,
@@ -452,68 +384,23 @@ export const runInputsGpu = (
   options: GpuRunOptions = DEFAULT_GPU_OPTIONS,
 ): Effect.Effect<GpuChunkResult, never, FileSystem.FileSystem> =>
   Effect.gen(function* () {
-    const byInput = new Map<InputFile, LedgerEntry>();
-    const items: Item[] = [];
-    for (const input of inputs) {
-      const r = yield* prepare(plan, input, outDir, fs);
-      if ("entry" in r) byInput.set(input, r.entry);
-      else items.push(r.item);
+    const run = new GpuRun(plan, gpu, pool, outDir, options);
+    const ahead: Array<Fiber.Fiber<PreparedInput>> = [];
+    let next = 0;
+    while (next < inputs.length || ahead.length > 0) {
+      while (ahead.length < READ_AHEAD && next < inputs.length) {
+        ahead.push(yield* Effect.forkChild(prepareInput(plan, inputs[next++], fs)));
+      }
+      yield* run.add(yield* Fiber.join(ahead.shift()!));
     }
-    const fallback: Array<{ input: InputFile; reason: string }> = [];
-    let deviceLost: string | undefined;
-    for (const batch of formBatches(plan, gpu, items, options)) {
-      const exit = deviceLost ? undefined : yield* Effect.exit(runSplitting(plan, gpu, pool, batch, options));
-      const gpuError = exit && Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : undefined;
-      const lost = gpuError?._tag === "Some" &&
-        (gpuError.value as { _tag?: string })._tag === "GpuDeviceLost";
-      if (!exit || lost) {
-        deviceLost ??= gpuError?._tag === "Some" ? gpuError.value.message : "GPU device lost";
-        for (const it of batch) {
-          yield* it.session.rollback;
-          fallback.push({ input: it.session.input, reason: deviceLost });
-        }
-        continue;
-      }
-      // Any other GPU failure (out of memory even for one image, a fused kernel that does not compile, a
-      // defect) sends the whole batch to the CPU path: inputs are never lost to the GPU.
-      if (exit && Exit.isFailure(exit)) {
-        const reason = gpuError?._tag === "Some"
-          ? `${(gpuError.value as CodedError).code}: ${(gpuError.value as CodedError).message}`
-          : `GPU failure: ${String(Cause.squash(exit.cause))}`;
-        for (const it of batch) {
-          yield* it.session.rollback;
-          fallback.push({ input: it.session.input, reason });
-        }
-        continue;
-      }
-      for (const it of batch) {
-        if (it.fallback && !it.failed) {
-          yield* it.session.rollback;
-          fallback.push({ input: it.session.input, reason: it.fallback });
-          continue;
-        }
-        const result = it.failed ? Exit.fail(it.failed.error) : Exit.void;
-        const final = it.cpu ? attachPredictions(plan.stages, { ...it.header, data: it.cpu }) : undefined;
-        byInput.set(
-          it.session.input,
-          yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started, final),
-        );
-      }
-    }
-    const entries = inputs.flatMap((input) => {
-      const e = byInput.get(input);
-      return e ? [e] : [];
-    });
-    return { entries, fallback, ...(deviceLost ? { deviceLost } : {}) };
+    return yield* run.finish();
   });
 
-/** Compiles every GPU kernel a plan can use, so WGSL errors surface before any input is read. */
+/** Compiles every fused kernel form a plan can use, so WGSL errors surface before any input is read. */
 export const precompile = (plan: Plan, gpu: GpuShape): Effect.Effect<void, WgslCompileError> =>
-  Effect.gen(function* () {
-    for (const s of plan.stages) {
-      const ew = elementwise(s, gpu);
-      if (!ew) continue;
-      const origin = plan.registry.stages.get(s.stage.name)?.origin ?? "built-in";
-      yield* pipelineFor(gpu, fusedProgram("f32", [{ label: s.label, gpu: ew, origin }]));
-    }
-  });
+  Effect.forEach(
+    planSegments(plan, gpu, false).flatMap((s) => (s.kind === "fused" ? [s.steps] : [])),
+    (steps) =>
+      pipelineFor(gpu, fusedProgram(gpu, { load: F32_LOAD, steps, lanes: 1, channels: [1, 1], fixed: [] })),
+    { discard: true },
+  );

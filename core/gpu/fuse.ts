@@ -4,167 +4,412 @@
  *
  * Each elementwise stage contributes its WGSL function `fn ENTRY(x: f32, c: u32, p: ENTRYParams) -> f32`.
  * This module generates, from the TypeScript side only:
- * - the `ENTRYParams` structs from each stage's `fields` (all f32),
- * - the `const`s each stage declares (mode numbers and the like),
- * - the bindings, the indexing (batch image, frame, channel, pixel; gray -> RGB replication) and the load
- *   (f32 values, or raw 8/16/32-bit words through shaders/unpack.wgsl),
- * - a main function calling the stage functions in order.
- * Per-image values (window, slope, ...) are packed in a storage buffer, `stride` floats per image, so the
- * generated code - and its cache key - never depends on them.
+ * - the `ENTRYParams` structs from each stage's `fields` (all f32), and the `const`s each stage declares;
+ * - the load: f32 values, or raw 8/16/32-bit words unpacked by shaders/unpack.wgsl with the batch's storage
+ *   format (BitsStored, shift, signedness, byte order) fixed as constants;
+ * - the indexing: a 3-D grid, `gid.x` over the values of a plane, `gid.y` over an image's output planes
+ *   (frames x channels), `gid.z` over the batch's images, each invocation computing {@link lanesOf}
+ *   consecutive values (4 when the plane allows: vector loads and stores, two 16-bit pixels per word); the
+ *   channel counts are constants, so no invocation divides by a runtime value;
+ * - the per-image values: one small uniform array, `paramVec4s` vec4s per image, read once per
+ *   invocation; fields a stage marks as `choices` (the VOI function, an inversion) are written into the
+ *   code as constants when every image of the batch agrees, so the branches on them fold away.
+ *
+ * The cache key names the variant (load, stages, fixed choices, lanes), e.g.
+ * `fused:u16/12|rescale>window{mode=0,invert=0}>normalize|x4`; per-image values never enter it.
  *
  * @module
  */
+import * as Effect from "effect/Effect";
+import type { RawPixels } from "../../dicom/meta.ts";
+import { channelView, withChannels } from "../elementwise.ts";
 import type { Elementwise } from "../stage.ts";
-import type { ProgramInfo, SourceSpan } from "./kernels.ts";
+import type { Shape } from "../tensor.ts";
 import { wgslFile } from "../wgsl.ts";
+import type { GpuError, GpuShape } from "./device.ts";
+import { destroyAfterSubmit } from "./commands.ts";
+import { createBuffer, dispatch, type ProgramInfo, type SourceSpan, uniformFrom } from "./kernels.ts";
+import { wgslConst, wgslLiteral, wgslStruct, WORKGROUP_SIZE, workgroupSizeDecl } from "./layout.ts";
+import type { BufferPool } from "./pool.ts";
 
 const UNPACK = wgslFile(import.meta.url, "../../shaders/unpack.wgsl");
 
-/** How the first step reads its input. */
-export type LoadMode = "f32" | "raw8" | "raw16" | "raw32";
+/** How a fused kernel reads its input: f32 values, or a batch's raw stored words in one storage format. */
+export type LoadSpec =
+  | { readonly kind: "f32" }
+  | {
+    readonly kind: "raw";
+    readonly bitsAllocated: 8 | 16 | 32;
+    readonly bitsStored: number;
+    readonly shift: number;
+    readonly signed: boolean;
+    readonly byteSwap: boolean;
+    /** Several samples per pixel, interleaved (RGBRGB...: Planar Configuration 0). */
+    readonly interleaved: boolean;
+  };
 
-/** Fields of the unpack step (see shaders/unpack.wgsl). */
-export const UNPACK_FIELDS = ["bits_stored", "shift", "signed", "swap", "planar"] as const;
+/** Reading f32 values. */
+export const F32_LOAD: LoadSpec = { kind: "f32" };
+
+/** The load of an upload's pixels (`channels`: samples per pixel). */
+export const loadSpecOf = (
+  pixels: RawPixels | { readonly type: "f32" },
+  channels: number,
+): LoadSpec =>
+  pixels.type === "f32" ? F32_LOAD : {
+    kind: "raw",
+    bitsAllocated: pixels.bitsAllocated,
+    bitsStored: pixels.bitsStored,
+    shift: pixels.shift,
+    signed: pixels.signed,
+    byteSwap: pixels.byteSwap,
+    interleaved: channels > 1 && pixels.planar === 0,
+  };
+
+/** A short name of a load, e.g. `f32`, `u16/12`, `i16/16>>0 swap`, `u8/8 interleaved`. */
+export const loadKey = (l: LoadSpec): string =>
+  l.kind === "f32"
+    ? "f32"
+    : `${l.signed ? "i" : "u"}${l.bitsAllocated}/${l.bitsStored}${l.shift ? `>>${l.shift}` : ""}${
+      l.byteSwap ? " swap" : ""
+    }${l.interleaved ? " interleaved" : ""}`;
 
 /** One elementwise step of a fused kernel. */
 export interface FusedStep {
   /** Stage label (id or use), for messages. */
   readonly label: string;
   readonly gpu: Elementwise<unknown>;
+  /** The stage's params (for `channels`). */
+  readonly params: unknown;
   /** e.g. `plugin "gamma-example"` or `built-in`, for compile errors. */
   readonly origin: string;
 }
 
-/** Generated-kernel dimensions, written to the `Dims` uniform (8 u32). */
-export interface FusedDims {
-  /** Output values in the whole batch. */
-  readonly total: number;
-  /** Output values per image. */
-  readonly imageLen: number;
-  /** rows * cols. */
-  readonly plane: number;
-  readonly channelsIn: number;
-  readonly channelsOut: number;
-  /** Parameter floats per image. */
-  readonly stride: number;
-  /** Input elements (f32) or 32-bit words (raw) per image. */
-  readonly srcStride: number;
-  readonly rowPitch: number;
+/** Field values of one image: one record per step. */
+export type ImageValues = ReadonlyArray<Readonly<Record<string, number>>>;
+
+/** Dimensions of a fused dispatch, in the `FusedDims` uniform (one field list for WGSL and TypeScript). */
+export const FUSED_DIMS = wgslStruct("FusedDims", {
+  /** Invocations per output plane: values per plane / lanes. */
+  units: "u32",
+  /** Output planes per image: frames * output channels. */
+  planes_out: "u32",
+  /** Values per plane (rows * cols for images). */
+  plane: "u32",
+  /** Elements of `src` per image. */
+  src_stride: "u32",
+});
+
+/** The variant of a fused kernel: what its code depends on besides the stages. */
+export interface FusedVariant {
+  readonly load: LoadSpec;
+  readonly steps: ReadonlyArray<FusedStep>;
+  /** Values per invocation: 4 (vector loads and stores) or 1. */
+  readonly lanes: 1 | 4;
+  /** Input and output channels (constants of the code: channel indices without a runtime division). */
+  readonly channels: readonly [number, number];
+  /** Per step, the choice fields fixed for the whole batch. */
+  readonly fixed: ReadonlyArray<Readonly<Record<string, number>>>;
 }
 
-/** Packs {@link FusedDims} for the uniform buffer. */
-export const dimsWords = (d: FusedDims): Uint32Array =>
-  new Uint32Array([
-    d.total,
-    d.imageLen,
-    d.plane,
-    d.channelsIn,
-    d.channelsOut,
-    d.stride,
-    d.srcStride,
-    d.rowPitch,
-  ]);
+/** 4 when the plane's values can be read and written four at a time, else 1. */
+export const lanesOf = (load: LoadSpec, plane: number): 1 | 4 =>
+  plane % 4 === 0 && !(load.kind === "raw" && load.interleaved) ? 4 : 1;
 
-/** Parameter layout of a fused kernel: offset of each step's first field in the per-image block. */
-export const paramLayout = (load: LoadMode, steps: ReadonlyArray<FusedStep>) => {
-  let offset = load === "f32" ? 0 : UNPACK_FIELDS.length;
+/** Offset of each step's first field in an image's parameter block, and the block's size in vec4s. */
+export const paramLayout = (steps: ReadonlyArray<FusedStep>) => {
+  let offset = 0;
   const offsets = steps.map((s) => {
     const o = offset;
     offset += s.gpu.fields.length;
     return o;
   });
-  return { offsets, stride: Math.max(1, offset) };
+  return { offsets, vec4s: Math.max(1, Math.ceil(offset / 4)) };
 };
+
+/** Images whose parameter blocks fit in one uniform binding. */
+export const paramCapacity = (gpu: GpuShape, steps: ReadonlyArray<FusedStep>): number =>
+  Math.floor(uniformVec4s(gpu) / paramLayout(steps).vec4s);
+
+/** Size of the per-image parameter array (vec4s): one uniform binding, at most 64 KiB. */
+const uniformVec4s = (gpu: GpuShape): number =>
+  Math.floor(Math.min(65536, gpu.limits.maxUniformBufferBindingSize) / 16);
 
 const structName = (entry: string) => `${entry[0].toUpperCase()}${entry.slice(1)}Params`;
 
-const fmtConst = (v: number) => (Number.isInteger(v) ? `${v}.0` : `${v}`);
+/**
+ * How raw samples sit in words, per BitsAllocated: the `src` element that holds 4 samples (and its size in
+ * words), the 4 samples of such an element `w`, and for one sample `k`: its word and the sample in it.
+ */
+const RAW_LAYOUT = {
+  8: {
+    element: "u32",
+    words: 1,
+    four: [0, 1, 2, 3].map((j) => `raw8_sample(w, ${j}u)`),
+    one: ["(k >> 2u)", (w: string) => `raw8_sample(${w}, k & 3u)`],
+  },
+  16: {
+    element: "vec2u",
+    words: 2,
+    four: ["w.x, 0u", "w.x, 1u", "w.y, 0u", "w.y, 1u"].map((s) => `raw16_sample(${s})`),
+    one: ["(k >> 1u)", (w: string) => `raw16_sample(${w}, k & 1u)`],
+  },
+  32: {
+    element: "vec4u",
+    words: 4,
+    four: ["x", "y", "z", "w"].map((c) => `raw32_sample(w.${c})`),
+    one: ["k", (w: string) => `raw32_sample(${w})`],
+  },
+} as const;
 
 /**
- * The fused program for `steps` after `load`. The last step sees output channel indices (it may replicate
- * gray to RGB: `channelsOut` > `channelsIn` = 1); earlier steps see input channels.
+ * The `src` element type (and its size in 32-bit words) and the WGSL that loads `LANES` values of image `b`
+ * from sample `k`.
  */
-export const fusedProgram = (load: LoadMode, steps: ReadonlyArray<FusedStep>): ProgramInfo => {
-  const lines: string[] = [];
-  const spans: SourceSpan[] = [];
-  const push = (text: string, source?: string) => {
-    const block = text.replace(/\s+$/, "").split("\n");
-    if (source) spans.push({ start: lines.length + 1, lines: block.length, source });
-    lines.push(...block);
-  };
-  push(
-    `// Generated by core/gpu/fuse.ts: ${load} load -> ${
-      steps.map((s) => s.label).join(" -> ") || "(load only)"
-    }
-struct Dims { total: u32, image_len: u32, plane: u32, c_in: u32, c_out: u32, stride: u32, src_stride: u32, row_pitch: u32 }
-@group(0) @binding(0) var<storage, read> src: array<u32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(2) var<storage, read> params: array<f32>;
-@group(0) @binding(3) var<uniform> d: Dims;`,
-  );
-  if (load !== "f32") {
-    push(`struct UnpackParams { ${UNPACK_FIELDS.map((f) => `${f}: f32`).join(", ")} }`);
-    push(UNPACK.text, UNPACK.source);
+const loader = (
+  load: LoadSpec,
+  lanes: 1 | 4,
+): { readonly element: string; readonly words: number; readonly code: string } => {
+  const at = (k: string) => `src[b * d.src_stride + ${k}]`;
+  if (load.kind === "f32") {
+    return lanes === 4
+      ? { element: "vec4u", words: 4, code: `return bitcast<vec4f>(${at("(k >> 2u)")});` }
+      : { element: "u32", words: 1, code: `return bitcast<f32>(${at("k")});` };
   }
+  const raw = RAW_LAYOUT[load.bitsAllocated];
+  if (lanes === 4) {
+    const values = raw.four.map((s) => `stored_value(${s})`).join(", ");
+    return {
+      element: raw.element,
+      words: raw.words,
+      code: `let w = ${at("(k >> 2u)")};\n  return vec4f(${values});`,
+    };
+  }
+  const [word, sample] = raw.one;
+  return { element: "u32", words: 1, code: `return stored_value(${sample(at(word))});` };
+};
+
+/** The storage format constants shaders/unpack.wgsl reads. */
+const unpackConstants = (load: Extract<LoadSpec, { kind: "raw" }>): string =>
+  [
+    wgslConst("UNPACK_BITS_STORED", "u32", load.bitsStored),
+    wgslConst("UNPACK_SHIFT", "u32", load.shift),
+    wgslConst("UNPACK_SIGNED", "bool", load.signed),
+    wgslConst("UNPACK_SWAP", "bool", load.byteSwap),
+  ].join("\n");
+
+/** The cache key of a variant: short, and naming everything the code depends on. */
+export const fusedKey = (v: FusedVariant): string => {
+  const steps = v.steps.map((s, i) => {
+    const fixed = Object.entries(v.fixed[i] ?? {}).map(([f, x]) => `${f}=${x}`).join(",");
+    const name = s.gpu.shader.source.startsWith("shaders/")
+      ? s.gpu.entry
+      : `${s.gpu.entry}@${s.gpu.shader.source}`;
+    return `${name}${fixed ? `{${fixed}}` : ""}`;
+  });
+  const [cIn, cOut] = v.channels;
+  return `fused:${loadKey(v.load)}|${steps.join(">") || "load"}|c${cIn}${
+    cOut === cIn ? "" : `>${cOut}`
+  }|x${v.lanes}`;
+};
+
+/** Collects generated WGSL and where each block came from (for compile errors at the author's line). */
+class WgslWriter {
+  readonly lines: string[] = [];
+  readonly spans: SourceSpan[] = [];
+
+  push(text: string, source?: string): void {
+    const block = text.replace(/\s+$/, "").split("\n");
+    if (source) this.spans.push({ start: this.lines.length + 1, lines: block.length, source });
+    this.lines.push(...block);
+  }
+}
+
+/** The declarations and functions of the steps (each stage's function once, however often it appears). */
+const pushSteps = (w: WgslWriter, steps: ReadonlyArray<FusedStep>) => {
   const seen = new Set<string>();
   for (const s of steps) {
-    if (seen.has(s.gpu.entry)) continue; // the same stage twice shares its function
+    if (seen.has(s.gpu.entry)) continue;
     seen.add(s.gpu.entry);
-    const consts = Object.entries(s.gpu.constants ?? {}).map(([k, v]) => `const ${k}: f32 = ${fmtConst(v)};`);
+    const consts = Object.entries(s.gpu.constants ?? {}).map(([k, v]) => wgslConst(k, "f32", v));
     // WGSL structs need a member: a stage without fields gets a placeholder.
-    const members = s.gpu.fields.length > 0
-      ? s.gpu.fields.map((f) => `${f}: f32`).join(", ")
-      : "_unused: f32";
-    push([`struct ${structName(s.gpu.entry)} { ${members} }`, ...consts].join("\n"));
-    push(
+    const members = s.gpu.fields.length > 0 ? s.gpu.fields.map((f) => `${f}: f32`) : ["_unused: f32"];
+    w.push([`struct ${structName(s.gpu.entry)} { ${members.join(", ")} }`, ...consts].join("\n"));
+    w.push(
       s.gpu.shader.text,
       `${s.gpu.shader.source}${s.origin === "built-in" ? "" : ` (stage "${s.label}" of ${s.origin})`}`,
     );
   }
-  const { offsets } = paramLayout(load, steps);
-  const args = (fields: ReadonlyArray<string>, at: number) =>
-    fields.length === 0 ? "0.0" : fields.map((_, i) => `params[base + ${at + i}u]`).join(", ");
-  const body: string[] = [
-    "  let o = gid.x + gid.y * d.row_pitch;",
-    "  if (o >= d.total) { return; }",
-    "  let b = o / d.image_len;",
-    "  let r = o % d.image_len;",
-    "  let px = r % d.plane;",
-    "  let fc = r / d.plane;",
-    "  let c_out = fc % d.c_out;",
-    "  let f = fc / d.c_out;",
-    "  let c_in = select(c_out, 0u, d.c_in == 1u);",
-    "  let base = b * d.stride;",
-    "  _ = params[0]; // keeps the binding in the layout when no stage has fields",
-    "  let k = (f * d.c_in + c_in) * d.plane + px;",
-  ];
-  if (load === "f32") {
-    body.push("  var v = bitcast<f32>(src[b * d.src_stride + k]);");
-  } else {
-    body.push(
-      `  let up = UnpackParams(${args(UNPACK_FIELDS, 0)});`,
-      "  let raw_k = select(k, (f * d.plane + px) * d.c_in + c_in, up.planar < 0.5 && d.c_in > 1u);",
-      `  var v = stored_value(load_${load}(b * d.src_stride, raw_k, up), up);`,
-    );
-  }
-  steps.forEach((s, i) => {
-    const channel = i === steps.length - 1 ? "c_out" : "c_in";
-    body.push(
-      `  v = ${s.gpu.entry}(v, ${channel}, ${structName(s.gpu.entry)}(${args(s.gpu.fields, offsets[i])}));`,
-    );
+};
+
+/** `fn chain(...)`: the steps in order on one value (the last step sees output channels). */
+const chainFunction = (v: FusedVariant): string => {
+  const { offsets } = paramLayout(v.steps);
+  const slot = (at: number) => `params[p + ${at >> 2}u].${"xyzw"[at & 3]}`;
+  const calls = v.steps.map((s, i) => {
+    const fields = s.gpu.fields.map((f, j) => {
+      const fixed = v.fixed[i]?.[f];
+      return fixed === undefined ? slot(offsets[i] + j) : wgslLiteral("f32", fixed);
+    });
+    const channel = i === v.steps.length - 1 ? "c_out" : "c_in";
+    return `  x = ${s.gpu.entry}(x, ${channel}, ${structName(s.gpu.entry)}(${fields.join(", ") || "0.0"}));`;
   });
-  body.push("  dst[o] = v;");
-  push(
-    `@compute @workgroup_size(256)\nfn main(@builtin(global_invocation_id) gid: vec3u) {\n${
-      body.join("\n")
-    }\n}`,
+  return `fn chain(x0: f32, c_in: u32, c_out: u32, p: u32) -> f32 {\n  var x = x0;\n${
+    calls.join("\n")
+  }\n  return x;\n}`;
+};
+
+/** `fn main`: coordinates from the grid, one load, the chain on each lane, one store. */
+const mainFunction = (v: FusedVariant): string => {
+  const interleaved = v.load.kind === "raw" && v.load.interleaved;
+  const first = interleaved ? "(f * d.plane + u) * C_IN + c_in" : "(f * C_IN + c_in) * d.plane + u * LANES";
+  const lanes = v.lanes === 4
+    ? "vec4f(chain(x.x, c_in, c_out, p), chain(x.y, c_in, c_out, p), chain(x.z, c_in, c_out, p), " +
+      "chain(x.w, c_in, c_out, p))"
+    : "chain(x, c_in, c_out, p)";
+  return `@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  // gid.x: values (LANES at a time) of a plane; gid.y: output plane (frame * C_OUT + channel); gid.z: image
+  let u = gid.x;
+  if (u >= d.units) { return; }
+  let b = gid.z;
+  let f = gid.y / C_OUT;
+  let c_out = gid.y - f * C_OUT;
+  let c_in = select(c_out, 0u, C_IN == 1u);
+  let p = b * PARAM_VEC4S;
+  _ = params[0]; // keeps the binding in the layout when no stage has fields
+  let x = load(b, ${first});
+  dst[(b * d.planes_out + gid.y) * d.units + u] = ${lanes};
+}`;
+};
+
+/** The fused program of a variant (see the module comment). */
+export const fusedProgram = (gpu: GpuShape, v: FusedVariant): ProgramInfo => {
+  const w = new WgslWriter();
+  const { element, code } = loader(v.load, v.lanes);
+  const value = v.lanes === 4 ? "vec4f" : "f32";
+  w.push(
+    `// Generated by core/gpu/fuse.ts: ${loadKey(v.load)} -> ${
+      v.steps.map((s) => s.label).join(" -> ") || "(load only)"
+    }, ${v.lanes} value(s) per invocation
+${workgroupSizeDecl()}
+${wgslConst("LANES", "u32", v.lanes)}
+${wgslConst("PARAM_VEC4S", "u32", paramLayout(v.steps).vec4s)}
+${wgslConst("C_IN", "u32", v.channels[0])}
+${wgslConst("C_OUT", "u32", v.channels[1])}
+${FUSED_DIMS.wgsl}
+@group(0) @binding(0) var<storage, read> src: array<${element}>;
+@group(0) @binding(1) var<storage, read_write> dst: array<${value}>;
+@group(0) @binding(2) var<uniform> params: array<vec4f, ${uniformVec4s(gpu)}>;
+@group(0) @binding(3) var<uniform> d: FusedDims;`,
   );
-  const code = lines.join("\n") + "\n";
+  if (v.load.kind === "raw") {
+    w.push(unpackConstants(v.load));
+    w.push(UNPACK.text, UNPACK.source);
+  }
+  w.push(`fn load(b: u32, k: u32) -> ${value} {\n  ${code}\n}`);
+  pushSteps(w, v.steps);
+  w.push(chainFunction(v));
+  w.push(mainFunction(v));
+  const code_ = w.lines.join("\n") + "\n";
   return {
-    name: `fused[${load}${steps.map((s) => `+${s.label}`).join("")}]`,
-    cacheKey: code,
-    code,
+    name: `fused[${loadKey(v.load)}${v.steps.map((s) => ` -> ${s.label}`).join("")}]`,
+    cacheKey: `${fusedKey(v)}#${uniformVec4s(gpu)}`,
+    code: code_,
     entry: "main",
-    spans,
+    spans: w.spans,
   };
 };
+
+/** Per step, the choice fields on which every image (with values) agrees. */
+export const fixedChoices = (
+  steps: ReadonlyArray<FusedStep>,
+  values: ReadonlyArray<ImageValues | undefined>,
+): ReadonlyArray<Readonly<Record<string, number>>> =>
+  steps.map((s, i) => {
+    const fixed: Record<string, number> = {};
+    for (const f of s.gpu.choices ?? []) {
+      const seen = new Set(values.flatMap((v) => (v ? [v[i][f] ?? 0] : [])));
+      if (seen.size === 1) fixed[f] = [...seen][0];
+    }
+    return fixed;
+  });
+
+/** A batch on the GPU as a fused kernel's input. */
+export interface FusedInput {
+  readonly buffer: GPUBuffer;
+  readonly load: LoadSpec;
+  /** 32-bit words per image in `buffer`. */
+  readonly words: number;
+  /** Shape of each image. */
+  readonly shape: Shape;
+  readonly count: number;
+}
+
+/** Output channels after the steps. */
+export const channelsAfter = (steps: ReadonlyArray<FusedStep>, channels: number): number =>
+  steps.reduce((c, s) => s.gpu.channels?.(s.params, c) ?? c, channels);
+
+/**
+ * Runs the fused kernel of `steps` over a batch: `values[i]` are image i's field values (undefined: the
+ * image does not take part; its output is unspecified). Returns the f32 output buffer (from the pool) and
+ * the shape of each output image; the input buffer is left to the caller.
+ */
+export const runFused = (
+  gpu: GpuShape,
+  pool: BufferPool,
+  input: FusedInput,
+  steps: ReadonlyArray<FusedStep>,
+  values: ReadonlyArray<ImageValues | undefined>,
+): Effect.Effect<{ readonly buffer: GPUBuffer; readonly shape: Shape }, GpuError> =>
+  Effect.gen(function* () {
+    const { frames, channels, plane } = channelView(input.shape);
+    const cOut = channelsAfter(steps, channels);
+    const lanes = lanesOf(input.load, plane);
+    const variant: FusedVariant = {
+      load: input.load,
+      steps,
+      lanes,
+      channels: [channels, cOut],
+      fixed: fixedChoices(steps, values),
+    };
+    const program = fusedProgram(gpu, variant);
+    const units = plane / lanes;
+    const planesOut = frames * cOut;
+    const dims = yield* uniformFrom(
+      gpu,
+      FUSED_DIMS.pack({
+        units,
+        planes_out: planesOut,
+        plane,
+        src_stride: input.words / loader(input.load, lanes).words,
+      }),
+      "fused dims",
+    );
+    const params = yield* paramBuffer(gpu, steps, values);
+    const dst = yield* pool.acquire(input.count * planesOut * plane * 4, program.name);
+    const grid = { x: Math.ceil(units / WORKGROUP_SIZE), y: planesOut, z: input.count };
+    yield* dispatch(gpu, program, [input.buffer, dst, params, dims], grid, { defer: true });
+    destroyAfterSubmit(gpu, dims);
+    destroyAfterSubmit(gpu, params);
+    return { buffer: dst, shape: withChannels(input.shape, cOut) };
+  });
+
+/** The uniform buffer of per-image field values (`paramVec4s` vec4s per image). */
+const paramBuffer = (
+  gpu: GpuShape,
+  steps: ReadonlyArray<FusedStep>,
+  values: ReadonlyArray<ImageValues | undefined>,
+) =>
+  Effect.gen(function* () {
+    const { offsets, vec4s } = paramLayout(steps);
+    const floats = new Float32Array(uniformVec4s(gpu) * 4);
+    values.forEach((v, i) => {
+      if (!v) return;
+      steps.forEach((s, j) =>
+        s.gpu.fields.forEach((f, k) => (floats[i * vec4s * 4 + offsets[j] + k] = v[j][f] ?? 0))
+      );
+    });
+    const buffer = yield* createBuffer(gpu, floats.byteLength, GPUBufferUsage.UNIFORM, "params", floats);
+    return buffer;
+  });

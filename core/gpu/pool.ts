@@ -8,6 +8,7 @@
  */
 import * as Effect from "effect/Effect";
 import type { GpuDeviceLost, GpuOutOfMemory, GpuShape } from "./device.ts";
+import { submitPending } from "./commands.ts";
 import { createBuffer } from "./kernels.ts";
 
 const MIN_BYTES = 64 * 1024;
@@ -55,8 +56,9 @@ export class BufferPool {
     this.#free.set(buffer.size, list);
   }
 
-  /** Destroys every free buffer. */
+  /** Destroys every free buffer (after submitting the recorded commands, which may use them). */
   clear(): void {
+    submitPending(this.gpu);
     for (const list of this.#free.values()) for (const b of list) b.destroy();
     this.#free.clear();
   }

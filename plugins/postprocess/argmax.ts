@@ -30,6 +30,7 @@ export const argmax = defineStage({
     ),
   gpu: {
     kind: "kernel",
+    recordsOnly: true,
     run: (_p, batch) =>
       Effect.map(
         runAxis(batch, "argmax_axis"),

@@ -5,13 +5,16 @@
  */
 import * as Effect from "effect/Effect";
 import {
+  destroyAfterSubmit,
   dispatch,
   dispatchSize,
   type GpuBatch,
   type GpuError,
+  kernelProgram,
   type ProgramInfo,
   uniformFrom,
   wgslFile,
+  wgslStruct,
 } from "../../plugin.ts";
 import { axisView } from "./axis.ts";
 
@@ -20,12 +23,20 @@ const AXIS = wgslFile(import.meta.url, "../../shaders/axis.wgsl");
 /** Entry points of shaders/axis.wgsl. */
 export type AxisEntry = "softmax_axis" | "argmax_axis" | "topk_axis";
 
-const program = (entry: AxisEntry): ProgramInfo => ({
-  name: entry,
-  cacheKey: `axis:${entry}`,
-  code: AXIS.text,
-  entry,
+/** The kernels' dimensions uniform (shaders/axis.wgsl). */
+const AXIS_DIMS = wgslStruct("AxisDims", {
+  outer: "u32",
+  axis: "u32",
+  inner: "u32",
+  k: "u32",
+  /** Invocations. */
+  total: "u32",
+  /** Invocations per grid row. */
+  row_pitch: "u32",
 });
+
+const program = (entry: AxisEntry): ProgramInfo =>
+  kernelProgram({ shader: AXIS, entry, structs: [AXIS_DIMS] });
 
 /**
  * Runs one axis kernel over every image of the batch. Output values per image: softmax keeps the shape,
@@ -48,12 +59,19 @@ export const runAxis = (
       : outer * k * 2;
     const dims = yield* uniformFrom(
       batch.gpu,
-      new Uint32Array([outer, view.axis, view.inner, k, invocations, size.rowPitch, 0, 0]),
+      AXIS_DIMS.pack({
+        outer,
+        axis: view.axis,
+        inner: view.inner,
+        k,
+        total: invocations,
+        row_pitch: size.rowPitch,
+      }),
       "axis dims",
     );
     const dst = yield* batch.pool.acquire(outValues * 4, entry);
-    yield* dispatch(batch.gpu, program(entry), [batch.buffer, dst, dims], size);
-    dims.destroy();
+    yield* dispatch(batch.gpu, program(entry), [batch.buffer, dst, dims], size, { defer: true });
+    destroyAfterSubmit(batch.gpu, dims);
     batch.pool.release(batch.buffer);
     return { buffer: dst, outer };
   });

@@ -22,6 +22,7 @@ export const softmax = defineStage({
   run: (image) => Effect.sync(() => withData(image, softmaxAxis(image.data, image.shape), { notes: NOTES })),
   gpu: {
     kind: "kernel",
+    recordsOnly: true,
     run: (_p, batch) => Effect.map(runAxis(batch, "softmax_axis"), ({ buffer }) => ({ ...batch, buffer })),
     notes: () => NOTES,
   },

@@ -91,6 +91,7 @@ export const topk = defineStage({
     }),
   gpu: {
     kind: "kernel",
+    recordsOnly: true,
     run: (p, batch) => {
       const k = kOf(p, batch.shape[1]);
       return Effect.map(

@@ -64,6 +64,7 @@ export const resize = defineStage({
     }),
   gpu: {
     kind: "kernel",
+    recordsOnly: true,
     run: (p, batch) => {
       const filter = p.filter ?? "bilinear";
       return resizeBatch(batch, p.height, p.width, filter, filter === "bilinear" && (p.antialias ?? true));

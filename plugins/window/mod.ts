@@ -194,6 +194,7 @@ export const window = defineStage({
     entry: "window",
     fields: ["center", "width", "ymin", "ymax", "mode", "invert"],
     constants: WINDOW_MODES,
+    choices: ["mode", "invert"],
     values: (p, image) =>
       Effect.flatMap(resolveVoi(p, image.meta), (voi) => {
         if (voi.type === "lut") {

@@ -1,0 +1,332 @@
+/**
+ * One batch through a plan on the GPU: {@link GpuBatchRun} holds where the batch's values are (raw words
+ * as uploaded, f32 on the GPU, or on the CPU after a readback) and runs the plan's segments
+ * (core/gpu/segments.ts) in order, each a small method.
+ *
+ * - Each item's raw words (or floats) are written into one upload buffer, image i at `i * words`.
+ * - A fused segment runs one kernel (core/gpu/fuse.ts) with each image's field values; a stage's `values`
+ *   failing with `CpuFallback` marks the item for the CPU path, any other failure fails the item.
+ * - A kernel segment hands the batch to the stage's kernel runner; data stays on the GPU.
+ * - A CPU segment reads the batch back once (when the GPU copy is newer) and runs the stage per image (or
+ *   as one `runBatch`); when it returns its images unchanged (as writers do) the GPU copy stays current.
+ *   A CPU stage that changes shapes (a model's output, say) keeps the rest of the batch on the CPU.
+ *
+ * @module
+ */
+import * as Effect from "effect/Effect";
+import { runStageOnCpu, type StageOutcome } from "../cpu-stage.ts";
+import type { CodedError } from "../errors.ts";
+import type { Plan } from "../planner.ts";
+import type { Session } from "../session.ts";
+import { headerAfter, type Upload } from "../stage.ts";
+import type { Image, Shape } from "../tensor.ts";
+import { withChannels } from "../elementwise.ts";
+import { type GpuBatch, imageLength } from "./batch.ts";
+import type { GpuError, GpuShape } from "./device.ts";
+import { type ImageValues, type LoadSpec, loadSpecOf, runFused } from "./fuse.ts";
+import { flushCommands, submitPending, writeBuffer } from "./commands.ts";
+import { submitReadBack } from "./kernels.ts";
+import type { BufferPool } from "./pool.ts";
+import type { ChainStep, Placed, Segment } from "./segments.ts";
+
+/** One input in a GPU batch. */
+export interface Item {
+  readonly session: Session;
+  readonly started: number;
+  readonly upload: Upload;
+  /** Current header (kind, shape, meta, notes) as the stages go. */
+  header: Omit<Image, "data">;
+  /** Current values on the CPU, when read back and still current. */
+  cpu?: Float32Array;
+  failed?: { readonly error: unknown; readonly stage: string };
+  /** Why this input must run on the CPU path instead. */
+  fallback?: string;
+}
+
+/** Items that still run (neither failed nor sent to the CPU path). */
+export const activeItems = (items: ReadonlyArray<Item>): Item[] =>
+  items.filter((it) => !it.failed && !it.fallback);
+
+/** Applies a CPU stage's outcomes to its items; true when some stage returned new data. */
+export const applyOutcomes = (
+  items: ReadonlyArray<Item>,
+  outcomes: ReadonlyArray<StageOutcome>,
+  stage: string,
+): boolean => {
+  let changed = false;
+  items.forEach((it, k) => {
+    const o = outcomes[k];
+    if (!o.ok) {
+      it.failed = { error: o.error, stage };
+      return;
+    }
+    const { data, ...header } = o.image;
+    if (data !== it.cpu) changed = true;
+    it.header = header;
+    it.cpu = data;
+  });
+  return changed;
+};
+
+/** Runs `stages[from..]` on the CPU for items whose current values are on the CPU. */
+export const runRestOnCpu = (plan: Plan, items: ReadonlyArray<Item>, from: number) =>
+  Effect.gen(function* () {
+    for (const s of plan.stages.slice(from)) {
+      const act = activeItems(items);
+      if (act.length === 0) return;
+      const images = act.map((it) => ({ ...it.header, data: it.cpu! }));
+      applyOutcomes(act, yield* runStageOnCpu(plan, s, images, act.map((it) => it.session)), s.label);
+    }
+  });
+
+/** How a fused kernel reads an upload's pixels. */
+export const uploadLoad = (u: Upload): LoadSpec => loadSpecOf(u.pixels, u.image.shape[1] ?? 1);
+
+/** 32-bit words one image of `upload`'s shape and pixels occupies in an upload buffer. */
+export const uploadWords = (upload: Upload): number =>
+  upload.pixels.type === "f32" ? upload.pixels.data.length : Math.ceil(upload.pixels.bytes.length / 4);
+
+/** Writes `bytes` at byte `offset` of `buffer` (a tail shorter than a word is padded with zeros). */
+const writeBytes = (gpu: GpuShape, buffer: GPUBuffer, offset: number, bytes: Uint8Array) => {
+  const whole = bytes.length & ~3;
+  if (whole > 0) writeBuffer(gpu, buffer, offset, bytes.subarray(0, whole));
+  if (whole < bytes.length) {
+    const tail = new Uint8Array(4);
+    tail.set(bytes.subarray(whole));
+    writeBuffer(gpu, buffer, offset + whole, tail);
+  }
+};
+
+/** Where a batch's data is: raw upload (words), or f32 on the GPU. */
+type Location =
+  | { readonly at: "upload"; readonly buffer: GPUBuffer; readonly load: LoadSpec; readonly words: number }
+  | { readonly at: "gpu"; readonly buffer: GPUBuffer };
+
+/**
+ * When a batch may map its results. Mapping waits for the GPU (on Deno's WebGPU, blocking this thread),
+ * so a batch maps only once the batch launched after it has submitted its own work: the GPU then runs
+ * that one while this thread reads back and writes this one.
+ */
+export interface BatchTurn {
+  /** Called when this batch has submitted work (the batch before it may map now). */
+  readonly submitted: () => void;
+  /** Waits until this batch may map. */
+  readonly wait: Effect.Effect<void>;
+}
+
+/** What every batch of a run shares. */
+export interface BatchContext {
+  readonly plan: Plan;
+  readonly gpu: GpuShape;
+  readonly pool: BufferPool;
+  readonly segments: ReadonlyArray<Segment>;
+}
+
+/** One batch of same-shape, same-format items through the plan's segments. */
+export class GpuBatchRun {
+  #loc: Location | undefined;
+  #shape: Shape;
+  /** True when the GPU copy is current (false after a CPU stage changed the data). */
+  #gpuCurrent = true;
+  /** Until this batch's first map: when it may map (see {@link BatchTurn}). */
+  #turn: BatchTurn | undefined;
+
+  constructor(
+    private readonly ctx: BatchContext,
+    private readonly items: ReadonlyArray<Item>,
+    turn?: BatchTurn,
+  ) {
+    this.#shape = items[0].header.shape;
+    this.#turn = turn;
+  }
+
+  /** Runs every segment; items end ok, failed or marked for the CPU path. Frees the batch's buffers. */
+  run(): Effect.Effect<void, GpuError | CodedError> {
+    return Effect.gen({ self: this }, function* () {
+      yield* this.#upload();
+      for (const seg of this.ctx.segments) {
+        if (activeItems(this.items).length === 0) break;
+        if (seg.kind === "fused") yield* this.#fused(seg.steps);
+        else if (seg.kind === "kernel") yield* this.#kernel(seg.placed, seg.gpu);
+        else if ((yield* this.#cpu(seg.placed, seg.index)) === "stop") break;
+      }
+    }).pipe(Effect.ensuring(Effect.sync(() => {
+      // Whatever is still recorded (a plan ending on the GPU) goes to the GPU now.
+      submitPending(this.ctx.gpu);
+      this.#turn?.submitted();
+      this.#release();
+    })));
+  }
+
+  /** Writes every item's words (or floats) into one buffer, image i at word `i * words`. */
+  #upload(): Effect.Effect<void, GpuError> {
+    return Effect.gen({ self: this }, function* () {
+      const { gpu, pool } = this.ctx;
+      const words = uploadWords(this.items[0].upload);
+      const buffer = yield* pool.acquire(words * 4 * this.items.length, "upload");
+      this.items.forEach((it, i) => {
+        const px = it.upload.pixels;
+        const bytes = px.type === "f32"
+          ? new Uint8Array(px.data.buffer, px.data.byteOffset, px.data.byteLength)
+          : px.bytes;
+        writeBytes(gpu, buffer, i * words * 4, bytes.subarray(0, words * 4));
+      });
+      this.#loc = { at: "upload", buffer, load: uploadLoad(this.items[0].upload), words };
+    });
+  }
+
+  #release(): void {
+    if (this.#loc) this.ctx.pool.release(this.#loc.buffer);
+    this.#loc = undefined;
+  }
+
+  /** Moves the batch to the GPU as f32: unpacks raw words, or uploads values a CPU stage changed. */
+  #toGpuF32(): Effect.Effect<GPUBuffer, GpuError> {
+    return Effect.gen({ self: this }, function* () {
+      if (this.#loc?.at === "upload") yield* this.#fused([]);
+      if (!this.#gpuCurrent) yield* this.#reupload();
+      return this.#loc!.buffer;
+    });
+  }
+
+  /** Uploads the items' CPU values (same shape as the batch). */
+  #reupload(): Effect.Effect<void, GpuError> {
+    return Effect.gen({ self: this }, function* () {
+      const len = imageLength(this.#shape);
+      const buffer = yield* this.ctx.pool.acquire(len * this.items.length * 4, "reupload");
+      this.items.forEach((it, i) => {
+        if (it.cpu) writeBuffer(this.ctx.gpu, buffer, i * len * 4, it.cpu.subarray(0, len));
+      });
+      this.#release();
+      this.#loc = { at: "gpu", buffer };
+      this.#gpuCurrent = true;
+    });
+  }
+
+  /** Each active item's field values for a chain, in stage order; items that fail drop out. */
+  #chainValues(steps: ReadonlyArray<ChainStep>): Effect.Effect<Array<ImageValues | undefined>> {
+    return Effect.gen({ self: this }, function* () {
+      const values: Array<ImageValues | undefined> = [];
+      for (const it of this.items) {
+        values.push(it.failed || it.fallback ? undefined : yield* this.#itemValues(it, steps));
+      }
+      return values;
+    });
+  }
+
+  /** One item's field values for a chain, advancing its header step by step (undefined when it drops). */
+  #itemValues(it: Item, steps: ReadonlyArray<ChainStep>): Effect.Effect<ImageValues | undefined> {
+    return Effect.gen({ self: this }, function* () {
+      const values: Array<Readonly<Record<string, number>>> = [];
+      for (const s of steps) {
+        const r = yield* Effect.result(s.gpu.values(s.params, it.header));
+        if (r._tag === "Failure") {
+          const e = r.failure as { _tag?: string; message?: string };
+          if (e._tag === "CpuFallback") it.fallback = `${s.label}: ${e.message}`;
+          else it.failed = { error: r.failure, stage: s.label };
+          return undefined;
+        }
+        values.push(r.success.values);
+        const channels = this.#shape.length > 1 ? it.header.shape[1] : 1;
+        const shape = withChannels(this.#shape, s.gpu.channels?.(s.params, channels) ?? channels);
+        it.header = headerAfter(s.stage, it.header, shape, r.success.notes);
+      }
+      return values;
+    });
+  }
+
+  /** A fused chain (possibly empty: load only); the batch ends as f32 on the GPU. */
+  #fused(steps: ReadonlyArray<ChainStep>): Effect.Effect<void, GpuError> {
+    return Effect.gen({ self: this }, function* () {
+      if (this.#loc?.at === "gpu" && !this.#gpuCurrent) yield* this.#reupload();
+      const loc = this.#loc!;
+      const values = yield* this.#chainValues(steps);
+      const input = loc.at === "upload"
+        ? { buffer: loc.buffer, load: loc.load, words: loc.words }
+        : { buffer: loc.buffer, load: { kind: "f32" } as const, words: imageLength(this.#shape) };
+      const out = yield* runFused(
+        this.ctx.gpu,
+        this.ctx.pool,
+        {
+          ...input,
+          shape: this.#shape,
+          count: this.items.length,
+        },
+        steps,
+        values,
+      );
+      this.#moveTo(out.buffer, out.shape);
+    });
+  }
+
+  /** The batch's data is now `buffer` (f32, `shape` per image); the CPU copies are stale. */
+  #moveTo(buffer: GPUBuffer, shape: Shape): void {
+    this.#release();
+    this.#loc = { at: "gpu", buffer };
+    this.#shape = shape;
+    for (const it of this.items) it.cpu = undefined;
+  }
+
+  /** A stage's own kernels over the batch. */
+  #kernel(
+    placed: Placed,
+    form: NonNullable<Placed["stage"]["gpu"]>,
+  ): Effect.Effect<void, GpuError | CodedError> {
+    return Effect.gen({ self: this }, function* () {
+      const buffer = yield* this.#toGpuF32();
+      const { gpu, pool } = this.ctx;
+      if (!form.recordsOnly) {
+        yield* flushCommands(gpu);
+        this.#turn?.submitted();
+      }
+      const images = this.items.map((it) => it.header);
+      const batch: GpuBatch = { gpu, pool, buffer, shape: this.#shape, count: this.items.length, images };
+      const out = yield* form.run(placed.params, batch);
+      for (const it of activeItems(this.items)) {
+        const meta = form.meta?.(placed.params, it.header) ?? it.header.meta;
+        const notes = form.notes?.(placed.params, it.header);
+        it.header = { ...headerAfter(placed.stage, it.header, out.shape, notes), meta };
+      }
+      // The stage gave its input buffer back to the pool (or returned it); only the output is ours now.
+      this.#loc = { at: "gpu", buffer: out.buffer };
+      this.#shape = out.shape;
+      for (const it of this.items) it.cpu = undefined;
+    });
+  }
+
+  /** Reads the batch back when the GPU copy is newer than the items' CPU values. */
+  #readBack(): Effect.Effect<void, GpuError> {
+    return Effect.gen({ self: this }, function* () {
+      if (activeItems(this.items).every((it) => it.cpu)) return; // the CPU copies are current
+      const buffer = yield* this.#toGpuF32();
+      const len = imageLength(this.#shape);
+      const pending = yield* submitReadBack(this.ctx.gpu, buffer, len * this.items.length * 4);
+      const turn = this.#turn;
+      this.#turn = undefined;
+      if (turn) {
+        turn.submitted();
+        yield* turn.wait;
+      }
+      const all = yield* pending.read;
+      this.items.forEach((it, k) => (it.cpu = all.subarray(k * len, (k + 1) * len)));
+    });
+  }
+
+  /** A stage without a GPU form; "stop" when the rest of the batch went on on the CPU. */
+  #cpu(placed: Placed, index: number): Effect.Effect<"next" | "stop", GpuError> {
+    return Effect.gen({ self: this }, function* () {
+      yield* this.#readBack();
+      const act = activeItems(this.items);
+      const images: Image[] = act.map((it) => ({ ...it.header, data: it.cpu! }));
+      const outcomes = yield* runStageOnCpu(this.ctx.plan, placed, images, act.map((it) => it.session));
+      if (applyOutcomes(act, outcomes, placed.label)) this.#gpuCurrent = false;
+      // A CPU stage that changed shapes (e.g. a model's output): the rest of this batch stays on the CPU.
+      const shapes = new Set(activeItems(this.items).map((it) => it.header.shape.join()));
+      if (!this.#gpuCurrent && (shapes.size > 1 || [...shapes][0] !== this.#shape.join())) {
+        yield* runRestOnCpu(this.ctx.plan, activeItems(this.items), index + 1);
+        return "stop";
+      }
+      return "next";
+    });
+  }
+}
