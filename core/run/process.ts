@@ -94,10 +94,6 @@ const asStageError = (e: unknown, stage: string) => ({ ...toCodedError(e), stage
 /** An image that did not go through the fused chain (a group's volume). */
 const NOT_FUSED = {} as Loaded;
 
-/** Runs an Effect of a stage (with the plan's plugin services) to its Exit. */
-const exitOf = <A>(plan: Plan, effect: Effect.Effect<A, unknown, unknown>): Promise<Exit.Exit<A, unknown>> =>
-  Effect.runPromiseExit(effect.pipe(providePlugins(plan)) as Effect.Effect<A, unknown>);
-
 /** The CPU path of one plan, for one thread: processes rounds of inputs. */
 export class CpuProcessor {
   readonly #fused: FusedChain | undefined;
@@ -117,23 +113,32 @@ export class CpuProcessor {
     );
   }
 
-  /** Processes a round of inputs; one result per task, in order. */
-  async processRound(tasks: ReadonlyArray<InputTask>): Promise<TaskResult[]> {
-    const items: Item[] = [];
-    for (const [slot, task] of tasks.entries()) items.push(await this.#load(task, slot));
-    for (const [i, s] of this.plan.stages.entries()) {
-      const active = items.filter((it) => !it.failed && runsAlone(this.#fused, it.loaded ?? NOT_FUSED, i));
-      if (active.length === 0) continue;
-      const outcomes = await Effect.runPromise(
-        runStageOnCpu(this.plan, s, active.map((it) => it.image!), active.map((it) => it.session)),
-      );
-      active.forEach((it, k) => {
-        const o = outcomes[k];
-        if (!o.ok) it.failed = asStageError(o.error, s.label);
-        else it.image = this.#afterStage(it, i, o.image);
-      });
-    }
-    return items.map((it) => this.#finish(it));
+  /** Processes a round of inputs; one result per task, in order (one Effect run for the whole round). */
+  processRound(tasks: ReadonlyArray<InputTask>): Promise<TaskResult[]> {
+    return Effect.runPromise(this.#round(tasks));
+  }
+
+  #round(tasks: ReadonlyArray<InputTask>): Effect.Effect<TaskResult[]> {
+    return Effect.gen({ self: this }, function* () {
+      const items: Item[] = [];
+      for (const [slot, task] of tasks.entries()) items.push(yield* this.#load(task, slot));
+      for (const [i, s] of this.plan.stages.entries()) {
+        const active = items.filter((it) => !it.failed && runsAlone(this.#fused, it.loaded ?? NOT_FUSED, i));
+        if (active.length === 0) continue;
+        const outcomes = yield* runStageOnCpu(
+          this.plan,
+          s,
+          active.map((it) => it.image!),
+          active.map((it) => it.session),
+        );
+        active.forEach((it, k) => {
+          const o = outcomes[k];
+          if (!o.ok) it.failed = asStageError(o.error, s.label);
+          else it.image = this.#afterStage(it, i, o.image);
+        });
+      }
+      return items.map((it) => this.#finish(it));
+    });
   }
 
   /** The image after stage `i`: hoisted steps settled after the convex stage, scratch memory never kept. */
@@ -145,40 +150,42 @@ export class CpuProcessor {
   }
 
   /** Reads an input and runs its source stage (and the fused chain when the plan has one). */
-  async #load(task: InputTask, slot: number): Promise<Item> {
-    const started = performance.now();
-    const session = makeSession({ path: task.path, outputBase: task.outputBase }, this.outDir);
-    const item: Item = { task, session, started, tensors: [] };
-    if (task.group) return this.#loadGroup(item, task.group);
-    let bytes: Uint8Array;
-    try {
-      bytes = this.#buffers.read(task.path, slot);
-    } catch (e) {
-      const message = `cannot read ${task.path}: ${e instanceof Error ? e.message : String(e)}`;
-      item.failed = { code: "READ_ERROR", message, stage: this.plan.source.label };
-      return item;
-    }
-    const loaded = await exitOf(
-      this.plan,
-      loadSource(this.plan, this.#fused, { path: task.path, bytes }, (u) => this.#scratchFor(slot, u)),
-    );
-    if (Exit.isFailure(loaded)) {
-      const e = failureOf(loaded.cause);
+  #load(task: InputTask, slot: number): Effect.Effect<Item> {
+    return Effect.gen({ self: this }, function* () {
+      const started = performance.now();
+      const session = makeSession({ path: task.path, outputBase: task.outputBase }, this.outDir);
+      const item: Item = { task, session, started, tensors: [] };
+      const plan = this.plan;
+      if (task.group) {
+        const group = Effect.map(runGroupInput(plan, task.group), (image): Loaded => ({ image }));
+        return this.#settle(item, yield* Effect.exit(group.pipe(providePlugins(plan))));
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = this.#buffers.read(task.path, slot);
+      } catch (e) {
+        const message = `cannot read ${task.path}: ${e instanceof Error ? e.message : String(e)}`;
+        item.failed = { code: "READ_ERROR", message, stage: plan.source.label };
+        return item;
+      }
+      const file = { path: task.path, bytes };
+      const loaded = loadSource(plan, this.#fused, file, (u) => this.#scratchFor(slot, u));
+      return this.#settle(item, yield* Effect.exit(loaded.pipe(providePlugins(plan))));
+    });
+  }
+
+  /** An item after its source stage: its image, or its failure at the source (or the chain's step). */
+  #settle(item: Item, exit: Exit.Exit<Loaded, unknown>): Item {
+    if (Exit.isFailure(exit)) {
+      const e = failureOf(exit.cause);
       return e instanceof ChainFailure
         ? this.#fail(item, e.error, e.stage)
         : this.#fail(item, e, this.plan.source.label);
     }
-    item.image = loaded.value.image;
-    item.loaded = loaded.value;
-    item.tensors.push(loaded.value.image.data);
-    return item;
-  }
-
-  /** A group of files: the source stage's `runGroup` makes its image (the stages then run one by one). */
-  async #loadGroup(item: Item, group: FileGroup): Promise<Item> {
-    const image = await exitOf(this.plan, runGroupInput(this.plan, group));
-    if (Exit.isFailure(image)) return this.#fail(item, failureOf(image.cause), this.plan.source.label);
-    item.image = image.value;
+    const loaded = exit.value;
+    item.image = loaded.image;
+    item.loaded = loaded;
+    item.tensors.push(loaded.image.data);
     return item;
   }
 
