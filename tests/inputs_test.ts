@@ -3,11 +3,18 @@
  * reported as entries, outputs that would overwrite the run ledger refused, hidden files defined, and
  * `--out` naming a file refused before anything runs.
  */
-import { NodeServices } from "@effect/platform-node";
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
-import { Effect, FileSystem } from "effect";
+import { Effect } from "effect";
 import { discoverInputs, type InputFile, outputBaseName } from "../core/inputs.ts";
 import { runPipeline } from "../mod.ts";
 import { readJson, runCli, runResult, tempDir } from "./helpers.ts";
@@ -56,19 +63,17 @@ Deno.test("broken links and unreadable folders are READ_ERROR entries", async ()
   mkdirSync(join(root, "locked"));
   writeFileSync(join(root, "locked", "c.dcm"), "c");
   symlinkSync("missing.dcm", join(root, "broken.dcm"));
-  // Root can read any folder: the unreadable folder is simulated in the file system service.
-  const program = Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem;
-    const locked: FileSystem.FileSystem = {
-      ...fs,
-      readDirectory: (p, o) =>
-        p.endsWith("locked") ? fs.readDirectory(join(p, "no-such-folder"), o) : fs.readDirectory(p, o),
-    };
-    return yield* discoverInputs([root], join(root, "out")).pipe(
-      Effect.provideService(FileSystem.FileSystem, locked),
-    );
-  });
-  const found = await Effect.runPromise(program.pipe(Effect.provide(NodeServices.layer)));
+  // Root can read any folder: the unreadable folder is simulated in the walk's file system calls.
+  const io = {
+    stat: (p: string) => statSync(p),
+    readdir: (p: string) => {
+      if (p.endsWith("locked")) {
+        throw Object.assign(new Error("EACCES: permission denied"), { code: "EACCES" });
+      }
+      return readdirSync(p);
+    },
+  };
+  const found = await Effect.runPromise(discoverInputs([root], join(root, "out"), io));
   assert.deepEqual(rel(root, found), ["broken.dcm READ_ERROR", "locked READ_ERROR"]);
   assert.match(found[1].problem!.message, /cannot list this folder/);
 });
