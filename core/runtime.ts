@@ -23,7 +23,7 @@ import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { RunCollectors } from "./collect.ts";
 import { OutputWriteError, PipelineError } from "./errors.ts";
-import { Gpu, GpuLive, type GpuShape } from "./gpu/device.ts";
+import { Gpu, GpuLive, type GpuShape, probeAdapter } from "./gpu/device.ts";
 import { DEFAULT_GPU_OPTIONS, type GpuRunOptions, precompile, runInputsGpu } from "./gpu/executor.ts";
 import { BufferPool } from "./gpu/pool.ts";
 import { groupInputs, isFailedUnit, isGroupInput, withGroupInfo } from "./group.ts";
@@ -109,6 +109,16 @@ export const chooseDevice = (
 ): Effect.Effect<DeviceChoiceResult, PipelineError, Scope.Scope> =>
   Effect.gen(function* () {
     if (choice === "cpu") return { info: cpuInfo() };
+    if (choice === "auto") {
+      // Decide from the adapter alone: a software one (or none) means the CPU path, and no device is made.
+      const probed = yield* Effect.result(probeAdapter);
+      if (probed._tag === "Failure") return { info: cpuInfo(`no GPU: ${probed.failure.message}`) };
+      if (probed.success.software) {
+        const note =
+          `GPU adapter "${probed.success.adapter}" is a software rasteriser; the CPU path is faster there`;
+        return { info: cpuInfo(note) };
+      }
+    }
     // The device comes from the GpuLive Layer, built in the run's scope (destroyed when the run ends).
     const acquired = yield* Effect.result(Effect.map(Layer.build(GpuLive), (ctx) => Context.get(ctx, Gpu)));
     if (acquired._tag === "Failure") {
@@ -121,11 +131,6 @@ export const chooseDevice = (
       return { info: cpuInfo(`no GPU: ${acquired.failure.message}`) };
     }
     const gpu = acquired.success;
-    if (choice === "auto" && gpu.software) {
-      return {
-        info: cpuInfo(`GPU adapter "${gpu.adapter}" is a software rasteriser; the CPU path is faster there`),
-      };
-    }
     return { info: { kind: "gpu", adapter: gpu.adapter }, gpu };
   });
 
@@ -317,6 +322,8 @@ interface RunContext {
   readonly workers: number;
   /** `all` or `shard-I-of-N`. */
   readonly tag: string;
+  /** The worker threads of the CPU path (none: this thread does everything). */
+  readonly pool?: WorkerPool;
 }
 
 const aborted = (options: RunOptions) => options.signal?.aborted === true;
@@ -416,16 +423,22 @@ class PooledRun {
 /** The CPU path: worker threads when there are any, else this thread. Returns the indices never processed. */
 const runCpu = (ctx: RunContext, todo: ReadonlyArray<InputTask>): Promise<number[]> => {
   const rounds = roundsOf(todo, ctx.local.roundSize);
-  if (ctx.workers === 0) return runLocal(ctx, rounds);
-  const { options, plan } = ctx;
-  const pool = new WorkerPool(options.workerUrl!, ctx.workers, {
-    pipeline: { text: plan.pipeline.text, file: plan.pipeline.file, overrides: plan.pipeline.overrides },
-    outDir: options.out,
-    tempTag: ctx.tag,
-    fuse: options.fuse ?? true,
-  });
-  return new PooledRun(ctx, rounds, pool).run();
+  return ctx.pool ? new PooledRun(ctx, rounds, ctx.pool).run() : runLocal(ctx, rounds);
 };
+
+/** Starts `count` worker threads for the run (closed when the run's scope closes); none for 0. */
+const startWorkers = (plan: Plan, options: RunOptions, count: number, shard: Shard | undefined) =>
+  count === 0 ? Effect.succeed(undefined) : Effect.acquireRelease(
+    Effect.sync(() =>
+      new WorkerPool(options.workerUrl!, count, {
+        pipeline: { text: plan.pipeline.text, file: plan.pipeline.file, overrides: plan.pipeline.overrides },
+        outDir: options.out,
+        tempTag: runTag(shard),
+        fuse: options.fuse ?? true,
+      })
+    ),
+    (pool) => Effect.sync(() => pool.close()),
+  );
 
 /** Inputs read and prepared per GPU round (bounds host memory; batches form within a round). */
 const GPU_ROUND = 64;
@@ -484,16 +497,25 @@ export const runPlan = (
     yield* prepareOutDir(options.out);
     yield* holdLock(options.out, shard);
     const inputs = yield* planInputs(plan, options, shard, all);
-    const chosen = yield* chooseDevice(options.device ?? plan.pipeline.device);
+    const local = new CpuProcessor(plan, options.out, { fuse: options.fuse ?? true });
+    const choice = options.device ?? plan.pipeline.device;
+    // Workers start now, so that they load while the device is chosen and the journal opened.
+    const rounds = Math.ceil(inputs.todo.length / local.roundSize);
+    const pool = yield* startWorkers(
+      plan,
+      options,
+      choice === "gpu" ? 0 : workerCount(plan, options, rounds),
+      shard,
+    );
+    const chosen = yield* chooseDevice(choice);
     if (chosen.gpu) {
+      pool?.close(); // the GPU path parses on this thread
       yield* precompile(plan, chosen.gpu).pipe(
         Effect.mapError((e) => new PipelineError({ code: "WGSL_COMPILE", message: e.message })),
       );
     }
     const journal = yield* openJournal(plan, options, shard, inputs.order.length);
-    const local = new CpuProcessor(plan, options.out, { fuse: options.fuse ?? true });
-    const rounds = Math.ceil(inputs.todo.length / local.roundSize);
-    const workers = chosen.gpu ? 0 : workerCount(plan, options, rounds);
+    const workers = chosen.gpu || !pool ? 0 : pool.size;
     options.onStart?.({
       total: inputs.order.length,
       device: chosen.info,
@@ -510,7 +532,15 @@ export const runPlan = (
       collectors,
     );
     for (const k of inputs.known) recorder.accept(k);
-    const ctx: RunContext = { plan, options, recorder, local, workers, tag: runTag(shard) };
+    const ctx: RunContext = {
+      plan,
+      options,
+      recorder,
+      local,
+      workers,
+      tag: runTag(shard),
+      ...(pool && !chosen.gpu ? { pool } : {}),
+    };
     let device = chosen.info;
     let abandoned: number[];
     if (chosen.gpu) {

@@ -92,19 +92,46 @@ export const describeAdapter = (info: GPUAdapterInfo): string =>
   [info.description, info.vendor && !/^\d+$/.test(info.vendor) ? info.vendor : "", info.architecture]
     .filter((s) => s && s.length > 0).join(" ") || "unknown adapter";
 
+/** The adapter this runtime offers, or an error saying why there is none. */
+const findAdapter = async (): Promise<GPUAdapter> => {
+  const gpu = await findGpu();
+  if (!gpu) {
+    throw new Error("this runtime has no WebGPU (navigator.gpu) and the `webgpu` package is not installed");
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (!adapter) {
+    throw new Error(
+      "no WebGPU adapter found (on Linux, install Mesa's Vulkan drivers: apt-get install mesa-vulkan-drivers)",
+    );
+  }
+  return adapter;
+};
+
+/** Whether an adapter is a software rasteriser (llvmpipe, SwiftShader, WARP...). */
+const isSoftware = (adapter: GPUAdapter): boolean =>
+  (adapter.info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+  SOFTWARE.test(describeAdapter(adapter.info));
+
+/**
+ * The adapter's name and whether it is a software rasteriser, without creating a device (what `device:
+ * auto` needs to decide; a device costs time and tens of megabytes more).
+ */
+export const probeAdapter: Effect.Effect<
+  { readonly adapter: string; readonly software: boolean },
+  GpuUnavailable
+> = Effect.tryPromise({
+  try: async () => {
+    const adapter = await findAdapter();
+    return { adapter: describeAdapter(adapter.info), software: isSoftware(adapter) };
+  },
+  catch: (e) =>
+    new GpuUnavailable({ code: "GPU_UNAVAILABLE", message: e instanceof Error ? e.message : String(e) }),
+});
+
 /** Requests an adapter and a device with the adapter's limits. */
 export const acquireGpu: Effect.Effect<GpuShape, GpuUnavailable> = Effect.tryPromise({
   try: async () => {
-    const gpu = await findGpu();
-    if (!gpu) {
-      throw new Error("this runtime has no WebGPU (navigator.gpu) and the `webgpu` package is not installed");
-    }
-    const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-    if (!adapter) {
-      throw new Error(
-        "no WebGPU adapter found (on Linux, install Mesa's Vulkan drivers: apt-get install mesa-vulkan-drivers)",
-      );
-    }
+    const adapter = await findAdapter();
     const { limits } = adapter;
     const device = await adapter.requestDevice({
       requiredLimits: {
@@ -118,12 +145,10 @@ export const acquireGpu: Effect.Effect<GpuShape, GpuUnavailable> = Effect.tryPro
     device.lost.then((info) => {
       lostMessage = `GPU device lost (${info.reason}): ${info.message || "no details"}`;
     });
-    const info = adapter.info;
-    const name = describeAdapter(info);
     return {
       device,
-      adapter: name,
-      software: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || SOFTWARE.test(name),
+      adapter: describeAdapter(adapter.info),
+      software: isSoftware(adapter),
       limits: device.limits,
       lost: () => lostMessage,
     } satisfies GpuShape;

@@ -63,6 +63,11 @@ export class WorkerPool {
     for (let i = 0; i < count; i++) this.#slots.push(this.#spawn());
   }
 
+  /** How many workers the pool runs. */
+  get size(): number {
+    return this.#slots.length;
+  }
+
   /** How many workers are ready to take rounds. */
   get ready(): number {
     return this.#slots.filter((s) => s.ready).length;
@@ -83,6 +88,7 @@ export class WorkerPool {
 
   /** Terminates every worker (rounds they hold stay unanswered; call when nothing is in flight). */
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
     for (const s of this.#slots) s.worker.terminate();
   }
