@@ -44,11 +44,20 @@ export const setEnv = (name: string, value: string): void => {
   process.env[name] = value;
 };
 
+let lastTimerYield = 0;
+
 /**
- * Lets the event loop run once (timers, signals, worker messages): a loop of awaits on promises that are
- * already settled never does, and would not see a SIGINT until it ends.
+ * Lets the event loop run (worker messages, and signals): a loop of awaits on promises that are already
+ * settled never does. An immediate turn delivers messages; signals arrive through the I/O reactor, which a
+ * busy loop only polls when it waits for a timer - so every 50 ms this waits for one (about 1-2 ms), and a
+ * SIGINT is seen within that time instead of when the work ends.
  */
-export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+export const yieldToEventLoop = (): Promise<void> => {
+  const now = performance.now();
+  if (now - lastTimerYield < 50) return new Promise((resolve) => setImmediate(resolve));
+  lastTimerYield = now;
+  return new Promise((resolve) => setTimeout(resolve, 0));
+};
 
 /** Ends the process now with `code`. */
 export const exitNow = (code: number): never => process.exit(code);

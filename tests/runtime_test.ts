@@ -235,8 +235,11 @@ Deno.test("SIGINT: no new inputs, the ledger written, exit 130, never a partial 
     3,
   );
   child.kill("SIGINT");
-  const { code, stderr } = await child.output();
-  assert.equal(code, 130, new TextDecoder().decode(stderr));
+  const { code, stderr, stdout, signal } = await child.output();
+  const said = `exit ${code} (signal ${signal}): ${new TextDecoder().decode(stderr)} ${
+    new TextDecoder().decode(stdout)
+  }`;
+  assert.equal(code, 130, said);
   const ledger = readJson(join(out, "dcmflow-run.json"));
   assert.equal(ledger.interrupted, "SIGINT");
   assert.equal(ledger.summary.ok + ledger.summary.pending, 150);
