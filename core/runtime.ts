@@ -16,6 +16,7 @@
  */
 import * as Context from "effect/Context";
 import * as Effect from "effect/Effect";
+import * as Fiber from "effect/Fiber";
 import * as FileSystem from "effect/FileSystem";
 import * as Layer from "effect/Layer";
 import type * as Scope from "effect/Scope";
@@ -24,7 +25,15 @@ import { join } from "node:path";
 import { RunCollectors } from "./collect.ts";
 import { OutputWriteError, PipelineError } from "./errors.ts";
 import { Gpu, GpuLive, type GpuShape, probeAdapter } from "./gpu/device.ts";
-import { DEFAULT_GPU_OPTIONS, type GpuRunOptions, precompile, runInputsGpu } from "./gpu/executor.ts";
+import {
+  DEFAULT_GPU_OPTIONS,
+  GpuRun,
+  type GpuRunOptions,
+  precompile,
+  type PreparedInput,
+  prepareInput,
+  READ_AHEAD,
+} from "./gpu/executor.ts";
 import { BufferPool } from "./gpu/pool.ts";
 import { groupInputs, isFailedUnit, isGroupInput, withGroupInfo } from "./group.ts";
 import { discoverInputs, type InputFile } from "./inputs.ts";
@@ -440,46 +449,45 @@ const startWorkers = (plan: Plan, options: RunOptions, count: number, shard: Sha
     (pool) => Effect.sync(() => pool.close()),
   );
 
-/** Inputs read and prepared per GPU round (bounds host memory; batches form within a round). */
-const GPU_ROUND = 64;
-
 /** The GPU path: rounds of inputs on the device; fallbacks and everything after a device loss on the CPU. */
 const runGpu = (ctx: RunContext, gpu: GpuShape, todo: ReadonlyArray<InputTask>) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem;
-    const { plan, options, recorder, local } = ctx;
+    const { plan, options, recorder } = ctx;
     const gpuOptions = {
       ...DEFAULT_GPU_OPTIONS,
       ...(options.fuse === false ? { fuse: false } : {}),
       ...options.gpu,
     };
-    const pool = new BufferPool(gpu);
-    let fallbacks = 0;
-    let lost: string | undefined;
-    let at = 0;
-    while (at < todo.length && !aborted(options)) {
-      const round = todo.slice(at, at + GPU_ROUND);
-      at += round.length;
-      if (lost) {
-        recordAll(recorder, yield* Effect.promise(() => local.processRound(round)));
-        continue;
+    const buffers = new BufferPool(gpu);
+    const byPath = new Map(todo.map((t) => [t.path, t]));
+    // One GpuRun for the whole run: batches stream, the next one parsed and submitted while the last lands.
+    const run = new GpuRun(plan, gpu, buffers, options.out, gpuOptions, (input, entry) => {
+      const task = byPath.get(input.path)!;
+      recorder.accept({ index: task.index, entry: withGroupInfo(task, entry), rows: takeRows(entry) });
+    });
+    const ahead: Array<Fiber.Fiber<PreparedInput>> = [];
+    let next = 0;
+    while (next < todo.length || ahead.length > 0) {
+      while (ahead.length < READ_AHEAD && next < todo.length && !aborted(options)) {
+        ahead.push(yield* Effect.forkChild(prepareInput(plan, todo[next++], fs)));
       }
-      const byPath = new Map(round.map((t) => [t.path, t]));
-      const r = yield* runInputsGpu(plan, gpu, pool, round, options.out, fs, gpuOptions);
-      for (const entry of r.entries) {
-        const task = byPath.get(entry.input)!;
-        recorder.accept({ index: task.index, entry: withGroupInfo(task, entry), rows: takeRows(entry) });
-      }
-      for (const f of r.fallback) {
-        const [result] = yield* Effect.promise(() => local.processRound([byPath.get(f.input.path)!]));
-        const entry = { ...commitResult(result), fallback: f.reason };
-        recorder.accept({ index: result.index, entry, ...(result.rows ? { rows: result.rows } : {}) });
-        fallbacks++;
-      }
-      lost ??= r.deviceLost;
+      if (ahead.length === 0) break;
+      yield* run.add(yield* Fiber.join(ahead.shift()!));
     }
-    pool.clear();
-    return { fallbacks, lost, abandoned: todo.slice(at).map((t) => t.index) };
+    const r = yield* run.finish();
+    buffers.clear();
+    // Inputs the GPU forms could not take (or all after a device loss) run on the CPU path.
+    for (const f of r.fallback) {
+      const [result] = yield* Effect.promise(() => ctx.local.processRound([byPath.get(f.input.path)!]));
+      const entry = { ...commitResult(result), fallback: f.reason };
+      recorder.accept({ index: result.index, entry, ...(result.rows ? { rows: result.rows } : {}) });
+    }
+    return {
+      fallbacks: r.fallback.length,
+      lost: r.deviceLost,
+      abandoned: todo.slice(next).map((t) => t.index),
+    };
   });
 
 /**

@@ -40,7 +40,7 @@ export const ENTRIES: Readonly<Record<string, string>> = {
 /** The modules whose declarations are published (package.json `exports` -> `types`). */
 const TYPED_ENTRIES = ["mod.ts", "plugin.ts", "dicom/mod.ts"];
 
-/** The bundle that is the package's `bin`: it gets a `#!/usr/bin/env node` line and the executable bit. */
+/** The bundle that is the package's `bin`: it gets a `#!/usr/bin/env -S node ...` line and the executable bit. */
 const BIN = "cli";
 
 const toPosix = (p: string) => p.replace(/\\/g, "/");
@@ -123,7 +123,8 @@ export const build = async (options: BuildOptions = {}): Promise<string[]> => {
   });
   const bin = join(outdir, `${BIN}.js`);
   if (existsSync(bin)) {
-    writeFileSync(bin, `#!/usr/bin/env node\n${readFileSync(bin, "utf8")}`);
+    // A small young generation keeps peak memory flat over long runs (V8 would grow it to 32 MB per thread).
+    writeFileSync(bin, `#!/usr/bin/env -S node --max-semi-space-size=4\n${readFileSync(bin, "utf8")}`);
     chmodSync(bin, 0o755);
   }
   if (options.types ?? true) await declarations(root, join(outdir, "types"));

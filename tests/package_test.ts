@@ -167,7 +167,7 @@ Deno.test({
         assert.deepEqual(readFileSync(join(outs[1], file)), readFileSync(join(outs[0], file)), file);
       }
       const bin = readFileSync(join(outdir, "cli.js"), "utf8");
-      assert.ok(bin.startsWith("#!/usr/bin/env node\n"), "the bin starts with a node shebang");
+      assert.ok(bin.startsWith("#!/usr/bin/env -S node "), "the bin starts with a node shebang");
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }

@@ -209,14 +209,25 @@ export class GpuRun {
   #lastTurn: Gate | undefined;
   #deviceLost: string | undefined;
 
+  /**
+   * @param onEntry called with each input's ledger entry as soon as it is final (its batch landed), so the
+   *   run can journal it at once rather than when every batch is done
+   */
   constructor(
     private readonly plan: Plan,
     private readonly gpu: GpuShape,
     private readonly pool: BufferPool,
     private readonly outDir: string,
     private readonly options: GpuRunOptions = DEFAULT_GPU_OPTIONS,
+    private readonly onEntry?: (input: InputFile, entry: LedgerEntry) => void,
   ) {
     this.#segments = segmentsOf(plan, gpu, options);
+  }
+
+  /** Records an input's final entry. */
+  #finished(input: InputFile, entry: LedgerEntry): void {
+    this.#entries.set(input, entry);
+    this.onEntry?.(input, entry);
   }
 
   /** Takes one prepared input: its batch is launched when full. */
@@ -226,7 +237,7 @@ export class GpuRun {
       const session = yield* openSession(p.input, this.outDir);
       if (Exit.isFailure(p.upload)) {
         const entry = yield* finishSession(session, p.upload, this.plan.source.label, p.started);
-        this.#entries.set(p.input, entry);
+        this.#finished(p.input, entry);
         return;
       }
       const upload = p.upload.value;
@@ -324,7 +335,7 @@ export class GpuRun {
           ? attachPredictions(this.plan.stages, { ...it.header, data: it.cpu })
           : undefined;
         const entry = yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started, final);
-        this.#entries.set(it.session.input, entry);
+        this.#finished(it.session.input, entry);
       }
     });
   }
@@ -367,7 +378,7 @@ export const runPreparedGpu = (
   });
 
 /** Inputs read ahead of the one being added (their reads overlap; parsing stays on this thread). */
-const READ_AHEAD = 8;
+export const READ_AHEAD = 8;
 
 /**
  * Reads, parses and runs `inputs` through `plan` on the GPU; the next batch is read and parsed while the
