@@ -60,7 +60,19 @@ try {
     const out = join(root, `out-${n}`);
     const cli = (file: string, dir: string) => [
       process.execPath,
-      ...["run", "-A", "cli.ts", "run", file, "--input", input, "--out", dir, "-q"],
+      ...[
+        "run",
+        "-A",
+        "--v8-flags=--max-semi-space-size=4",
+        "cli.ts",
+        "run",
+        file,
+        "--input",
+        input,
+        "--out",
+        dir,
+        "-q",
+      ],
     ];
     const { rssMiB, seconds } = timed(cli(pipeline, out));
     const base = timed(cli(perInput, join(root, `base-${n}`)));

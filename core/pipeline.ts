@@ -11,7 +11,16 @@
 import * as Effect from "effect/Effect";
 import * as Schema from "effect/Schema";
 import * as SchemaIssue from "effect/SchemaIssue";
-import { isMap, isScalar, isSeq, LineCounter, type Node, parse as parseYamlValue, parseDocument } from "yaml";
+import {
+  type Document,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parse as parseYamlValue,
+  parseDocument,
+} from "yaml";
 import { PipelineError, type SourceLocation } from "./errors.ts";
 import { didYouMean } from "./suggest.ts";
 
@@ -181,6 +190,83 @@ const overridePath = (raw: unknown, key: string): DocPath | string => {
   ];
 };
 
+/** Applies `--set` overrides to the document (so their values are checked like any other); the problems. */
+const applyOverrides = (doc: Document, overrides: ReadonlyArray<string>): Problem[] => {
+  const problems: Problem[] = [];
+  for (const o of overrides) {
+    const eq = o.indexOf("=");
+    if (eq <= 0) {
+      problems.push({ message: `--set ${o}: expected KEY=VALUE, e.g. --set stages.window.center=-600` });
+      continue;
+    }
+    const path = overridePath(doc.toJS(), o.slice(0, eq));
+    if (typeof path === "string") {
+      problems.push({ message: `--set ${o}: ${path}` });
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = parseYamlValue(o.slice(eq + 1));
+    } catch {
+      value = o.slice(eq + 1);
+    }
+    doc.setIn(path, value);
+  }
+  return problems;
+};
+
+/** Problems of the document's top level before its Schema: not a mapping, or another format version. */
+const formatProblem = (raw: unknown, file: string, locate: (path: DocPath) => SourceLocation) => {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    return {
+      message: "a pipeline file is a YAML mapping starting with `dcmflow: 1` and a `stages:` list",
+      location: { file, line: 1, column: 1 },
+    };
+  }
+  const version = (raw as { dcmflow?: unknown }).dcmflow;
+  if (version === undefined || version === 1) return undefined;
+  return {
+    message: `unsupported pipeline format version ${JSON.stringify(version)}; this dcmflow reads format 1`,
+    location: locate(["dcmflow"]),
+  };
+};
+
+/** Two stages with one id. */
+const duplicateIds = (
+  stages: ReadonlyArray<{ readonly id?: string }>,
+  locate: (path: DocPath) => SourceLocation,
+): Problem[] => {
+  const ids = new Map<string, number>();
+  const dupes: Problem[] = [];
+  stages.forEach((s, i) => {
+    if (s.id === undefined) return;
+    if (ids.has(s.id)) {
+      dupes.push({
+        message: `duplicate stage id "${s.id}" (also used by stage ${ids.get(s.id)! + 1})`,
+        location: locate(["stages", i, "id"]),
+      });
+    }
+    ids.set(s.id, i);
+  });
+  return dupes;
+};
+
+/** The document decoded by the pipeline Schema, or its problems at their positions. */
+const decodeDocument = (raw: unknown, locate: (path: DocPath) => SourceLocation) => {
+  const decoded = Schema.decodeUnknownExit(PipelineSchema)(raw, { errors: "all", onExcessProperty: "error" });
+  if (decoded._tag === "Success") return { ok: true as const, value: decoded.value };
+  const err = decoded.cause.reasons.find((r) => r._tag === "Fail")?.error as Schema.SchemaError | undefined;
+  const problems = err
+    ? schemaProblems(
+      err.issue,
+      [],
+      locate,
+      (p) => (p.length === 0 ? TOP_KEYS : p.length === 2 ? STAGE_KEYS : undefined),
+    )
+    : [{ message: "invalid pipeline", location: locate([]) }];
+  return { ok: false as const, problems };
+};
+
 /**
  * Parses and structurally checks a pipeline document. `file` is only used in messages.
  * Fails with every problem found, each at its line and column.
@@ -208,79 +294,15 @@ export const parsePipeline = (
       const node = nodeAt(doc.contents as Node | null, path);
       return node?.range ? at(node.range[0]) : { file, line: 1, column: 1 };
     };
-
-    // --set overrides edit the document before decoding, so their values are checked like any other.
-    const overrideProblems: Problem[] = [];
-    for (const o of overrides) {
-      const eq = o.indexOf("=");
-      if (eq <= 0) {
-        overrideProblems.push({
-          message: `--set ${o}: expected KEY=VALUE, e.g. --set stages.window.center=-600`,
-        });
-        continue;
-      }
-      const path = overridePath(doc.toJS(), o.slice(0, eq));
-      if (typeof path === "string") {
-        overrideProblems.push({ message: `--set ${o}: ${path}` });
-        continue;
-      }
-      let value: unknown;
-      try {
-        value = parseYamlValue(o.slice(eq + 1));
-      } catch {
-        value = o.slice(eq + 1);
-      }
-      doc.setIn(path, value);
-    }
+    const overrideProblems = applyOverrides(doc, overrides);
     if (overrideProblems.length > 0) return yield* fail("INVALID_OVERRIDE", overrideProblems);
-
     const raw: unknown = doc.toJS();
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-      return yield* fail("PIPELINE_FORMAT", [{
-        message: "a pipeline file is a YAML mapping starting with `dcmflow: 1` and a `stages:` list",
-        location: { file, line: 1, column: 1 },
-      }]);
-    }
-    const version = (raw as { dcmflow?: unknown }).dcmflow;
-    if (version !== undefined && version !== 1) {
-      return yield* fail("PIPELINE_FORMAT", [{
-        message: `unsupported pipeline format version ${
-          JSON.stringify(version)
-        }; this dcmflow reads format 1`,
-        location: locate(["dcmflow"]),
-      }]);
-    }
-    const decoded = Schema.decodeUnknownExit(PipelineSchema)(raw, {
-      errors: "all",
-      onExcessProperty: "error",
-    });
-    if (decoded._tag === "Failure") {
-      const err = decoded.cause.reasons.find((r) => r._tag === "Fail")?.error as
-        | Schema.SchemaError
-        | undefined;
-      const problems = err
-        ? schemaProblems(
-          err.issue,
-          [],
-          locate,
-          (p) => (p.length === 0 ? TOP_KEYS : p.length === 2 ? STAGE_KEYS : undefined),
-        )
-        : [{ message: "invalid pipeline", location: locate([]) }];
-      return yield* fail("PIPELINE_FORMAT", problems);
-    }
+    const format = formatProblem(raw, file, locate);
+    if (format) return yield* fail("PIPELINE_FORMAT", [format]);
+    const decoded = decodeDocument(raw, locate);
+    if (!decoded.ok) return yield* fail("PIPELINE_FORMAT", decoded.problems);
     const value = decoded.value;
-    const ids = new Map<string, number>();
-    const dupes: Problem[] = [];
-    value.stages.forEach((s, i) => {
-      if (s.id === undefined) return;
-      if (ids.has(s.id)) {
-        dupes.push({
-          message: `duplicate stage id "${s.id}" (also used by stage ${ids.get(s.id)! + 1})`,
-          location: locate(["stages", i, "id"]),
-        });
-      }
-      ids.set(s.id, i);
-    });
+    const dupes = duplicateIds(value.stages, locate);
     if (dupes.length > 0) return yield* fail("PIPELINE_FORMAT", dupes);
     return {
       file,

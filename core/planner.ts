@@ -13,7 +13,7 @@ import * as Layer from "effect/Layer";
 import * as Schema from "effect/Schema";
 import { dirname, resolve } from "node:path";
 import type { PlannedCollection } from "./collect.ts";
-import { PipelineError } from "./errors.ts";
+import { PipelineError, type SourceLocation } from "./errors.ts";
 import { fail, type PipelineDecl, type Problem, schemaProblems, type StageDecl } from "./pipeline.ts";
 import { loadPlugins, type Registry } from "./registry.ts";
 import { type AnyImageStage, type AnySourceStage, isSourceStage, outputKind, type Stage } from "./stage.ts";
@@ -86,156 +86,194 @@ const decodeParams = (
   return { ok: false, problems };
 };
 
+/** A stage name resolved and its `with:` block decoded (params may still be changed by `setup`). */
+interface Resolved {
+  readonly decl: StageDecl;
+  readonly stage: Stage;
+  params: unknown;
+}
+
+/** Every stage resolved by name and its params decoded; all problems at once. */
+const resolveStages = (
+  pipeline: PipelineDecl,
+  registry: Registry,
+): Effect.Effect<Resolved[], PipelineError> => {
+  const problems: Problem[] = [];
+  let code: PipelineError["code"] = "PLAN_MISMATCH";
+  const resolved: Resolved[] = [];
+  for (const decl of pipeline.stages) {
+    const entry = registry.stages.get(decl.use);
+    if (!entry) {
+      code = "UNKNOWN_STAGE";
+      problems.push({
+        message: `unknown stage "${decl.use}".${didYouMean(decl.use, registry.stages.keys())} Known stages: ${
+          [...registry.stages.keys()].join(", ")
+        } (see \`dcmflow plugins\`).`,
+        location: pipeline.locate(["stages", decl.index, "use"]),
+      });
+      continue;
+    }
+    const params = decodeParams(entry.stage, decl, pipeline);
+    if (!params.ok) {
+      if (code !== "UNKNOWN_STAGE") code = "INVALID_PARAMS";
+      problems.push(...params.problems);
+      continue;
+    }
+    resolved.push({ decl, stage: entry.stage, params: params.value });
+  }
+  return problems.length > 0 ? fail(code, problems) : Effect.succeed(resolved);
+};
+
+/** One-time preparation (e.g. loading a model) before shapes are planned; failures are located. */
+const runSetups = (pipeline: PipelineDecl, resolved: ReadonlyArray<Resolved>) =>
+  Effect.gen(function* () {
+    const problems: Problem[] = [];
+    let code: PipelineError["code"] = "STAGE_SETUP";
+    const context = { pipelineDir: dirname(resolve(pipeline.file)), pipelineName: pipeline.name };
+    for (const r of resolved) {
+      if (isSourceStage(r.stage) || !r.stage.setup) continue;
+      const prepared = yield* Effect.result(r.stage.setup(r.params, context));
+      if (prepared._tag === "Success") {
+        r.params = prepared.success;
+        continue;
+      }
+      const f = prepared.failure;
+      if (typeof f !== "string" && problems.length === 0) code = f.code;
+      problems.push({
+        message: `stage "${r.decl.use}": ${typeof f === "string" ? f : `${f.code}: ${f.message}`}`,
+        location: pipeline.locate(["stages", r.decl.index, "use"]),
+      });
+    }
+    if (problems.length > 0) return yield* fail(code, problems);
+  });
+
+const labelOf = (decl: StageDecl) => decl.id ?? decl.use;
+
+/** The source stage planned: it must read files, and offer the pipeline's grouping. */
+const planSource = (
+  pipeline: PipelineDecl,
+  registry: Registry,
+  first: Resolved,
+): Effect.Effect<PlannedStage<AnySourceStage>, PipelineError> => {
+  const location = pipeline.locate(["stages", first.decl.index, "use"]);
+  if (!isSourceStage(first.stage)) {
+    const sources = [...registry.stages.values()].filter((r) => isSourceStage(r.stage)).map((r) =>
+      r.stage.name
+    );
+    return fail("PLAN_MISMATCH", [{
+      message: `the first stage must read files (${sources.join(", ")}); "${first.decl.use}" takes images. ` +
+        "Start the pipeline with `- use: decode`.",
+      location,
+    }]);
+  }
+  const spec = first.stage.plan?.(first.params) ??
+    { kind: first.stage.produces, frames: null, channels: null, rows: null, cols: null };
+  if (typeof spec === "string") return fail("PLAN_MISMATCH", [{ message: spec, location }]);
+  const grouping = groupingProblem(pipeline, first.stage);
+  if (grouping) return fail("PLAN_MISMATCH", [grouping]);
+  const planned = { decl: first.decl, stage: first.stage, params: first.params, label: labelOf(first.decl) };
+  return Effect.succeed({ ...planned, output: spec });
+};
+
+/** The image stages planned in order: kinds carried, specs refined, writers and collections checked. */
+class StageChain {
+  readonly problems: Problem[] = [];
+  readonly stages: PlannedStage<AnyImageStage>[] = [];
+  readonly writes = new Map<string, string>();
+  readonly collections: PlannedCollection[] = [];
+  #spec: TensorSpec;
+  #prev: string;
+
+  constructor(readonly pipeline: PipelineDecl, source: PlannedStage<AnySourceStage>) {
+    this.#spec = source.output;
+    this.#prev = source.label;
+  }
+
+  /** Plans the next stage after the ones so far. */
+  add({ decl, stage, params }: Resolved): void {
+    const location = this.pipeline.locate(["stages", decl.index, "use"]);
+    if (isSourceStage(stage)) {
+      this.problems.push({
+        message: `"${decl.use}" reads files, so it can only be the first stage`,
+        location,
+      });
+      return;
+    }
+    const spec = this.#spec;
+    if (!stage.accepts.includes(spec.kind)) {
+      const wanted = stage.accepts.map((k) => describeKind[k]).join(" or ");
+      const hint = stage.accepts.map((k) => KIND_HINT[k]).find((h) => h !== undefined);
+      this.problems.push({
+        message: `"${decl.use}" takes ${wanted}, but "${this.#prev}" gives ${describeKind[spec.kind]}` +
+          (hint ? `; ${hint}` : ""),
+        location,
+      });
+      this.#prev = labelOf(decl);
+      return;
+    }
+    const next: TensorSpec | string = stage.plan?.(params, spec) ??
+      { ...spec, kind: outputKind(stage, spec.kind) };
+    if (typeof next === "string") {
+      this.problems.push({ message: `"${decl.use}": ${next} (input: ${formatSpec(spec)})`, location });
+      this.#prev = labelOf(decl);
+      return;
+    }
+    this.#checkOutputs(decl, stage, params, location);
+    this.stages.push({ decl, stage, params, label: labelOf(decl), output: next });
+    this.#spec = next;
+    this.#prev = labelOf(decl);
+  }
+
+  /** Refuses two stages writing one file extension, or one run-level output. */
+  #checkOutputs(decl: StageDecl, stage: AnyImageStage, params: unknown, location: SourceLocation): void {
+    const label = labelOf(decl);
+    for (const ext of stage.writes?.(params) ?? []) {
+      const other = this.writes.get(ext);
+      if (other !== undefined) {
+        this.problems.push({
+          message:
+            `"${label}" writes .${ext} files, as "${other}" already does; the second would overwrite the first`,
+          location,
+        });
+      }
+      this.writes.set(ext, label);
+    }
+    for (const collection of stage.collects?.(params) ?? []) {
+      const other = this.collections.find((c) => c.collection.name === collection.name);
+      if (other) {
+        this.problems.push({
+          message: `"${label}" writes the run-level output "${collection.name}", as "${other.stage}" ` +
+            "already does; give one of them another name",
+          location,
+        });
+      }
+      this.collections.push({ stage: label, collection });
+    }
+  }
+}
+
 /** Plans a parsed pipeline against a registry (built-ins plus `plugins:`), reporting every problem. */
 export const plan = (pipeline: PipelineDecl, base: Registry): Effect.Effect<Plan, PipelineError> =>
   Effect.gen(function* () {
     const registry = yield* loadPlugins(base, pipeline).pipe(
       Effect.catch((problems) => fail("PLUGIN_LOAD", problems)),
     );
-    const problems: Problem[] = [];
-    let code: PipelineError["code"] = "PLAN_MISMATCH";
-    const resolved: Array<{ readonly decl: StageDecl; readonly stage: Stage; params: unknown }> = [];
-    for (const decl of pipeline.stages) {
-      const entry = registry.stages.get(decl.use);
-      if (!entry) {
-        code = "UNKNOWN_STAGE";
-        problems.push({
-          message: `unknown stage "${decl.use}".${
-            didYouMean(decl.use, registry.stages.keys())
-          } Known stages: ${[...registry.stages.keys()].join(", ")} (see \`dcmflow plugins\`).`,
-          location: pipeline.locate(["stages", decl.index, "use"]),
-        });
-        continue;
-      }
-      const params = decodeParams(entry.stage, decl, pipeline);
-      if (!params.ok) {
-        if (code !== "UNKNOWN_STAGE") code = "INVALID_PARAMS";
-        problems.push(...params.problems);
-        continue;
-      }
-      resolved.push({ decl, stage: entry.stage, params: params.value });
-    }
-    if (problems.length > 0) return yield* fail(code, problems);
-
-    // One-time preparation (e.g. loading a model) before shapes are planned; failures are located.
-    let setupCode: PipelineError["code"] = "STAGE_SETUP";
-    const pipelineDir = dirname(resolve(pipeline.file));
-    for (const r of resolved) {
-      if (isSourceStage(r.stage) || !r.stage.setup) continue;
-      const prepared = yield* Effect.result(
-        r.stage.setup(r.params, { pipelineDir, pipelineName: pipeline.name }),
-      );
-      if (prepared._tag === "Failure") {
-        const f = prepared.failure;
-        if (typeof f !== "string" && problems.length === 0) setupCode = f.code;
-        problems.push({
-          message: `stage "${r.decl.use}": ${typeof f === "string" ? f : `${f.code}: ${f.message}`}`,
-          location: pipeline.locate(["stages", r.decl.index, "use"]),
-        });
-      } else {
-        r.params = prepared.success;
-      }
-    }
-    if (problems.length > 0) return yield* fail(setupCode, problems);
-
-    // Carry the tensor spec through the stages.
+    const resolved = yield* resolveStages(pipeline, registry);
+    yield* runSetups(pipeline, resolved);
     const [first, ...rest] = resolved;
-    const at = (decl: StageDecl) => pipeline.locate(["stages", decl.index, "use"]);
-    const label = (decl: StageDecl) => decl.id ?? decl.use;
-    if (!isSourceStage(first.stage)) {
-      const sources = [...registry.stages.values()].filter((r) => isSourceStage(r.stage)).map((r) =>
-        r.stage.name
-      );
-      return yield* fail("PLAN_MISMATCH", [{
-        message:
-          `the first stage must read files (${sources.join(", ")}); "${first.decl.use}" takes images. ` +
-          "Start the pipeline with `- use: decode`.",
-        location: at(first.decl),
-      }]);
-    }
-    const sourceSpec = first.stage.plan?.(first.params) ??
-      { kind: first.stage.produces, frames: null, channels: null, rows: null, cols: null };
-    if (typeof sourceSpec === "string") {
-      return yield* fail("PLAN_MISMATCH", [{ message: sourceSpec, location: at(first.decl) }]);
-    }
-    const grouping = groupingProblem(pipeline, first.stage);
-    if (grouping) return yield* fail("PLAN_MISMATCH", [grouping]);
-    const source: PlannedStage<AnySourceStage> = {
-      decl: first.decl,
-      stage: first.stage,
-      params: first.params,
-      label: label(first.decl),
-      output: sourceSpec,
-    };
-    let spec = sourceSpec;
-    let prev = source.label;
-    const stages: PlannedStage<AnyImageStage>[] = [];
-    const writes = new Map<string, string>();
-    const collections: PlannedCollection[] = [];
-    for (const { decl, stage, params } of rest) {
-      if (isSourceStage(stage)) {
-        problems.push({
-          message: `"${decl.use}" reads files, so it can only be the first stage`,
-          location: at(decl),
-        });
-        continue;
-      }
-      if (!stage.accepts.includes(spec.kind)) {
-        const wanted = stage.accepts.map((k) => describeKind[k]).join(" or ");
-        const hint = stage.accepts.map((k) => KIND_HINT[k]).find((h) => h !== undefined);
-        problems.push({
-          message: `"${decl.use}" takes ${wanted}, but "${prev}" gives ${describeKind[spec.kind]}` +
-            (hint ? `; ${hint}` : ""),
-          location: at(decl),
-        });
-        prev = label(decl);
-        continue;
-      }
-      const next: TensorSpec | string = stage.plan?.(params, spec) ??
-        { ...spec, kind: outputKind(stage, spec.kind) };
-      if (typeof next === "string") {
-        problems.push({ message: `"${decl.use}": ${next} (input: ${formatSpec(spec)})`, location: at(decl) });
-        prev = label(decl);
-        continue;
-      }
-      for (const ext of stage.writes?.(params) ?? []) {
-        const other = writes.get(ext);
-        if (other !== undefined) {
-          problems.push({
-            message: `"${
-              label(decl)
-            }" writes .${ext} files, as "${other}" already does; the second would overwrite the first`,
-            location: at(decl),
-          });
-        }
-        writes.set(ext, label(decl));
-      }
-      for (const collection of stage.collects?.(params) ?? []) {
-        const other = collections.find((c) => c.collection.name === collection.name);
-        if (other) {
-          problems.push({
-            message:
-              `"${label(decl)}" writes the run-level output "${collection.name}", as "${other.stage}" ` +
-              "already does; give one of them another name",
-            location: at(decl),
-          });
-        }
-        collections.push({ stage: label(decl), collection });
-      }
-      stages.push({ decl, stage, params, label: label(decl), output: next });
-      spec = next;
-      prev = label(decl);
-    }
-    if (problems.length > 0) return yield* fail("PLAN_MISMATCH", problems);
-    const warnings = writes.size === 0 && collections.length === 0
+    const source = yield* planSource(pipeline, registry, first);
+    const chain = new StageChain(pipeline, source);
+    for (const r of rest) chain.add(r);
+    if (chain.problems.length > 0) return yield* fail("PLAN_MISMATCH", chain.problems);
+    const warnings = chain.writes.size === 0 && chain.collections.length === 0
       ? ["the pipeline writes nothing: end it with `- use: write` (with: { format: npy })"]
       : [];
     return {
       pipeline,
       source,
-      stages,
-      writes: [...writes.keys()],
-      collections,
+      stages: chain.stages,
+      writes: [...chain.writes.keys()],
+      collections: chain.collections,
       layers: registry.layers,
       registry,
       warnings,

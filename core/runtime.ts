@@ -490,6 +490,21 @@ const runGpu = (ctx: RunContext, gpu: GpuShape, todo: ReadonlyArray<InputTask>) 
     };
   });
 
+/** Runs the inputs on the chosen device; where they ran, and those never processed (abort). */
+const runInputs = (ctx: RunContext, chosen: DeviceChoiceResult, todo: ReadonlyArray<InputTask>) =>
+  Effect.gen(function* () {
+    if (!chosen.gpu) {
+      return { device: chosen.info, abandoned: yield* Effect.promise(() => runCpu(ctx, todo)) };
+    }
+    const r = yield* runGpu(ctx, chosen.gpu, todo);
+    const device: DeviceInfo = {
+      ...chosen.info,
+      ...(r.fallbacks > 0 ? { cpuFallbacks: r.fallbacks } : {}),
+      ...(r.lost ? { lost: r.lost } : {}),
+    };
+    return { device, abandoned: r.abandoned };
+  });
+
 /**
  * Runs `plan` over the inputs; returns the ledger (also written to `DIR/dcmflow-run.json`, or the shard's
  * ledger). Fails only for problems found before the first input (arguments, lock, resume, device, WGSL).
@@ -549,19 +564,7 @@ export const runPlan = (
       tag: runTag(shard),
       ...(pool && !chosen.gpu ? { pool } : {}),
     };
-    let device = chosen.info;
-    let abandoned: number[];
-    if (chosen.gpu) {
-      const r = yield* runGpu(ctx, chosen.gpu, inputs.todo);
-      abandoned = r.abandoned;
-      device = {
-        ...device,
-        ...(r.fallbacks > 0 ? { cpuFallbacks: r.fallbacks } : {}),
-        ...(r.lost ? { lost: r.lost } : {}),
-      };
-    } else {
-      abandoned = yield* Effect.promise(() => runCpu(ctx, inputs.todo));
-    }
+    const { device, abandoned } = yield* runInputs(ctx, chosen, inputs.todo);
     recorder.skip(abandoned);
     const collected = collectors.finish(abandoned.length === 0); // [collect]
     const interrupted = aborted(options) ? String(options.signal?.reason ?? "aborted") : undefined;
