@@ -15,7 +15,9 @@
 @group(0) @binding(2) var<uniform> d: MinmaxDims;
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>; // minmax_apply only
 
-var<workgroup> hist: array<atomic<u32>, 1024>;
+// Radix select on the 4 bytes of each value's order key: a histogram of 256 bins per wanted rank (4 ranks).
+const RADIX_BINS: u32 = 256u;
+var<workgroup> hist: array<atomic<u32>, 4u * RADIX_BINS>;
 var<workgroup> prefix: array<u32, 4>;
 var<workgroup> want: array<u32, 4>;
 var<workgroup> low_key: atomic<u32>;
@@ -42,7 +44,7 @@ fn lerp_np(a: f32, b: f32, t: f32) -> f32 {
   return select(a + diff * t, b - diff * (1.0 - t), t >= 0.5);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn minmax_range(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x + wid.y * d.wg_pitch;
   if (g >= d.groups) { return; }
@@ -53,7 +55,7 @@ fn minmax_range(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_ind
   workgroupBarrier();
   var lo_k = 0xffffffffu;
   var hi_k = 0u;
-  for (var j = lid; j < d.group_len; j += 256u) {
+  for (var j = lid; j < d.group_len; j += WORKGROUP_SIZE) {
     let k = order_key(src[element(g, j)]);
     lo_k = min(lo_k, k);
     hi_k = max(hi_k, k);
@@ -67,7 +69,7 @@ fn minmax_range(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_ind
   }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn minmax_clip(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x + wid.y * d.wg_pitch;
   if (g >= d.groups) { return; }
@@ -78,13 +80,13 @@ fn minmax_clip(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
   for (var step = 0u; step < 4u; step++) {
     let shift = 24u - 8u * step;
     let mask = ~(0xffffffffu >> (8u * step)); // the bits already decided
-    for (var i = lid; i < 1024u; i += 256u) { atomicStore(&hist[i], 0u); }
+    for (var i = lid; i < 4u * RADIX_BINS; i += WORKGROUP_SIZE) { atomicStore(&hist[i], 0u); }
     workgroupBarrier();
-    for (var j = lid; j < d.group_len; j += 256u) {
+    for (var j = lid; j < d.group_len; j += WORKGROUP_SIZE) {
       let k = order_key(src[element(g, j)]);
-      let bin = (k >> shift) & 255u;
+      let bin = (k >> shift) & (RADIX_BINS - 1u);
       for (var r = 0u; r < 4u; r++) {
-        if ((k & mask) == prefix[r]) { atomicAdd(&hist[r * 256u + bin], 1u); }
+        if ((k & mask) == prefix[r]) { atomicAdd(&hist[r * RADIX_BINS + bin], 1u); }
       }
     }
     workgroupBarrier();
@@ -92,8 +94,8 @@ fn minmax_clip(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
       var left = want[lid];
       var bin = 0u;
       loop {
-        let c = atomicLoad(&hist[lid * 256u + bin]);
-        if (left < c || bin == 255u) { break; }
+        let c = atomicLoad(&hist[lid * RADIX_BINS + bin]);
+        if (left < c || bin == RADIX_BINS - 1u) { break; }
         left -= c;
         bin += 1u;
       }
@@ -108,7 +110,7 @@ fn minmax_clip(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
   }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn minmax_apply(@builtin(global_invocation_id) gid: vec3u) {
   let o = gid.x + gid.y * d.row_pitch;
   if (o >= d.total) { return; }

@@ -3,7 +3,7 @@
 // (plugins/resample/cpu.ts): output index i of an axis reads inputs taps[2i], taps[2i+1] with weights
 // weights[2i], weights[2i+1]; the tables of the slice, row and column axes follow one another.
 // The value is computed as ATen's trilinear kernel nests it: along columns, then rows, then slices.
-// `ResampleDims` is generated from plugins/resample/gpu.ts (DIMS). One invocation per output value.
+// `ResampleDims` and `WORKGROUP_SIZE` are generated from TypeScript (plugins/resample/gpu.ts DIMS). One invocation per output value.
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
@@ -25,7 +25,7 @@ fn along_y(b: u32, z: i32, c: u32, yt: u32, xt: u32) -> f32 {
   return weights[yt] * along_x(b, z, c, taps[yt], xt) + weights[yt + 1u] * along_x(b, z, c, taps[yt + 1u], xt);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn resample(@builtin(global_invocation_id) gid: vec3u) {
   let o = gid.x + gid.y * d.row_pitch;
   if (o >= d.total) {

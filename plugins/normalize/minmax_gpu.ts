@@ -11,10 +11,12 @@ import {
   dispatchSize,
   type GpuBatch,
   type GpuError,
+  kernelProgram,
   type ProgramInfo,
   type Shape,
   uniformFrom,
   wgslFile,
+  wgslStruct,
   WORKGROUP_SIZE,
 } from "../../plugin.ts";
 import { groupLayout, type MinmaxOptions, percentileRanks } from "./minmax.ts";
@@ -58,40 +60,17 @@ export const MINMAX_DIMS = [
 
 type DimsField = typeof MINMAX_DIMS[number];
 
-/** The uniform's words: the fields padded to a multiple of 4 (16 bytes). */
-const DIMS_WORDS = Math.ceil(MINMAX_DIMS.length / 4) * 4;
-
-/** The generated struct, e.g. `struct MinmaxDims { groups: u32, ... }`. */
-export const minmaxDimsStruct = (): string =>
-  `struct MinmaxDims {\n${
-    [...MINMAX_DIMS, ...Array.from({ length: DIMS_WORDS - MINMAX_DIMS.length }, (_, i) => `_pad${i}`)]
-      .map((f) => `  ${f}: u32,`).join("\n")
-  }\n}\n`;
+/** The `MinmaxDims` uniform, generated from {@link MINMAX_DIMS} (all u32). */
+const DIMS = wgslStruct(
+  "MinmaxDims",
+  Object.fromEntries(MINMAX_DIMS.map((f) => [f, "u32"])) as Record<DimsField, "u32">,
+);
 
 const f32Bits = (v: number): number => new Uint32Array(new Float32Array([v]).buffer)[0];
 
-const packDims = (values: Readonly<Record<DimsField, number>>): Uint32Array => {
-  const words = new Uint32Array(DIMS_WORDS);
-  MINMAX_DIMS.forEach((f, i) => (words[i] = values[f]));
-  return words;
-};
-
 type Entry = "minmax_range" | "minmax_clip" | "minmax_apply";
 
-const program = (entry: Entry): ProgramInfo => {
-  const header = minmaxDimsStruct();
-  return {
-    name: entry,
-    cacheKey: `normalize:${entry}`,
-    code: header + SHADER.text,
-    entry,
-    spans: [{
-      start: header.split("\n").length,
-      lines: SHADER.text.split("\n").length,
-      source: SHADER.source,
-    }],
-  };
-};
+const program = (entry: Entry): ProgramInfo => kernelProgram({ shader: SHADER, entry, structs: [DIMS] });
 
 /** The uniform's values for a batch of `count` images of `shape` scaled to `outChannels` channels. */
 export const minmaxDims = (
@@ -153,7 +132,7 @@ export const minmaxBatch = (
     const applySize = dispatchSize(gpu, total);
     const dims = yield* uniformFrom(
       gpu,
-      packDims(minmaxDims(shape, count, options, outChannels, {
+      DIMS.pack(minmaxDims(shape, count, options, outChannels, {
         wgPitch: reduceSize.x,
         rowPitch: applySize.rowPitch,
       })),

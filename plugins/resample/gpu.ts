@@ -10,11 +10,13 @@ import {
   dispatchSize,
   type GpuBatch,
   type GpuError,
+  kernelProgram,
   type ProgramInfo,
   type Shape,
   storageFrom,
   uniformFrom,
   wgslFile,
+  wgslStruct,
 } from "../../plugin.ts";
 import { axisTable, type ResampleMode } from "./cpu.ts";
 import type { Size3 } from "./geometry.ts";
@@ -34,19 +36,15 @@ export const DIMS = [
   "row_pitch",
 ] as const;
 
-const STRUCT = `struct ResampleDims {\n${DIMS.map((f) => `  ${f}: u32,`).join("\n")}\n}\n`;
+/** The `ResampleDims` uniform, generated from {@link DIMS}. */
+const STRUCT = wgslStruct(
+  "ResampleDims",
+  Object.fromEntries(DIMS.map((f) => [f, "u32"])) as Record<(typeof DIMS)[number], "u32">,
+);
 
-/** The kernel: the generated struct, then shaders/resample.wgsl (errors located in that file). */
-export const resampleProgram = (): ProgramInfo => {
-  const head = STRUCT.split("\n").length - 1;
-  return {
-    name: "resample",
-    cacheKey: "resample",
-    code: STRUCT + RESAMPLE.text,
-    entry: "resample",
-    spans: [{ start: head + 1, lines: RESAMPLE.text.split("\n").length, source: RESAMPLE.source }],
-  };
-};
+/** The kernel: the generated struct and `WORKGROUP_SIZE`, then shaders/resample.wgsl (errors located there). */
+export const resampleProgram = (): ProgramInfo =>
+  kernelProgram({ shader: RESAMPLE, entry: "resample", structs: [STRUCT] });
 
 /** The three axis tables (slices, rows, columns) as interleaved taps and weights. */
 const tables = (from: Size3, to: Size3, mode: ResampleMode) => {
@@ -92,7 +90,7 @@ export const resampleBatch = (
       total,
       row_pitch: size.rowPitch,
     };
-    const dims = yield* uniformFrom(gpu, new Uint32Array(DIMS.map((f) => values[f])), "resample dims");
+    const dims = yield* uniformFrom(gpu, STRUCT.pack(values), "resample dims");
     const dst = yield* batch.pool.acquire(total * 4, "resample");
     yield* dispatch(gpu, resampleProgram(), [batch.buffer, dst, taps, weights, dims], size);
     taps.destroy();
