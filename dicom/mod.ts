@@ -7,6 +7,7 @@
  *   (float32, planar), every standard image transfer syntax, colour always as RGB.
  * - {@link readRawPixels}: the stored words of an uncompressed image as they are in the file, for callers
  *   that unpack them themselves (dcmflow's fused CPU and GPU paths).
+ * - {@link unpackRaw} / {@link rawWords}: those words as stored values (the decoder's own unpacker).
  * - Series -> volumes ({@link partitionSeries}, {@link assembleVolume}, series.ts): grouping by
  *   SeriesInstanceUID, splits where the geometry differs, slices ordered along the slice normal, missing,
  *   duplicate and irregular slices and gantry tilt found, and the voxel-to-patient affine (geometry.ts).
@@ -46,6 +47,7 @@ export {
   type TransferSyntaxInfo,
 } from "./decode.ts";
 export type { ImageMeta, LutTable, RawPixels, WindowValue } from "./meta.ts";
+export { rawWords, unpackRaw, type Words } from "./words.ts";
 export type { VolumeGeometry } from "./meta.ts";
 export {
   affineColumn,

@@ -13,11 +13,10 @@
  *
  * @module
  */
-import type { ImageMeta } from "./meta.ts";
+import type { ImageMeta, RawPixels } from "./meta.ts";
 import type { PixelElement } from "./walk.ts";
 import { DicomDecodeError } from "./errors.ts";
-
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+import { unpackRaw } from "./words.ts";
 
 /**
  * Stored values of native pixel data.
@@ -172,10 +171,8 @@ function planarFromInterleaved(m: ImageMeta, values: Float32Array): Float32Array
 }
 
 /**
- * Container words -> stored values, planar `[frames, samples, rows, cols]`.
- *
- * value = word >>> (HighBit + 1 - BitsStored), keep BitsStored bits, sign-extend from bit BitsStored - 1
- * when PixelRepresentation is 1. Both done with one pair of 32-bit shifts.
+ * Container words -> stored values, planar `[frames, samples, rows, cols]` (the one unpacker:
+ * {@link unpackRaw}), after checking that the value holds every frame.
  */
 function storedValues(
   m: ImageMeta,
@@ -183,9 +180,9 @@ function storedValues(
   bigEndian: boolean,
   pixelVr: string | undefined,
 ): Float32Array {
-  const pixelsPerFrame = m.rows * m.cols;
+  const plane = m.rows * m.cols;
   const spp = m.samplesPerPixel;
-  const count = pixelsPerFrame * spp * m.frames;
+  const count = plane * spp * m.frames;
   const bytesPerSample = m.bitsAllocated / 8;
   // 8-bit samples in big-endian OW words are read pairwise, so the pad byte of an odd count is needed too.
   const pairwise = bigEndian && pixelVr === "OW" && bytesPerSample === 1;
@@ -193,104 +190,15 @@ function storedValues(
   if (bytes.length < expected) {
     throw truncatedPixels(m, `${spp} sample(s) x ${bytesPerSample} byte(s)`, expected, bytes.length);
   }
-
-  // Read the container words in file order into a host-order typed array.
-  let words: Uint8Array | Uint16Array | Uint32Array;
-  if (bytesPerSample === 1) {
-    if (pairwise) {
-      // 8-bit samples in 16-bit OW words, big endian: the two bytes of every word are swapped.
-      const swapped = new Uint8Array(count);
-      for (let i = 0; i < count; i++) swapped[i] = bytes[i ^ 1];
-      words = swapped;
-    } else {
-      words = bytes.subarray(0, count);
-    }
-  } else if (HOST_LITTLE_ENDIAN) {
-    // a copy when misaligned (not `slice`: on a Node/Bun Buffer it is a view)
-    const aligned = bytes.byteOffset % bytesPerSample === 0
-      ? bytes
-      : new Uint8Array(bytes.subarray(0, expected));
-    words = bytesPerSample === 2
-      ? new Uint16Array(aligned.buffer, aligned.byteOffset, count)
-      : new Uint32Array(aligned.buffer, aligned.byteOffset, count);
-    if (bigEndian) words = swapWords(words, bytesPerSample);
-  } else {
-    words = readWordsPortable(bytes, count, bytesPerSample, bigEndian);
-  }
-
-  const out = new Float32Array(count);
-  const shift = m.highBit + 1 - m.bitsStored;
-  const up = 32 - m.bitsStored;
-  const signed = m.pixelRepresentation === 1;
-  const planes = spp > 1 && m.planarConfiguration === 0 ? spp : 1;
-
-  if (planes === 1) {
-    // Already planar (or single sample): element order is the output order.
-    if (shift === 0 && up === 0) {
-      if (signed) {
-        for (let i = 0; i < count; i++) out[i] = words[i] | 0;
-      } else {
-        for (let i = 0; i < count; i++) out[i] = words[i];
-      }
-    } else if (shift === 0 && m.bitsStored === m.bitsAllocated && !signed) {
-      for (let i = 0; i < count; i++) out[i] = words[i];
-    } else if (signed) {
-      for (let i = 0; i < count; i++) out[i] = ((words[i] >>> shift) << up) >> up;
-    } else {
-      for (let i = 0; i < count; i++) out[i] = ((words[i] >>> shift) << up) >>> up;
-    }
-    return out;
-  }
-
-  // Interleaved samples (PlanarConfiguration 0) -> planar, frame by frame.
-  for (let f = 0; f < m.frames; f++) {
-    const base = f * pixelsPerFrame * spp;
-    for (let s = 0; s < spp; s++) {
-      const o = base + s * pixelsPerFrame;
-      let i = base + s;
-      if (signed) {
-        for (let p = 0; p < pixelsPerFrame; p++, i += spp) out[o + p] = ((words[i] >>> shift) << up) >> up;
-      } else {
-        for (let p = 0; p < pixelsPerFrame; p++, i += spp) out[o + p] = ((words[i] >>> shift) << up) >>> up;
-      }
-    }
-  }
-  return out;
-}
-
-/** Big-endian hosts (rare): read each container word with a DataView. */
-function readWordsPortable(bytes: Uint8Array, count: number, bytesPerSample: number, bigEndian: boolean) {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytesPerSample === 2) {
-    const out = new Uint16Array(count);
-    for (let i = 0; i < count; i++) out[i] = v.getUint16(2 * i, !bigEndian);
-    return out;
-  }
-  const out = new Uint32Array(count);
-  for (let i = 0; i < count; i++) {
-    // OW words in file byte order, low word first (see swapWords).
-    out[i] = (v.getUint16(4 * i, !bigEndian) | (v.getUint16(4 * i + 2, !bigEndian) << 16)) >>> 0;
-  }
-  return out;
-}
-
-/** Little-endian host, big-endian file: byte-swap every 16-bit OW word. */
-function swapWords(words: Uint16Array | Uint32Array, bytesPerSample: number): Uint16Array | Uint32Array {
-  const n = words.length;
-  if (bytesPerSample === 2) {
-    const out = new Uint16Array(n);
-    for (let i = 0; i < n; i++) {
-      const w = words[i];
-      out[i] = ((w & 0xff) << 8) | (w >>> 8);
-    }
-    return out;
-  }
-  // 32-bit samples in OW Pixel Data: each 16-bit word is byte-swapped, the word order stays
-  // (low word first), as DCMTK and GDCM read explicit VR big endian.
-  const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const w = words[i];
-    out[i] = (((w & 0x00ff00ff) << 8) | ((w >>> 8) & 0x00ff00ff)) >>> 0;
-  }
-  return out;
+  const raw: RawPixels = {
+    type: "raw",
+    bytes,
+    bitsAllocated: m.bitsAllocated as 8 | 16 | 32,
+    bitsStored: m.bitsStored,
+    shift: m.highBit + 1 - m.bitsStored,
+    signed: m.pixelRepresentation === 1,
+    byteSwap: bigEndian && (bytesPerSample > 1 || pairwise),
+    planar: m.planarConfiguration === 1 ? 1 : 0,
+  };
+  return unpackRaw(raw, [m.frames, spp, plane]);
 }

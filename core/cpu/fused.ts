@@ -239,7 +239,7 @@ export class FusedChain {
         }));
       data = lookUp(px, [frames, samples, plane], tables, scratch);
     } else {
-      const stored = px.type === "raw" ? storedValues(px, samples, plane, frames * samples * plane) : px.data;
+      const stored = px.type === "raw" ? storedValues(px, [frames, samples, plane]) : px.data;
       const fns = Array.from({ length: outChannels }, (_, c) => composed(steps, values, channels, c));
       data = steps.length === 0
         ? stored

@@ -12,46 +12,13 @@
  *
  * @module
  */
-import type { RawPixels } from "../../dicom/meta.ts";
+import { type RawPixels, rawWords, unpackRaw } from "../../dicom/mod.ts";
 import { tensorBuffer } from "./tensor_pool.ts";
 
 /** The range of stored values: the first value and how many there are (2^BitsStored). */
 export const storedRange = (raw: RawPixels): { readonly min: number; readonly size: number } => {
   const size = 2 ** raw.bitsStored;
   return { min: raw.signed ? -(size / 2) : 0, size };
-};
-
-/** The words of `raw` as unsigned integers of BitsAllocated bits, in host order (swapped when asked). */
-const words = (raw: RawPixels, count: number): Uint8Array | Uint16Array | Uint32Array => {
-  const { bytes, bitsAllocated, byteSwap } = raw;
-  if (bitsAllocated === 8) {
-    if (!byteSwap) return bytes.subarray(0, count);
-    // OW 8-bit data in big endian: the bytes of each 16-bit word are swapped pairwise.
-    const out = new Uint8Array(count);
-    for (let k = 0; k < count; k++) out[k] = bytes[k ^ 1];
-    return out;
-  }
-  const width = bitsAllocated / 8;
-  const aligned = bytes.byteOffset % width === 0 && !byteSwap;
-  if (aligned) {
-    return bitsAllocated === 16
-      ? new Uint16Array(bytes.buffer, bytes.byteOffset, count)
-      : new Uint32Array(bytes.buffer, bytes.byteOffset, count);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // Big endian 32-bit OW data swaps bytes within each 16-bit half (as dcmtk and gdcm read it).
-  if (bitsAllocated === 16) {
-    const out = new Uint16Array(count);
-    for (let k = 0; k < count; k++) out[k] = view.getUint16(2 * k, !byteSwap);
-    return out;
-  }
-  const out = new Uint32Array(count);
-  for (let k = 0; k < count; k++) {
-    const lo = view.getUint16(4 * k, !byteSwap);
-    const hi = view.getUint16(4 * k + 2, !byteSwap);
-    out[k] = (hi << 16 | lo) >>> 0;
-  }
-  return out;
 };
 
 /** Where output sample `o` (planar [frames, samples, rows, cols]) is among the stored words. */
@@ -80,7 +47,7 @@ export const lookUp = (
 ): Float32Array => {
   if (raw.bitsStored > 16) throw new RangeError("lookUp: BitsStored > 16 needs storedValues");
   const [frames, samples, plane] = shape;
-  const w = words(raw, frames * samples * plane);
+  const w = rawWords(raw, frames * samples * plane);
   const shift = raw.shift;
   const mask = 2 ** raw.bitsStored - 1;
   // Signed values map to indices by flipping the sign bit: -2^(b-1) -> 0, 0 -> 2^(b-1).
@@ -143,20 +110,8 @@ function lookUp32(
   for (let o = 0; o < out.length; o++) out[o] = t[((w[o] >>> shift) & mask) ^ flip];
 }
 
-/** The stored values themselves, float32, planar `[frames, samples, rows, cols]`. */
-export const storedValues = (raw: RawPixels, samples: number, plane: number, count: number): Float32Array => {
-  const w = words(raw, count);
-  const bits = raw.bitsStored;
-  const out = tensorBuffer(count);
-  const order = sourceOrder(raw, samples, plane);
-  for (let o = 0; o < count; o++) {
-    const word = w[order ? order(o) : o] >>> raw.shift;
-    if (bits >= 32) {
-      out[o] = raw.signed ? word | 0 : word >>> 0;
-      continue;
-    }
-    const v = word % 2 ** bits;
-    out[o] = raw.signed && v >= 2 ** (bits - 1) ? v - 2 ** bits : v;
-  }
-  return out;
-};
+/** The stored values themselves, float32, planar `[frames, samples, rows, cols]` (the decoder's unpacker). */
+export const storedValues = (
+  raw: RawPixels,
+  shape: readonly [frames: number, samples: number, plane: number],
+): Float32Array => unpackRaw(raw, shape, tensorBuffer(shape[0] * shape[1] * shape[2]));

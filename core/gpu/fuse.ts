@@ -21,7 +21,7 @@
  * @module
  */
 import * as Effect from "effect/Effect";
-import type { RawPixels } from "../../dicom/meta.ts";
+import type { RawPixels } from "../../dicom/mod.ts";
 import { channelView, withChannels } from "../elementwise.ts";
 import type { Elementwise } from "../stage.ts";
 import type { Shape } from "../tensor.ts";
