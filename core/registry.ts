@@ -12,7 +12,7 @@
 import * as Effect from "effect/Effect";
 import type * as Layer from "effect/Layer";
 import * as Schema from "effect/Schema";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { findPackage, resolvePackage } from "./resolve.ts";
@@ -68,11 +68,15 @@ const pluginFromModule = (mod: Record<string, unknown>, spec: string): Plugin | 
 /** Where a `plugins:` entry was found: the URL to import, and the file (for messages and `effect`'s copy). */
 type Located = { readonly url: string; readonly path?: string } | { readonly problem: string };
 
+const isFile = (path: string): boolean => existsSync(path) && statSync(path).isFile();
+
 /** Resolves one `plugins:` entry from the pipeline file's folder. */
 export const locatePlugin = (spec: string, pipelineDir: string): Located => {
   if (/^[a-z][a-z0-9+.-]+:/i.test(spec) && !isAbsolute(spec)) return { url: spec };
   const asPath = isAbsolute(spec) ? spec : resolve(pipelineDir, spec);
-  if (spec.startsWith(".") || isAbsolute(spec) || existsSync(asPath)) {
+  // A bare name is a path only when it names a file: a folder of that name beside the pipeline (a plugin
+  // package's own sources, installed into node_modules with `npm install ./NAME`) is not importable itself.
+  if (spec.startsWith(".") || isAbsolute(spec) || isFile(asPath)) {
     return { url: pathToFileURL(asPath).href, path: asPath };
   }
   const found = resolvePackage(spec, pipelineDir);

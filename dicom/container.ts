@@ -111,7 +111,10 @@ function unreadWarnings(attributes: Attributes): string[] {
 /** A walk failure, reworded for files whose syntax was guessed or that have no file meta. */
 function walkFailure(e: unknown, part10: Part10, syntax: string, read: number): unknown {
   if (!(e instanceof DicomDecodeError) || e instanceof FatalDecodeError) return e;
-  if (part10.layout === "bare data set" && read < 2) {
+  // A bare data set is told from other bytes by its first elements: two read whole, or one read whole and
+  // the file ending inside the next (a truncated file without file meta is TRUNCATED, not NOT_DICOM).
+  const cutShort = e.code === "TRUNCATED" && read >= 1;
+  if (part10.layout === "bare data set" && read < 2 && !cutShort) {
     return new DicomDecodeError(
       "NOT_DICOM",
       `Not a DICOM file: there is no "DICM" prefix at byte 128, and the bytes do not read as a bare DICOM ` +

@@ -149,6 +149,8 @@ Deno.test("a file without preamble that starts with DICM decodes; truncated bare
   );
   const bare = read("raw_implicit_no_meta.dcm");
   expectCode(bare.subarray(0, 150), "TRUNCATED", /truncated/);
+  // Cut inside its second element (the first, SOPClassUID, ends at byte 34): still TRUNCATED, naming it.
+  expectCode(bare.subarray(0, 60), "TRUNCATED", /SOPInstanceUID at byte 34.*ends at byte 60/);
   expectCode(bare.subarray(0, bare.length - 100), "TRUNCATED", /Pixel Data is truncated/);
   expectCode(
     new TextEncoder().encode("\x08\x00\x05\x00 this is text, not DICOM at all"),

@@ -73,6 +73,11 @@ Deno.test("Dockerfile: the official Deno image at the project's Deno version, th
   for (const m of docker.matchAll(/^COPY (.+) \.\/$/gm)) {
     for (const f of m[1].split(/\s+/)) assert.ok(existsSync(f), `COPY ${f}: no such file`);
   }
+  // `COPY . .` after `deno install`: the host's node_modules must not replace the image's.
+  if (/^COPY \. \.$/m.test(docker)) {
+    const ignored = readFileSync(".dockerignore", "utf8").split("\n").map((l) => l.trim());
+    for (const p of ["node_modules/", "dist/"]) assert.ok(ignored.includes(p), `.dockerignore lacks ${p}`);
+  }
 });
 
 Deno.test("the Slurm scripts run for real: two array tasks, then the merge, on sample files", async () => {

@@ -225,6 +225,14 @@ Deno.test("plugins: package names resolve from the pipeline's folder through nod
   assert.equal((at("@lab/stages/ct/clip") as { path: string }).path, join(pkg, "esm", "ct", "clip.js"));
   assert.equal((at("./local.ts") as { path: string }).path, join(project, "local.ts"));
   assert.equal((at("local.ts") as { path: string }).path, join(project, "local.ts"), "an existing file");
+  // A folder named like the package beside the pipeline (its sources, `npm install ./@lab/stages`-style) is
+  // not a plugin file: the bare name still resolves through node_modules.
+  mkdirSync(join(project, "@lab", "stages"), { recursive: true });
+  assert.equal(
+    (at("@lab/stages") as { path: string }).path,
+    join(pkg, "esm/index.js"),
+    "a folder is not a file",
+  );
   assert.deepEqual(at("npm:dcmflow-plugin-x@1"), { url: "npm:dcmflow-plugin-x@1" });
   const missing = at("dcmflow-plugin-nope") as { problem: string };
   assert.match(

@@ -226,29 +226,31 @@ Deno.test("SIGKILL loses at most the inputs in flight: the journal survives, --r
   assertSameOutputs(out, clean);
 });
 
-Deno.test("SIGINT: no new inputs, the ledger written, exit 130, never a partial output file", async () => {
-  const inputs = makeInputs(150, 192, false);
-  const out = join(tempDir(), "o");
-  const child = await startRun(
-    [SEED, "--input", inputs, "--out", out],
-    join(out, "dcmflow-run.journal.jsonl"),
-    3,
-  );
-  child.kill("SIGINT");
-  const { code, stderr, stdout, signal } = await child.output();
-  const said = `exit ${code} (signal ${signal}): ${new TextDecoder().decode(stderr)} ${
-    new TextDecoder().decode(stdout)
-  }`;
-  assert.equal(code, 130, said);
-  const ledger = readJson(join(out, "dcmflow-run.json"));
-  assert.equal(ledger.interrupted, "SIGINT");
-  assert.equal(ledger.summary.ok + ledger.summary.pending, 150);
-  assert.ok(ledger.summary.pending > 0, "the run stopped early");
-  const npy = listFiles(out).filter((f) => f.endsWith(".npy"));
-  assert.equal(npy.length, ledger.summary.ok);
-  for (const e of ledger.inputs) assert.equal(readFileSync(e.files[0].path).length, e.files[0].size);
-  assert.ok(!listFiles(out).some((f) => f.includes(TEMP_MARKER)));
-});
+for (const [sig, exit] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  Deno.test(`${sig}: no new inputs, the ledger written, exit ${exit}, never a partial output file`, async () => {
+    const inputs = makeInputs(150, 192, false);
+    const out = join(tempDir(), "o");
+    const child = await startRun(
+      [SEED, "--input", inputs, "--out", out],
+      join(out, "dcmflow-run.journal.jsonl"),
+      3,
+    );
+    child.kill(sig);
+    const { code, stderr, stdout, signal } = await child.output();
+    const said = `exit ${code} (signal ${signal}): ${new TextDecoder().decode(stderr)} ${
+      new TextDecoder().decode(stdout)
+    }`;
+    assert.equal(code, exit, said);
+    const ledger = readJson(join(out, "dcmflow-run.json"));
+    assert.equal(ledger.interrupted, sig);
+    assert.equal(ledger.summary.ok + ledger.summary.pending, 150);
+    assert.ok(ledger.summary.pending > 0, "the run stopped early");
+    const npy = listFiles(out).filter((f) => f.endsWith(".npy"));
+    assert.equal(npy.length, ledger.summary.ok);
+    for (const e of ledger.inputs) assert.equal(readFileSync(e.files[0].path).length, e.files[0].size);
+    assert.ok(!listFiles(out).some((f) => f.includes(TEMP_MARKER)));
+  });
+}
 
 Deno.test("a live run's folder is refused (OUTPUT_LOCKED); a dead run's lock is taken over", async () => {
   const inputs = makeInputs(1, 64, false);
