@@ -80,8 +80,15 @@ export const groupInfo = (
   group ? { members: group.members, ...(group.warnings.length > 0 ? { warnings: group.warnings } : {}) } : {};
 
 /** A ledger entry with its group's members and warnings (unchanged for plain files). */
-export const withGroupInfo = (input: InputFile, entry: LedgerEntry): LedgerEntry =>
-  isGroupInput(input) ? { ...entry, ...groupInfo(input.group) } : entry;
+export const withGroupInfo = (input: InputFile, entry: LedgerEntry): LedgerEntry => {
+  if (!isGroupInput(input)) return entry;
+  const group = groupInfo(input.group);
+  const warnings = [
+    ...(group.warnings ?? []),
+    ...(entry.warnings ?? []).filter((w) => !group.warnings?.includes(w)),
+  ];
+  return { ...entry, ...group, ...(warnings.length > 0 ? { warnings } : {}) };
+};
 
 /** The unit of a file or group that failed before running. */
 const failedUnit = (

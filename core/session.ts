@@ -214,6 +214,7 @@ export const okEntry = (
   files: ReadonlyArray<OutputFile>,
   ms: number,
   predictions?: ReadonlyArray<FramePrediction>,
+  warnings: ReadonlyArray<string> = [],
 ): LedgerEntry => {
   return {
     input,
@@ -222,7 +223,28 @@ export const okEntry = (
     files,
     ms,
     ...(predictions ? { predictions } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
+};
+
+/**
+ * The warnings of an input's ledger entry: those given (a group's), then what the stages noted about its
+ * image as `notes[label].warnings` (the decoder's: a damaged element read past, a duplicated tag, which
+ * reading of big-endian 32-bit OW data was used, ...), each once, as "label: warning".
+ */
+export const entryWarnings = (
+  given: ReadonlyArray<string> = [],
+  image?: Pick<Image, "notes">,
+): ReadonlyArray<string> => {
+  const out = [...given];
+  for (const [label, note] of Object.entries(image?.notes ?? {})) {
+    const noted = (note as { readonly warnings?: unknown } | undefined)?.warnings;
+    if (!Array.isArray(noted)) continue;
+    for (const w of noted) {
+      if (typeof w === "string" && !given.includes(w)) out.push(`${label}: ${w}`);
+    }
+  }
+  return out;
 };
 
 /** [collect] Rows of inputs committed by {@link finishSession} (the GPU path), until the runtime takes them. */
@@ -252,7 +274,7 @@ export const finishSession = <E>(
     }
     const committed = yield* Effect.result(session.commit);
     if (committed._tag === "Success") {
-      const entry = okEntry(input, committed.success, ms(), final?.predictions);
+      const entry = okEntry(input, committed.success, ms(), final?.predictions, entryWarnings([], final));
       if (session.rows().length > 0) committedRows.set(entry, session.rows()); // [collect]
       return entry;
     }

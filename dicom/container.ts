@@ -88,8 +88,25 @@ export function parseContainer(
     pixel: walk.pixel,
     hasPixelData: walk.pixel !== undefined,
     extendedOffsets: walk.extendedOffsets,
-    warnings: [...part10.warnings, ...walk.warnings, ...unreadWarnings(attributes), ...attributes.warnings],
+    warnings: [
+      ...part10.warnings,
+      ...guessWarning(part10, transferSyntaxUid),
+      ...walk.warnings,
+      ...unreadWarnings(attributes),
+      ...attributes.warnings,
+    ],
   };
+}
+
+/** A file meta group without its Transfer Syntax UID (Type 1): say which syntax the data set was read as. */
+function guessWarning(part10: Part10, uid: string): string[] {
+  if (!part10.guessedSyntax || part10.layout === "bare data set") return [];
+  return [
+    `The file meta information has no Transfer Syntax UID (0002,0010), a Type 1 element; the data set was ` +
+    `read as ${
+      syntaxLabel(uid)
+    }, which its first elements show (dcmodify -i "(0002,0010)=<uid>" fixes the file).`,
+  ];
 }
 
 /** Damaged elements: a warning each, unless the pixels cannot be interpreted without them. */

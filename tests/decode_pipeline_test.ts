@@ -147,3 +147,38 @@ Deno.test("dcmflow inspect names the syntax, the codec that would decode it, the
   assert.match(meta.codec, /CharLS/);
   assert.equal(meta.frames, 3);
 });
+
+Deno.test("what the reader read past reaches the input's ledger entry as warnings, on every path", async () => {
+  const root = tempDir();
+  const input = join(root, "in");
+  mkdirSync(input);
+  copyFileSync(new URL("warnings_duplicate_and_damaged.dcm", DIR), join(input, "warned.dcm"));
+  copyFileSync(new URL("implicit_le.dcm", DIR), join(input, "clean.dcm"));
+  const pipeline = join(root, "p.yaml");
+  writeFileSync(
+    pipeline,
+    `${CHAIN.replace("{ from: dicom }", "{ center: 40, width: 400 }")}  - use: write
+    with: { format: npy }
+`,
+  );
+  const paths = [
+    { name: "fused, this thread", options: { workers: 0 } },
+    { name: "unfused", options: { workers: 0, fuse: false } },
+    { name: "a worker", options: { workers: 1 } },
+    { name: "GPU", options: { device: "gpu" as const } },
+  ];
+  for (const { name, options } of paths) {
+    const ledger = await runPipelinePromise(pipeline, { inputs: [input], out: join(root, name), ...options });
+    const [clean, warned] = ledger.inputs;
+    assert.equal(clean.warnings, undefined, name);
+    assert.equal(warned.status, "ok", name);
+    assert.deepEqual(
+      warned.warnings?.map((w) => w.replace(/byte \d+/g, "byte N").slice(0, 50)),
+      [
+        "decode: (0008,0060) Modality appears twice in the ",
+        "decode: private (0009,1001) at byte N has VR UL, w",
+      ],
+      name,
+    );
+  }
+});

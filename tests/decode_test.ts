@@ -191,11 +191,14 @@ Deno.test("big endian: syntax and rescale read right", () => {
   assert.notDeepEqual(Array.from(data.subarray(0, 8)), Array.from(unswapped.subarray(0, 8)));
 });
 
-Deno.test("file meta without Transfer Syntax UID: inferred from the data set", () => {
-  assert.equal(
-    decodeDicom(read("meta_no_transfer_syntax.dcm")).meta.transferSyntaxUid,
-    "1.2.840.10008.1.2.1",
+Deno.test("file meta without Transfer Syntax UID: inferred from the data set, with a warning naming it", () => {
+  const { meta } = decodeDicom(read("meta_no_transfer_syntax.dcm"));
+  assert.equal(meta.transferSyntaxUid, "1.2.840.10008.1.2.1");
+  assert.match(
+    meta.warnings?.[0] ?? "",
+    /no Transfer Syntax UID \(0002,0010\).*read as Explicit VR Little Endian \(1\.2\.840\.10008\.1\.2\.1\)/,
   );
+  assert.equal(decodeDicom(read("implicit_le.dcm")).meta.warnings, undefined);
 });
 
 Deno.test("deflated explicit VR little endian is supported", () => {

@@ -21,7 +21,7 @@ import type { StagedRows } from "../collect.ts";
 import { type CodedError, toCodedError } from "../errors.ts";
 import { type Plan, providePlugins } from "../planner.ts";
 import { attachPredictions, type FramePrediction } from "../predictions.ts";
-import { discardStaged, makeSession, type Session, type StagedFile } from "../session.ts";
+import { discardStaged, entryWarnings, makeSession, type Session, type StagedFile } from "../session.ts";
 import type { FileGroup, Upload } from "../stage.ts";
 import { groupInfo, runGroupInput } from "../group.ts";
 import type { Image } from "../tensor.ts";
@@ -215,8 +215,10 @@ export class CpuProcessor {
     const predictions = attachPredictions(this.plan.stages, it.image!).predictions;
     recycleTensors(it.tensors);
     const rows = it.session.rows(); // [collect]
+    const warnings = entryWarnings(base.warnings, it.image);
     return {
       ...base,
+      ...(warnings.length > 0 ? { warnings } : {}),
       staged: it.session.staged(),
       ...(predictions ? { predictions } : {}),
       ...(rows.length > 0 ? { rows } : {}),

@@ -21,9 +21,11 @@ export type Finished =
 
 /** Commits a result's staged outputs; its ledger entry. */
 export const commitResult = (r: TaskResult): LedgerEntry => {
-  // A grouped input's members and warnings (core/group.ts).
-  const group = r.members ? { members: r.members, ...(r.warnings ? { warnings: r.warnings } : {}) } : {};
-  return { ...entryOf(r), ...group };
+  // A grouped input's members (core/group.ts); the warnings of any input that succeeded.
+  const group = r.members ? { members: r.members } : {};
+  const entry = entryOf(r);
+  const warnings = r.warnings && (entry.status === "ok" || r.members) ? { warnings: r.warnings } : {};
+  return { ...entry, ...group, ...warnings };
 };
 
 const entryOf = (r: TaskResult): LedgerEntry => {
