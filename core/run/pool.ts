@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { availableParallelism } from "../platform.ts";
+import { availableParallelism, hasWebWorkers } from "../platform.ts";
 import type { InputTask, TaskResult } from "./process.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol.ts";
 
@@ -87,7 +87,7 @@ const prestarted = (): Prestarted[] => {
 
 /** Starts `count` workers from `url` now; a pool from the same entry module adopts them. */
 export const prestartWorkers = (url: URL | string, count: number): void => {
-  if (typeof Worker !== "function") return; // a runtime without Web Workers: the run finds out itself
+  if (!hasWebWorkers()) return; // Node: the run then runs on the calling thread
   for (let i = 0; i < count; i++) {
     const worker = new Worker(url, { type: "module" });
     const entry: Prestarted = { url: String(url), worker, failed: false };
