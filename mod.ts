@@ -89,12 +89,24 @@ export const loadPipelineRegistry = (file: string, base: Registry = builtinRegis
 export const WORKER_URL: URL = new URL("./worker.ts", import.meta.url);
 
 /**
+ * The self-contained entry of the worker threads, for pipelines without `plugins:`: `worker_standalone.ts`
+ * (the same module; its bundle, `dist/worker_standalone.js`, carries its own copy of every package, which
+ * loads faster than the shared ones).
+ */
+export const STANDALONE_WORKER_URL: URL = new URL("./worker_standalone.ts", import.meta.url);
+
+/**
  * Runs a plan over `options.inputs`, writing outputs and the ledger under `options.out` (see
  * {@link RunOptions}: workers, shards, resume, abort signal). Worker threads run the CPU path unless
  * `workers: 0`.
  */
 export const runPlan = (plan: Plan, options: RunOptions) =>
-  core.runPlan(plan, { workerUrl: WORKER_URL, ...options });
+  core.runPlan(
+    plan,
+    options.workerUrl
+      ? options
+      : { workerUrl: WORKER_URL, standaloneWorkerUrl: STANDALONE_WORKER_URL, ...options },
+  );
 
 /** Loads a pipeline and runs it over `options.inputs`, writing outputs and the ledger under `options.out`. */
 export const runPipeline = (file: string, options: RunOptions & LoadOptions) =>

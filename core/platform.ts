@@ -90,3 +90,6 @@ export const onSignal = (signal: "SIGINT" | "SIGTERM", listener: () => void): ()
 
 /** Number of logical CPUs, best effort. */
 export { availableParallelism } from "node:os";
+
+/** Whether this runtime has Web Workers (Deno and Bun do; Node has only its own worker_threads). */
+export const hasWebWorkers = (): boolean => typeof Worker === "function";

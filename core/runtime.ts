@@ -2,7 +2,7 @@
  * The runtime: runs a {@link Plan} over every input and writes the run ledger.
  *
  * - Inputs are found (`--input` files and folders), kept to this run's shard (`--shard I/N`: a stable hash
- *   of each input's relative path), and processed on worker threads (one per core by default) or on the
+ *   of each input's relative path), and processed on worker threads (and this thread) or on the
  *   GPU. Each input goes through the stages on its own; a failure becomes that input's ledger entry with a
  *   stable code, and the others go on.
  * - Outputs are staged as temporary files and renamed into place only when their input succeeded, so no
@@ -39,13 +39,19 @@ import { groupInputs, isFailedUnit, isGroupInput, withGroupInfo } from "./group.
 import { discoverInputs, type InputFile } from "./inputs.ts";
 import type { DeviceChoice } from "./pipeline.ts";
 import type { Plan } from "./planner.ts";
-import { availableParallelism, runtimeName, yieldToEventLoop } from "./platform.ts";
+import { availableParallelism, hasWebWorkers, runtimeName, yieldToEventLoop } from "./platform.ts";
 import { Journal } from "./run/journal.ts";
 import { type DeviceInfo, type Ledger, makeLedger, type Progress, writeJsonAtomic } from "./run/ledger.ts";
 import { acquireLock } from "./run/lock.ts";
 import { journalName, ledgerName, parseShard, RUN_FILE_PREFIX, runTag, type Shard } from "./run/names.ts";
 import { planHash } from "./run/plan_hash.ts";
-import { WorkerPool } from "./run/pool.ts";
+import {
+  callerShouldHelp,
+  defaultWorkerCount,
+  DEPTH_BESIDE_CALLER,
+  releasePrestarted,
+  WorkerPool,
+} from "./run/pool.ts";
 import { CpuProcessor, type InputTask, type TaskResult } from "./run/process.ts";
 import { commitResult, RunRecorder } from "./run/recorder.ts";
 import { checkResumable, intact, readPrior, removeTemporaries } from "./run/resume.ts";
@@ -69,11 +75,22 @@ export interface RunOptions {
   readonly fuse?: boolean;
   /** GPU path tuning (batch size, memory budget). */
   readonly gpu?: Partial<GpuRunOptions>;
-  /** Worker threads for the CPU path (default: one per core); 0 runs everything on the calling thread. */
+  /**
+   * Worker threads for the CPU path (default: one per core but one, the calling thread processing inputs
+   * too); 0 runs everything on the calling thread.
+   */
   readonly workers?: number;
   /** The worker threads' entry module (the face provides it: `worker.ts`); without it, no workers. */
   readonly workerUrl?: URL | string;
-  /** With workers: the calling thread processes inputs until the first worker is ready (default true). */
+  /**
+   * A self-contained worker entry (its own copy of every package: it loads faster), for plans without
+   * `plugins:` - a plugin must share dcmflow's copy of `effect`, so those plans use {@link workerUrl}.
+   */
+  readonly standaloneWorkerUrl?: URL | string;
+  /**
+   * With workers: the calling thread processes inputs too - until the first worker is ready, and all along
+   * when the workers leave a core free, as by default (default true; false: the workers do everything).
+   */
   readonly helpWhileStarting?: boolean;
   /** Process only this deterministic part of the inputs: shard I of N (`"I/N"` or `{ index, count }`). */
   readonly shard?: Shard | string;
@@ -315,10 +332,13 @@ const openCollectors = (plan: Plan, out: string, shard: Shard | undefined) =>
     (collectors) => Effect.sync(() => collectors.abort()),
   );
 
-/** Workers to start for `rounds` rounds of work (none for a single round, nor without an entry module). */
+/**
+ * Workers to start for `rounds` rounds of work (none for a single round, without an entry module, or on a
+ * runtime without Web Workers: Node).
+ */
 const workerCount = (plan: Plan, options: RunOptions, rounds: number): number => {
-  if (!options.workerUrl || !plan.registry.portable) return 0;
-  const wanted = options.workers ?? availableParallelism();
+  if (!options.workerUrl || !plan.registry.portable || !hasWebWorkers()) return 0;
+  const wanted = options.workers ?? defaultWorkerCount();
   return Math.max(0, Math.min(wanted, rounds > 1 ? rounds : 0));
 };
 
@@ -370,6 +390,8 @@ class PooledRun {
   readonly #inflight = new Set<Promise<void>>();
   readonly #abandoned: number[] = [];
   readonly #window: number;
+  /** This thread processes rounds all along (the workers leave a core free), not only while they start. */
+  readonly #helpAlways: boolean;
   #next = 0;
 
   constructor(
@@ -377,7 +399,9 @@ class PooledRun {
     readonly rounds: ReadonlyArray<InputTask[]>,
     readonly pool: WorkerPool,
   ) {
-    this.#window = Math.max(2, 3 * ctx.workers);
+    this.#helpAlways = ctx.options.helpWhileStarting !== false && callerShouldHelp(pool.size);
+    if (this.#helpAlways) pool.depth = DEPTH_BESIDE_CALLER;
+    this.#window = Math.max(2, (pool.depth + 1) * ctx.workers + (this.#helpAlways ? 2 : 0));
   }
 
   /** Runs every round; returns the indices never processed (abort). */
@@ -417,10 +441,14 @@ class PooledRun {
     }
   }
 
-  /** Until a worker is ready (or when none can start), processes one queued round here; true if it did. */
+  /**
+   * Until a worker is ready, all along when the workers leave a core free, or when none can start:
+   * processes one queued round here; true if it did.
+   */
   async #helpOnce(): Promise<boolean> {
     const { pool, ctx } = this;
-    const help = pool.failed !== undefined || (pool.ready === 0 && ctx.options.helpWhileStarting !== false);
+    const starting = pool.ready === 0 && ctx.options.helpWhileStarting !== false;
+    const help = pool.failed !== undefined || starting || this.#helpAlways;
     const own = help && !aborted(ctx.options) ? pool.takeQueued() : undefined;
     if (!own) return false;
     own.resolve(await ctx.local.processRound(own.tasks));
@@ -435,17 +463,28 @@ const runCpu = (ctx: RunContext, todo: ReadonlyArray<InputTask>): Promise<number
   return ctx.pool ? new PooledRun(ctx, rounds, ctx.pool).run() : runLocal(ctx, rounds);
 };
 
-/** Starts `count` worker threads for the run (closed when the run's scope closes); none for 0. */
+/** The worker entry for a plan: the self-contained one unless the plan loads plugins. */
+const workerEntry = (plan: Plan, options: RunOptions): URL | string =>
+  plan.pipeline.plugins.length === 0 && options.standaloneWorkerUrl !== undefined
+    ? options.standaloneWorkerUrl
+    : options.workerUrl!;
+
+/**
+ * Starts `count` worker threads for the run (closed when the run's scope closes); none for 0. Workers
+ * started ahead that the pool does not adopt are ended.
+ */
 const startWorkers = (plan: Plan, options: RunOptions, count: number, shard: Shard | undefined) =>
-  count === 0 ? Effect.succeed(undefined) : Effect.acquireRelease(
-    Effect.sync(() =>
-      new WorkerPool(options.workerUrl!, count, {
+  count === 0 ? Effect.sync(() => void releasePrestarted()) : Effect.acquireRelease(
+    Effect.sync(() => {
+      const pool = new WorkerPool(workerEntry(plan, options), count, {
         pipeline: { text: plan.pipeline.text, file: plan.pipeline.file, overrides: plan.pipeline.overrides },
         outDir: options.out,
         tempTag: runTag(shard),
         fuse: options.fuse ?? true,
-      })
-    ),
+      });
+      releasePrestarted();
+      return pool;
+    }),
     (pool) => Effect.sync(() => pool.close()),
   );
 

@@ -166,6 +166,27 @@ Deno.test({
       for (const file of written) {
         assert.deepEqual(readFileSync(join(outs[1], file)), readFileSync(join(outs[0], file)), file);
       }
+      // a pipeline with plugins runs from the bundle sharing node_modules' effect with the plugin (the
+      // self-contained bundle, with its own copy, would refuse the plugin's stages)
+      const withPlugin = tempDir();
+      ok(
+        run(Deno.execPath(), [
+          "run",
+          "-A",
+          join(outdir, "cli.js"),
+          "run",
+          "tests/fixtures/plugins/gamma.yaml",
+          "--device",
+          "cpu",
+          "-q",
+          "-i",
+          "samples/ct-study",
+          "-o",
+          withPlugin,
+        ]),
+        "plugin pipeline from the bundle",
+      );
+      assert.equal(readJson(join(withPlugin, "dcmflow-run.json")).summary.error, 0);
       const bin = readFileSync(join(outdir, "cli.js"), "utf8");
       assert.ok(bin.startsWith("#!/usr/bin/env -S node "), "the bin starts with a node shebang");
     } finally {

@@ -9,7 +9,16 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { makeCtSlice } from "../bench/synthetic.ts";
 import { TEMP_MARKER } from "../core/session.ts";
-import { decodeNpy, type Ledger, loadPipeline, type RunOptions, runPlan } from "../mod.ts";
+import { prestartWorkers, releasePrestarted } from "../core/run/pool.ts";
+import {
+  decodeNpy,
+  type Ledger,
+  loadPipeline,
+  type RunOptions,
+  runPlan,
+  STANDALONE_WORKER_URL,
+  WORKER_URL,
+} from "../mod.ts";
 import { maxAbsDiff, readJson, runCli, tempDir } from "./helpers.ts";
 
 const SEED = "pipelines/seed-recipe.yaml";
@@ -76,6 +85,32 @@ Deno.test("workers 0, 1 and 3 give byte-identical outputs and ledgers (times asi
   assert.deepEqual(order, [...order].sort());
   assert.equal(ledgers[2].inputs.find((e) => e.input.endsWith("slice-004b.dcm"))?.error?.code, "NOT_DICOM");
   assert.deepEqual(ledgers[2].summary, { total: 13, ok: 12, error: 1 });
+});
+
+Deno.test("the calling thread processing inputs beside a worker, and workers started ahead, change nothing", async () => {
+  const inputs = makeInputs(12);
+  const alone = join(tempDir(), "o");
+  const beside = join(tempDir(), "o");
+  const reference = await run(SEED, { inputs: [inputs], out: alone, device: "cpu", workers: 0 });
+  // Two workers started ahead from the entry the run uses (no plugins: the self-contained one); it adopts
+  // one, the other is ended.
+  prestartWorkers(STANDALONE_WORKER_URL, 2);
+  const ledger = await run(SEED, { inputs: [inputs], out: beside, device: "cpu", workers: 1 });
+  assert.equal(releasePrestarted(), 0, "the run ended the worker it did not adopt");
+  assert.equal(ledger.workers, 1);
+  assertSameOutputs(alone, beside);
+  assert.deepEqual(comparable(ledger, beside), comparable(reference, alone));
+});
+
+Deno.test("a worker started ahead from another entry is not adopted; releasePrestarted ends it", async () => {
+  prestartWorkers(WORKER_URL, 1);
+  const out = join(tempDir(), "o");
+  const ledger = await run(SEED, { inputs: [makeInputs(3)], out, device: "cpu", workers: 0 });
+  assert.equal(ledger.summary.ok, 3);
+  assert.equal(releasePrestarted(), 0, "a run without workers ends those started ahead");
+  prestartWorkers(WORKER_URL, 1);
+  assert.equal(releasePrestarted(), 1);
+  assert.equal(releasePrestarted(), 0);
 });
 
 Deno.test("the fused CPU chain equals the stages one by one (within 1e-6) on every decodable fixture", async () => {

@@ -8,9 +8,13 @@
  *   into coded errors (`WORKER_CRASHED`) and is replaced; the run goes on.
  * - Until a worker is ready, the caller may take queued rounds back ({@link WorkerPool.takeQueued}) and
  *   process them on its own thread, so the first inputs never wait for workers to start.
+ * - Workers may be started before the run is planned ({@link prestartWorkers}: the CLI does it first thing,
+ *   so that they load their modules while the main thread loads its own); the pool adopts those started
+ *   from its entry module, and {@link releasePrestarted} ends the ones no pool took.
  *
  * @module
  */
+import { availableParallelism, hasWebWorkers } from "../platform.ts";
 import type { InputTask, TaskResult } from "./process.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol.ts";
 
@@ -34,6 +38,13 @@ interface Slot {
  */
 const DEPTH = 2;
 
+/**
+ * Rounds a worker holds while the calling thread processes rounds too: that thread sees the workers'
+ * messages only about every 50 ms (when it waits for a timer, see platform.ts's yieldToEventLoop), so each
+ * worker keeps more than that much work on its side.
+ */
+export const DEPTH_BESIDE_CALLER = 12;
+
 /** The results of a round whose worker died: every input a coded error. */
 const crashed = (tasks: ReadonlyArray<InputTask>, why: string): TaskResult[] =>
   tasks.map((t) => ({
@@ -48,6 +59,65 @@ const crashed = (tasks: ReadonlyArray<InputTask>, why: string): TaskResult[] =>
     },
   }));
 
+/**
+ * Worker threads a run starts by default: one per core but one, the calling thread processing inputs too
+ * (it also commits the results, a small share of the work).
+ */
+export const defaultWorkerCount = (): number => Math.max(0, availableParallelism() - 1);
+
+/** Whether the calling thread should process inputs all along beside `workers` workers (a core is left). */
+export const callerShouldHelp = (workers: number): boolean => workers < availableParallelism();
+
+/** A worker started ahead of its pool; `failed` when it died while loading (it is then not adopted). */
+interface Prestarted {
+  readonly url: string;
+  readonly worker: Worker;
+  failed: boolean;
+}
+
+/**
+ * Workers started ahead, on the global object: the CLI's entry and the run it loads may be different
+ * bundles (two copies of this module).
+ */
+const PRESTARTED = Symbol.for("dcmflow.prestartedWorkers");
+const prestarted = (): Prestarted[] => {
+  const global = globalThis as { [PRESTARTED]?: Prestarted[] };
+  return (global[PRESTARTED] ??= []);
+};
+
+/** Starts `count` workers from `url` now; a pool from the same entry module adopts them. */
+export const prestartWorkers = (url: URL | string, count: number): void => {
+  if (!hasWebWorkers()) return; // Node: the run then runs on the calling thread
+  for (let i = 0; i < count; i++) {
+    const worker = new Worker(url, { type: "module" });
+    const entry: Prestarted = { url: String(url), worker, failed: false };
+    // Until adopted, a failure is only noted (the pool then starts a worker of its own, and handles that).
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      entry.failed = true;
+    };
+    prestarted().push(entry);
+  }
+};
+
+/** Takes a worker started ahead from `url`, if one is left (one that died while loading is ended). */
+const adoptPrestarted = (url: URL | string): Worker | undefined => {
+  const list = prestarted();
+  for (const entry of list.filter((p) => p.url === String(url))) {
+    list.splice(list.indexOf(entry), 1);
+    if (!entry.failed) return entry.worker;
+    entry.worker.terminate();
+  }
+  return undefined;
+};
+
+/** Ends the workers started ahead that no pool adopted (a run that needed fewer, or none); how many. */
+export const releasePrestarted = (): number => {
+  const left = prestarted().splice(0);
+  for (const entry of left) entry.worker.terminate();
+  return left.length;
+};
+
 /** Worker threads serving rounds of inputs. */
 export class WorkerPool {
   readonly #slots: Slot[] = [];
@@ -56,6 +126,8 @@ export class WorkerPool {
   #closed = false;
   /** Workers that died before they were ready (a broken entry module: stop respawning after a few). */
   #bootFailures = 0;
+  /** Rounds a worker holds at once ({@link DEPTH}, or {@link DEPTH_BESIDE_CALLER}). */
+  depth = DEPTH;
   /** Set when workers cannot start at all (the caller then processes everything itself). */
   failed?: string;
 
@@ -94,7 +166,7 @@ export class WorkerPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(this.url, { type: "module" });
+    const worker = adoptPrestarted(this.url) ?? new Worker(this.url, { type: "module" });
     const slot: Slot = { worker, ready: false, jobs: [] };
     worker.onmessage = (event: MessageEvent<FromWorker>) => this.#onMessage(slot, event.data);
     worker.onerror = (event: ErrorEvent) => {
@@ -142,7 +214,7 @@ export class WorkerPool {
 
   /** Hands queued rounds to ready workers, up to {@link DEPTH} each, the least busy first. */
   #pump(): void {
-    for (let depth = 1; depth <= DEPTH; depth++) {
+    for (let depth = 1; depth <= this.depth; depth++) {
       for (const slot of this.#slots) {
         if (!slot.ready || slot.jobs.length >= depth || this.#queue.length === 0) continue;
         const job = this.#queue.shift()!;
