@@ -93,3 +93,93 @@ export { availableParallelism } from "node:os";
 
 /** Whether this runtime has Web Workers (Deno and Bun do; Node has only its own worker_threads). */
 export const hasWebWorkers = (): boolean => typeof Worker === "function";
+
+/** Node's `node:worker_threads`, loaded only under Node (where there are no Web Workers). */
+interface NodeWorkerThreads {
+  readonly Worker: new (url: URL) => NodeWorker;
+  readonly parentPort: NodePort | null;
+}
+interface NodePort {
+  on(event: "message", listener: (data: unknown) => void): unknown;
+  postMessage(data: unknown): void;
+}
+interface NodeWorker extends NodePort {
+  on(event: "message" | "messageerror", listener: (data: unknown) => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  terminate(): unknown;
+}
+
+const nodeWorkerThreads = (): NodeWorkerThreads | undefined =>
+  (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule?.("node:worker_threads") as
+    | NodeWorkerThreads
+    | undefined;
+
+/** Whether worker threads can be started here: Web Workers (Deno, Bun), or Node's worker_threads. */
+export const hasWorkerThreads = (): boolean => hasWebWorkers() || nodeWorkerThreads() !== undefined;
+
+/** The part of the Web Worker interface the worker pool uses. */
+export interface ThreadWorker {
+  onmessage: ((event: { readonly data: unknown }) => void) | null;
+  onerror: ((event: { readonly message: string; preventDefault(): void }) => void) | null;
+  onmessageerror: (() => void) | null;
+  postMessage(message: unknown): void;
+  terminate(): void;
+}
+
+/** Node's worker_threads behind the Web Worker interface (messages are structured clones either way). */
+class NodeThreadWorker implements ThreadWorker {
+  onmessage: ThreadWorker["onmessage"] = null;
+  onerror: ThreadWorker["onerror"] = null;
+  onmessageerror: ThreadWorker["onmessageerror"] = null;
+  readonly #worker: NodeWorker;
+
+  constructor(threads: NodeWorkerThreads, url: URL) {
+    this.#worker = new threads.Worker(url);
+    this.#worker.on("message", (data) => this.onmessage?.({ data }));
+    this.#worker.on("messageerror", () => this.onmessageerror?.());
+    this.#worker.on("error", (error) => this.onerror?.({ message: error.message, preventDefault: () => {} }));
+  }
+
+  postMessage(message: unknown): void {
+    this.#worker.postMessage(message);
+  }
+
+  terminate(): void {
+    this.#worker.terminate();
+  }
+}
+
+/** Starts a module worker thread from `url` (a Web Worker, or a Node worker thread under Node). */
+export const startWorker = (url: URL | string): ThreadWorker => {
+  if (hasWebWorkers()) return new Worker(url, { type: "module" }) as unknown as ThreadWorker;
+  const threads = nodeWorkerThreads();
+  if (!threads) throw new Error(`${runtimeName()} has no worker threads`);
+  return new NodeThreadWorker(threads, new URL(String(url)));
+};
+
+/** A worker thread's side: its messages in, and a way to answer (the global scope, or Node's parentPort). */
+export interface WorkerSide {
+  onMessage(listener: (data: unknown) => void): void;
+  postMessage(message: unknown): void;
+}
+
+/** This worker thread's side of the channel to the thread that started it. */
+export const workerSide = (): WorkerSide => {
+  const port = hasWebWorkers() ? undefined : nodeWorkerThreads()?.parentPort ?? undefined;
+  if (port) {
+    return {
+      onMessage: (listener) => port.on("message", listener),
+      postMessage: (m) => port.postMessage(m),
+    };
+  }
+  const scope = globalThis as unknown as {
+    onmessage: ((event: { readonly data: unknown }) => void) | null;
+    postMessage(message: unknown): void;
+  };
+  return {
+    onMessage: (listener) => {
+      scope.onmessage = (event) => listener(event.data);
+    },
+    postMessage: (m) => scope.postMessage(m),
+  };
+};

@@ -39,7 +39,7 @@ import { groupInputs, isFailedUnit, isGroupInput, withGroupInfo } from "./group.
 import { discoverInputs, type InputFile } from "./inputs.ts";
 import type { DeviceChoice } from "./pipeline.ts";
 import type { Plan } from "./planner.ts";
-import { availableParallelism, hasWebWorkers, runtimeName, yieldToEventLoop } from "./platform.ts";
+import { availableParallelism, hasWorkerThreads, runtimeName, yieldToEventLoop } from "./platform.ts";
 import { Journal } from "./run/journal.ts";
 import { type DeviceInfo, type Ledger, makeLedger, type Progress, writeJsonAtomic } from "./run/ledger.ts";
 import { acquireLock } from "./run/lock.ts";
@@ -337,7 +337,7 @@ const openCollectors = (plan: Plan, out: string, shard: Shard | undefined) =>
  * runtime without Web Workers: Node).
  */
 const workerCount = (plan: Plan, options: RunOptions, rounds: number): number => {
-  if (!options.workerUrl || !plan.registry.portable || !hasWebWorkers()) return 0;
+  if (!options.workerUrl || !plan.registry.portable || !hasWorkerThreads()) return 0;
   const wanted = options.workers ?? defaultWorkerCount();
   return Math.max(0, Math.min(wanted, rounds > 1 ? rounds : 0));
 };

@@ -499,6 +499,24 @@ Deno.test({
       assert.ok(Deno.env.get("DCMFLOW_REQUIRE_GPU") !== "1", `GPU run failed: ${gpu.stderr}`);
       console.warn(`%cNOT RUN (no WebGPU adapter): the plugin package's WGSL on the GPU`, "color: red");
     }
+    // The bin under Node uses worker threads too (node:worker_threads behind the pool's Web Worker face).
+    const study = ["-i", "samples/ct-study", "-q", "--workers", "2"];
+    const bin = join(project, "node_modules/.bin/dcmflow");
+    ok(run(bin, ["run", "clip.yaml", ...study, "-o", "out-node"], project), "node bin, 2 workers");
+    ok(
+      run(deno, ["run", "-A", "npm:dcmflow", "run", "clip.yaml", ...study, "-o", "out-deno"], project),
+      "deno",
+    );
+    const ledgerOf = (out: string) =>
+      JSON.parse(readFileSync(join(project, out, "dcmflow-run.json"), "utf8"));
+    assert.equal(ledgerOf("out-node").workers, 2, "the Node run used its worker threads");
+    assert.match(ledgerOf("out-node").runtime, /^node /);
+    const written = readdirSync(join(project, "out-deno")).filter((f) => f.endsWith(".npy"));
+    assert.equal(written.length, 6);
+    for (const name of written) {
+      const [a, b] = ["out-node", "out-deno"].map((o) => readFileSync(join(project, o, name)));
+      assert.ok(a.equals(b), `${name}: Node and Deno write the same bytes`);
+    }
     const npmDu = execFileSync("du", ["-sm", join(project, "node_modules")], { encoding: "utf8" });
     console.log(
       `installed node_modules: ${npmDu.split("\t")[0]} MB (${

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { availableParallelism, hasWebWorkers } from "../platform.ts";
+import { availableParallelism, hasWorkerThreads, startWorker, type ThreadWorker } from "../platform.ts";
 import type { InputTask, TaskResult } from "./process.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol.ts";
 
@@ -27,7 +27,7 @@ interface Job {
 
 /** One worker thread and the rounds it holds (the first in progress, the others queued on its side). */
 interface Slot {
-  worker: Worker;
+  worker: ThreadWorker;
   ready: boolean;
   jobs: Job[];
 }
@@ -71,7 +71,7 @@ export const callerShouldHelp = (workers: number): boolean => workers < availabl
 /** A worker started ahead of its pool; `failed` when it died while loading (it is then not adopted). */
 interface Prestarted {
   readonly url: string;
-  readonly worker: Worker;
+  readonly worker: ThreadWorker;
   failed: boolean;
 }
 
@@ -87,12 +87,12 @@ const prestarted = (): Prestarted[] => {
 
 /** Starts `count` workers from `url` now; a pool from the same entry module adopts them. */
 export const prestartWorkers = (url: URL | string, count: number): void => {
-  if (!hasWebWorkers()) return; // Node: the run then runs on the calling thread
+  if (!hasWorkerThreads()) return; // the run then runs on the calling thread
   for (let i = 0; i < count; i++) {
-    const worker = new Worker(url, { type: "module" });
+    const worker = startWorker(url);
     const entry: Prestarted = { url: String(url), worker, failed: false };
     // Until adopted, a failure is only noted (the pool then starts a worker of its own, and handles that).
-    worker.onerror = (event: ErrorEvent) => {
+    worker.onerror = (event) => {
       event.preventDefault();
       entry.failed = true;
     };
@@ -101,7 +101,7 @@ export const prestartWorkers = (url: URL | string, count: number): void => {
 };
 
 /** Takes a worker started ahead from `url`, if one is left (one that died while loading is ended). */
-const adoptPrestarted = (url: URL | string): Worker | undefined => {
+const adoptPrestarted = (url: URL | string): ThreadWorker | undefined => {
   const list = prestarted();
   for (const entry of list.filter((p) => p.url === String(url))) {
     list.splice(list.indexOf(entry), 1);
@@ -166,10 +166,10 @@ export class WorkerPool {
   }
 
   #spawn(): Slot {
-    const worker = adoptPrestarted(this.url) ?? new Worker(this.url, { type: "module" });
+    const worker = adoptPrestarted(this.url) ?? startWorker(this.url);
     const slot: Slot = { worker, ready: false, jobs: [] };
-    worker.onmessage = (event: MessageEvent<FromWorker>) => this.#onMessage(slot, event.data);
-    worker.onerror = (event: ErrorEvent) => {
+    worker.onmessage = (event) => this.#onMessage(slot, event.data as FromWorker);
+    worker.onerror = (event) => {
       event.preventDefault();
       this.#onCrash(slot, event.message || "uncaught error");
     };

@@ -8,17 +8,10 @@
 import * as Effect from "effect/Effect";
 import { planText } from "../api.ts";
 import type { Registry } from "../registry.ts";
+import { workerSide } from "../platform.ts";
 import { setTempTag } from "../session.ts";
 import { CpuProcessor } from "./process.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol.ts";
-
-/** The worker's view of its global scope. */
-interface WorkerScope {
-  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
-  postMessage(message: FromWorker): void;
-}
-
-const scope = globalThis as unknown as WorkerScope;
 
 /** Plans the pipeline as the main thread did and opens the CPU path. */
 const open = async (registry: Registry, init: WorkerInit): Promise<CpuProcessor> => {
@@ -33,14 +26,15 @@ export const serveWorker = (registry: Registry): void => {
   let processor: Promise<CpuProcessor> | undefined;
   // Rounds are processed one after another, in the order they arrive.
   let queue: Promise<void> = Promise.resolve();
-  scope.onmessage = (event) => {
-    const message = event.data;
+  const side = workerSide();
+  const post = (message: FromWorker) => side.postMessage(message);
+  side.onMessage((data) => {
+    const message = data as ToWorker;
     if (message.type === "init") {
       processor = open(registry, message.init);
       processor.then(
-        () => scope.postMessage({ type: "ready" }),
-        (e) =>
-          scope.postMessage({ type: "init-failed", message: e instanceof Error ? e.message : String(e) }),
+        () => post({ type: "ready" }),
+        (e) => post({ type: "init-failed", message: e instanceof Error ? e.message : String(e) }),
       );
       return;
     }
@@ -48,7 +42,7 @@ export const serveWorker = (registry: Registry): void => {
     if (!ready) throw new Error("dcmflow worker: a round arrived before init");
     queue = queue.then(async () => {
       const results = await (await ready).processRound(message.tasks);
-      scope.postMessage({ type: "done", id: message.id, results });
+      post({ type: "done", id: message.id, results });
     });
-  };
+  });
 };
