@@ -118,7 +118,12 @@ class DatasetBudget {
   }
 }
 
-/** Where the pixel value starts and how many bytes the pixel module says it needs; undefined before it shows. */
+/**
+ * Where the pixel value starts and how many bytes the pixel module says it needs; undefined before it shows.
+ *
+ * @throws FatalDecodeError UNSUPPORTED_PIXEL_DATA when the pixel module declares more values than the
+ *   decoder's limit (so they are not inflated first)
+ */
 function pixelNeed(
   prefix: Uint8Array,
   limits: DecodeLimits,
@@ -138,7 +143,17 @@ function pixelNeed(
   const bits = value(TAG.BitsAllocated) ?? 0;
   const samples = value(TAG.SamplesPerPixel) ?? 1;
   const frames = value(TAG.NumberOfFrames) ?? 1;
-  return { valueAt: at + 12, bytes: Math.ceil((rows * cols * samples * frames * bits) / 8) };
+  const values = rows * cols * samples * frames;
+  if (values > limits.maxDecodedValues) {
+    throw new FatalDecodeError(
+      "UNSUPPORTED_PIXEL_DATA",
+      `The deflated data set's Image Pixel module declares ${cols} x ${rows} pixels x ${frames} frame(s) x ` +
+        `${samples} sample(s): ${values} values, over the decoder's limit of ${limits.maxDecodedValues} ` +
+        "values; refused before they are inflated. Split the frames with a DICOM toolkit (or raise " +
+        "limits.maxDecodedValues when decoding through the library).",
+    );
+  }
+  return { valueAt: at + 12, bytes: Math.ceil((values * bits) / 8) };
 }
 
 /** A US value (little endian) or an IS value of an element, undefined when absent or unreadable. */

@@ -419,6 +419,17 @@ Deno.test("a deflate bomb is refused after inflating no more than the ratio floo
     assert.ok(stats.capacity <= floor, `${label}: a buffer of ${stats.capacity} bytes`);
     assert.ok(stats.allocated <= 2 * floor, `${label}: ${stats.allocated} bytes of buffers`);
   }
+  // A 65535 x 65535 image is refused for its size once its Pixel Data header is inflated, not after its
+  // pixels, even when the inflation ratio limit is raised.
+  const giant = concatBytes([
+    ...imagePixelModule({ rows: 65535, cols: 65535, bitsAllocated: 16 }),
+    element(0x7fe00010, "OW", new Uint8Array(0), { length: 0xfffffff0 }),
+  ]);
+  const huge = inflateCost(deflated(giant, 300 << 20), { ...DEFAULT_LIMITS, maxInflateRatio: 2000 });
+  assert.ok(huge.error instanceof FatalDecodeError, `${huge.error}`);
+  assert.equal(huge.error.code, "UNSUPPORTED_PIXEL_DATA");
+  assert.match(huge.error.message, /65535 x 65535 pixels .* limits\.maxDecodedValues/);
+  assert.ok(huge.stats.inflated <= 2 * (64 << 10), `${huge.stats.inflated} bytes inflated`);
   // The work follows the floor: a quarter of it, a quarter of the bytes.
   const small = inflateCost(deflated(headerBomb, 300 << 20), {
     ...DEFAULT_LIMITS,
