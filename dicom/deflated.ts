@@ -1,27 +1,44 @@
 /**
  * Deflated Explicit VR Little Endian (PS3.5 A.5): the data set after the file meta is one raw DEFLATE
- * stream. It is inflated here, within a budget set by what the inflated header says the pixel data needs
- * (plus {@link DecodeLimits.inflateSlack}), so that a small file that inflates to gigabytes is refused after
- * a few megabytes of work. The inflated data set is then walked as explicit VR little endian.
+ * stream. It is inflated here, within a budget: at most {@link DecodeLimits.maxInflateRatio} times the
+ * compressed bytes read (past {@link DecodeLimits.inflateRatioFloor}), and no more than what the inflated
+ * header says the pixel data needs (plus {@link DecodeLimits.inflateSlack}), so that a small file that
+ * inflates to gigabytes is refused after a few megabytes of work. The inflated data set is then walked as explicit VR little endian.
  *
  * @module
  */
 import { DicomDecodeError, FatalDecodeError } from "./errors.ts";
-import { Inflater, InflateStop } from "./inflate.ts";
+import { type InflateAllowance, Inflater, InflateStop } from "./inflate.ts";
 import type { DecodeLimits } from "./limits.ts";
 import { TAG } from "./tags.ts";
 import { DatasetWalker, type ElementSpan } from "./walk.ts";
 
+/** What inflating a data set cost: bytes inflated, compressed bytes read, bytes of output buffers allocated. */
+export interface InflateStats {
+  inflated: number;
+  consumed: number;
+  allocated: number;
+  /** The largest output buffer (the last). */
+  capacity: number;
+}
+
 /**
  * The inflated data set of a deflated file whose data set starts at `start`.
  *
+ * @param stats filled in with what the inflation cost (also when it is refused)
  * @throws DicomDecodeError TRUNCATED (the stream ends early), INVALID_DICOM (corrupt stream), and
- *   {@link FatalDecodeError} when it inflates past what its header needs
+ *   {@link FatalDecodeError} when it inflates past what its header needs or by more than the inflation ratio
  */
-export function inflateDataset(bytes: Uint8Array, start: number, limits: DecodeLimits): Uint8Array {
-  const budget = new InflateBudget(limits);
+export function inflateDataset(
+  bytes: Uint8Array,
+  start: number,
+  limits: DecodeLimits,
+  stats?: InflateStats,
+): Uint8Array {
+  const budget = new DatasetBudget(limits);
+  const inflater = new Inflater(bytes, start, (prefix, consumed) => budget.allow(prefix, consumed));
   try {
-    return new Inflater(bytes, start, (prefix) => budget.limit(prefix)).run();
+    return inflater.run();
   } catch (e) {
     if (!(e instanceof InflateStop)) throw e;
     if (e.reason === "truncated") {
@@ -38,42 +55,79 @@ export function inflateDataset(bytes: Uint8Array, start: number, limits: DecodeL
           "inflated. Ask the sender for a valid copy.",
       );
     }
-    throw new FatalDecodeError("INVALID_DICOM", budget.overrun(e.produced));
+    throw new FatalDecodeError("INVALID_DICOM", budget.overrun(inflater.consumed));
+  } finally {
+    if (stats) {
+      stats.inflated = inflater.produced;
+      stats.consumed = inflater.consumed;
+      stats.allocated = inflater.allocated;
+      stats.capacity = inflater.capacity;
+    }
   }
 }
 
-/** How far the data set may inflate: the header limit until the Pixel Data header shows, then what it needs. */
-class InflateBudget {
-  private fixed?: number;
-  private needed = 0;
+const BOMB = "refused as a hostile or broken file (a decompression bomb)";
+
+/**
+ * How far the data set may inflate: never more than {@link DecodeLimits.maxInflateRatio} times the compressed
+ * bytes read so far (past {@link DecodeLimits.inflateRatioFloor}); and the header limit until the Pixel Data
+ * header shows, then what the Image Pixel module says the pixel data needs. The inflated prefix is walked
+ * again only each time it has doubled, so the budget costs a few walks of the header.
+ */
+class DatasetBudget {
+  private pixel?: { readonly valueAt: number; readonly bytes: number };
+  private walkedAt = 0;
+  private binding: "ratio" | "header" | "pixel" = "header";
+  private limit = 0;
 
   constructor(private readonly limits: DecodeLimits) {}
 
-  limit(prefix: Uint8Array): number {
-    if (this.fixed !== undefined) return this.fixed;
-    const found = pixelNeed(prefix, this.limits);
-    if (found === undefined) return this.limits.maxInflatedHeader;
-    this.needed = found.pixelBytes;
-    this.fixed = found.valueAt + found.pixelBytes + this.limits.inflateSlack;
-    return this.fixed;
+  allow(prefix: Uint8Array, consumed: number): InflateAllowance {
+    if (this.pixel === undefined && prefix.length > 0 && prefix.length >= 2 * this.walkedAt) {
+      this.walkedAt = prefix.length;
+      this.pixel = pixelNeed(prefix, this.limits);
+    }
+    const ratio = Math.max(this.limits.inflateRatioFloor, this.limits.maxInflateRatio * consumed);
+    const structural = this.pixel
+      ? this.pixel.valueAt + this.pixel.bytes + this.limits.inflateSlack
+      : this.limits.maxInflatedHeader;
+    this.binding = ratio < structural ? "ratio" : this.pixel ? "pixel" : "header";
+    this.limit = Math.min(ratio, structural);
+    // The pixel value and the item delimiters or padding that may follow it.
+    const expected = this.pixel ? this.pixel.valueAt + this.pixel.bytes + 1024 : undefined;
+    return { limit: this.limit, expected };
   }
 
-  overrun(produced: number): string {
-    if (this.fixed === undefined) {
-      return `The deflated data set inflates past ${this.limits.maxInflatedHeader} bytes without reaching its ` +
-        "Pixel Data: refused as a hostile or broken file (a decompression bomb).";
+  overrun(consumed: number): string {
+    const { limits, limit } = this;
+    if (this.binding === "ratio") {
+      return `The deflated data set inflates past ${limit} bytes from only ${consumed} compressed bytes, more ` +
+        `than ${limits.maxInflateRatio} times (real images inflate about 1 to 10 times): ${BOMB}. If the file ` +
+        `is genuine (a nearly blank image), raise limits.maxInflateRatio or limits.inflateRatioFloor ` +
+        `(${limits.inflateRatioFloor} bytes) when decoding through the library.`;
     }
-    return `The deflated data set inflates past ${produced} bytes, but its Image Pixel module needs only ` +
-      `${this.needed} bytes of pixel data (the limit is that plus ${this.limits.inflateSlack} bytes): refused as ` +
-      "a hostile or broken file (a decompression bomb).";
+    if (this.binding === "header") {
+      return `The deflated data set inflates past ${limit} bytes without reaching its Pixel Data: ${BOMB}. ` +
+        "If the header is genuinely that large, raise limits.maxInflatedHeader when decoding through the library.";
+    }
+    return `The deflated data set inflates past ${limit} bytes, but its Image Pixel module needs only ` +
+      `${
+        this.pixel!.bytes
+      } bytes of pixel data (the limit is that plus ${limits.inflateSlack} bytes): ${BOMB}. ` +
+      "If elements genuinely follow the Pixel Data, raise limits.inflateSlack when decoding through the library.";
   }
 }
 
-/** Where the pixel value starts and how many bytes the pixel module says it needs; undefined before it shows. */
+/**
+ * Where the pixel value starts and how many bytes the pixel module says it needs; undefined before it shows.
+ *
+ * @throws FatalDecodeError UNSUPPORTED_PIXEL_DATA when the pixel module declares more values than the
+ *   decoder's limit (so they are not inflated first)
+ */
 function pixelNeed(
   prefix: Uint8Array,
   limits: DecodeLimits,
-): { valueAt: number; pixelBytes: number } | undefined {
+): { valueAt: number; bytes: number } | undefined {
   let walk;
   try {
     walk = new DatasetWalker(prefix, { little: true, explicit: true }, limits, true).walk(0);
@@ -89,7 +143,17 @@ function pixelNeed(
   const bits = value(TAG.BitsAllocated) ?? 0;
   const samples = value(TAG.SamplesPerPixel) ?? 1;
   const frames = value(TAG.NumberOfFrames) ?? 1;
-  return { valueAt: at + 12, pixelBytes: Math.ceil((rows * cols * samples * frames * bits) / 8) };
+  const values = rows * cols * samples * frames;
+  if (values > limits.maxDecodedValues) {
+    throw new FatalDecodeError(
+      "UNSUPPORTED_PIXEL_DATA",
+      `The deflated data set's Image Pixel module declares ${cols} x ${rows} pixels x ${frames} frame(s) x ` +
+        `${samples} sample(s): ${values} values, over the decoder's limit of ${limits.maxDecodedValues} ` +
+        "values; refused before they are inflated. Split the frames with a DICOM toolkit (or raise " +
+        "limits.maxDecodedValues when decoding through the library).",
+    );
+  }
+  return { valueAt: at + 12, bytes: Math.ceil((values * bits) / 8) };
 }
 
 /** A US value (little endian) or an IS value of an element, undefined when absent or unreadable. */

@@ -2,9 +2,12 @@
  * Raw DEFLATE (RFC 1951) decompression with a size budget, for Deflated Explicit VR Little Endian data sets
  * (PS3.5 A.5).
  *
- * The budget is asked again each time the output has to grow (so a caller can raise it once the inflated
- * header says how much pixel data follows); the decompression stops as soon as the output would pass it,
- * so a small file that inflates to gigabytes costs no more than the budget. Streams that end early and
+ * The output grows in place, chunk by chunk: the budget is asked again (with the output so far and the
+ * compressed bytes read so far) before every {@link INFLATE_CHUNK} bytes of output, so a caller can tighten
+ * it by the inflation ratio or raise it once the inflated header says how much pixel data follows. The
+ * decompression stops as soon as the output would pass the budget, so the output never holds more than the
+ * budget, and a small file that inflates to gigabytes costs no more than the budget. The buffer grows to
+ * what the budget says to expect, else by doubling, never past the budget. Streams that end early and
  * corrupt streams stop with their own reason.
  *
  * @module
@@ -20,6 +23,18 @@ export class InflateStop extends Error {
     this.name = "InflateStop";
   }
 }
+
+/** Output bytes between two questions to the budget. */
+export const INFLATE_CHUNK = 64 << 10;
+
+/** What the budget allows: the most bytes the output may have, and how many it expects (sizes the buffer). */
+export interface InflateAllowance {
+  readonly limit: number;
+  readonly expected?: number;
+}
+
+/** Asked with the output so far and the compressed bytes read so far. */
+export type InflateBudget = (produced: Uint8Array, consumed: number) => InflateAllowance;
 
 /** A Huffman decoding table: `entries[reversed code bits]` is `(length << 16) | symbol`, 0 when unused. */
 interface Table {
@@ -176,19 +191,48 @@ export class Inflater {
   private bitCount = 0;
   /** Zero bytes fed past the end of the input (consuming any of their bits means the stream is cut short). */
   private phantom = 0;
+  /** The budget's last answer, and the output size up to which it need not be asked again. */
+  private allowance: InflateAllowance;
+  private checkAt: number;
+  /** Bytes of every output buffer allocated so far (the work the budget bounds). */
+  private allocatedBytes: number;
 
   /**
    * @param src the compressed bytes
    * @param start where the stream starts in `src`
-   * @param budget the most bytes the output may have, asked with the output so far whenever it must grow
+   * @param budget what the output may grow to, asked before every {@link INFLATE_CHUNK} bytes of output
    */
   constructor(
     private readonly src: Uint8Array,
-    start: number,
-    private readonly budget: (produced: Uint8Array) => number,
+    private readonly start: number,
+    private readonly budget: InflateBudget,
   ) {
     this.inPos = start;
-    this.out = new Uint8Array(Math.max(1024, Math.min(4 * (src.length - start), budget(new Uint8Array(0)))));
+    this.allowance = budget(new Uint8Array(0), 0);
+    this.checkAt = Math.min(this.allowance.limit, INFLATE_CHUNK);
+    const guess = Math.max(INFLATE_CHUNK, this.allowance.expected ?? 2 * (src.length - start));
+    this.out = new Uint8Array(this.sized(guess));
+    this.allocatedBytes = this.out.length;
+  }
+
+  /** Output bytes produced so far. */
+  get produced(): number {
+    return this.pos;
+  }
+
+  /** Compressed bytes read so far. */
+  get consumed(): number {
+    return Math.max(0, this.inPos - this.start - ((this.bitCount >> 3) - this.phantom));
+  }
+
+  /** Bytes of the output buffer now (never past the budget's limit). */
+  get capacity(): number {
+    return this.out.length;
+  }
+
+  /** Bytes of every output buffer allocated so far (growth included). */
+  get allocated(): number {
+    return this.allocatedBytes;
   }
 
   /**
@@ -245,15 +289,37 @@ export class Inflater {
     return e & 0xffff;
   }
 
-  /** Room for `n` more output bytes, within the budget. */
+  /** Room for `n` more output bytes, within the budget (asked again every {@link INFLATE_CHUNK} bytes). */
   private room(n: number): void {
     const need = this.pos + n;
-    if (need <= this.out.length) return;
-    const limit = this.budget(this.out.subarray(0, this.pos));
+    if (need > this.checkAt) this.ask(need);
+    if (need > this.out.length) this.grow(need);
+  }
+
+  /** `size`, or the limit when `size` passes three quarters of it. */
+  private sized(size: number): number {
+    const limit = this.allowance.limit;
+    return size >= 0.75 * limit ? limit : size;
+  }
+
+  private ask(need: number): void {
+    this.allowance = this.budget(this.out.subarray(0, this.pos), this.consumed);
+    const limit = this.allowance.limit;
     if (need > limit) this.fail("limit", `the output passes ${limit} bytes`);
-    const grown = new Uint8Array(Math.min(limit, Math.max(need, 2 * this.out.length)));
+    this.checkAt = Math.min(limit, need + INFLATE_CHUNK);
+  }
+
+  /**
+   * A larger buffer: what the budget expects when that is enough, else twice the size; never past the limit
+   * (and the limit itself when the size comes within a quarter of it, so as not to grow twice more).
+   */
+  private grow(need: number): void {
+    const expected = this.allowance.expected ?? 0;
+    const size = expected >= need ? expected : Math.max(need, 2 * this.out.length);
+    const grown = new Uint8Array(this.sized(size));
     grown.set(this.out.subarray(0, this.pos));
     this.out = grown;
+    this.allocatedBytes += grown.length;
   }
 
   /** Block type 0: byte-aligned LEN, NLEN, then LEN bytes as they are. */
@@ -327,8 +393,26 @@ export class Inflater {
       const distance = DIST_BASE[di] + this.bits(DIST_EXTRA[di]);
       if (distance > this.pos) this.fail("corrupt", "a distance points before the start of the data");
       this.room(length);
-      const out = this.out;
-      for (let i = 0, from = this.pos - distance; i < length; i++) out[this.pos++] = out[from + i];
+      this.copyMatch(length, distance);
     }
+  }
+
+  /** Appends `length` bytes copied from `distance` bytes back (overlapping: the last `distance` bytes repeat). */
+  private copyMatch(length: number, distance: number): void {
+    const out = this.out;
+    const from = this.pos - distance;
+    if (length < 32) {
+      for (let i = 0; i < length; i++) out[this.pos + i] = out[from + i];
+    } else if (distance === 1) {
+      out.fill(out[from], this.pos, this.pos + length);
+    } else {
+      // The bytes from `from` are periodic with period `distance`; each copy doubles the periodic run.
+      for (let done = 0; done < length;) {
+        const n = Math.min(distance + done, length - done);
+        out.copyWithin(this.pos + done, from, from + n);
+        done += n;
+      }
+    }
+    this.pos += length;
   }
 }

@@ -19,6 +19,13 @@ export interface DecodeLimits {
   readonly inflateSlack: number;
   /** Bytes a deflated data set's header (everything before the pixel data) may inflate to. */
   readonly maxInflatedHeader: number;
+  /**
+   * How many times the compressed bytes read so far a deflated data set may inflate to, once past
+   * {@link inflateRatioFloor} (real images inflate 1 to 10 times; a decompression bomb about 1000 times).
+   */
+  readonly maxInflateRatio: number;
+  /** Bytes a deflated data set may inflate to whatever its ratio (a small, nearly blank image). */
+  readonly inflateRatioFloor: number;
   /** Stored values of a decoded image (frames x samples x rows x columns); 4 bytes each as float32. */
   readonly maxDecodedValues: number;
 }
@@ -27,7 +34,8 @@ export interface DecodeLimits {
  * The defaults: 64 levels, 100,000 items, 250,000 elements (the attribute reader spends about 10 us and
  * 1 KB per element, so a header at the limit costs about 2.5 s and 300 MB; an enhanced multi-frame header
  * with per-frame functional groups for a few thousand frames stays well below it), 16 MiB of inflated
- * header, 1 MiB of inflation beyond the pixel data, and 2^29 decoded values (2 GiB as float32).
+ * header, 1 MiB of inflation beyond the pixel data, inflation by at most 100 times past 4 MiB (a
+ * decompression bomb is refused after 4 MiB of work), and 2^29 decoded values (2 GiB as float32).
  */
 export const DEFAULT_LIMITS: DecodeLimits = {
   maxDepth: 64,
@@ -35,5 +43,7 @@ export const DEFAULT_LIMITS: DecodeLimits = {
   maxElements: 250_000,
   inflateSlack: 1 << 20,
   maxInflatedHeader: 16 << 20,
+  maxInflateRatio: 100,
+  inflateRatioFloor: 4 << 20,
   maxDecodedValues: 2 ** 29,
 };

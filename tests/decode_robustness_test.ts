@@ -7,13 +7,18 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { deflateRawSync } from "node:zlib";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { concatBytes } from "../dicom/bytes.ts";
 import { codestreamColour, isYcbcr } from "../dicom/codecs/jpeg_markers.ts";
+import { inflateDataset, type InflateStats } from "../dicom/deflated.ts";
+import { FatalDecodeError } from "../dicom/errors.ts";
+import { readPart10 } from "../dicom/part10.ts";
 import {
   decodeDicom,
   decodeDicomAsync,
   type DecodeErrorCode,
+  type DecodeOptions,
+  DEFAULT_LIMITS,
   DicomDecodeError,
   loadCodecs,
   readHeader,
@@ -240,11 +245,41 @@ function deflateBomb(prefix: Uint8Array, zeros: number): Uint8Array {
   return concatBytes([head, tail]);
 }
 
+const headerBomb = concatBytes([
+  ...imagePixelModule({ rows: 8, cols: 8, bitsAllocated: 16 }),
+  element(0x00091010, "OB", new Uint8Array(0), { length: 0xfffffff0 }),
+]);
+const pixelBomb = concatBytes([
+  ...imagePixelModule({ rows: 512, cols: 512, bitsAllocated: 16 }),
+  element(0x7fe00010, "OW", new Uint8Array(0), { length: 0xfffffff0 }),
+]);
+const largePixelBomb = concatBytes([
+  ...imagePixelModule({ rows: 4096, cols: 4096, bitsAllocated: 16 }),
+  element(0x7fe00010, "OW", new Uint8Array(0), { length: 0xfffffff0 }),
+]);
+/** A deflated file whose data set is `dataset` followed by `zeros` zero bytes. */
+const deflated = (dataset: Uint8Array, zeros: number) =>
+  concatBytes([
+    new Uint8Array(128),
+    text("DICM"),
+    fileMeta("1.2.840.10008.1.2.1.99"),
+    deflateBomb(dataset, zeros),
+  ]);
+
 /** Decodes a hostile file, prints what it cost, and returns the error. */
-async function hostile(label: string, bytes: Uint8Array, code: DecodeErrorCode, message: RegExp) {
+async function hostile(
+  label: string,
+  bytes: Uint8Array,
+  code: DecodeErrorCode,
+  message: RegExp,
+  options?: DecodeOptions,
+) {
   const rss = process.memoryUsage().rss;
   const t0 = performance.now();
-  const e = await decodeDicomAsync(bytes).then(() => assert.fail(`${label}: decoded`), (e: unknown) => e);
+  const e = await decodeDicomAsync(bytes, options).then(
+    () => assert.fail(`${label}: decoded`),
+    (e: unknown) => e,
+  );
   const ms = performance.now() - t0;
   const grown = (process.memoryUsage().rss - rss) / 2 ** 20;
   console.log(`      ${label} (${bytes.length} bytes): ${ms.toFixed(0)} ms, RSS +${grown.toFixed(0)} MiB`);
@@ -297,32 +332,31 @@ Deno.test("hostile headers are coded errors: nesting, items, elements, deflate b
     /2147483632-byte value/,
   );
 
-  const headerBomb = concatBytes([
-    ...imagePixelModule({ rows: 8, cols: 8, bitsAllocated: 16 }),
-    element(0x00091010, "OB", new Uint8Array(0), { length: 0xfffffff0 }),
-  ]);
-  const deflated = (dataset: Uint8Array, zeros: number) =>
-    concatBytes([
-      new Uint8Array(128),
-      text("DICM"),
-      fileMeta("1.2.840.10008.1.2.1.99"),
-      deflateBomb(dataset, zeros),
-    ]);
   await hostile(
     "deflate bomb in the header (4 GB)",
     deflated(headerBomb, 300 << 20),
     "INVALID_DICOM",
-    /inflates past 16777216 bytes without reaching its Pixel Data/,
+    /inflates past 4194304 bytes from only \d+ compressed bytes, more than 100 times.*limits\.maxInflateRatio/,
   );
-  const pixelBomb = concatBytes([
-    ...imagePixelModule({ rows: 512, cols: 512, bitsAllocated: 16 }),
-    element(0x7fe00010, "OW", new Uint8Array(0), { length: 0xfffffff0 }),
-  ]);
+  const unbounded = { limits: { maxInflateRatio: 2000 } };
+  await hostile(
+    "deflate bomb in the header, inflation ratio limit raised",
+    deflated(headerBomb, 300 << 20),
+    "INVALID_DICOM",
+    /inflates past 16777216 bytes without reaching its Pixel Data.*limits\.maxInflatedHeader/,
+    unbounded,
+  );
   await hostile(
     "deflate bomb in the Pixel Data",
     deflated(pixelBomb, 300 << 20),
     "INVALID_DICOM",
-    /needs only 524288 bytes of pixel data/,
+    /needs only 524288 bytes of pixel data.*limits\.inflateSlack/,
+  );
+  await hostile(
+    "deflate bomb in the Pixel Data of a 4096 x 4096 image",
+    deflated(largePixelBomb, 300 << 20),
+    "INVALID_DICOM",
+    /inflates past 4194304 bytes from only \d+ compressed bytes, more than 100 times/,
   );
 
   const giant = part10(EXPLICIT, [
@@ -347,6 +381,111 @@ Deno.test("hostile headers are coded errors: nesting, items, elements, deflate b
     giantJpeg,
     "UNSUPPORTED_PIXEL_DATA",
     /over the decoder's limit/,
+  );
+});
+
+/** A deflated file (zlib's compression) of `dataset`. */
+const deflatedFile = (dataset: Uint8Array) =>
+  concatBytes([
+    new Uint8Array(128),
+    text("DICM"),
+    fileMeta("1.2.840.10008.1.2.1.99"),
+    deflateRawSync(dataset),
+  ]);
+
+/** Inflates the data set of a deflated file, returning what it cost and the error (if refused). */
+function inflateCost(file: Uint8Array, limits = DEFAULT_LIMITS): { stats: InflateStats; error?: unknown } {
+  const stats: InflateStats = { inflated: 0, consumed: 0, allocated: 0, capacity: 0 };
+  try {
+    inflateDataset(file, readPart10(file).datasetStart, limits, stats);
+    return { stats };
+  } catch (error) {
+    return { stats, error };
+  }
+}
+
+Deno.test("a deflate bomb is refused after inflating no more than the ratio floor, into buffers of about that", () => {
+  const floor = DEFAULT_LIMITS.inflateRatioFloor;
+  for (const [label, dataset] of [["header", headerBomb], ["pixel data", largePixelBomb]] as const) {
+    const file = deflated(dataset, 300 << 20); // 2 MB that inflate to 300 MiB
+    const { stats, error } = inflateCost(file);
+    assert.ok(error instanceof FatalDecodeError, `${label}: ${error}`);
+    assert.equal(error.code, "INVALID_DICOM");
+    assert.match(error.message, /decompression bomb/);
+    assert.ok(stats.inflated <= floor, `${label}: ${stats.inflated} bytes inflated`);
+    assert.ok(stats.inflated > floor - (64 << 10), `${label}: stopped early, at ${stats.inflated} bytes`);
+    const ratio = stats.inflated / stats.consumed;
+    assert.ok(ratio > DEFAULT_LIMITS.maxInflateRatio, `${label}: ${stats.consumed} compressed bytes read`);
+    assert.ok(stats.capacity <= floor, `${label}: a buffer of ${stats.capacity} bytes`);
+    assert.ok(stats.allocated <= 2 * floor, `${label}: ${stats.allocated} bytes of buffers`);
+  }
+  // A 65535 x 65535 image is refused for its size once its Pixel Data header is inflated, not after its
+  // pixels, even when the inflation ratio limit is raised.
+  const giant = concatBytes([
+    ...imagePixelModule({ rows: 65535, cols: 65535, bitsAllocated: 16 }),
+    element(0x7fe00010, "OW", new Uint8Array(0), { length: 0xfffffff0 }),
+  ]);
+  const huge = inflateCost(deflated(giant, 300 << 20), { ...DEFAULT_LIMITS, maxInflateRatio: 2000 });
+  assert.ok(huge.error instanceof FatalDecodeError, `${huge.error}`);
+  assert.equal(huge.error.code, "UNSUPPORTED_PIXEL_DATA");
+  assert.match(huge.error.message, /65535 x 65535 pixels .* limits\.maxDecodedValues/);
+  assert.ok(huge.stats.inflated <= 2 * (64 << 10), `${huge.stats.inflated} bytes inflated`);
+  // The work follows the floor: a quarter of it, a quarter of the bytes.
+  const small = inflateCost(deflated(headerBomb, 300 << 20), {
+    ...DEFAULT_LIMITS,
+    inflateRatioFloor: floor / 4,
+  });
+  assert.ok(small.error instanceof FatalDecodeError);
+  assert.ok(small.stats.inflated <= floor / 4, `${small.stats.inflated} bytes inflated`);
+  assert.ok(small.stats.capacity <= floor / 4, `a buffer of ${small.stats.capacity} bytes`);
+  assert.ok(small.stats.allocated <= floor / 2, `${small.stats.allocated} bytes of buffers`);
+});
+
+Deno.test("a real deflated data set inflates as zlib does, into one buffer of the size its header declares", () => {
+  const file = read("deflated.dcm");
+  const start = readPart10(file).datasetStart;
+  const { stats, error } = inflateCost(file);
+  assert.equal(error, undefined);
+  const expected = inflateRawSync(file.subarray(start));
+  assert.deepEqual(inflateDataset(file, start, DEFAULT_LIMITS), new Uint8Array(expected));
+  assert.equal(stats.inflated, expected.length);
+  assert.ok(
+    stats.allocated <= Math.max(64 << 10, 2 * expected.length),
+    `${stats.allocated} bytes of buffers`,
+  );
+  // An image past the ratio floor that inflates as real ones do: one buffer of what its header declares, plus
+  // the first.
+  const noisy = new Uint8Array(1536 * 1536 * 2);
+  for (let i = 0, s = 7; i < noisy.length; i += 2) {
+    s ^= s << 13, s ^= s >>> 17, s ^= s << 5; // xorshift32: 12-bit noise, as a CT's
+    noisy.set([s & 0xff, (s >>> 8) & 0x0f], i);
+  }
+  const noisyFile = deflatedFile(concatBytes([
+    ...imagePixelModule({ rows: 1536, cols: 1536, bitsAllocated: 16 }),
+    element(0x7fe00010, "OW", noisy),
+  ]));
+  const noisyCost = inflateCost(noisyFile);
+  assert.equal(noisyCost.error, undefined);
+  assert.ok(noisyCost.stats.inflated > DEFAULT_LIMITS.inflateRatioFloor);
+  assert.ok(
+    noisyCost.stats.allocated <= noisyCost.stats.inflated + 1024 + 2 * noisyFile.length,
+    `${noisyCost.stats.allocated} bytes of buffers for ${noisyCost.stats.inflated}`,
+  );
+  // A near-blank image inflates far more than 100 times: within the floor it decodes; past it, raising the
+  // ratio limit decodes it.
+  const blank = concatBytes([
+    ...imagePixelModule({ rows: 2048, cols: 2048, bitsAllocated: 16 }),
+    element(0x7fe00010, "OW", new Uint8Array(2048 * 2048 * 2)),
+  ]);
+  const blankFile = deflatedFile(blank);
+  assert.match(failure(blankFile, (b) => decodeDicom(b)).message, /limits\.maxInflateRatio/);
+  const decoded = decodeDicom(blankFile, { limits: { maxInflateRatio: 2000 } });
+  assert.deepEqual(decoded.shape, [1, 1, 2048, 2048]);
+  const inflated = inflateCost(blankFile, { ...DEFAULT_LIMITS, maxInflateRatio: 2000 }).stats;
+  assert.equal(inflated.inflated, blank.length);
+  assert.ok(
+    inflated.capacity <= 1.5 * blank.length,
+    `a buffer of ${inflated.capacity} bytes for ${blank.length}`,
   );
 });
 
