@@ -69,9 +69,10 @@ export function inflateDataset(
 const BOMB = "refused as a hostile or broken file (a decompression bomb)";
 
 /**
- * How far the data set may inflate: never more than {@link DecodeLimits.maxInflateRatio} times the compressed
- * bytes read so far (past {@link DecodeLimits.inflateRatioFloor}); and the header limit until the Pixel Data
- * header shows, then what the Image Pixel module says the pixel data needs. The inflated prefix is walked
+ * How far the data set may inflate: until the Pixel Data header shows, never more than
+ * {@link DecodeLimits.maxInflateRatio} times the compressed bytes read so far (past
+ * {@link DecodeLimits.inflateRatioFloor}) nor the header limit; then what the Image Pixel module says the pixel
+ * data needs. The inflated prefix is walked
  * again only each time it has doubled, so the budget costs a few walks of the header.
  */
 class DatasetBudget {
@@ -87,7 +88,11 @@ class DatasetBudget {
       this.walkedAt = prefix.length;
       this.pixel = pixelNeed(prefix, this.limits);
     }
-    const ratio = Math.max(this.limits.inflateRatioFloor, this.limits.maxInflateRatio * consumed);
+    // The ratio bounds only the header: once the Image Pixel module says what the pixels need, that is the
+    // bound (a nearly blank image compresses like a bomb, but its header declares what it inflates to).
+    const ratio = this.pixel
+      ? Infinity
+      : Math.max(this.limits.inflateRatioFloor, this.limits.maxInflateRatio * consumed);
     const structural = this.pixel
       ? this.pixel.valueAt + this.pixel.bytes + this.limits.inflateSlack
       : this.limits.maxInflatedHeader;
@@ -102,8 +107,8 @@ class DatasetBudget {
     const { limits, limit } = this;
     if (this.binding === "ratio") {
       return `The deflated data set inflates past ${limit} bytes from only ${consumed} compressed bytes, more ` +
-        `than ${limits.maxInflateRatio} times (real images inflate about 1 to 10 times): ${BOMB}. If the file ` +
-        `is genuine (a nearly blank image), raise limits.maxInflateRatio or limits.inflateRatioFloor ` +
+        `than ${limits.maxInflateRatio} times before its Pixel Data (a header inflates about 2 to 10 times): ` +
+        `${BOMB}. If the header is genuine, raise limits.maxInflateRatio or limits.inflateRatioFloor ` +
         `(${limits.inflateRatioFloor} bytes) when decoding through the library.`;
     }
     if (this.binding === "header") {
