@@ -9,13 +9,14 @@ import * as Effect from "effect/Effect";
 import { planText } from "../api.ts";
 import type { Registry } from "../registry.ts";
 import { setTempTag } from "../session.ts";
-import { CpuProcessor } from "./process.ts";
+import { rowBuffers } from "../collect.ts";
+import { CpuProcessor, type TaskResult } from "./process.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol.ts";
 
 /** The worker's view of its global scope. */
 interface WorkerScope {
   onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
-  postMessage(message: FromWorker): void;
+  postMessage(message: FromWorker, transfer?: Transferable[]): void;
 }
 
 const scope = globalThis as unknown as WorkerScope;
@@ -27,6 +28,11 @@ const open = async (registry: Registry, init: WorkerInit): Promise<CpuProcessor>
   setTempTag(init.tempTag);
   return new CpuProcessor(plan, init.outDir, { fuse: init.fuse });
 };
+
+/** The memory the results' rows own: moved to the main thread with them, not copied (core/collect.ts). */
+const transferables = (results: ReadonlyArray<TaskResult>): ArrayBuffer[] => [
+  ...new Set(results.flatMap((r) => (r.rows ? rowBuffers(r.rows) : []))),
+];
 
 /** Serves the run's rounds on this worker thread until it is terminated. */
 export const serveWorker = (registry: Registry): void => {
@@ -48,7 +54,7 @@ export const serveWorker = (registry: Registry): void => {
     if (!ready) throw new Error("dcmflow worker: a round arrived before init");
     queue = queue.then(async () => {
       const results = await (await ready).processRound(message.tasks);
-      scope.postMessage({ type: "done", id: message.id, results });
+      scope.postMessage({ type: "done", id: message.id, results }, transferables(results));
     });
   };
 };
