@@ -1,12 +1,12 @@
 /**
  * Peak memory of `write` with `stack: true` (one `[N, 1, 64, 64]` .npy for the run): N synthetic CT slices
- * (128x128) -> rescale -> window -> resize 64x64 -> min-max -> stacked, run as a whole CLI process for
- * N = 100 and 2,000 (and 10,000 with `--full`). Flat memory means the stack adds nothing that grows with N
- * although the stacked file does (N * 16 KiB): the same pipeline writing one .npy per input is measured
- * beside it as the baseline (whatever the runtime itself keeps per input, e.g. ledger entries, shows in both).
- * Prints a Markdown table.
+ * (128x128) -> rescale -> window -> resize 64x64 -> min-max -> stacked, run as a whole CLI process (as the
+ * shipped launch points run it) for N = 100, 1,000 and 10,000 (`--sizes` for others). Flat memory means the
+ * stack adds nothing that grows with N although the stacked file does (N * 16 KiB): the same pipeline writing
+ * one .npy per input is measured beside it as the baseline (whatever the runtime itself keeps per input, e.g.
+ * ledger entries, shows in both). Prints a Markdown table with each peak as a ratio to the first size's.
  *
- *   deno run -A bench/stack_bench.ts [--full]
+ *   deno run -A bench/stack_bench.ts [--sizes 100,1000,10000]
  *
  * Peak RSS comes from GNU time (`/usr/bin/time -f %M`, as in whole_process.ts).
  *
@@ -19,7 +19,8 @@ import process from "node:process";
 import { makeCtSlice } from "./synthetic.ts";
 import { timed } from "./whole_process.ts";
 
-const SIZES = process.argv.includes("--full") ? [100, 2000, 10000] : [100, 2000];
+const sizesAt = process.argv.indexOf("--sizes");
+const SIZES = sizesAt >= 0 ? process.argv[sizesAt + 1].split(",").map(Number) : [100, 1000, 10000];
 const SLICE = 128;
 
 const PIPELINE = `dcmflow: 1
@@ -48,9 +49,11 @@ try {
     `\n## write stack: peak memory (${SLICE}x${SLICE} slices -> [N, 1, 64, 64], CLI process, CPU)\n`,
   );
   console.log(
-    "| inputs | stacked file | peak RSS, stack | wall s | inputs / s | peak RSS, one .npy per input |",
+    `| inputs | stacked file | peak RSS, stack (× ${SIZES[0]}) | wall s | inputs / s | ` +
+      `peak RSS, one .npy per input (× ${SIZES[0]}) |`,
   );
   console.log("|---:|---:|---:|---:|---:|---:|");
+  let first: { stack: number; base: number } | undefined;
   for (const n of SIZES) {
     const input = join(root, `in-${n}`);
     mkdirSync(input);
@@ -81,10 +84,12 @@ try {
     const lines = readFileSync(join(out, "stack-bench.index.csv"), "utf8").trimEnd().split("\n").length;
     if (lines !== n + 1) throw new Error(`expected ${n} index rows, got ${lines - 1}`);
     const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
+    first ??= { stack: rssMiB, base: base.rssMiB };
+    const ratio = (x: number, y: number) => `${x.toFixed(1)} MiB (${(x / y).toFixed(2)}×)`;
     console.log(
-      `| ${n} | ${mib(statSync(npy).size)} | ${rssMiB.toFixed(1)} MiB | ${seconds.toFixed(1)} | ${
-        (n / seconds).toFixed(0)
-      } | ${base.rssMiB.toFixed(1)} MiB |`,
+      `| ${n.toLocaleString("en")} | ${mib(statSync(npy).size)} | ${ratio(rssMiB, first.stack)} | ${
+        seconds.toFixed(1)
+      } | ${(n / seconds).toFixed(0)} | ${ratio(base.rssMiB, first.base)} |`,
     );
     rmSync(input, { recursive: true });
     rmSync(out, { recursive: true });

@@ -26,6 +26,7 @@
  */
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { isPooled } from "./cpu/tensor_pool.ts";
 import { type CodedError, OutputWriteError, toCodedError } from "./errors.ts";
 import type { LedgerEntry } from "./session.ts";
 
@@ -100,6 +101,30 @@ export interface PlannedCollection {
 
 /** Rows one input staged for run-level outputs (plain data: they travel from worker threads). */
 export type StagedRows = ReadonlyArray<{ readonly name: string; readonly row: unknown }>;
+
+/**
+ * The memory the rows own: the ArrayBuffers behind typed arrays that are a row's own fields, whole, not
+ * shared and not the tensor pool's. A row is handed over to the runtime (see `Output.append`), so this
+ * memory moves with a worker's result (transferred, not copied) and is released once the row is written:
+ * a run appends N rows, and N buffers left to the garbage collector pile up as tens of megabytes per thread.
+ */
+export const rowBuffers = (rows: StagedRows): ArrayBuffer[] => {
+  const found = new Set<ArrayBuffer>();
+  for (const { row } of rows) {
+    if (typeof row !== "object" || row === null) continue;
+    for (const value of Object.values(row)) {
+      if (!ArrayBuffer.isView(value) || !(value.buffer instanceof ArrayBuffer)) continue;
+      const whole = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength;
+      if (whole && !isPooled(value.buffer) && !value.buffer.detached) found.add(value.buffer);
+    }
+  }
+  return [...found];
+};
+
+/** Frees the rows' memory now ({@link rowBuffers}; their arrays read as empty afterwards). */
+export const releaseRows = (rows: StagedRows): void => {
+  for (const buffer of rowBuffers(rows)) buffer.transfer?.(0);
+};
 
 /** The ledger's record of a collection. */
 export interface CollectionReport extends Partial<CollectionSummary> {
@@ -224,9 +249,18 @@ export class RunCollectors {
   /**
    * Appends the rows of input `index` (the recorder calls this in input order, for every input) and returns
    * its final entry: with `collected` (where its rows went), or an error when a collection refused them or
-   * could not write them (the input's other outputs are then removed).
+   * could not write them (the input's other outputs are then removed). The rows are released afterwards
+   * (see {@link rowBuffers}).
    */
   append(index: number, entry: LedgerEntry, rows: StagedRows | undefined): LedgerEntry {
+    try {
+      return this.#append(index, entry, rows);
+    } finally {
+      if (rows) releaseRows(rows);
+    }
+  }
+
+  #append(index: number, entry: LedgerEntry, rows: StagedRows | undefined): LedgerEntry {
     if (!rows || rows.length === 0 || entry.status !== "ok") return entry;
     const input = { path: entry.input, index };
     const byCollection = new Map<OpenCollection, unknown[]>();

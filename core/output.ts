@@ -31,7 +31,9 @@ export interface OutputShape {
    * Stages `row` for the run-level output `collection` (one a stage declared with `collects`, e.g. a stacked
    * .npy): rows are appended in input order once this input has succeeded, and dropped if it fails. A row
    * must be plain data (it may travel from a worker thread) that stays valid after the input is finished:
-   * copy tensors the runtime recycles (core/cpu/tensor_pool.ts).
+   * copy tensors the runtime recycles (core/cpu/tensor_pool.ts). The row is handed over: the memory of its
+   * typed-array fields moves to the thread that writes it and is released once written (core/collect.ts,
+   * `rowBuffers`), so append a copy made for the row, never an array the stage keeps.
    */
   readonly append: (collection: string, row: unknown) => Effect.Effect<void, OutputWriteError>;
 }

@@ -101,7 +101,7 @@ interface NodeWorkerThreads {
 }
 interface NodePort {
   on(event: "message", listener: (data: unknown) => void): unknown;
-  postMessage(data: unknown): void;
+  postMessage(data: unknown, transfer?: ArrayBuffer[]): void;
 }
 interface NodeWorker extends NodePort {
   on(event: "message" | "messageerror", listener: (data: unknown) => void): unknown;
@@ -160,7 +160,8 @@ export const startWorker = (url: URL | string): ThreadWorker => {
 /** A worker thread's side: its messages in, and a way to answer (the global scope, or Node's parentPort). */
 export interface WorkerSide {
   onMessage(listener: (data: unknown) => void): void;
-  postMessage(message: unknown): void;
+  /** Posts `message`, moving (not copying) the buffers in `transfer`. */
+  postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
 }
 
 /** This worker thread's side of the channel to the thread that started it. */
@@ -169,17 +170,17 @@ export const workerSide = (): WorkerSide => {
   if (port) {
     return {
       onMessage: (listener) => port.on("message", listener),
-      postMessage: (m) => port.postMessage(m),
+      postMessage: (m, t) => port.postMessage(m, t),
     };
   }
   const scope = globalThis as unknown as {
     onmessage: ((event: { readonly data: unknown }) => void) | null;
-    postMessage(message: unknown): void;
+    postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
   };
   return {
     onMessage: (listener) => {
       scope.onmessage = (event) => listener(event.data);
     },
-    postMessage: (m) => scope.postMessage(m),
+    postMessage: (m, t) => scope.postMessage(m, t ?? []),
   };
 };

@@ -8,7 +8,8 @@ import { Effect } from "effect";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { planText, readHeader, runPlan as runWithWorkers } from "../mod.ts";
-import { RunCollectors, type StagedRows } from "../core/collect.ts";
+import { releaseRows, rowBuffers, RunCollectors, type StagedRows } from "../core/collect.ts";
+import { recycleTensors, tensorBuffer } from "../core/cpu/tensor_pool.ts";
 import { Journal } from "../core/run/journal.ts";
 import type { TaskResult } from "../core/run/process.ts";
 import { RunRecorder } from "../core/run/recorder.ts";
@@ -379,6 +380,42 @@ Deno.test("the recorder appends rows in input order whatever order inputs finish
   }]);
   assert.equal(bad.status, "error");
   c3.abort();
+});
+
+Deno.test("rows are handed over: their own arrays are transferred from workers and released once written", () => {
+  const out = tempDir();
+  const collectors = openStack(out, "ds");
+  const a = row(1);
+  const b = row(2, 2);
+  const shared = new Float32Array(12);
+  const pooled = tensorBuffer(6);
+  const other: StagedRows = [
+    { name: "x", row: { view: shared.subarray(0, 6), pooled, n: 3, data: [1, 2] } },
+    { name: "x", row: 7 },
+  ];
+  // What a worker transfers: whole, unshared, unpooled buffers, each once; never a view into more memory.
+  assert.deepEqual(rowBuffers([{ name: "ds", row: a }, { name: "ds", row: a }, ...other]), [a.data.buffer]);
+  const entry = { input: "in0.dcm", status: "ok" as const, outputs: [], ms: 0 };
+  const made = collectors.append(0, entry, [{ name: "ds", row: a }, { name: "ds", row: b }]);
+  assert.deepEqual(made.collected, [{ name: "ds", first: 0, count: 3 }]);
+  // Written, then released: the memory is freed now, not when the garbage collector gets to it.
+  assert.equal(a.data.length, 0);
+  assert.equal(b.data.length, 0);
+  // A refused input's rows are released too (a shape that differs from the first).
+  const c = { ...row(3), data: new Float32Array(4), shape: [1, 1, 2, 2] };
+  assert.equal(
+    collectors.append(1, { ...entry, input: "in1.dcm" }, [{ name: "ds", row: c }]).status,
+    "error",
+  );
+  assert.equal(c.data.length, 0);
+  // Views into larger memory and the tensor pool's arrays are left alone.
+  releaseRows(other);
+  assert.equal(shared.length, 12);
+  assert.equal(pooled.length, 6);
+  recycleTensors([pooled]);
+  const [report] = collectors.finish(true);
+  assert.deepEqual(report.shape, [3, 1, 2, 3]);
+  assert.deepEqual(readNpy(join(out, "ds.npy")).data.filter((_, i) => i % 6 === 0), [1, 2, 2]);
 });
 
 gpuTest(

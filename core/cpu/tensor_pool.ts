@@ -29,6 +29,9 @@ export const tensorBuffer = (length: number): Float32Array => {
   return made;
 };
 
+/** True for memory this thread's pool handed out (it must never be transferred or released elsewhere). */
+export const isPooled = (buffer: ArrayBufferLike): boolean => pooled.has(buffer);
+
 /** Gives back the arrays an input's images used, once the input is finished (non-pooled ones are ignored). */
 export const recycleTensors = (arrays: Iterable<Float32Array>): void => {
   const seen = new Set<ArrayBuffer | SharedArrayBuffer>();

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { Shape } from "../../plugin.ts";
+import { type Shape, tensorBuffer } from "../../plugin.ts";
 
 /** Which values share one min/max: the image, a frame, a channel (across frames), or a plane. */
 export type MinmaxPer = "image" | "frame" | "channel" | "plane";
@@ -115,6 +115,14 @@ export const percentileSorted = (sorted: ArrayLike<number>, p: number): number =
   return lerp(sorted[i], sorted[j], t);
 };
 
+/** The values of one group, sorted for its percentiles (`clip`): one array per thread, grown as needed. */
+let sortScratch = new Float32Array(0);
+
+const sortBuffer = (length: number): Float32Array => {
+  if (sortScratch.length < length) sortScratch = new Float32Array(length);
+  return sortScratch.subarray(0, length);
+};
+
 /** Bounds [a, b] of every group of one image (`count * 2` values: a0, b0, a1, b1, ...). */
 export const groupBounds = (
   src: Float32Array,
@@ -122,7 +130,7 @@ export const groupBounds = (
   clip: readonly [number, number] | undefined,
 ): Float64Array => {
   const bounds = new Float64Array(layout.perImage * 2);
-  const values = clip ? new Float32Array(layout.length) : undefined;
+  const values = clip ? sortBuffer(layout.length) : undefined;
   const blocks = layout.length / layout.inner;
   for (let g = 0; g < layout.perImage; g++) {
     let min = Infinity;
@@ -154,7 +162,8 @@ export const scaleValue = (x: number, a: number, b: number, lo: number, hi: numb
 
 /**
  * Min-max scales one image `[frames, channels, rows, cols]`; with `outChannels` 3 and one input channel, the
- * scaled gray channel is replicated (as `channels: 3` does for mean/std).
+ * scaled gray channel is replicated (as `channels: 3` does for mean/std). The result comes from the tensor
+ * pool (`tensorBuffer`: the runtime recycles it once the input is finished, so memory stays flat).
  */
 export const minmaxCpu = (
   src: Float32Array,
@@ -167,7 +176,7 @@ export const minmaxCpu = (
   const layout = groupLayout(options.per, shape);
   const bounds = groupBounds(src, layout, options.clip);
   const [lo, hi] = options.range;
-  const out = new Float32Array(frames * outChannels * plane);
+  const out = tensorBuffer(frames * outChannels * plane);
   for (let f = 0; f < frames; f++) {
     for (let c = 0; c < outChannels; c++) {
       const cIn = channels === 1 ? 0 : c;
