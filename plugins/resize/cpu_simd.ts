@@ -46,6 +46,39 @@ interface Kernels {
     scratch: number,
     strip: number,
   ) => void;
+  readonly lookup16: LookupKernel;
+  readonly lookup8: LookupKernel;
+}
+
+/** `lookup16` / `lookup8`: `n` words at `src` -> `n` floats at `dst`, `table[((w >> shift) & mask) ^ offset]`. */
+type LookupKernel = (
+  src: number,
+  dst: number,
+  n: number,
+  table: number,
+  shift: number,
+  mask: number,
+  offset: number,
+) => void;
+
+/**
+ * Planes of stored words and the lookup tables that turn them into the input of the resize (the fused CPU
+ * chain, see `LookupInput` in the plugin API): plane `p` (frame `p / channels`, channel `c = p % channels`)
+ * is the words at word index `first(p)` onwards, looked up through `tables[c]`.
+ */
+export interface WordPlanes {
+  /** The words, little endian, `wordBytes` each (a view; any byte offset). */
+  readonly bytes: Uint8Array;
+  readonly wordBytes: 1 | 2;
+  readonly frames: number;
+  /** Output channels (one table each). */
+  readonly channels: number;
+  /** Word index of the first word of output plane `p`. */
+  readonly first: (p: number) => number;
+  readonly tables: ReadonlyArray<Float32Array>;
+  readonly shift: number;
+  readonly mask: number;
+  readonly offset: number;
 }
 
 /** Input rows per strip of the width pass (the module has a kernel specialised to 16). */
@@ -81,6 +114,9 @@ interface Layout {
   readonly scratch: number;
   readonly end: number;
 }
+
+/** Fills `n` rows of input plane `p` from row `row` at byte address `into` (a plane's rows, `cols` each). */
+type Fill = (p: number, row: number, n: number, into: number) => void;
 
 const NO_TABLE: TableAt = { start: 0, count: 0, weights: 0, stride: 0 };
 const align = (n: number) => Math.ceil(n / 64) * 64;
@@ -121,12 +157,16 @@ class SimdResizer {
   readonly #k: Kernels;
   #f32: Float32Array;
   #i32: Int32Array;
+  #u8: Uint8Array;
   #tables: [AxisTable | undefined, AxisTable | undefined] = [undefined, undefined];
+  /** Lookup tables in memory, by channel, and where each was written. */
+  #luts: Array<{ readonly table: Float32Array; readonly at: number }> = [];
 
   constructor(module: WebAssembly.Module) {
     this.#k = new WebAssembly.Instance(module, {}).exports as unknown as Kernels;
     this.#f32 = new Float32Array(this.#k.memory.buffer);
     this.#i32 = new Int32Array(this.#k.memory.buffer);
+    this.#u8 = new Uint8Array(this.#k.memory.buffer);
   }
 
   /** Grows the memory to `bytes` (false when it cannot), refreshing the views. */
@@ -143,6 +183,7 @@ class SimdResizer {
     if (this.#f32.buffer !== memory.buffer) {
       this.#f32 = new Float32Array(memory.buffer);
       this.#i32 = new Int32Array(memory.buffer);
+      this.#u8 = new Uint8Array(memory.buffer);
     }
     return true;
   }
@@ -159,31 +200,47 @@ class SimdResizer {
     this.#tables = [h, v];
   }
 
-  /** The width pass of one plane (at `src[base]`) into `at.middle`, `CHUNK` rows copied in at a time. */
-  #widthPass(src: Float32Array, base: number, rows: number, cols: number, h: AxisTable, at: Layout) {
+  /** Writes the lookup tables from byte `at` on (one after another), unless they are already there. */
+  #loadLuts(tables: ReadonlyArray<Float32Array>, at: number): number[] {
+    return tables.map((table, c) => {
+      const held = this.#luts[c];
+      if (held?.table !== table || held.at !== at) {
+        this.#f32.set(table, at / 4); // same element type: a byte copy, the floats' bits unchanged
+        this.#luts[c] = { table, at };
+      }
+      const here = at;
+      at += align(table.length * 4);
+      return here;
+    });
+  }
+
+  /** Forgets the lookup tables when a call's buffers (bytes below `end`) may overwrite one. */
+  #clobber(end: number): void {
+    if (this.#luts.some((l) => l.at < end)) this.#luts = [];
+  }
+
+  /** The width pass of plane `p` into `at.middle`, `CHUNK` rows filled in at a time. */
+  #widthPass(fill: Fill, p: number, rows: number, cols: number, h: AxisTable, at: Layout) {
     const outCols = h.start.length;
     const { start, count, weights, stride } = at.h;
     for (let r = 0; r < rows; r += CHUNK) {
       const n = Math.min(CHUNK, rows - r);
-      this.#f32.set(src.subarray(base + r * cols, base + (r + n) * cols), at.input / 4);
+      fill(p, r, n, at.input);
       const into = at.middle + r * outCols * 4;
       this.#k.hpass(at.input, into, n, cols, outCols, start, count, weights, stride, at.scratch, STRIP);
     }
   }
 
-  /** {@link simdResize} for this instance; undefined when the memory cannot hold one plane. */
-  resize(src: Float32Array, planes: number, rows: number, cols: number, h: AxisTable, v: AxisTable) {
-    const at = layout(rows, cols, h, v);
-    if (!this.#reserve(at.end)) return undefined;
+  /** Both passes over every plane, its input rows written by `fill`, into a new tensor. */
+  #planes(fill: Fill, planes: number, rows: number, cols: number, h: AxisTable, v: AxisTable, at: Layout) {
     this.#loadTables(at, h, v);
     const outRows = v.start.length;
     const outCols = h.start.length;
-    const inPlane = rows * cols;
     const outPlane = outRows * outCols;
     const out = tensorBuffer(planes * outPlane);
     for (let p = 0; p < planes; p++) {
-      if (h.identity) this.#f32.set(src.subarray(p * inPlane, (p + 1) * inPlane), at.input / 4);
-      else this.#widthPass(src, p * inPlane, rows, cols, h, at);
+      if (h.identity) fill(p, 0, rows, at.input);
+      else this.#widthPass(fill, p, rows, cols, h, at);
       if (!v.identity) {
         const t = at.v;
         this.#k.vpass(at.middle, at.output, outCols, outRows, t.start, t.count, t.weights, t.stride);
@@ -191,6 +248,39 @@ class SimdResizer {
       out.set(this.#f32.subarray(at.output / 4, at.output / 4 + outPlane), p * outPlane);
     }
     return out;
+  }
+
+  /** {@link simdResize} for this instance; undefined when the memory cannot hold one plane. */
+  resize(src: Float32Array, planes: number, rows: number, cols: number, h: AxisTable, v: AxisTable) {
+    const at = layout(rows, cols, h, v);
+    if (!this.#reserve(at.end)) return undefined;
+    this.#clobber(at.end);
+    const inPlane = rows * cols;
+    const fill: Fill = (p, row, n, into) => {
+      const from = p * inPlane + row * cols;
+      this.#f32.set(src.subarray(from, from + n * cols), into / 4);
+    };
+    return this.#planes(fill, planes, rows, cols, h, v, at);
+  }
+
+  /** {@link simdResizeLookup} for this instance; undefined when the memory cannot hold one plane. */
+  resizeLookup(w: WordPlanes, rows: number, cols: number, h: AxisTable, v: AxisTable) {
+    const at = layout(rows, cols, h, v);
+    const wordsAt = at.end;
+    const wordsBytes = (h.identity ? rows : Math.min(rows, CHUNK)) * cols * w.wordBytes;
+    const lutsAt = wordsAt + align(wordsBytes);
+    const end = w.tables.reduce((e, t) => e + align(t.length * 4), lutsAt);
+    if (!this.#reserve(end)) return undefined;
+    this.#clobber(lutsAt);
+    const luts = this.#loadLuts(w.tables, lutsAt);
+    const lookup = w.wordBytes === 2 ? this.#k.lookup16 : this.#k.lookup8;
+    const { bytes, wordBytes, channels, shift, mask, offset } = w;
+    const fill: Fill = (p, row, n, into) => {
+      const from = (w.first(p) + row * cols) * wordBytes;
+      this.#u8.set(bytes.subarray(from, from + n * cols * wordBytes), wordsAt);
+      lookup(wordsAt, into, n * cols, luts[p % channels], shift, mask, offset);
+    };
+    return this.#planes(fill, w.frames * channels, rows, cols, h, v, at);
   }
 }
 
@@ -225,4 +315,23 @@ export function simdResize(
   if (!simdAvailable()) return undefined;
   instance ??= new SimdResizer(compiled!);
   return instance.resize(src, planes, rows, cols, h, v);
+}
+
+/**
+ * {@link simdResize} of the planes that `words` looked up through its tables give (see {@link WordPlanes}),
+ * without making them: `CHUNK` rows of words at a time are copied into the module's memory and looked up
+ * into the rows the width pass reads. The result is the same, bit for bit, as looking the planes up first.
+ * Undefined when SIMD is unavailable or the memory cannot hold a plane; the caller checks the arguments
+ * (sizes, enough bytes, table lengths).
+ */
+export function simdResizeLookup(
+  words: WordPlanes,
+  rows: number,
+  cols: number,
+  h: AxisTable,
+  v: AxisTable,
+): Float32Array | undefined {
+  if (!simdAvailable()) return undefined;
+  instance ??= new SimdResizer(compiled!);
+  return instance.resizeLookup(words, rows, cols, h, v);
 }

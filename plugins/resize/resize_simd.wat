@@ -19,6 +19,10 @@
 ;; cache), strips of 32 rows no longer fit L1, and with the generic `vpass` on its strips the width pass takes
 ;; 20 % longer.
 ;;
+;; `lookup16` and `lookup8` fill the input rows from stored words instead (the fused CPU chain's lookup table
+;; over the stored values, plugins/resize/cpu_simd.ts): each word's table index is computed 8 words at a time
+;; in SIMD, then each entry is copied as a 32-bit integer, so the floats are the table's bits exactly.
+;;
 ;; Filter tables (per output index): `start` and `count` are i32 arrays, `weights` an f32 array with `stride`
 ;; entries per output index (the layout of `axisTable` in cpu.ts). Taps are summed in order k = 0, 1, ...,
 ;; each multiply and add rounded to float32 (the JS passes round once per multiply-add; the results differ by
@@ -287,4 +291,74 @@
           (local.get $outCols) (local.get $h))
         (local.set $r (i32.add (local.get $r) (local.get $strip)))
         (br $nextStrip))))
+
+  ;; The lookup of `lookup16` / `lookup8`: dst[i] = table[((word[i] >> shift) & mask) ^ offset] for i < n,
+  ;; words of `width` bytes (2 or 1, little endian) from `src`, entries copied as i32 (bit-exact floats).
+  ;; Indices: 8 words at a time (shift, mask, xor in i16x8, widened to byte addresses in i32x4), then the
+  ;; last n % 8 words one at a time.
+  (func $lookup (param $src i32) (param $dst i32) (param $n i32) (param $table i32)
+    (param $shift i32) (param $mask i32) (param $offset i32) (param $width i32)
+    (local $end i32) (local $w v128) (local $m v128) (local $o v128) (local $t v128) (local $a v128)
+    (local.set $m (i16x8.splat (local.get $mask)))
+    (local.set $o (i16x8.splat (local.get $offset)))
+    (local.set $t (i32x4.splat (local.get $table)))
+    ;; end of the 8-word blocks, in bytes of src
+    (local.set $end (i32.add (local.get $src)
+      (i32.mul (i32.and (local.get $n) (i32.const -8)) (local.get $width))))
+    (block $blocksDone
+      (loop $block
+        (br_if $blocksDone (i32.ge_u (local.get $src) (local.get $end)))
+        (local.set $w
+          (if (result v128) (i32.eq (local.get $width) (i32.const 2))
+            (then (v128.load (local.get $src)))
+            (else (v128.load8x8_u (local.get $src)))))
+        ;; table indices, u16 lanes
+        (local.set $w (v128.xor (v128.and (i16x8.shr_u (local.get $w) (local.get $shift)) (local.get $m))
+          (local.get $o)))
+        ;; entries' addresses: table + index * 4, four lanes at a time
+        (local.set $a (i32x4.add (local.get $t) (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $w)) (i32.const 2))))
+        (i32.store offset=0 (local.get $dst) (i32.load (i32x4.extract_lane 0 (local.get $a))))
+        (i32.store offset=4 (local.get $dst) (i32.load (i32x4.extract_lane 1 (local.get $a))))
+        (i32.store offset=8 (local.get $dst) (i32.load (i32x4.extract_lane 2 (local.get $a))))
+        (i32.store offset=12 (local.get $dst) (i32.load (i32x4.extract_lane 3 (local.get $a))))
+        (local.set $a (i32x4.add (local.get $t) (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $w)) (i32.const 2))))
+        (i32.store offset=16 (local.get $dst) (i32.load (i32x4.extract_lane 0 (local.get $a))))
+        (i32.store offset=20 (local.get $dst) (i32.load (i32x4.extract_lane 1 (local.get $a))))
+        (i32.store offset=24 (local.get $dst) (i32.load (i32x4.extract_lane 2 (local.get $a))))
+        (i32.store offset=28 (local.get $dst) (i32.load (i32x4.extract_lane 3 (local.get $a))))
+        (local.set $src (i32.add (local.get $src) (i32.shl (local.get $width) (i32.const 3))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (br $block)))
+    ;; the last n % 8 words
+    (local.set $end (i32.add (local.get $end) (i32.mul (i32.and (local.get $n) (i32.const 7)) (local.get $width))))
+    (block $wordsDone
+      (loop $word
+        (br_if $wordsDone (i32.ge_u (local.get $src) (local.get $end)))
+        (i32.store (local.get $dst)
+          (i32.load (i32.add (local.get $table) (i32.shl
+            (i32.xor
+              (i32.and
+                (i32.shr_u
+                  (if (result i32) (i32.eq (local.get $width) (i32.const 2))
+                    (then (i32.load16_u (local.get $src)))
+                    (else (i32.load8_u (local.get $src))))
+                  (local.get $shift))
+                (local.get $mask))
+              (local.get $offset))
+            (i32.const 2)))))
+        (local.set $src (i32.add (local.get $src) (local.get $width)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (br $word))))
+
+  ;; lookup16: n 16-bit little-endian words at `src` -> n floats at `dst` through `table` (see $lookup).
+  (func (export "lookup16") (param $src i32) (param $dst i32) (param $n i32) (param $table i32)
+    (param $shift i32) (param $mask i32) (param $offset i32)
+    (call $lookup (local.get $src) (local.get $dst) (local.get $n) (local.get $table)
+      (local.get $shift) (local.get $mask) (local.get $offset) (i32.const 2)))
+
+  ;; lookup8: n 8-bit words at `src` -> n floats at `dst` through `table` (see $lookup).
+  (func (export "lookup8") (param $src i32) (param $dst i32) (param $n i32) (param $table i32)
+    (param $shift i32) (param $mask i32) (param $offset i32)
+    (call $lookup (local.get $src) (local.get $dst) (local.get $n) (local.get $table)
+      (local.get $shift) (local.get $mask) (local.get $offset) (i32.const 1)))
 )
