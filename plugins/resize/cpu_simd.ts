@@ -8,6 +8,14 @@
  * and per add (the JS passes round once per multiply-add), so the two paths agree to about 1e-7 on [0, 1]
  * data; nearest and identity axes (weight 1) are bit-identical.
  *
+ * {@link simdResizeLookup} is the same passes over planes that stored words and lookup tables give (the fused
+ * CPU chain, `LookupInput` in the plugin API), without making them: `CHUNK` rows of words at a time are
+ * copied in, and `hpassLookup` looks each strip up straight into its transposed form (the float rows are
+ * never written); when only the height changes, `lookup16` / `lookup8` make the plane's rows. Entries are
+ * copied as 32-bit integers, so the floats, and the result, are bit for bit those of the looked-up image.
+ * The lookup tables are written into the module's memory once (above the buffers of the call) and kept
+ * while the same tables come back at the same place; a plain resize whose buffers reach them forgets them.
+ *
  * One module instance (and one `WebAssembly.Memory`) per JS realm (each worker thread has its own), grown as
  * needed and reused across calls; the tables are rewritten only when they change. The output array comes from
  * the plugin API's `tensorBuffer` (recycled by the runtime), as the JS path's does. Where WebAssembly SIMD is
@@ -45,6 +53,24 @@ interface Kernels {
     stride: number,
     scratch: number,
     strip: number,
+  ) => void;
+  readonly hpassLookup: (
+    src: number,
+    dst: number,
+    rows: number,
+    cols: number,
+    outCols: number,
+    start: number,
+    count: number,
+    weights: number,
+    stride: number,
+    scratch: number,
+    strip: number,
+    table: number,
+    shift: number,
+    mask: number,
+    offset: number,
+    width: number,
   ) => void;
   readonly lookup16: LookupKernel;
   readonly lookup8: LookupKernel;
@@ -115,8 +141,13 @@ interface Layout {
   readonly end: number;
 }
 
-/** Fills `n` rows of input plane `p` from row `row` at byte address `into` (a plane's rows, `cols` each). */
-type Fill = (p: number, row: number, n: number, into: number) => void;
+/** How the passes get their input, plane `p`: */
+interface Source {
+  /** The whole plane, as floats at byte address `into` (when only the height pass runs). */
+  readonly plane: (p: number, into: number) => void;
+  /** The width pass of `n` rows from row `row` into byte address `into` ([n, outCols] floats). */
+  readonly widthRows: (p: number, row: number, n: number, into: number) => void;
+}
 
 const NO_TABLE: TableAt = { start: 0, count: 0, weights: 0, stride: 0 };
 const align = (n: number) => Math.ceil(n / 64) * 64;
@@ -219,28 +250,21 @@ class SimdResizer {
     if (this.#luts.some((l) => l.at < end)) this.#luts = [];
   }
 
-  /** The width pass of plane `p` into `at.middle`, `CHUNK` rows filled in at a time. */
-  #widthPass(fill: Fill, p: number, rows: number, cols: number, h: AxisTable, at: Layout) {
-    const outCols = h.start.length;
-    const { start, count, weights, stride } = at.h;
-    for (let r = 0; r < rows; r += CHUNK) {
-      const n = Math.min(CHUNK, rows - r);
-      fill(p, r, n, at.input);
-      const into = at.middle + r * outCols * 4;
-      this.#k.hpass(at.input, into, n, cols, outCols, start, count, weights, stride, at.scratch, STRIP);
-    }
-  }
-
-  /** Both passes over every plane, its input rows written by `fill`, into a new tensor. */
-  #planes(fill: Fill, planes: number, rows: number, cols: number, h: AxisTable, v: AxisTable, at: Layout) {
+  /** Both passes over every plane, their input from `source`, into a new tensor. */
+  #planes(source: Source, planes: number, rows: number, h: AxisTable, v: AxisTable, at: Layout) {
     this.#loadTables(at, h, v);
     const outRows = v.start.length;
     const outCols = h.start.length;
     const outPlane = outRows * outCols;
     const out = tensorBuffer(planes * outPlane);
     for (let p = 0; p < planes; p++) {
-      if (h.identity) fill(p, 0, rows, at.input);
-      else this.#widthPass(fill, p, rows, cols, h, at);
+      if (h.identity) source.plane(p, at.input);
+      else {
+        // The width pass, `CHUNK` input rows at a time (they stay in cache).
+        for (let r = 0; r < rows; r += CHUNK) {
+          source.widthRows(p, r, Math.min(CHUNK, rows - r), at.middle + r * outCols * 4);
+        }
+      }
       if (!v.identity) {
         const t = at.v;
         this.#k.vpass(at.middle, at.output, outCols, outRows, t.start, t.count, t.weights, t.stride);
@@ -256,11 +280,24 @@ class SimdResizer {
     if (!this.#reserve(at.end)) return undefined;
     this.#clobber(at.end);
     const inPlane = rows * cols;
-    const fill: Fill = (p, row, n, into) => {
-      const from = p * inPlane + row * cols;
-      this.#f32.set(src.subarray(from, from + n * cols), into / 4);
-    };
-    return this.#planes(fill, planes, rows, cols, h, v, at);
+    const outCols = h.start.length;
+    const { start, count, weights, stride } = at.h;
+    const copy = (from: number, n: number, into: number) =>
+      this.#f32.set(src.subarray(from, from + n), into / 4);
+    return this.#planes(
+      {
+        plane: (p, into) => copy(p * inPlane, inPlane, into),
+        widthRows: (p, row, n, into) => {
+          copy(p * inPlane + row * cols, n * cols, at.input);
+          this.#k.hpass(at.input, into, n, cols, outCols, start, count, weights, stride, at.scratch, STRIP);
+        },
+      },
+      planes,
+      rows,
+      h,
+      v,
+      at,
+    );
   }
 
   /** {@link simdResizeLookup} for this instance; undefined when the memory cannot hold one plane. */
@@ -273,14 +310,50 @@ class SimdResizer {
     if (!this.#reserve(end)) return undefined;
     this.#clobber(lutsAt);
     const luts = this.#loadLuts(w.tables, lutsAt);
-    const lookup = w.wordBytes === 2 ? this.#k.lookup16 : this.#k.lookup8;
     const { bytes, wordBytes, channels, shift, mask, offset } = w;
-    const fill: Fill = (p, row, n, into) => {
+    const outCols = h.start.length;
+    const { start, count, weights, stride } = at.h;
+    /** Copies `n` rows of plane p's words from row `row` to `wordsAt`. */
+    const copy = (p: number, row: number, n: number) => {
       const from = (w.first(p) + row * cols) * wordBytes;
       this.#u8.set(bytes.subarray(from, from + n * cols * wordBytes), wordsAt);
-      lookup(wordsAt, into, n * cols, luts[p % channels], shift, mask, offset);
     };
-    return this.#planes(fill, w.frames * channels, rows, cols, h, v, at);
+    const lookup = wordBytes === 2 ? this.#k.lookup16 : this.#k.lookup8;
+    return this.#planes(
+      {
+        plane: (p, into) => {
+          copy(p, 0, rows);
+          lookup(wordsAt, into, rows * cols, luts[p % channels], shift, mask, offset);
+        },
+        widthRows: (p, row, n, into) => {
+          copy(p, row, n);
+          const lut = luts[p % channels];
+          this.#k.hpassLookup(
+            wordsAt,
+            into,
+            n,
+            cols,
+            outCols,
+            start,
+            count,
+            weights,
+            stride,
+            at.scratch,
+            STRIP,
+            lut,
+            shift,
+            mask,
+            offset,
+            wordBytes,
+          );
+        },
+      },
+      w.frames * channels,
+      rows,
+      h,
+      v,
+      at,
+    );
   }
 }
 
