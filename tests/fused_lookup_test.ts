@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeCtSlice } from "../bench/synthetic.ts";
 import { type Ledger, planText, processBytes, runPlan } from "../mod.ts";
+import { StageError } from "../core/errors.ts";
 import type { Plan } from "../core/planner.ts";
 import type { LookupInput } from "../core/stage.ts";
 import type { RawPixels } from "../dicom/meta.ts";
@@ -258,6 +259,44 @@ Deno.test("fromLookup: a run (worker path) writes the same files and ledger as w
     );
     results[0].files.forEach(([f, bytes], k) =>
       assert.ok(sameBytes(bytes, results[1].files[k][1]), `${name}: ${f} differs`)
+    );
+  }
+});
+
+Deno.test("fromLookup: a failure inside it (returned or thrown) is the input's error at the resize stage", async () => {
+  const dir = tempDir("dcmflow-lookup-fail-");
+  writeFileSync(join(dir, "a.dcm"), makeCtSlice(64, 64, 1));
+  const plan = await Effect.runPromise(planText(PIPELINES.seed, "seed.yaml"));
+  const at = plan.stages.findIndex((s) => s.stage.fromLookup);
+  const failing = (how: "fail" | "throw"): Plan => ({
+    ...plan,
+    stages: plan.stages.map((s, i) =>
+      i !== at ? s : {
+        ...s,
+        stage: {
+          ...s.stage,
+          fromLookup: () => {
+            if (how === "throw") throw new StageError({ code: "LOOKUP_BROKE", message: "thrown" });
+            return Effect.fail(new StageError({ code: "LOOKUP_BROKE", message: "returned" }));
+          },
+        },
+      }
+    ),
+  });
+  for (const how of ["fail", "throw"] as const) {
+    const out = join(tempDir(), "o");
+    const ledger = await Effect.runPromise(
+      runPlan(failing(how), { inputs: [dir], out, device: "cpu", workers: 0, helpWhileStarting: false }).pipe(
+        Effect.provide(NodeServices.layer),
+      ),
+    );
+    const error = ledger.inputs[0].error;
+    assert.equal(error?.code, "LOOKUP_BROKE", how);
+    assert.equal(error?.stage, plan.stages[at].label, how);
+    const r = await Effect.runPromise(Effect.result(processBytes(failing(how), makeCtSlice(64, 64, 1))));
+    assert.ok(
+      Result.isFailure(r) && (r.failure as { code?: string }).code === "LOOKUP_BROKE",
+      `${how}: processBytes`,
     );
   }
 });

@@ -319,7 +319,12 @@ export class FusedChain {
       offset: px.signed ? 2 ** (px.bitsStored - 1) : 0,
       header: ready.header,
     };
-    const effect = placed.stage.fromLookup(input, placed.params);
+    let effect: Effect.Effect<Image, unknown, unknown> | undefined;
+    try {
+      effect = placed.stage.fromLookup(input, placed.params);
+    } catch (e) {
+      return Effect.fail(new ChainFailure(e, placed.label));
+    }
     if (!effect) return Effect.succeed(undefined);
     return Effect.flatMap(
       Effect.exit(effect),
