@@ -41,6 +41,7 @@ export {
   type ImageStage,
   type KernelGpu,
   type KernelValues,
+  type LookupInput,
   type Plugin,
   type SetupContext,
   type SourceFile,

@@ -156,6 +156,34 @@ export interface Elementwise<P, E extends CodedError = CodedError> {
   readonly applies?: (params: P) => boolean;
 }
 
+/**
+ * The image a fused chain of elementwise stages would give, not yet made: its stored words and one lookup
+ * table per output channel (what {@link ImageStage.fromLookup} reads instead of the image).
+ *
+ * Output channel `c` of frame `f` (planar `[frames, channels, rows, cols]`, `plane = rows * cols`) reads
+ * the stored sample `s = samples === 1 ? 0 : c` of every pixel: with `p.planar === 1` (or one sample) the
+ * word at index `(f * samples + s) * plane + i`, with interleaved samples the word at
+ * `(f * plane + i) * samples + s`. A word is `p.bitsAllocated` bits, little endian unless `p.byteSwap`, at
+ * byte `index * p.bitsAllocated / 8` of `p.bytes`. Its value is `tables[c][index]` with
+ *
+ *     index = ((word >>> p.shift) & (2 ** p.bitsStored - 1)) ^ offset
+ *
+ * where `offset` is `2 ** (p.bitsStored - 1)` for signed pixels and 0 otherwise (the table starts at the
+ * smallest stored value; each table has at least `2 ** p.bitsStored` entries).
+ */
+export interface LookupInput {
+  /** The raw stored words. `p.bytes` is a view into a reused read buffer: valid only during the call. */
+  readonly pixels: RawPixels;
+  /** Stored samples per pixel (1, or 3 for colour). */
+  readonly samples: number;
+  /** One table per output channel (the header's channels); cached and shared across images: read only. */
+  readonly tables: ReadonlyArray<Float32Array>;
+  /** The table index of stored value 0 for signed pixels (`2 ** (bitsStored - 1)`), else 0. */
+  readonly offset: number;
+  /** The header of the image this input stands for (the image `run` would have been given). */
+  readonly header: Omit<Image, "data">;
+}
+
 /** GPU form of any other image stage: runs its own kernels on a batch (see core/gpu/batch.ts). */
 export interface KernelGpu<P, E extends CodedError = CodedError> {
   readonly kind: "kernel";
@@ -243,6 +271,14 @@ export interface ImageStage<P = unknown, E extends CodedError = CodedError, R = 
    * returns new data and keeps no reference to its input's (the CPU path reuses that memory afterwards).
    */
   readonly convex?: boolean;
+  /**
+   * Optional, for a `convex` stage right after a fused chain of elementwise stages on the CPU: the stage's
+   * result computed straight from the stored words and the chain's lookup tables (see {@link LookupInput}),
+   * without the looked-up image being made. It must equal `run` on the looked-up image exactly (same data,
+   * same header); it returns `undefined` to decline (the looked-up image is then made and `run` given it).
+   * No `Output` is provided.
+   */
+  readonly fromLookup?: (input: LookupInput, params: P) => Effect.Effect<Image, E, R> | undefined;
   /**
    * Optional: process the images of several inputs at once (e.g. along a model's batch axis). The runtime
    * gathers up to `batchSize(params)` inputs and calls this instead of `run`; each image gets its own

@@ -8,6 +8,10 @@
  * - An affine elementwise stage right after a `convex` stage (a resize, whose weights sum to 1) moves
  *   before it, into the table: `normalize(resize(x)) = resize(normalize(x))` up to float32 rounding. Its
  *   notes and kind are still applied after the resize, so the image's record reads as the pipeline does.
+ * - When the first stage after the chain is convex and offers `fromLookup` (the resize), the chain's image is
+ *   never made: that stage gets the stored words and the tables ({@link LookupInput}) and does its work from
+ *   them (the resize looks a few rows up at a time, in cache, into the rows its width pass reads), and is
+ *   skipped afterwards. Hoisted steps are settled on its result as after the stage.
  * - Anything else (floats from a codec, BitsStored > 16) runs the composed function once per value.
  *
  * An image whose stage declines the fused form (`CpuFallback`, e.g. a Modality LUT Sequence) is reported
@@ -18,12 +22,15 @@
 import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import { channelView, mapChannels, withChannels } from "../elementwise.ts";
-import type { CodedError } from "../errors.ts";
+import type { RawPixels } from "../../dicom/meta.ts";
+import { failureOf } from "../cpu-stage.ts";
+import { type CodedError, toCodedError } from "../errors.ts";
 import type { Plan, PlannedStage } from "../planner.ts";
 import {
   type AnyImageStage,
   type Elementwise,
   type KernelValues,
+  type LookupInput,
   outputKind,
   type SourceFile,
   type Upload,
@@ -198,46 +205,81 @@ export type FusedOutcome =
   | { readonly ok: false; readonly fallback: string }
   | { readonly ok: false; readonly error: CodedError; readonly stage: string };
 
+/** The chain resolved for one upload, its pixels not yet touched. */
+interface Ready {
+  readonly ok: true;
+  /** The header of the image the chain gives. */
+  readonly header: Omit<Image, "data">;
+  readonly values: ReadonlyArray<KernelValues>;
+  /** Channels of the image before each step and after the last. */
+  readonly channels: ReadonlyArray<number>;
+  readonly pending: ReadonlyArray<Pending>;
+}
+
 /** The fused chain of a plan, ready to run on prepared uploads. */
 export class FusedChain {
   readonly #cache = new TableCache();
 
-  constructor(readonly shape: FusedPlan, readonly convexOutput?: TensorSpec) {}
+  /**
+   * @param entry index (in plan.stages) of the convex stage that first reads the chain's output, if any:
+   *   the stage {@link FusedChain.enter} offers the stored words and tables to.
+   */
+  constructor(readonly shape: FusedPlan, readonly convexOutput?: TensorSpec, readonly entry?: number) {}
 
   /** The fused chain of a plan. */
   static of(plan: Plan): FusedChain {
     const shape = fusedPlan(plan);
-    return new FusedChain(shape, shape.convex === undefined ? undefined : plan.stages[shape.convex].output);
+    const entry = shape.convex ?? (shape.feedsConvex ? shape.steps.length : undefined);
+    return new FusedChain(
+      shape,
+      shape.convex === undefined ? undefined : plan.stages[shape.convex].output,
+      entry,
+    );
   }
 
-  /**
-   * Runs the chain on one upload: the image the last fused step gives (hoisted notes still pending). With
-   * `scratch`, a lookup-table chain writes into it (for a convex stage to read and drop).
-   */
-  run(upload: Upload, scratch?: Float32Array): FusedOutcome {
+  /** Resolves every step's values for one upload (no pixel is read). */
+  resolve(upload: Upload): Ready | Exclude<FusedOutcome, { ok: true }> {
     const steps = this.shape.steps;
     const convex = this.shape.convex === undefined ? undefined : this.convexOutput;
     const resolved = resolve(steps, upload.image, convex);
     if (!resolved.ok) return resolved;
     const { header, values } = resolved;
     const channels = channelsAlong(steps, channelView(upload.image.shape).channels);
+    const pending = steps.flatMap((step, j) =>
+      step.hoisted ? [{ produces: step.placed.stage.produces, notes: values[j].notes }] : []
+    );
+    return { ok: true, header, values, channels, pending };
+  }
+
+  /** The lookup tables of the chain over the stored range of `px` (BitsStored <= 16), one per channel. */
+  tables(px: RawPixels, ready: Ready): ReadonlyArray<Float32Array> {
+    const { values, channels } = ready;
+    const steps = this.shape.steps;
+    const outChannels = channels[channels.length - 1];
+    const { min, size } = storedRange(px);
+    const key = `${px.bitsStored}:${px.signed}:${outChannels}:${JSON.stringify(values.map((v) => v.values))}`;
+    return this.#cache.tables(key, () =>
+      Array.from({ length: outChannels }, (_, c) => {
+        const f = composed(steps, values, channels, c);
+        const t = new Float32Array(size);
+        for (let k = 0; k < size; k++) t[k] = f(min + k);
+        return t;
+      }));
+  }
+
+  /**
+   * The image the chain gives for a resolved upload. With `scratch`, a lookup-table chain writes into it
+   * (for a convex stage to read and drop).
+   */
+  image(upload: Upload, ready: Ready, scratch?: Float32Array): Image {
+    const steps = this.shape.steps;
+    const { header, values, channels } = ready;
     const px = upload.pixels;
     const { frames, channels: samples, plane } = channelView(upload.image.shape);
     const outChannels = channels[channels.length - 1];
     let data: Float32Array;
     if (px.type === "raw" && px.bitsStored <= 16 && steps.length > 0) {
-      const { min, size } = storedRange(px);
-      const key = `${px.bitsStored}:${px.signed}:${outChannels}:${
-        JSON.stringify(values.map((v) => v.values))
-      }`;
-      const tables = this.#cache.tables(key, () =>
-        Array.from({ length: outChannels }, (_, c) => {
-          const f = composed(steps, values, channels, c);
-          const t = new Float32Array(size);
-          for (let k = 0; k < size; k++) t[k] = f(min + k);
-          return t;
-        }));
-      data = lookUp(px, [frames, samples, plane], tables, scratch);
+      data = lookUp(px, [frames, samples, plane], this.tables(px, ready), scratch);
     } else {
       const stored = px.type === "raw" ? storedValues(px, [frames, samples, plane]) : px.data;
       const fns = Array.from({ length: outChannels }, (_, c) => composed(steps, values, channels, c));
@@ -245,10 +287,52 @@ export class FusedChain {
         ? stored
         : mapChannels(stored, upload.image.shape, outChannels, (x, c) => fns[c](x));
     }
-    const pending = steps.flatMap((step, j) =>
-      step.hoisted ? [{ produces: step.placed.stage.produces, notes: values[j].notes }] : []
+    return { ...header, data };
+  }
+
+  /**
+   * Runs the chain on one upload: the image the last fused step gives (hoisted notes still pending). With
+   * `scratch`, a lookup-table chain writes into it (for a convex stage to read and drop).
+   */
+  run(upload: Upload, scratch?: Float32Array): FusedOutcome {
+    const ready = this.resolve(upload);
+    if (!ready.ok) return ready;
+    return { ok: true, image: this.image(upload, ready, scratch), pending: ready.pending };
+  }
+
+  /**
+   * The entry stage's result straight from the stored words and the chain's tables (its `fromLookup`), with
+   * the hoisted steps settled; undefined when there is no such stage or it declines. A failure is a
+   * {@link ChainFailure} at the entry stage.
+   */
+  enter(plan: Plan, upload: Upload, ready: Ready): Effect.Effect<Image | undefined, ChainFailure, unknown> {
+    const placed = this.entry === undefined ? undefined : plan.stages[this.entry];
+    const px = upload.pixels;
+    if (!placed?.stage.fromLookup || px.type !== "raw" || px.bitsStored > 16) {
+      return Effect.succeed(undefined);
+    }
+    if (ready.header.kind === "prediction") return Effect.succeed(undefined);
+    const input: LookupInput = {
+      pixels: px,
+      samples: channelView(upload.image.shape).channels,
+      tables: this.tables(px, ready),
+      offset: px.signed ? 2 ** (px.bitsStored - 1) : 0,
+      header: ready.header,
+    };
+    let effect: Effect.Effect<Image, unknown, unknown> | undefined;
+    try {
+      effect = placed.stage.fromLookup(input, placed.params);
+    } catch (e) {
+      return Effect.fail(new ChainFailure(e, placed.label));
+    }
+    if (!effect) return Effect.succeed(undefined);
+    return Effect.flatMap(
+      Effect.exit(effect),
+      (exit) =>
+        Exit.isSuccess(exit)
+          ? Effect.succeed(settle(exit.value, ready.pending))
+          : Effect.fail(new ChainFailure(failureOf(exit.cause), placed.label)),
     );
-    return { ok: true, image: { ...header, data }, pending };
   }
 }
 
@@ -260,24 +344,28 @@ export const settle = (image: Image, pending: ReadonlyArray<Pending>): Image =>
     notes: p.notes ? { ...img.notes, ...p.notes } : img.notes,
   }), image);
 
-/** A coded failure of the chain, at the stage that raised it. */
+/** A failure of the chain (a coded error, or the entry stage's own failure), at the stage that raised it. */
 export class ChainFailure extends Error {
-  constructor(readonly error: CodedError, readonly stage: string) {
-    super(error.message);
+  constructor(readonly error: unknown, readonly stage: string) {
+    super(toCodedError(error).message);
   }
 }
 
 /** The image the source stage and the fused chain give for one file, and what a convex stage owes it. */
 export interface Loaded {
   readonly image: Image;
-  /** Set when the image went through the chain: its stages are skipped, `pending` settled after convex. */
-  readonly fused?: { readonly pending: ReadonlyArray<Pending> };
+  /**
+   * Set when the image went through the chain: its stages are skipped, `pending` settled after convex; with
+   * `through`, the entry stage (at that index) ran too, from the lookup tables, and is skipped as well.
+   */
+  readonly fused?: { readonly pending: ReadonlyArray<Pending>; readonly through?: number };
 }
 
 /**
  * Runs the source stage on a file, through the fused chain when there is one (`prepare`, then the chain),
- * else - or when the chain declines the image - the source stage's `run`. A failure of a chain step is a
- * {@link ChainFailure} naming that step.
+ * else - or when the chain declines the image - the source stage's `run`. When the convex stage after the
+ * chain takes the stored words and tables ({@link FusedChain.enter}), the chain's image is never made and
+ * that stage is done too. A failure of a chain step (or of that stage) is a {@link ChainFailure} naming it.
  */
 export const loadSource = (
   plan: Plan,
@@ -289,9 +377,14 @@ export const loadSource = (
     const source = plan.source;
     if (chain && source.stage.prepare) {
       const upload = (yield* source.stage.prepare(file, source.params)) as Upload;
-      const outcome = chain.run(upload, scratch?.(upload));
-      if (outcome.ok) return { image: outcome.image, fused: { pending: outcome.pending } };
-      if ("error" in outcome) return yield* Effect.fail(new ChainFailure(outcome.error, outcome.stage));
+      const ready = chain.resolve(upload);
+      if (ready.ok) {
+        const entered = yield* chain.enter(plan, upload, ready);
+        if (entered) return { image: entered, fused: { pending: [], through: chain.entry } };
+        const image = chain.image(upload, ready, scratch?.(upload));
+        return { image, fused: { pending: ready.pending } };
+      }
+      if ("error" in ready) return yield* Effect.fail(new ChainFailure(ready.error, ready.stage));
       // The fused form declined this image (e.g. a Modality LUT Sequence): the stages one by one.
     }
     return { image: yield* source.stage.run(file, source.params) };
@@ -299,7 +392,7 @@ export const loadSource = (
 
 /** True when stage `i` runs on its own for this image (not replaced by the chain it went through). */
 export const runsAlone = (chain: FusedChain | undefined, loaded: Loaded, i: number): boolean =>
-  !(loaded.fused && chain?.shape.fused.has(i));
+  !(loaded.fused && (chain?.shape.fused.has(i) || loaded.fused.through === i));
 
 /** The image after stage `i`: a chain's hoisted steps are settled after the convex stage. */
 export const afterStage = (chain: FusedChain | undefined, loaded: Loaded, i: number, image: Image): Image =>

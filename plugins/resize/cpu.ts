@@ -35,8 +35,8 @@ export interface AxisTable {
   readonly identity: boolean;
 }
 
-import { tensorBuffer } from "../../plugin.ts";
-import { simdResize } from "./cpu_simd.ts";
+import { type LookupInput, tensorBuffer } from "../../plugin.ts";
+import { simdResize, simdResizeLookup } from "./cpu_simd.ts";
 
 const f32 = Math.fround;
 
@@ -316,6 +316,57 @@ export function resizePlanesJs(...args: Parameters<typeof resizePlanes>): Float3
   const [src, planes, rows, cols] = args;
   const [h, v] = resizeTables(...args);
   return jsResize(src, planes, rows, cols, h, v);
+}
+
+/** Why {@link resizeLookup} cannot read these words (the caller then resizes the looked-up image). */
+function lookupUnsupported(input: LookupInput, outRows: number, outCols: number): string | undefined {
+  const { pixels: px, samples, tables, header } = input;
+  if (header.shape.length !== 4) return "not [frames, channels, rows, cols]";
+  const [frames, channels, rows, cols] = header.shape;
+  if (rows === outRows && cols === outCols) return "size kept";
+  if (px.byteSwap) return "big endian";
+  if (px.bitsAllocated !== 8 && px.bitsAllocated !== 16) return "32-bit words";
+  if (px.bitsStored < 1 || px.bitsStored > 16) return "BitsStored out of range";
+  if (samples > 1 && px.planar !== 1) return "interleaved samples";
+  if (samples !== 1 && samples !== channels) return "channels differ from samples";
+  if (tables.length !== channels || tables.some((t) => t.length < 2 ** px.bitsStored)) return "tables";
+  const wordBytes = px.bitsAllocated / 8;
+  if (px.bytes.length < frames * samples * rows * cols * wordBytes) return "pixel data too short";
+  return undefined;
+}
+
+/**
+ * {@link resizePlanes} of the image a fused chain's lookup tables give (see `LookupInput` in the plugin API),
+ * without making that image: the words are looked up in WebAssembly, a few rows at a time, into the rows the
+ * width pass reads. Bit for bit `resizePlanes` of the looked-up image. Undefined (the caller resizes the
+ * looked-up image) for words it does not read - big endian, 32-bit, interleaved samples, too few bytes -,
+ * for a size kept, and where WebAssembly SIMD is missing.
+ */
+export function resizeLookup(
+  input: LookupInput,
+  outRows: number,
+  outCols: number,
+  filter: ResizeFilter,
+  antialias: boolean,
+): Float32Array | undefined {
+  if (lookupUnsupported(input, outRows, outCols)) return undefined;
+  const { pixels: px, samples, tables, offset, header } = input;
+  const [frames, channels, rows, cols] = header.shape;
+  const plane = rows * cols;
+  const h = cachedAxisTable(cols, outCols, filter, antialias);
+  const v = cachedAxisTable(rows, outRows, filter, antialias);
+  const words = {
+    bytes: px.bytes,
+    wordBytes: px.bitsAllocated / 8 as 1 | 2,
+    frames,
+    channels,
+    first: (p: number) => (Math.floor(p / channels) * samples + (samples === 1 ? 0 : p % channels)) * plane,
+    tables,
+    shift: px.shift,
+    mask: 2 ** px.bitsStored - 1,
+    offset,
+  };
+  return simdResizeLookup(words, rows, cols, h, v);
 }
 
 /** The JS passes' intermediate image, reused across calls (this thread's). */

@@ -8,6 +8,14 @@
  * and per add (the JS passes round once per multiply-add), so the two paths agree to about 1e-7 on [0, 1]
  * data; nearest and identity axes (weight 1) are bit-identical.
  *
+ * {@link simdResizeLookup} is the same passes over planes that stored words and lookup tables give (the fused
+ * CPU chain, `LookupInput` in the plugin API), without making them: `CHUNK` rows of words at a time are
+ * copied in, and `hpassLookup` looks each strip up straight into its transposed form (the float rows are
+ * never written); when only the height changes, `lookup16` / `lookup8` make the plane's rows. Entries are
+ * copied as 32-bit integers, so the floats, and the result, are bit for bit those of the looked-up image.
+ * The lookup tables are written into the module's memory once (above the buffers of the call) and kept
+ * while the same tables come back at the same place; a plain resize whose buffers reach them forgets them.
+ *
  * One module instance (and one `WebAssembly.Memory`) per JS realm (each worker thread has its own), grown as
  * needed and reused across calls; the tables are rewritten only when they change. The output array comes from
  * the plugin API's `tensorBuffer` (recycled by the runtime), as the JS path's does. Where WebAssembly SIMD is
@@ -46,6 +54,57 @@ interface Kernels {
     scratch: number,
     strip: number,
   ) => void;
+  readonly hpassLookup: (
+    src: number,
+    dst: number,
+    rows: number,
+    cols: number,
+    outCols: number,
+    start: number,
+    count: number,
+    weights: number,
+    stride: number,
+    scratch: number,
+    strip: number,
+    table: number,
+    shift: number,
+    mask: number,
+    offset: number,
+    width: number,
+  ) => void;
+  readonly lookup16: LookupKernel;
+  readonly lookup8: LookupKernel;
+}
+
+/** `lookup16` / `lookup8`: `n` words at `src` -> `n` floats at `dst`, `table[((w >> shift) & mask) ^ offset]`. */
+type LookupKernel = (
+  src: number,
+  dst: number,
+  n: number,
+  table: number,
+  shift: number,
+  mask: number,
+  offset: number,
+) => void;
+
+/**
+ * Planes of stored words and the lookup tables that turn them into the input of the resize (the fused CPU
+ * chain, see `LookupInput` in the plugin API): plane `p` (frame `p / channels`, channel `c = p % channels`)
+ * is the words at word index `first(p)` onwards, looked up through `tables[c]`.
+ */
+export interface WordPlanes {
+  /** The words, little endian, `wordBytes` each (a view; any byte offset). */
+  readonly bytes: Uint8Array;
+  readonly wordBytes: 1 | 2;
+  readonly frames: number;
+  /** Output channels (one table each). */
+  readonly channels: number;
+  /** Word index of the first word of output plane `p`. */
+  readonly first: (p: number) => number;
+  readonly tables: ReadonlyArray<Float32Array>;
+  readonly shift: number;
+  readonly mask: number;
+  readonly offset: number;
 }
 
 /** Input rows per strip of the width pass (the module has a kernel specialised to 16). */
@@ -80,6 +139,14 @@ interface Layout {
   /** The width pass's strips: (cols + outCols) * STRIP floats. */
   readonly scratch: number;
   readonly end: number;
+}
+
+/** How the passes get their input, plane `p`: */
+interface Source {
+  /** The whole plane, as floats at byte address `into` (when only the height pass runs). */
+  readonly plane: (p: number, into: number) => void;
+  /** The width pass of `n` rows from row `row` into byte address `into` ([n, outCols] floats). */
+  readonly widthRows: (p: number, row: number, n: number, into: number) => void;
 }
 
 const NO_TABLE: TableAt = { start: 0, count: 0, weights: 0, stride: 0 };
@@ -121,12 +188,16 @@ class SimdResizer {
   readonly #k: Kernels;
   #f32: Float32Array;
   #i32: Int32Array;
+  #u8: Uint8Array;
   #tables: [AxisTable | undefined, AxisTable | undefined] = [undefined, undefined];
+  /** Lookup tables in memory, by channel, and where each was written. */
+  #luts: Array<{ readonly table: Float32Array; readonly at: number }> = [];
 
   constructor(module: WebAssembly.Module) {
     this.#k = new WebAssembly.Instance(module, {}).exports as unknown as Kernels;
     this.#f32 = new Float32Array(this.#k.memory.buffer);
     this.#i32 = new Int32Array(this.#k.memory.buffer);
+    this.#u8 = new Uint8Array(this.#k.memory.buffer);
   }
 
   /** Grows the memory to `bytes` (false when it cannot), refreshing the views. */
@@ -143,6 +214,7 @@ class SimdResizer {
     if (this.#f32.buffer !== memory.buffer) {
       this.#f32 = new Float32Array(memory.buffer);
       this.#i32 = new Int32Array(memory.buffer);
+      this.#u8 = new Uint8Array(memory.buffer);
     }
     return true;
   }
@@ -159,31 +231,40 @@ class SimdResizer {
     this.#tables = [h, v];
   }
 
-  /** The width pass of one plane (at `src[base]`) into `at.middle`, `CHUNK` rows copied in at a time. */
-  #widthPass(src: Float32Array, base: number, rows: number, cols: number, h: AxisTable, at: Layout) {
-    const outCols = h.start.length;
-    const { start, count, weights, stride } = at.h;
-    for (let r = 0; r < rows; r += CHUNK) {
-      const n = Math.min(CHUNK, rows - r);
-      this.#f32.set(src.subarray(base + r * cols, base + (r + n) * cols), at.input / 4);
-      const into = at.middle + r * outCols * 4;
-      this.#k.hpass(at.input, into, n, cols, outCols, start, count, weights, stride, at.scratch, STRIP);
-    }
+  /** Writes the lookup tables from byte `at` on (one after another), unless they are already there. */
+  #loadLuts(tables: ReadonlyArray<Float32Array>, at: number): number[] {
+    return tables.map((table, c) => {
+      const held = this.#luts[c];
+      if (held?.table !== table || held.at !== at) {
+        this.#f32.set(table, at / 4); // same element type: a byte copy, the floats' bits unchanged
+        this.#luts[c] = { table, at };
+      }
+      const here = at;
+      at += align(table.length * 4);
+      return here;
+    });
   }
 
-  /** {@link simdResize} for this instance; undefined when the memory cannot hold one plane. */
-  resize(src: Float32Array, planes: number, rows: number, cols: number, h: AxisTable, v: AxisTable) {
-    const at = layout(rows, cols, h, v);
-    if (!this.#reserve(at.end)) return undefined;
+  /** Forgets the lookup tables when a call's buffers (bytes below `end`) may overwrite one. */
+  #clobber(end: number): void {
+    if (this.#luts.some((l) => l.at < end)) this.#luts = [];
+  }
+
+  /** Both passes over every plane, their input from `source`, into a new tensor. */
+  #planes(source: Source, planes: number, rows: number, h: AxisTable, v: AxisTable, at: Layout) {
     this.#loadTables(at, h, v);
     const outRows = v.start.length;
     const outCols = h.start.length;
-    const inPlane = rows * cols;
     const outPlane = outRows * outCols;
     const out = tensorBuffer(planes * outPlane);
     for (let p = 0; p < planes; p++) {
-      if (h.identity) this.#f32.set(src.subarray(p * inPlane, (p + 1) * inPlane), at.input / 4);
-      else this.#widthPass(src, p * inPlane, rows, cols, h, at);
+      if (h.identity) source.plane(p, at.input);
+      else {
+        // The width pass, `CHUNK` input rows at a time (they stay in cache).
+        for (let r = 0; r < rows; r += CHUNK) {
+          source.widthRows(p, r, Math.min(CHUNK, rows - r), at.middle + r * outCols * 4);
+        }
+      }
       if (!v.identity) {
         const t = at.v;
         this.#k.vpass(at.middle, at.output, outCols, outRows, t.start, t.count, t.weights, t.stride);
@@ -191,6 +272,88 @@ class SimdResizer {
       out.set(this.#f32.subarray(at.output / 4, at.output / 4 + outPlane), p * outPlane);
     }
     return out;
+  }
+
+  /** {@link simdResize} for this instance; undefined when the memory cannot hold one plane. */
+  resize(src: Float32Array, planes: number, rows: number, cols: number, h: AxisTable, v: AxisTable) {
+    const at = layout(rows, cols, h, v);
+    if (!this.#reserve(at.end)) return undefined;
+    this.#clobber(at.end);
+    const inPlane = rows * cols;
+    const outCols = h.start.length;
+    const { start, count, weights, stride } = at.h;
+    const copy = (from: number, n: number, into: number) =>
+      this.#f32.set(src.subarray(from, from + n), into / 4);
+    return this.#planes(
+      {
+        plane: (p, into) => copy(p * inPlane, inPlane, into),
+        widthRows: (p, row, n, into) => {
+          copy(p * inPlane + row * cols, n * cols, at.input);
+          this.#k.hpass(at.input, into, n, cols, outCols, start, count, weights, stride, at.scratch, STRIP);
+        },
+      },
+      planes,
+      rows,
+      h,
+      v,
+      at,
+    );
+  }
+
+  /** {@link simdResizeLookup} for this instance; undefined when the memory cannot hold one plane. */
+  resizeLookup(w: WordPlanes, rows: number, cols: number, h: AxisTable, v: AxisTable) {
+    const at = layout(rows, cols, h, v);
+    const wordsAt = at.end;
+    const wordsBytes = (h.identity ? rows : Math.min(rows, CHUNK)) * cols * w.wordBytes;
+    const lutsAt = wordsAt + align(wordsBytes);
+    const end = w.tables.reduce((e, t) => e + align(t.length * 4), lutsAt);
+    if (!this.#reserve(end)) return undefined;
+    this.#clobber(lutsAt);
+    const luts = this.#loadLuts(w.tables, lutsAt);
+    const { bytes, wordBytes, channels, shift, mask, offset } = w;
+    const outCols = h.start.length;
+    const { start, count, weights, stride } = at.h;
+    /** Copies `n` rows of plane p's words from row `row` to `wordsAt`. */
+    const copy = (p: number, row: number, n: number) => {
+      const from = (w.first(p) + row * cols) * wordBytes;
+      this.#u8.set(bytes.subarray(from, from + n * cols * wordBytes), wordsAt);
+    };
+    const lookup = wordBytes === 2 ? this.#k.lookup16 : this.#k.lookup8;
+    return this.#planes(
+      {
+        plane: (p, into) => {
+          copy(p, 0, rows);
+          lookup(wordsAt, into, rows * cols, luts[p % channels], shift, mask, offset);
+        },
+        widthRows: (p, row, n, into) => {
+          copy(p, row, n);
+          const lut = luts[p % channels];
+          this.#k.hpassLookup(
+            wordsAt,
+            into,
+            n,
+            cols,
+            outCols,
+            start,
+            count,
+            weights,
+            stride,
+            at.scratch,
+            STRIP,
+            lut,
+            shift,
+            mask,
+            offset,
+            wordBytes,
+          );
+        },
+      },
+      w.frames * channels,
+      rows,
+      h,
+      v,
+      at,
+    );
   }
 }
 
@@ -225,4 +388,23 @@ export function simdResize(
   if (!simdAvailable()) return undefined;
   instance ??= new SimdResizer(compiled!);
   return instance.resize(src, planes, rows, cols, h, v);
+}
+
+/**
+ * {@link simdResize} of the planes that `words` looked up through its tables give (see {@link WordPlanes}),
+ * without making them: `CHUNK` rows of words at a time are copied into the module's memory and looked up
+ * into the rows the width pass reads. The result is the same, bit for bit, as looking the planes up first.
+ * Undefined when SIMD is unavailable or the memory cannot hold a plane; the caller checks the arguments
+ * (sizes, enough bytes, table lengths).
+ */
+export function simdResizeLookup(
+  words: WordPlanes,
+  rows: number,
+  cols: number,
+  h: AxisTable,
+  v: AxisTable,
+): Float32Array | undefined {
+  if (!simdAvailable()) return undefined;
+  instance ??= new SimdResizer(compiled!);
+  return instance.resizeLookup(words, rows, cols, h, v);
 }

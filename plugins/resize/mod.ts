@@ -10,8 +10,8 @@
  */
 import * as Effect from "effect/Effect";
 import * as Schema from "effect/Schema";
-import { defineStage, withData } from "../../plugin.ts";
-import { resizePlanes } from "./cpu.ts";
+import { defineStage, type Image, withData } from "../../plugin.ts";
+import { type ResizeFilter, resizeLookup, resizePlanes } from "./cpu.ts";
 import { resizeBatch } from "./gpu.ts";
 
 const Size = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 16384 }));
@@ -26,6 +26,24 @@ const Params = Schema.Struct({
     Schema.Boolean.annotate({ description: "default true, as torchvision >= 0.17 (bilinear only)" }),
   ),
 });
+
+type ResizeParams = typeof Params.Type;
+
+/** The filter and antialias flag of the params. */
+const filterOf = (p: ResizeParams): { readonly filter: ResizeFilter; readonly antialias: boolean } => {
+  const filter = p.filter ?? "bilinear";
+  return { filter, antialias: filter === "bilinear" && (p.antialias ?? true) };
+};
+
+/** The resized image: `data` ([frames, channels, height, width]) with the stage's note. */
+const resized = (image: Image, data: Float32Array, p: ResizeParams): Image => {
+  const [frames, channels, rows, cols] = image.shape;
+  const { filter, antialias } = filterOf(p);
+  return withData(image, data, {
+    shape: [frames, channels, p.height, p.width],
+    notes: { resize: { from: [rows, cols], to: [p.height, p.width], filter, antialias } },
+  });
+};
 
 /** The `resize` stage. */
 export const resize = defineStage({
@@ -45,8 +63,7 @@ export const resize = defineStage({
     Effect.sync(() => {
       const [frames, channels, rows, cols] = image.shape;
       if (rows === p.height && cols === p.width) return image;
-      const filter = p.filter ?? "bilinear";
-      const antialias = filter === "bilinear" && (p.antialias ?? true);
+      const { filter, antialias } = filterOf(p);
       const data = resizePlanes(
         image.data,
         frames * channels,
@@ -57,11 +74,13 @@ export const resize = defineStage({
         filter,
         antialias,
       );
-      return withData(image, data, {
-        shape: [frames, channels, p.height, p.width],
-        notes: { resize: { from: [rows, cols], to: [p.height, p.width], filter, antialias } },
-      });
+      return resized(image, data, p);
     }),
+  fromLookup: (input, p) => {
+    const { filter, antialias } = filterOf(p);
+    const data = resizeLookup(input, p.height, p.width, filter, antialias);
+    return data && Effect.succeed(resized({ ...input.header, data }, data, p));
+  },
   gpu: {
     kind: "kernel",
     recordsOnly: true,

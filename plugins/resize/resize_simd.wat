@@ -19,6 +19,12 @@
 ;; cache), strips of 32 rows no longer fit L1, and with the generic `vpass` on its strips the width pass takes
 ;; 20 % longer.
 ;;
+;; Stored words instead of floats (the fused CPU chain's lookup table over the stored values, see
+;; plugins/resize/cpu_simd.ts): `hpassLookup` is `hpass` whose strips are looked up straight into their
+;; transposed form (`lookupT` instead of the first `transpose`), and `lookup16` / `lookup8` make plain rows
+;; (for a height-only resize). Table indices are computed 8 words at a time in SIMD; each entry is copied as a
+;; 32-bit integer, so the floats are the table's bits exactly.
+;;
 ;; Filter tables (per output index): `start` and `count` are i32 arrays, `weights` an f32 array with `stride`
 ;; entries per output index (the layout of `axisTable` in cpu.ts). Taps are summed in order k = 0, 1, ...,
 ;; each multiply and add rounded to float32 (the JS passes round once per multiply-add; the results differ by
@@ -261,10 +267,34 @@
   ;; hpass: the width pass, src [rows, cols] -> dst [rows, outCols], dst[r][x] = sum_k weights[x * stride + k]
   ;; * src[r][start[x] + k]. Works on strips of `strip` input rows through `scratch`, which must hold
   ;; (cols + outCols) * strip floats: the transposed strip [cols, h], then its resized form [outCols, h].
-  (func $hpass (export "hpass")
+  (func (export "hpass")
     (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32) (param $outCols i32)
     (param $start i32) (param $count i32) (param $weights i32) (param $stride i32)
     (param $scratch i32) (param $strip i32)
+    (call $hstrips (local.get $src) (local.get $dst) (local.get $rows) (local.get $cols) (local.get $outCols)
+      (local.get $start) (local.get $count) (local.get $weights) (local.get $stride)
+      (local.get $scratch) (local.get $strip)
+      (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+
+  ;; hpassLookup: `hpass` of the rows that `lookup16` (width 2) or `lookup8` (width 1) would make of the words
+  ;; at `src` ([rows, cols] words): each strip's words are looked up straight into the transposed strip, so
+  ;; the rows themselves are never written (same floats, same sums as the lookup then `hpass`).
+  (func (export "hpassLookup")
+    (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32) (param $outCols i32)
+    (param $start i32) (param $count i32) (param $weights i32) (param $stride i32)
+    (param $scratch i32) (param $strip i32)
+    (param $table i32) (param $shift i32) (param $mask i32) (param $offset i32) (param $width i32)
+    (call $hstrips (local.get $src) (local.get $dst) (local.get $rows) (local.get $cols) (local.get $outCols)
+      (local.get $start) (local.get $count) (local.get $weights) (local.get $stride)
+      (local.get $scratch) (local.get $strip)
+      (local.get $table) (local.get $shift) (local.get $mask) (local.get $offset) (local.get $width)))
+
+  ;; The strips of `hpass` (`width` 0: src holds floats) and `hpassLookup` (`width` 1 or 2: src holds words).
+  (func $hstrips
+    (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32) (param $outCols i32)
+    (param $start i32) (param $count i32) (param $weights i32) (param $stride i32)
+    (param $scratch i32) (param $strip i32)
+    (param $table i32) (param $shift i32) (param $mask i32) (param $offset i32) (param $width i32)
     (local $r i32) (local $h i32) (local $resized i32)
     (local.set $resized
       (i32.add (local.get $scratch) (i32.shl (i32.mul (local.get $cols) (local.get $strip)) (i32.const 2))))
@@ -274,9 +304,14 @@
         ;; h = min(strip, rows - r)
         (local.set $h (i32.sub (local.get $rows) (local.get $r)))
         (if (i32.gt_u (local.get $h) (local.get $strip)) (then (local.set $h (local.get $strip))))
-        (call $transpose
-          (i32.add (local.get $src) (i32.shl (i32.mul (local.get $r) (local.get $cols)) (i32.const 2)))
-          (local.get $scratch) (local.get $h) (local.get $cols))
+        (if (i32.eqz (local.get $width))
+          (then (call $transpose
+            (i32.add (local.get $src) (i32.shl (i32.mul (local.get $r) (local.get $cols)) (i32.const 2)))
+            (local.get $scratch) (local.get $h) (local.get $cols)))
+          (else (call $lookupT
+            (i32.add (local.get $src) (i32.mul (i32.mul (local.get $r) (local.get $cols)) (local.get $width)))
+            (local.get $scratch) (local.get $h) (local.get $cols)
+            (local.get $table) (local.get $shift) (local.get $mask) (local.get $offset) (local.get $width))))
         (if (i32.eq (local.get $h) (i32.const 16))
           (then (call $vpass16 (local.get $scratch) (local.get $resized) (local.get $outCols)
             (local.get $start) (local.get $count) (local.get $weights) (local.get $stride)))
@@ -287,4 +322,136 @@
           (local.get $outCols) (local.get $h))
         (local.set $r (i32.add (local.get $r) (local.get $strip)))
         (br $nextStrip))))
+
+  ;; lookupT: the lookup of `h` rows of `cols` words at `src` (see $lookup), transposed: dst [cols, h],
+  ;; dst[c][r] = table[index(word[r][c])]. Indices 8 words at a time as in $lookup; each entry copied as i32.
+  (func $lookupT (param $src i32) (param $dst i32) (param $h i32) (param $cols i32)
+    (param $table i32) (param $shift i32) (param $mask i32) (param $offset i32) (param $width i32)
+    (local $r i32) (local $p i32) (local $end i32) (local $d i32) (local $step i32)
+    (local $w v128) (local $m v128) (local $o v128) (local $t v128) (local $a v128)
+    (local.set $m (i16x8.splat (local.get $mask)))
+    (local.set $o (i16x8.splat (local.get $offset)))
+    (local.set $t (i32x4.splat (local.get $table)))
+    (local.set $step (i32.shl (local.get $h) (i32.const 2)))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $h)))
+        ;; p: this row's words; d: dst column 0 of row r; end: end of the 8-word blocks
+        (local.set $p (i32.add (local.get $src) (i32.mul (i32.mul (local.get $r) (local.get $cols)) (local.get $width))))
+        (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $r) (i32.const 2))))
+        (local.set $end (i32.add (local.get $p)
+          (i32.mul (i32.and (local.get $cols) (i32.const -8)) (local.get $width))))
+        (block $blocksDone
+          (loop $block
+            (br_if $blocksDone (i32.ge_u (local.get $p) (local.get $end)))
+            (local.set $w
+              (if (result v128) (i32.eq (local.get $width) (i32.const 2))
+                (then (v128.load (local.get $p)))
+                (else (v128.load8x8_u (local.get $p)))))
+            (local.set $w (v128.xor (v128.and (i16x8.shr_u (local.get $w) (local.get $shift)) (local.get $m))
+              (local.get $o)))
+            (local.set $a (i32x4.add (local.get $t) (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $w)) (i32.const 2))))
+            (local.set $d (call $put (local.get $d) (local.get $step) (local.get $a)))
+            (local.set $a (i32x4.add (local.get $t) (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $w)) (i32.const 2))))
+            (local.set $d (call $put (local.get $d) (local.get $step) (local.get $a)))
+            (local.set $p (i32.add (local.get $p) (i32.shl (local.get $width) (i32.const 3))))
+            (br $block)))
+        ;; the last cols % 8 words of the row
+        (local.set $end (i32.add (local.get $end) (i32.mul (i32.and (local.get $cols) (i32.const 7)) (local.get $width))))
+        (block $wordsDone
+          (loop $word
+            (br_if $wordsDone (i32.ge_u (local.get $p) (local.get $end)))
+            (i32.store (local.get $d) (i32.load (call $entry (local.get $p) (local.get $table)
+              (local.get $shift) (local.get $mask) (local.get $offset) (local.get $width))))
+            (local.set $p (i32.add (local.get $p) (local.get $width)))
+            (local.set $d (i32.add (local.get $d) (local.get $step)))
+            (br $word)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row))))
+
+  ;; Copies the 4 entries at the addresses of `a` to d, d + step, d + 2 step, d + 3 step; returns d + 4 step.
+  (func $put (param $d i32) (param $step i32) (param $a v128) (result i32)
+    (i32.store (local.get $d) (i32.load (i32x4.extract_lane 0 (local.get $a))))
+    (local.set $d (i32.add (local.get $d) (local.get $step)))
+    (i32.store (local.get $d) (i32.load (i32x4.extract_lane 1 (local.get $a))))
+    (local.set $d (i32.add (local.get $d) (local.get $step)))
+    (i32.store (local.get $d) (i32.load (i32x4.extract_lane 2 (local.get $a))))
+    (local.set $d (i32.add (local.get $d) (local.get $step)))
+    (i32.store (local.get $d) (i32.load (i32x4.extract_lane 3 (local.get $a))))
+    (i32.add (local.get $d) (local.get $step)))
+
+  ;; The address of the table entry of the word at `p` (`width` bytes, little endian).
+  (func $entry (param $p i32) (param $table i32) (param $shift i32) (param $mask i32) (param $offset i32)
+    (param $width i32) (result i32)
+    (i32.add (local.get $table) (i32.shl
+      (i32.xor
+        (i32.and
+          (i32.shr_u
+            (if (result i32) (i32.eq (local.get $width) (i32.const 2))
+              (then (i32.load16_u (local.get $p)))
+              (else (i32.load8_u (local.get $p))))
+            (local.get $shift))
+          (local.get $mask))
+        (local.get $offset))
+      (i32.const 2))))
+
+  ;; The lookup of `lookup16` / `lookup8`: dst[i] = table[((word[i] >> shift) & mask) ^ offset] for i < n,
+  ;; words of `width` bytes (2 or 1, little endian) from `src`, entries copied as i32 (bit-exact floats).
+  ;; Indices: 8 words at a time (shift, mask, xor in i16x8, widened to byte addresses in i32x4), then the
+  ;; last n % 8 words one at a time.
+  (func $lookup (param $src i32) (param $dst i32) (param $n i32) (param $table i32)
+    (param $shift i32) (param $mask i32) (param $offset i32) (param $width i32)
+    (local $end i32) (local $w v128) (local $m v128) (local $o v128) (local $t v128) (local $a v128)
+    (local.set $m (i16x8.splat (local.get $mask)))
+    (local.set $o (i16x8.splat (local.get $offset)))
+    (local.set $t (i32x4.splat (local.get $table)))
+    ;; end of the 8-word blocks, in bytes of src
+    (local.set $end (i32.add (local.get $src)
+      (i32.mul (i32.and (local.get $n) (i32.const -8)) (local.get $width))))
+    (block $blocksDone
+      (loop $block
+        (br_if $blocksDone (i32.ge_u (local.get $src) (local.get $end)))
+        (local.set $w
+          (if (result v128) (i32.eq (local.get $width) (i32.const 2))
+            (then (v128.load (local.get $src)))
+            (else (v128.load8x8_u (local.get $src)))))
+        ;; table indices, u16 lanes
+        (local.set $w (v128.xor (v128.and (i16x8.shr_u (local.get $w) (local.get $shift)) (local.get $m))
+          (local.get $o)))
+        ;; entries' addresses: table + index * 4, four lanes at a time
+        (local.set $a (i32x4.add (local.get $t) (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $w)) (i32.const 2))))
+        (i32.store offset=0 (local.get $dst) (i32.load (i32x4.extract_lane 0 (local.get $a))))
+        (i32.store offset=4 (local.get $dst) (i32.load (i32x4.extract_lane 1 (local.get $a))))
+        (i32.store offset=8 (local.get $dst) (i32.load (i32x4.extract_lane 2 (local.get $a))))
+        (i32.store offset=12 (local.get $dst) (i32.load (i32x4.extract_lane 3 (local.get $a))))
+        (local.set $a (i32x4.add (local.get $t) (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $w)) (i32.const 2))))
+        (i32.store offset=16 (local.get $dst) (i32.load (i32x4.extract_lane 0 (local.get $a))))
+        (i32.store offset=20 (local.get $dst) (i32.load (i32x4.extract_lane 1 (local.get $a))))
+        (i32.store offset=24 (local.get $dst) (i32.load (i32x4.extract_lane 2 (local.get $a))))
+        (i32.store offset=28 (local.get $dst) (i32.load (i32x4.extract_lane 3 (local.get $a))))
+        (local.set $src (i32.add (local.get $src) (i32.shl (local.get $width) (i32.const 3))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (br $block)))
+    ;; the last n % 8 words
+    (local.set $end (i32.add (local.get $end) (i32.mul (i32.and (local.get $n) (i32.const 7)) (local.get $width))))
+    (block $wordsDone
+      (loop $word
+        (br_if $wordsDone (i32.ge_u (local.get $src) (local.get $end)))
+        (i32.store (local.get $dst) (i32.load (call $entry (local.get $src) (local.get $table)
+          (local.get $shift) (local.get $mask) (local.get $offset) (local.get $width))))
+        (local.set $src (i32.add (local.get $src) (local.get $width)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (br $word))))
+
+  ;; lookup16: n 16-bit little-endian words at `src` -> n floats at `dst` through `table` (see $lookup).
+  (func (export "lookup16") (param $src i32) (param $dst i32) (param $n i32) (param $table i32)
+    (param $shift i32) (param $mask i32) (param $offset i32)
+    (call $lookup (local.get $src) (local.get $dst) (local.get $n) (local.get $table)
+      (local.get $shift) (local.get $mask) (local.get $offset) (i32.const 2)))
+
+  ;; lookup8: n 8-bit words at `src` -> n floats at `dst` through `table` (see $lookup).
+  (func (export "lookup8") (param $src i32) (param $dst i32) (param $n i32) (param $table i32)
+    (param $shift i32) (param $mask i32) (param $offset i32)
+    (call $lookup (local.get $src) (local.get $dst) (local.get $n) (local.get $table)
+      (local.get $shift) (local.get $mask) (local.get $offset) (i32.const 1)))
 )
