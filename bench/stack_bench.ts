@@ -66,6 +66,7 @@ try {
       ...[
         "run",
         "-A",
+        "--node-modules-dir=manual",
         "--v8-flags=--max-semi-space-size=4",
         "cli.ts",
         "run",

@@ -73,7 +73,16 @@ const fmt = (s: number) => (Number.isNaN(s) ? "-" : `${s.toFixed(3)} s`);
 const main = async () => {
   if (!existsSync("dist/cli.js")) throw new Error("no dist/cli.js: run `deno task build` first");
   const bun = findBun();
-  const runtimes: Array<[string, string, string[]]> = [["deno", process.execPath, ["run", "-A"]]];
+  const runtimes: Array<[string, string, string[]]> = [
+    ["deno", process.execPath, ["run", "-A"]],
+    // as `deno task dcmflow:fast` runs: node_modules used as installed (not checked against the lockfile
+    // and package.json on every start, which `nodeModulesDir: "auto"` does), the shipped V8 flags
+    [
+      "deno, manual node_modules",
+      process.execPath,
+      ["run", "-A", "--node-modules-dir=manual", "--v8-flags=--max-semi-space-size=4"],
+    ],
+  ];
   if (bun) runtimes.push(["bun", bun, []]);
   const out = mkdtempSync(join(tmpdir(), "dcmflow-startup-"));
   const rows: string[] = [];

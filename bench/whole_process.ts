@@ -77,6 +77,7 @@ const contenders = (root: string, pipeline: string, hasGpu: boolean) => {
       Deno.execPath(),
       "run",
       "-A",
+      "--node-modules-dir=manual",
       "--v8-flags=--max-semi-space-size=4",
       cli,
       "run",

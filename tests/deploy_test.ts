@@ -68,7 +68,7 @@ Deno.test("Dockerfile: the official Deno image at the project's Deno version, th
   assert.equal(from?.[1], pkg.devDependencies.deno);
   assert.match(
     docker,
-    /ENTRYPOINT \["deno", "run", "-A", "--cached-only", "--v8-flags=[^"]+", "\/app\/cli\.ts"\]/,
+    /ENTRYPOINT \["deno", "run", "-A", "--cached-only", "--node-modules-dir=manual", "--v8-flags=[^"]+", "\/app\/cli\.ts"\]/,
   );
   for (const m of docker.matchAll(/^COPY (.+) \.\/$/gm)) {
     for (const f of m[1].split(/\s+/)) assert.ok(existsSync(f), `COPY ${f}: no such file`);
