@@ -25,7 +25,7 @@ import { type CodedError, InputReadError, toCodedError } from "./errors.ts";
 import type { InputFile } from "./inputs.ts";
 import type { Plan } from "./planner.ts";
 import { providePlugins } from "./planner.ts";
-import type { LedgerEntry } from "./session.ts";
+import { joinWarnings, type LedgerEntry } from "./session.ts";
 import type { FileGroup, SourceFile, Upload } from "./stage.ts";
 import type { Image } from "./tensor.ts";
 
@@ -83,10 +83,7 @@ export const groupInfo = (
 export const withGroupInfo = (input: InputFile, entry: LedgerEntry): LedgerEntry => {
   if (!isGroupInput(input)) return entry;
   const group = groupInfo(input.group);
-  const warnings = [
-    ...(group.warnings ?? []),
-    ...(entry.warnings ?? []).filter((w) => !group.warnings?.includes(w)),
-  ];
+  const warnings = joinWarnings(group.warnings ?? [], entry.warnings ?? []);
   return { ...entry, ...group, ...(warnings.length > 0 ? { warnings } : {}) };
 };
 

@@ -230,22 +230,26 @@ export const okEntry = (
 /**
  * The warnings of an input's ledger entry: those given (a group's), then what the stages noted about its
  * image as `notes[label].warnings` (the decoder's: a damaged element read past, a duplicated tag, which
- * reading of big-endian 32-bit OW data was used, ...), each once, as "label: warning".
+ * reading of big-endian 32-bit OW data was used, ...), as "label: warning" (see {@link joinWarnings}).
  */
 export const entryWarnings = (
   given: ReadonlyArray<string> = [],
   image?: Pick<Image, "notes">,
 ): ReadonlyArray<string> => {
-  const out = [...given];
+  const noted: string[] = [];
   for (const [label, note] of Object.entries(image?.notes ?? {})) {
-    const noted = (note as { readonly warnings?: unknown } | undefined)?.warnings;
-    if (!Array.isArray(noted)) continue;
-    for (const w of noted) {
-      if (typeof w === "string" && !given.includes(w)) out.push(`${label}: ${w}`);
-    }
+    const warnings = (note as { readonly warnings?: unknown } | undefined)?.warnings;
+    if (!Array.isArray(warnings)) continue;
+    for (const w of warnings) if (typeof w === "string") noted.push(`${label}: ${w}`);
   }
-  return out;
+  return joinWarnings(given, noted);
 };
+
+/** `given` warnings, then the `noted` ones ("label: warning") whose warning is not already given. */
+export const joinWarnings = (
+  given: ReadonlyArray<string>,
+  noted: ReadonlyArray<string>,
+): ReadonlyArray<string> => [...given, ...noted.filter((w) => !given.includes(w.slice(w.indexOf(": ") + 2)))];
 
 /** [collect] Rows of inputs committed by {@link finishSession} (the GPU path), until the runtime takes them. */
 const committedRows = new WeakMap<LedgerEntry, StagedRows>();

@@ -178,3 +178,20 @@ gpuTest("group: series on the GPU path: resample kernel and geometry equal the C
     assert.deepEqual(hb, ha, `${e.input}: the same NIfTI header (affine updated on the GPU path too)`);
   }
 });
+
+gpuTest("a series' warnings appear once in its ledger entry on the CPU and the GPU path", async () => {
+  const pipeline = join(tempDir(), "volume.yaml");
+  Deno.writeTextFileSync(
+    pipeline,
+    "dcmflow: 1\nstages:\n  - use: decode\n  - use: rescale\n  - use: write\n    with: { format: npy }\n",
+  );
+  for (const device of ["cpu", "gpu"]) {
+    const out = join(tempDir(), "out");
+    const args = ["run", pipeline, "-i", "tests/fixtures/series/tilt", "-o", out, "--group", "series", "-q"];
+    const r = await runCli([...args, "--device", device]);
+    assert.equal(r.code, 0, r.stderr);
+    const [entry] = (readJson(join(out, "dcmflow-run.json")) as Ledger).inputs;
+    assert.equal(entry.warnings?.length, 1, `${device}: ${entry.warnings?.join(" | ")}`);
+    assert.match(entry.warnings![0], /^gantry tilt: /, device);
+  }
+});
