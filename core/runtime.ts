@@ -334,7 +334,7 @@ const openCollectors = (plan: Plan, out: string, shard: Shard | undefined) =>
 
 /**
  * Workers to start for `rounds` rounds of work (none for a single round, without an entry module, or on a
- * runtime without Web Workers: Node).
+ * runtime without worker threads).
  */
 const workerCount = (plan: Plan, options: RunOptions, rounds: number): number => {
   if (!options.workerUrl || !plan.registry.portable || !hasWorkerThreads()) return 0;

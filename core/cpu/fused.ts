@@ -22,7 +22,7 @@
 import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import { channelView, mapChannels, withChannels } from "../elementwise.ts";
-import type { RawPixels } from "../../dicom/meta.ts";
+import type { RawPixels } from "../../dicom/mod.ts";
 import { failureOf } from "../cpu-stage.ts";
 import { type CodedError, toCodedError } from "../errors.ts";
 import type { Plan, PlannedStage } from "../planner.ts";
