@@ -11,7 +11,7 @@
  *
  * @module
  */
-import dcmjs from "dcmjs";
+import { data as dcmjsData, log as dcmjsLog } from "dcmjs";
 import { concatBytes } from "./bytes.ts";
 import { wrapDataset } from "./part10.ts";
 import { TAG, tagName, tagText } from "./tags.ts";
@@ -44,7 +44,8 @@ interface Dcmjs {
   };
   log: DcmjsLogger;
 }
-const DCMJS = dcmjs as unknown as Dcmjs;
+// named imports, so that a bundle keeps only what is used (not its adapters, normalizers, SR templates)
+const DCMJS = { data: dcmjsData, log: dcmjsLog } as unknown as Dcmjs;
 const SILENT = 5;
 
 /** What dcmjs is given: the walked bytes and where the header elements are in them. */
