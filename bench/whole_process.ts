@@ -70,9 +70,14 @@ const makeSlices = (root: string, n: number): string => {
 const contenders = (root: string, pipeline: string, hasGpu: boolean) => {
   // As users run it: the bundled command (`deno task build`), with the launch flags of `deno task dcmflow:fast`.
   const cli = Deno.env.get("DCMFLOW_BENCH_CLI") ?? (existsSync("dist/cli.js") ? "dist/cli.js" : "cli.ts");
+  // Every run writes into a folder of its own, and nothing is deleted before the bench ends: on an ext4
+  // without a journal (this project's VMs), creating a file skips every inode deleted in the last minute, one
+  // by one (`recently_deleted` in the kernel's profile), so deleting the previous round's 1,024 outputs just
+  // before a run made each of its 1,024 file creations cost up to ~1 ms of kernel time - a cost of the bench's
+  // own clean-up, which the recipe's single output file never meets.
+  let runs = 0;
   const dcmflow = (device: string) => (dir: string) => {
-    const out = join(root, `out-${device}`);
-    rmSync(out, { recursive: true, force: true });
+    const out = join(root, `out-${device}-${++runs}`);
     return [
       Deno.execPath(),
       "run",
