@@ -149,6 +149,10 @@ export const build = async (options: BuildOptions = {}): Promise<string[]> => {
       ...common,
       entryPoints: standalone,
       external: ALWAYS_EXTERNAL,
+      // Whitespace and syntax only (names stay): ~30 % fewer bytes for V8 to read and the code cache to key,
+      // 0.02-0.05 s less CPU per start in A/B runs. The library bundles above stay readable.
+      minifyWhitespace: true,
+      minifySyntax: true,
       // yaml's Node build is CommonJS requiring Node built-ins, which an ES module bundle cannot do: its ESM
       // build (the same code) instead
       alias: { yaml: "./node_modules/yaml/browser/index.js" },
