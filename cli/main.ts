@@ -144,7 +144,7 @@ const runCommand = Command.make("run", {
         digest.add(p.last);
         progress?.update(p);
       },
-      // The ledger file lists every input; this process need not hold them (flat memory on long runs).
+      // The ledger file lists every input; this process need not hold their entries (~0.5 KiB each).
       keepEntries: false,
     }).pipe(Effect.ensuring(Effect.sync(stop.dispose)));
     yield* println(describeLedger(ledger, a.out, (performance.now() - started) / 1000, digest));

@@ -43,7 +43,7 @@ const entryOf = (r: TaskResult): LedgerEntry => {
 /**
  * Accepts finished inputs in any order; commits, journals and reports them in run order. Keeps the recorded
  * entries for the run's ledger unless told not to (`keep: false`: the journal has them, and the ledger is
- * written from it; memory then stays flat however many inputs the run has).
+ * written from it, and no entry is held once recorded).
  */
 export class RunRecorder {
   readonly #waiting = new Map<number, Finished>();
