@@ -12,6 +12,7 @@ import {
   type ImageMeta,
   isSourceStage,
   type Ledger,
+  type LedgerEntry,
   ledgerName,
   type MergeResult,
   type Plan,
@@ -195,10 +196,53 @@ const describeCollection = (c: NonNullable<Ledger["collected"]>[number]): string
   return `  stacked ${first}${shape}${rest.length > 0 ? ` + ${rest.join(" + ")}` : ""}`;
 };
 
-/** The end-of-run summary printed on standard output. */
-export const describeLedger = (ledger: Ledger, out: string, seconds: number): string => {
+/** Inputs with predictions the summary lists, and failed inputs. */
+const LISTED_PREDICTIONS = 30;
+const LISTED_FAILURES = 20;
+
+/**
+ * What the end-of-run summary says about the entries, gathered one entry at a time (from the run's progress
+ * events, so the run need not keep its entries): files written, the first inputs with predictions and the
+ * first failures - a bounded amount whatever the number of inputs.
+ */
+export class RunDigest {
+  outputs = 0;
+  readonly predicted: LedgerEntry[] = [];
+  predictedCount = 0;
+  /** The longest displayed path among all inputs with predictions (the table's width). */
+  predictedWidth = 5;
+  readonly failed: LedgerEntry[] = [];
+  failedCount = 0;
+
+  /** The digest of a list of entries. */
+  static of(entries: ReadonlyArray<LedgerEntry>): RunDigest {
+    const digest = new RunDigest();
+    for (const e of entries) digest.add(e);
+    return digest;
+  }
+
+  /** Adds one recorded entry. */
+  add(e: LedgerEntry): void {
+    this.outputs += e.outputs.length;
+    if (e.predictions && e.predictions.length > 0) {
+      if (this.predictedCount++ < LISTED_PREDICTIONS) this.predicted.push(e);
+      this.predictedWidth = Math.max(this.predictedWidth, displayPath(e.input).length);
+    }
+    if (e.status === "error" && this.failedCount++ < LISTED_FAILURES) this.failed.push(e);
+  }
+}
+
+/**
+ * The end-of-run summary printed on standard output; `digest` when the ledger's entries were not kept (see
+ * `keepEntries`), else made from them.
+ */
+export const describeLedger = (
+  ledger: Ledger,
+  out: string,
+  seconds: number,
+  digest: RunDigest = RunDigest.of(ledger.inputs),
+): string => {
   const { total, ok, error, pending, resumed } = ledger.summary;
-  const outputs = ledger.inputs.reduce((n, e) => n + e.outputs.length, 0);
   const extra = [
     pending ? `${pending} not processed (${ledger.interrupted}; --resume to finish)` : "",
     resumed ? `${resumed} resumed` : "",
@@ -206,15 +250,14 @@ export const describeLedger = (ledger: Ledger, out: string, seconds: number): st
   const lines = [
     `dcmflow ${ledger.pipeline.name}: ${total} input(s), ${ok} ok, ${error} failed${extra}, on ` +
     `${ledger.device.adapter}, ${seconds.toFixed(2)} s`,
-    `  wrote ${outputs} file(s) under ${out}`,
+    `  wrote ${digest.outputs} file(s) under ${out}`,
     ...(ledger.collected ?? []).map(describeCollection),
     `  ledger ${join(out, ledgerName(ledger.shard))}`,
   ];
-  const predicted = ledger.inputs.filter((e) => e.predictions && e.predictions.length > 0);
-  if (predicted.length > 0) {
-    const width = Math.min(48, Math.max(5, ...predicted.map((e) => displayPath(e.input).length)));
+  if (digest.predictedCount > 0) {
+    const width = Math.min(48, digest.predictedWidth);
     lines.push("  predictions:", `    ${"input".padEnd(width)}  prediction`);
-    for (const e of predicted.slice(0, 30)) {
+    for (const e of digest.predicted) {
       const frames = e.predictions!;
       const text = frames.length === 1
         ? describeFramePrediction(frames[0])
@@ -222,15 +265,18 @@ export const describeLedger = (ledger: Ledger, out: string, seconds: number): st
           (frames.length > 4 ? `; ... (${frames.length} frames)` : "");
       lines.push(`    ${displayPath(e.input).padEnd(width)}  ${text}`);
     }
-    if (predicted.length > 30) lines.push(`    ... and ${predicted.length - 30} more (see the ledger)`);
+    if (digest.predictedCount > LISTED_PREDICTIONS) {
+      lines.push(`    ... and ${digest.predictedCount - LISTED_PREDICTIONS} more (see the ledger)`);
+    }
   }
-  const failed = ledger.inputs.filter((e) => e.status === "error");
-  if (failed.length > 0) {
+  if (digest.failedCount > 0) {
     lines.push("  failed:");
-    for (const e of failed.slice(0, 20)) {
+    for (const e of digest.failed) {
       lines.push(`    ${displayPath(e.input)}: ${e.error?.code} - ${e.error?.message}`);
     }
-    if (failed.length > 20) lines.push(`    ... and ${failed.length - 20} more (see the ledger)`);
+    if (digest.failedCount > LISTED_FAILURES) {
+      lines.push(`    ... and ${digest.failedCount - LISTED_FAILURES} more (see the ledger)`);
+    }
   }
   return lines.join("\n");
 };

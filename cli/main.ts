@@ -30,6 +30,7 @@ import {
   describePlan,
   describeStages,
   describeStart,
+  RunDigest,
 } from "./describe.ts";
 import { stopOnSignals } from "./signals.ts";
 import { makeProgress } from "./progress.ts";
@@ -124,6 +125,7 @@ const runCommand = Command.make("run", {
     const started = performance.now();
     const stop = stopOnSignals();
     let progress: ReturnType<typeof makeProgress> | undefined;
+    const digest = new RunDigest(); // the summary's facts, gathered as inputs are recorded
     const ledger = yield* runPlan(plan, {
       inputs: a.input,
       out: a.out,
@@ -138,9 +140,14 @@ const runCommand = Command.make("run", {
         if (!a.quiet) writeStderr(describeStart(info, a.out));
         progress = makeProgress(info.total, { quiet: a.quiet });
       },
-      onProgress: (p) => progress?.update(p),
+      onProgress: (p) => {
+        digest.add(p.last);
+        progress?.update(p);
+      },
+      // The ledger file lists every input; this process need not hold their entries (~0.5 KiB each).
+      keepEntries: false,
     }).pipe(Effect.ensuring(Effect.sync(stop.dispose)));
-    yield* println(describeLedger(ledger, a.out, (performance.now() - started) / 1000));
+    yield* println(describeLedger(ledger, a.out, (performance.now() - started) / 1000, digest));
     if (ledger.interrupted) setExitCode(ledger.interrupted === "SIGTERM" ? 143 : 130);
     else if (ledger.summary.error > 0 || ledger.collected?.some((c) => c.error)) setExitCode(1);
   })).pipe(

@@ -41,7 +41,14 @@ import type { DeviceChoice } from "./pipeline.ts";
 import type { Plan } from "./planner.ts";
 import { availableParallelism, hasWorkerThreads, runtimeName, yieldToEventLoop } from "./platform.ts";
 import { Journal } from "./run/journal.ts";
-import { type DeviceInfo, type Ledger, makeLedger, type Progress, writeJsonAtomic } from "./run/ledger.ts";
+import {
+  type DeviceInfo,
+  type Ledger,
+  makeLedger,
+  type Progress,
+  writeJsonAtomic,
+  writeLedgerFromJournal,
+} from "./run/ledger.ts";
 import { acquireLock } from "./run/lock.ts";
 import { journalName, ledgerName, parseShard, RUN_FILE_PREFIX, runTag, type Shard } from "./run/names.ts";
 import { planHash } from "./run/plan_hash.ts";
@@ -100,6 +107,12 @@ export interface RunOptions {
   readonly force?: boolean;
   /** Aborting stops taking new inputs; the reason (e.g. "SIGINT") is recorded in the ledger. */
   readonly signal?: AbortSignal;
+  /**
+   * Keep every input's entry in memory for the returned ledger (default true). false: the returned ledger's
+   * `inputs` is empty - the ledger file lists them all, written from the journal one at a time, and
+   * `onProgress` sees each entry as it is recorded - so the entries (~0.5 KiB per input) are not held.
+   */
+  readonly keepEntries?: boolean;
 }
 
 /** What {@link RunOptions.onStart} is told. */
@@ -592,6 +605,7 @@ export const runPlan = (
       journal,
       (last, done, failed) => options.onProgress?.({ done, total, failed, last }),
       collectors,
+      { keep: options.keepEntries ?? true },
     );
     for (const k of inputs.known) recorder.accept(k);
     const ctx: RunContext = {
@@ -607,27 +621,36 @@ export const runPlan = (
     recorder.skip(abandoned);
     const collected = collectors.finish(abandoned.length === 0); // [collect]
     const interrupted = aborted(options) ? String(options.signal?.reason ?? "aborted") : undefined;
-    const ledger = makeLedger({
-      plan,
-      device,
-      workers,
-      ...(shard ? { shard } : {}),
-      started,
-      ...(interrupted ? { interrupted } : {}),
-      pending: abandoned.length,
-      resumed: inputs.resumed,
-      collected,
-    }, recorder.entries());
-    yield* writeLedger(options.out, shard, ledger);
+    const ledger = makeLedger(
+      {
+        plan,
+        device,
+        workers,
+        ...(shard ? { shard } : {}),
+        started,
+        ...(interrupted ? { interrupted } : {}),
+        pending: abandoned.length,
+        resumed: inputs.resumed,
+        collected,
+      },
+      recorder.entries(),
+      recorder.counts(),
+    );
+    yield* writeLedger(options.out, shard, ledger, options.keepEntries === false);
     return ledger;
   }));
 
-/** Writes the ledger, then removes the journal it folds in (an interrupted run resumes from its ledger). */
-const writeLedger = (out: string, shard: Shard | undefined, ledger: Ledger) =>
+/**
+ * Writes the ledger (its entries from the journal when they were not kept in memory), then removes the
+ * journal it folds in (an interrupted run resumes from its ledger).
+ */
+const writeLedger = (out: string, shard: Shard | undefined, ledger: Ledger, fromJournal: boolean) =>
   Effect.try({
     try: () => {
-      writeJsonAtomic(join(out, ledgerName(shard)), ledger);
-      rmSync(join(out, journalName(shard)), { force: true });
+      const journal = join(out, journalName(shard));
+      if (fromJournal) writeLedgerFromJournal(join(out, ledgerName(shard)), ledger, journal);
+      else writeJsonAtomic(join(out, ledgerName(shard)), ledger);
+      rmSync(journal, { force: true });
     },
     catch: (e) =>
       new PipelineError({ code: "WRITE_ERROR", message: `cannot write the ledger in ${out}: ${String(e)}` }),

@@ -114,3 +114,27 @@ Deno.test("the Slurm scripts run for real: two array tasks, then the merge, on s
   assert.deepEqual(ledger.summary, { total: 4, ok: 4, error: 0 });
   assert.equal(ledger.merged.shards, 2);
 });
+
+Deno.test("every launch point passes the same V8 flags (deno.json tasks, Docker, Slurm, benches, the npm bin)", () => {
+  const files = [
+    "deno.json",
+    "deploy/Dockerfile",
+    "deploy/slurm/dcmflow-array.sbatch",
+    "deploy/slurm/dcmflow-merge.sbatch",
+    "bench/whole_process.ts",
+    "bench/stack_bench.ts",
+    "bench/startup.ts",
+  ];
+  const found = files.flatMap((f) =>
+    [...readFileSync(f, "utf8").matchAll(/--v8-flags=([^\s"',]+(?:,[^\s"',]+)*)/g)].map((m) => ({
+      f,
+      flags: m[1],
+    }))
+  );
+  for (const f of files) assert.ok(found.some((x) => x.f === f), `${f} passes no --v8-flags`);
+  const shipped = found.find((x) => x.f === "deploy/Dockerfile")!.flags;
+  for (const x of found) assert.equal(x.flags, shipped, `${x.f}: --v8-flags=${x.flags}`);
+  // The npm bin runs under Node: the same flags in its shebang.
+  const shebang = /#!\/usr\/bin\/env -S node ([^\\\n]+)\\n/.exec(readFileSync("scripts/build.ts", "utf8"));
+  assert.deepEqual(shebang?.[1].trim().split(/\s+/), shipped.split(","));
+});

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import type { CollectionReport } from "../collect.ts";
 import type { Plan } from "../planner.ts";
 import { runtimeName } from "../platform.ts";
@@ -103,20 +103,33 @@ export const pipelineRecord = (plan: Plan): Ledger["pipeline"] => ({
   }),
 });
 
+/** How many entries a run recorded, and how many of them are errors. */
+export interface EntryCounts {
+  readonly recorded: number;
+  readonly error: number;
+}
+
 /** Counts of a list of entries. */
 export const summarize = (
   entries: ReadonlyArray<LedgerEntry>,
   extra: { readonly pending?: number; readonly resumed?: number } = {},
-): LedgerSummary => {
-  const error = entries.filter((e) => e.status === "error").length;
-  return {
-    total: entries.length + (extra.pending ?? 0),
-    ok: entries.length - error,
-    error,
-    ...(extra.pending ? { pending: extra.pending } : {}),
-    ...(extra.resumed ? { resumed: extra.resumed } : {}),
-  };
-};
+): LedgerSummary =>
+  summarizeCounts(
+    { recorded: entries.length, error: entries.filter((e) => e.status === "error").length },
+    extra,
+  );
+
+/** The summary from counts (a run that does not keep its entries in memory counts them as it records). */
+export const summarizeCounts = (
+  counts: EntryCounts,
+  extra: { readonly pending?: number; readonly resumed?: number } = {},
+): LedgerSummary => ({
+  total: counts.recorded + (extra.pending ?? 0),
+  ok: counts.recorded - counts.error,
+  error: counts.error,
+  ...(extra.pending ? { pending: extra.pending } : {}),
+  ...(extra.resumed ? { resumed: extra.resumed } : {}),
+});
 
 /** What {@link makeLedger} needs besides the entries. */
 export interface LedgerFacts {
@@ -131,8 +144,15 @@ export interface LedgerFacts {
   readonly collected?: ReadonlyArray<CollectionReport>;
 }
 
-/** The ledger of a finished (or interrupted) run. */
-export const makeLedger = (facts: LedgerFacts, entries: ReadonlyArray<LedgerEntry>): Ledger => ({
+/**
+ * The ledger of a finished (or interrupted) run. `counts` (when the entries were not kept: `entries` is
+ * empty, see {@link writeLedgerFromJournal}) give its summary; otherwise the entries do.
+ */
+export const makeLedger = (
+  facts: LedgerFacts,
+  entries: ReadonlyArray<LedgerEntry>,
+  counts?: EntryCounts,
+): Ledger => ({
   pipeline: pipelineRecord(facts.plan),
   device: facts.device,
   dcmflow: VERSION,
@@ -142,7 +162,9 @@ export const makeLedger = (facts: LedgerFacts, entries: ReadonlyArray<LedgerEntr
   started: facts.started.toISOString(),
   finished: new Date().toISOString(),
   ...(facts.interrupted ? { interrupted: facts.interrupted } : {}),
-  summary: summarize(entries, { pending: facts.pending, resumed: facts.resumed }),
+  summary: counts
+    ? summarizeCounts(counts, { pending: facts.pending, resumed: facts.resumed })
+    : summarize(entries, { pending: facts.pending, resumed: facts.resumed }),
   inputs: entries,
   ...(facts.collected && facts.collected.length > 0 ? { collected: facts.collected } : {}),
 });
@@ -156,5 +178,81 @@ export const writeJsonAtomic = (path: string, value: unknown): void => {
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
+  }
+};
+
+/** Where a ledger's `inputs` go in its JSON text (top level: two spaces; raw newlines are only structural). */
+const INPUTS = '\n  "inputs": [';
+
+/**
+ * Writes `ledger` (whose `inputs` is empty) with the entries of the journal at `journal`, in its order, as
+ * `inputs` - byte for byte what {@link writeJsonAtomic} writes for the ledger holding those entries, but one
+ * entry at a time: a run of any length never holds them all, nor the whole text (atomic, like
+ * {@link writeJsonAtomic}).
+ */
+export const writeLedgerFromJournal = (path: string, ledger: Ledger, journal: string): void => {
+  if (ledger.inputs.length > 0) throw new Error("writeLedgerFromJournal: the ledger's inputs must be empty");
+  const text = JSON.stringify(ledger, null, 2) + "\n";
+  const at = text.indexOf(`${INPUTS}]`);
+  if (at < 0) throw new Error("writeLedgerFromJournal: no inputs in the ledger");
+  const tmp = tempName(path);
+  const out = openSync(tmp, "w");
+  try {
+    let pending = text.slice(0, at + INPUTS.length);
+    let count = 0;
+    const flush = (force: boolean) => {
+      if (pending.length < (force ? 1 : 1 << 20)) return;
+      const bytes = new TextEncoder().encode(pending);
+      for (let done = 0; done < bytes.length;) done += writeSync(out, bytes, done, bytes.length - done);
+      pending = "";
+    };
+    forEachJournalLine(journal, (line, first) => {
+      if (first) return; // the header
+      const entry = (JSON.parse(line) as { entry: LedgerEntry }).entry;
+      // Nested at depth 2 (ledger -> inputs -> entry): the entry's own text, every line indented 4 more.
+      pending += `${count++ === 0 ? "\n" : ",\n"}    ${
+        JSON.stringify(entry, null, 2).replaceAll("\n", "\n    ")
+      }`;
+      flush(false);
+    });
+    pending += `${count > 0 ? "\n  ]" : "]"}${text.slice(at + INPUTS.length + 1)}`;
+    flush(true);
+    closeSync(out);
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      closeSync(out);
+    } catch {
+      // already closed
+    }
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+};
+
+/** Calls `f` with each complete line of a file, in order, reading it in chunks. */
+const forEachJournalLine = (path: string, f: (line: string, first: boolean) => void): void => {
+  const fd = openSync(path, "r");
+  try {
+    const chunk = new Uint8Array(1 << 20);
+    const decoder = new TextDecoder(); // streaming: a character cut by a chunk's end is completed by the next
+    let carry = "";
+    let first = true;
+    for (let position = 0;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, position);
+      if (n === 0) break;
+      position += n;
+      const lines = (carry + decoder.decode(chunk.subarray(0, n), { stream: true })).split("\n");
+      carry = lines.pop()!;
+      for (const line of lines) {
+        if (line.trim() === "") continue;
+        f(line, first);
+        first = false;
+      }
+    }
+    carry += decoder.decode();
+    if (carry.trim() !== "") f(carry, first);
+  } finally {
+    closeSync(fd);
   }
 };

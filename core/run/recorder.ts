@@ -9,6 +9,7 @@ import type { RunCollectors, StagedRows } from "../collect.ts";
 import { commitStaged, type LedgerEntry, okEntry } from "../session.ts";
 import { toCodedError } from "../errors.ts";
 import type { Journal } from "./journal.ts";
+import type { EntryCounts } from "./ledger.ts";
 import type { TaskResult } from "./process.ts";
 
 /**
@@ -39,10 +40,15 @@ const entryOf = (r: TaskResult): LedgerEntry => {
   }
 };
 
-/** Accepts finished inputs in any order; commits, journals and reports them in run order. */
+/**
+ * Accepts finished inputs in any order; commits, journals and reports them in run order. Keeps the recorded
+ * entries for the run's ledger unless told not to (`keep: false`: the journal has them, and the ledger is
+ * written from it, and no entry is held once recorded).
+ */
 export class RunRecorder {
   readonly #waiting = new Map<number, Finished>();
   readonly #entries: LedgerEntry[] = [];
+  readonly #keep: boolean;
   #order: ReadonlyArray<number>;
   #next = 0;
   #failed = 0;
@@ -58,8 +64,10 @@ export class RunRecorder {
     readonly journal: Journal,
     readonly onRecord: (entry: LedgerEntry, done: number, failed: number) => void,
     readonly collectors?: RunCollectors,
+    options: { readonly keep?: boolean } = {},
   ) {
     this.#order = order;
+    this.#keep = options.keep ?? true;
   }
 
   /** Inputs finished but waiting for an earlier one (they hold their place in memory). */
@@ -86,9 +94,14 @@ export class RunRecorder {
     this.#drain();
   }
 
-  /** The recorded entries, in run order. */
+  /** The recorded entries, in run order (none when they are not kept). */
   entries(): ReadonlyArray<LedgerEntry> {
     return this.#entries;
+  }
+
+  /** How many entries were recorded, and how many of them are errors. */
+  counts(): EntryCounts {
+    return { recorded: this.#next, error: this.#failed };
   }
 
   #drain(): void {
@@ -107,7 +120,7 @@ export class RunRecorder {
     const collected = this.collectors?.active ? this.collectors.append(f.index, made, rows) : made;
     const entry: LedgerEntry = { index: f.index, ...collected };
     if (entry.status === "error") this.#failed++;
-    this.#entries.push(entry);
+    if (this.#keep) this.#entries.push(entry);
     this.journal.append({ index: f.index, entry });
     this.#next++;
     this.onRecord(entry, this.#next, this.#failed);
