@@ -6,11 +6,11 @@
 import { NodeServices } from "@effect/platform-node";
 import { Effect } from "effect";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeCtSlice } from "../bench/synthetic.ts";
 import { describeLedger, RunDigest } from "../cli/describe.ts";
-import { Journal } from "../core/run/journal.ts";
+import { Journal, readJournal } from "../core/run/journal.ts";
 import { type Ledger, writeJsonAtomic, writeLedgerFromJournal } from "../core/run/ledger.ts";
 import type { LedgerEntry } from "../core/session.ts";
 import { loadPipeline, type RunOptions, runPlan } from "../mod.ts";
@@ -101,6 +101,25 @@ Deno.test("ledger from the journal: a ledger that already holds entries is refus
   const dir = tempDir();
   writeFileSync(join(dir, "j"), "");
   assert.throws(() => writeLedgerFromJournal(join(dir, "l.json"), ledgerWith(entries(1)), join(dir, "j")));
+});
+
+Deno.test("readJournal (the same chunked reader): every complete line of a long journal, none after a cut", () => {
+  const dir = tempDir();
+  const path = join(dir, "j");
+  const header = { journal: 1, planHash: "h", tag: "all", started: "s", total: 6000 } as const;
+  const journal = Journal.create(path, header);
+  const list = entries(6000); // > 2 MiB: several chunks, cut mid-character
+  for (const entry of list) journal.append({ index: entry.index!, entry });
+  journal.close();
+  const whole = readJournal(path)!;
+  assert.deepEqual(whole.header, header);
+  assert.deepEqual(whole.lines.map((l) => l.entry), JSON.parse(JSON.stringify(list)));
+  // A kill mid-line: the torn line (and anything after it) is not read.
+  appendFileSync(path, '{"index":6000,"entry":{"inp');
+  assert.equal(readJournal(path)!.lines.length, 6000);
+  appendFileSync(path, '\n{"index":6001,"entry":{"input":"late","status":"ok","outputs":[],"ms":0}}\n');
+  assert.equal(readJournal(path)!.lines.length, 6000);
+  assert.equal(readJournal(join(dir, "none")), undefined);
 });
 
 /** A folder of synthetic CT slices and one file that is not DICOM (an error entry). */

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, writeSync } from "node:fs";
 import type { LedgerEntry } from "../session.ts";
 
 /** The header line of a journal. */
@@ -73,17 +73,54 @@ export interface JournalContents {
 /** Reads a journal; undefined when there is none or its header is unreadable. */
 export const readJournal = (path: string): JournalContents | undefined => {
   if (!existsSync(path)) return undefined;
-  const rows = readFileSync(path, "utf8").split("\n");
   const parsed: unknown[] = [];
-  for (const row of rows) {
-    if (row.trim() === "") continue;
+  forEachRow(path, (row) => {
     try {
       parsed.push(JSON.parse(row));
     } catch {
-      break; // a line cut short by a kill: everything before it is complete
+      return false; // a line cut short by a kill: everything before it is complete
     }
-  }
+  });
   const [header, ...lines] = parsed as [JournalHeader | undefined, ...JournalLine[]];
   if (header?.journal !== 1) return undefined;
   return { header, lines: lines.filter((l) => typeof l?.index === "number" && l.entry !== undefined) };
+};
+
+/**
+ * Calls `f` with every input's line of a complete journal (its header skipped), in order, reading the file
+ * in chunks: a journal of any length is never held whole. A line that does not parse throws.
+ */
+export const forEachJournalLine = (path: string, f: (line: JournalLine) => void): void => {
+  let header = true;
+  forEachRow(path, (row) => {
+    if (header) header = false;
+    else f(JSON.parse(row) as JournalLine);
+  });
+};
+
+/**
+ * Calls `f` with each non-empty line of the file at `path`, in order, reading it in chunks; stops when `f`
+ * returns false.
+ */
+const forEachRow = (path: string, f: (row: string) => boolean | void): void => {
+  const fd = openSync(path, "r");
+  try {
+    const chunk = new Uint8Array(1 << 20);
+    const decoder = new TextDecoder(); // streaming: a character cut by a chunk's end is completed by the next
+    let carry = "";
+    for (let position = 0;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, position);
+      if (n === 0) break;
+      position += n;
+      const rows = (carry + decoder.decode(chunk.subarray(0, n), { stream: true })).split("\n");
+      carry = rows.pop()!;
+      for (const row of rows) {
+        if (row.trim() !== "" && f(row) === false) return;
+      }
+    }
+    carry += decoder.decode();
+    if (carry.trim() !== "") f(carry);
+  } finally {
+    closeSync(fd);
+  }
 };

@@ -4,12 +4,13 @@
  *
  * @module
  */
-import { closeSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import type { CollectionReport } from "../collect.ts";
 import type { Plan } from "../planner.ts";
 import { runtimeName } from "../platform.ts";
 import { type LedgerEntry, tempName } from "../session.ts";
 import { VERSION } from "../version.ts";
+import { forEachJournalLine } from "./journal.ts";
 import type { Shard } from "./names.ts";
 import { planHash } from "./plan_hash.ts";
 
@@ -206,9 +207,7 @@ export const writeLedgerFromJournal = (path: string, ledger: Ledger, journal: st
       for (let done = 0; done < bytes.length;) done += writeSync(out, bytes, done, bytes.length - done);
       pending = "";
     };
-    forEachJournalLine(journal, (line, first) => {
-      if (first) return; // the header
-      const entry = (JSON.parse(line) as { entry: LedgerEntry }).entry;
+    forEachJournalLine(journal, ({ entry }) => {
       // Nested at depth 2 (ledger -> inputs -> entry): the entry's own text, every line indented 4 more.
       pending += `${count++ === 0 ? "\n" : ",\n"}    ${
         JSON.stringify(entry, null, 2).replaceAll("\n", "\n    ")
@@ -227,32 +226,5 @@ export const writeLedgerFromJournal = (path: string, ledger: Ledger, journal: st
     }
     rmSync(tmp, { force: true });
     throw e;
-  }
-};
-
-/** Calls `f` with each complete line of a file, in order, reading it in chunks. */
-const forEachJournalLine = (path: string, f: (line: string, first: boolean) => void): void => {
-  const fd = openSync(path, "r");
-  try {
-    const chunk = new Uint8Array(1 << 20);
-    const decoder = new TextDecoder(); // streaming: a character cut by a chunk's end is completed by the next
-    let carry = "";
-    let first = true;
-    for (let position = 0;;) {
-      const n = readSync(fd, chunk, 0, chunk.length, position);
-      if (n === 0) break;
-      position += n;
-      const lines = (carry + decoder.decode(chunk.subarray(0, n), { stream: true })).split("\n");
-      carry = lines.pop()!;
-      for (const line of lines) {
-        if (line.trim() === "") continue;
-        f(line, first);
-        first = false;
-      }
-    }
-    carry += decoder.decode();
-    if (carry.trim() !== "") f(carry, first);
-  } finally {
-    closeSync(fd);
   }
 };
