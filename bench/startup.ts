@@ -80,7 +80,7 @@ const main = async () => {
     [
       "deno, manual node_modules",
       process.execPath,
-      ["run", "-A", "--node-modules-dir=manual", "--v8-flags=--max-semi-space-size=4"],
+      ["run", "-A", "--node-modules-dir=manual", "--v8-flags=--max-semi-space-size=4,--no-concurrent-recompilation"],
     ],
   ];
   if (bun) runtimes.push(["bun", bun, []]);

@@ -83,7 +83,7 @@ const contenders = (root: string, pipeline: string, hasGpu: boolean) => {
       "run",
       "-A",
       "--node-modules-dir=manual",
-      "--v8-flags=--max-semi-space-size=4",
+      "--v8-flags=--max-semi-space-size=4,--no-concurrent-recompilation",
       cli,
       "run",
       pipeline,
