@@ -88,6 +88,9 @@ export const onSignal = (signal: "SIGINT" | "SIGTERM", listener: () => void): ()
   };
 };
 
+/** The operating system: "linux", "darwin", "win32"... */
+export const osName = (): string => process.platform;
+
 /** Number of logical CPUs, best effort. */
 export { availableParallelism } from "node:os";
 

@@ -24,7 +24,7 @@ import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { RunCollectors } from "./collect.ts";
 import { OutputWriteError, PipelineError } from "./errors.ts";
-import { Gpu, GpuLive, type GpuShape, probeAdapter } from "./gpu/device.ts";
+import { Gpu, GpuLive, type GpuShape, noGpuDeviceNode, probeAdapter } from "./gpu/device.ts";
 import {
   DEFAULT_GPU_OPTIONS,
   GpuRun,
@@ -149,6 +149,9 @@ export const chooseDevice = (
   Effect.gen(function* () {
     if (choice === "cpu") return { info: cpuInfo() };
     if (choice === "auto") {
+      // Without a GPU device node there is no hardware adapter to find (Linux): no probe, no Vulkan start-up.
+      const absent = noGpuDeviceNode();
+      if (absent !== undefined) return { info: cpuInfo(`no GPU: ${absent}`) };
       // Decide from the adapter alone: a software one (or none) means the CPU path, and no device is made.
       const probed = yield* Effect.result(probeAdapter);
       if (probed._tag === "Failure") return { info: cpuInfo(`no GPU: ${probed.failure.message}`) };

@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { makeCtSlice } from "../bench/synthetic.ts";
 import { TEMP_MARKER } from "../core/session.ts";
 import { prestartWorkers, releasePrestarted } from "../core/run/pool.ts";
+import { noGpuDeviceNode } from "../core/gpu/device.ts";
+import { osName } from "../core/platform.ts";
 import {
   decodeNpy,
   type Ledger,
@@ -413,4 +415,25 @@ Deno.test("the tensor pool reuses an input's arrays only after they are given ba
   assert.equal(tensorBuffer(1234), a, "given back once, reused");
   const c = tensorBuffer(1234);
   assert.ok(c !== a && c !== b && c !== foreign, "views and arrays not from the pool are never taken");
+});
+
+Deno.test("device auto: no GPU device node (Linux) means no hardware adapter, so no probe", () => {
+  const root = tempDir();
+  const node = (path: string) => {
+    mkdirSync(join(root, path, ".."), { recursive: true });
+    writeFileSync(join(root, path), "");
+  };
+  const reason = noGpuDeviceNode(root);
+  if (osName() !== "linux") return assert.equal(reason, undefined); // elsewhere only the adapter tells
+  assert.match(reason ?? "", /no GPU device on this machine \(no .*\/dri\/renderD\*/);
+  mkdirSync(join(root, "dri"));
+  node("dri/card0"); // a display-only node is not a render node
+  assert.notEqual(noGpuDeviceNode(root), undefined);
+  node("nvidiactl"); // NVIDIA's control node alone is not a GPU
+  assert.notEqual(noGpuDeviceNode(root), undefined);
+  for (const gpu of ["dri/renderD128", "nvidia0", "kfd", "dxg"]) {
+    node(gpu);
+    assert.equal(noGpuDeviceNode(root), undefined, gpu);
+    rmSync(join(root, gpu));
+  }
 });

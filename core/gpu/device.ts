@@ -11,10 +11,10 @@ import * as Context from "effect/Context";
 import * as Data from "effect/Data";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { env, setEnv } from "../platform.ts";
+import { env, osName, setEnv } from "../platform.ts";
 
 /** No usable WebGPU adapter or device. */
 export class GpuUnavailable extends Data.TaggedError("GpuUnavailable")<{
@@ -105,6 +105,29 @@ const findAdapter = async (): Promise<GPUAdapter> => {
     );
   }
   return adapter;
+};
+
+/**
+ * On Linux every hardware GPU a WebGPU implementation can drive is reached through a device node: a DRM render
+ * node (`/dev/dri/renderD*`: AMD, Intel, NVIDIA's DRM driver, virtio-gpu, Apple silicon), NVIDIA's
+ * `/dev/nvidia0`..., AMD's compute node `/dev/kfd` or WSL's `/dev/dxg`. Without any of them the only adapter
+ * there can be is a software rasteriser, which `device: auto` would turn down anyway: asking for it costs
+ * ~0.3 s (Vulkan loads llvmpipe) on every run. Returns why there is no hardware GPU, or `undefined` when
+ * there may be one (or on other systems, where only asking the adapter tells).
+ */
+export const noGpuDeviceNode = (root = "/dev"): string | undefined => {
+  if (osName() !== "linux") return undefined;
+  const list = (dir: string) => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  if (list(join(root, "dri")).some((n) => n.startsWith("renderD"))) return undefined;
+  if (list(root).some((n) => /^nvidia\d+$/.test(n))) return undefined;
+  if (existsSync(join(root, "kfd")) || existsSync(join(root, "dxg"))) return undefined;
+  return `no GPU device on this machine (no ${root}/dri/renderD*, ${root}/nvidia*, ${root}/kfd or ${root}/dxg)`;
 };
 
 /** Whether an adapter is a software rasteriser (llvmpipe, SwiftShader, WARP...). */
