@@ -1,7 +1,7 @@
 /** Shared helpers for the test suite. */
 import { NodeServices } from "@effect/platform-node";
 import { Effect } from "effect";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeNpy } from "../core/npy.ts";
@@ -14,8 +14,19 @@ export const runResult = <A, E>(eff: Effect.Effect<A, E, unknown>) =>
     >,
   );
 
-/** A fresh temporary folder. */
-export const tempDir = (prefix = "dcmflow-test-"): string => mkdtempSync(join(tmpdir(), prefix));
+const madeDirs: string[] = [];
+
+/** A fresh temporary folder, removed when the test process ends (`DCMFLOW_KEEP_TEST_DIRS=1` keeps them). */
+export const tempDir = (prefix = "dcmflow-test-"): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+};
+
+globalThis.addEventListener("unload", () => {
+  if (Deno.env.get("DCMFLOW_KEEP_TEST_DIRS") === "1") return;
+  for (const dir of madeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 /** Reads a .npy file as float64 values with its shape. */
 export const readNpy = (path: string) => {
