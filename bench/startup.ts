@@ -80,7 +80,12 @@ const main = async () => {
     [
       "deno, manual node_modules",
       process.execPath,
-      ["run", "-A", "--node-modules-dir=manual", "--v8-flags=--max-semi-space-size=4,--no-concurrent-recompilation"],
+      [
+        "run",
+        "-A",
+        "--node-modules-dir=manual",
+        "--v8-flags=--max-semi-space-size=4,--no-concurrent-recompilation",
+      ],
     ],
   ];
   if (bun) runtimes.push(["bun", bun, []]);

@@ -161,7 +161,12 @@ export const build = async (options: BuildOptions = {}): Promise<string[]> => {
   const bin = join(outdir, `${BIN}.js`);
   if (existsSync(bin)) {
     // A small young generation keeps peak memory flat over long runs (V8 would grow it to 32 MB per thread).
-    writeFileSync(bin, `#!/usr/bin/env -S node --max-semi-space-size=4 --no-concurrent-recompilation\n${readFileSync(bin, "utf8")}`);
+    writeFileSync(
+      bin,
+      `#!/usr/bin/env -S node --max-semi-space-size=4 --no-concurrent-recompilation\n${
+        readFileSync(bin, "utf8")
+      }`,
+    );
     chmodSync(bin, 0o755);
   }
   if (options.types ?? true) await declarations(root, join(outdir, "types"));
