@@ -30,36 +30,43 @@ export const failureOf = (cause: Cause.Cause<unknown>): unknown => {
   return f._tag === "Some" ? f.value : Cause.squash(cause);
 };
 
-/** Runs `s` over `images` (one per session, same order); one outcome per image. */
-export const runStageOnCpu = (
+/**
+ * Runs `s` over `images` (one per session, same order); one outcome per image. (An Effect body made once, not
+ * per call: see CpuProcessor in core/run/process.ts.)
+ */
+export const runStageOnCpu: (
   plan: Plan,
   s: PlannedStage<AnyImageStage>,
   images: ReadonlyArray<Image>,
   sessions: ReadonlyArray<Session>,
-): Effect.Effect<ReadonlyArray<StageOutcome>> =>
-  Effect.gen(function* () {
-    const before = plan.stages.slice(0, plan.stages.indexOf(s));
-    images = images.map((image) => attachPredictions(before, image));
-    if (s.stage.runBatch && images.length > 1) {
-      const exit = yield* Effect.exit(s.stage.runBatch(images, s.params).pipe(providePlugins(plan)));
-      return images.map((_, k): StageOutcome => {
-        if (Exit.isFailure(exit)) return { ok: false, error: failureOf(exit.cause) };
-        const r = exit.value[k];
-        if (!r) return { ok: false, error: new Error(`stage ${s.label} returned no result for image ${k}`) };
-        return Result.isSuccess(r) ? { ok: true, image: r.success } : { ok: false, error: r.failure };
-      });
-    }
-    const out: StageOutcome[] = [];
-    for (const [k, image] of images.entries()) {
-      const exit = yield* Effect.exit(
-        imageRun(s.stage)(image, s.params).pipe(
-          Effect.provideService(Output, sessions[k].output),
-          providePlugins(plan),
-        ),
-      );
-      out.push(
-        Exit.isSuccess(exit) ? { ok: true, image: exit.value } : { ok: false, error: failureOf(exit.cause) },
-      );
-    }
-    return out;
-  });
+) => Effect.Effect<ReadonlyArray<StageOutcome>> = Effect.fnUntraced(function* (
+  plan: Plan,
+  s: PlannedStage<AnyImageStage>,
+  images: ReadonlyArray<Image>,
+  sessions: ReadonlyArray<Session>,
+) {
+  const before = plan.stages.slice(0, plan.stages.indexOf(s));
+  images = images.map((image) => attachPredictions(before, image));
+  if (s.stage.runBatch && images.length > 1) {
+    const exit = yield* Effect.exit(s.stage.runBatch(images, s.params).pipe(providePlugins(plan)));
+    return images.map((_, k): StageOutcome => {
+      if (Exit.isFailure(exit)) return { ok: false, error: failureOf(exit.cause) };
+      const r = exit.value[k];
+      if (!r) return { ok: false, error: new Error(`stage ${s.label} returned no result for image ${k}`) };
+      return Result.isSuccess(r) ? { ok: true, image: r.success } : { ok: false, error: r.failure };
+    });
+  }
+  const out: StageOutcome[] = [];
+  for (const [k, image] of images.entries()) {
+    const exit = yield* Effect.exit(
+      imageRun(s.stage)(image, s.params).pipe(
+        Effect.provideService(Output, sessions[k].output),
+        providePlugins(plan),
+      ),
+    );
+    out.push(
+      Exit.isSuccess(exit) ? { ok: true, image: exit.value } : { ok: false, error: failureOf(exit.cause) },
+    );
+  }
+  return out;
+});

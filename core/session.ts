@@ -262,26 +262,31 @@ export const takeRows = (entry: LedgerEntry): StagedRows | undefined => {
 };
 
 /** The ledger entry for a finished input: commits on success, rolls back and records the error otherwise. */
-export const finishSession = <E>(
+export const finishSession: <E>(
   session: Session,
   exit: Exit.Exit<unknown, E>,
   stage: string,
   started: number,
   final?: Image,
-): Effect.Effect<LedgerEntry> =>
-  Effect.gen(function* () {
-    const input = session.input.path;
-    const ms = () => Math.round(performance.now() - started);
-    if (exit._tag === "Failure") {
-      yield* session.rollback;
-      return errorEntry(input, exit.cause, stage, ms());
-    }
-    const committed = yield* Effect.result(session.commit);
-    if (committed._tag === "Success") {
-      const entry = okEntry(input, committed.success, ms(), final?.predictions, entryWarnings([], final));
-      if (session.rows().length > 0) committedRows.set(entry, session.rows()); // [collect]
-      return entry;
-    }
-    const error = { ...toCodedError(committed.failure), stage: "commit" };
-    return { input, status: "error", outputs: [], error, ms: ms() } as const;
-  });
+) => Effect.Effect<LedgerEntry> = Effect.fnUntraced(function* <E>(
+  session: Session,
+  exit: Exit.Exit<unknown, E>,
+  stage: string,
+  started: number,
+  final?: Image,
+) {
+  const input = session.input.path;
+  const ms = () => Math.round(performance.now() - started);
+  if (exit._tag === "Failure") {
+    yield* session.rollback;
+    return errorEntry(input, exit.cause, stage, ms());
+  }
+  const committed = yield* Effect.result(session.commit);
+  if (committed._tag === "Success") {
+    const entry = okEntry(input, committed.success, ms(), final?.predictions, entryWarnings([], final));
+    if (session.rows().length > 0) committedRows.set(entry, session.rows()); // [collect]
+    return entry;
+  }
+  const error = { ...toCodedError(committed.failure), stage: "commit" };
+  return { input, status: "error", outputs: [], error, ms: ms() } as const;
+});

@@ -144,3 +144,45 @@ Deno.test("the import reader sees every form of import, so the rule cannot pass 
   assert.equal(violation("dicom/decode.ts", { pkg: "dcmjs" }), undefined);
   assert.ok(violation("dicom/decode.ts", path("core/tensor.ts")));
 });
+
+/**
+ * Code that runs per input or per batch (the run loop, the CPU and GPU paths, every plugin) makes no generator
+ * function per call: `Effect.gen(function* () { … })` inside a function does, and V8 keeps each generator
+ * function's map - and through it the function and all it closes over - until the next full collection,
+ * promoting every input's objects (README, "Writing a plugin"). Bodies are made once (`Effect.fnUntraced`,
+ * module level or a static field); `Effect.gen` stays for code that runs once per run: a plugin's `setup`, or
+ * a line marked `// once per run`.
+ */
+const PER_CALL_GENERATOR = /\bEffect\s*\.gen\s*\(/g;
+const HOT_PATHS = ["core/run", "core/cpu", "core/gpu", "core/cpu-stage.ts", "core/session.ts", "plugins"];
+
+export const perCallGenerators = (file: string, source: string): string[] => {
+  const lines = source.split("\n");
+  return [...source.matchAll(PER_CALL_GENERATOR)].flatMap((m) => {
+    const line = source.slice(0, m.index).split("\n").length - 1;
+    const context = lines.slice(Math.max(0, line - 2), line + 1).join("\n");
+    return /\bsetup\s*:|\/\/ once per run/.test(context)
+      ? []
+      : [`${file}:${line + 1}: ${lines[line].trim()}`];
+  });
+};
+
+Deno.test("per-input code makes its Effect bodies once: no Effect.gen per call on the hot paths", () => {
+  const found = HOT_PATHS.flatMap(tsFiles).flatMap((f) =>
+    perCallGenerators(f, readFileSync(join(ROOT, f), "utf8"))
+  );
+  assert.deepEqual(found, []);
+});
+
+Deno.test("the generator rule sees Effect.gen per call and lets setup and marked lines be", () => {
+  const src = [
+    "run: (image, p) =>",
+    "  Effect.gen(function* () {",
+    "setup: (p) =>",
+    "  Effect.gen(function* () {",
+    "// once per run",
+    "const all = Effect.gen(function* () {",
+    "const body = Effect.fnUntraced(function* (image) {",
+  ].join("\n");
+  assert.deepEqual(perCallGenerators("x.ts", src), ["x.ts:2: Effect.gen(function* () {"]);
+});

@@ -367,28 +367,32 @@ export interface Loaded {
  * chain takes the stored words and tables ({@link FusedChain.enter}), the chain's image is never made and
  * that stage is done too. A failure of a chain step (or of that stage) is a {@link ChainFailure} naming it.
  */
-export const loadSource = (
+export const loadSource: (
   plan: Plan,
   chain: FusedChain | undefined,
   file: SourceFile,
   scratch?: (upload: Upload) => Float32Array | undefined,
-): Effect.Effect<Loaded, unknown, unknown> =>
-  Effect.gen(function* () {
-    const source = plan.source;
-    if (chain && source.stage.prepare) {
-      const upload = (yield* source.stage.prepare(file, source.params)) as Upload;
-      const ready = chain.resolve(upload);
-      if (ready.ok) {
-        const entered = yield* chain.enter(plan, upload, ready);
-        if (entered) return { image: entered, fused: { pending: [], through: chain.entry } };
-        const image = chain.image(upload, ready, scratch?.(upload));
-        return { image, fused: { pending: ready.pending } };
-      }
-      if ("error" in ready) return yield* Effect.fail(new ChainFailure(ready.error, ready.stage));
-      // The fused form declined this image (e.g. a Modality LUT Sequence): the stages one by one.
+) => Effect.Effect<Loaded, unknown, unknown> = Effect.fnUntraced(function* (
+  plan: Plan,
+  chain: FusedChain | undefined,
+  file: SourceFile,
+  scratch?: (upload: Upload) => Float32Array | undefined,
+) {
+  const source = plan.source;
+  if (chain && source.stage.prepare) {
+    const upload = (yield* source.stage.prepare(file, source.params)) as Upload;
+    const ready = chain.resolve(upload);
+    if (ready.ok) {
+      const entered = yield* chain.enter(plan, upload, ready);
+      if (entered) return { image: entered, fused: { pending: [], through: chain.entry } } as Loaded;
+      const image = chain.image(upload, ready, scratch?.(upload));
+      return { image, fused: { pending: ready.pending } } as Loaded;
     }
-    return { image: yield* source.stage.run(file, source.params) };
-  });
+    if ("error" in ready) return yield* Effect.fail(new ChainFailure(ready.error, ready.stage));
+    // The fused form declined this image (e.g. a Modality LUT Sequence): the stages one by one.
+  }
+  return { image: yield* source.stage.run(file, source.params) } as Loaded;
+});
 
 /** True when stage `i` runs on its own for this image (not replaced by the chain it went through). */
 export const runsAlone = (chain: FusedChain | undefined, loaded: Loaded, i: number): boolean =>

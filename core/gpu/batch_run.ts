@@ -69,15 +69,16 @@ export const applyOutcomes = (
 };
 
 /** Runs `stages[from..]` on the CPU for items whose current values are on the CPU. */
-export const runRestOnCpu = (plan: Plan, items: ReadonlyArray<Item>, from: number) =>
-  Effect.gen(function* () {
+export const runRestOnCpu = Effect.fnUntraced(
+  function* (plan: Plan, items: ReadonlyArray<Item>, from: number) {
     for (const s of plan.stages.slice(from)) {
       const act = activeItems(items);
       if (act.length === 0) return;
       const images = act.map((it) => ({ ...it.header, data: it.cpu! }));
       applyOutcomes(act, yield* runStageOnCpu(plan, s, images, act.map((it) => it.session)), s.label);
     }
-  });
+  },
+);
 
 /** How a fused kernel reads an upload's pixels. */
 export const uploadLoad = (u: Upload): LoadSpec => loadSpecOf(u.pixels, u.image.shape[1] ?? 1);
@@ -142,15 +143,7 @@ export class GpuBatchRun {
 
   /** Runs every segment; items end ok, failed or marked for the CPU path. Frees the batch's buffers. */
   run(): Effect.Effect<void, GpuError | CodedError> {
-    return Effect.gen({ self: this }, function* () {
-      yield* this.#upload();
-      for (const seg of this.ctx.segments) {
-        if (activeItems(this.items).length === 0) break;
-        if (seg.kind === "fused") yield* this.#fused(seg.steps);
-        else if (seg.kind === "kernel") yield* this.#kernel(seg.placed, seg.gpu);
-        else if ((yield* this.#cpu(seg.placed, seg.index)) === "stop") break;
-      }
-    }).pipe(Effect.ensuring(Effect.sync(() => {
+    return GpuBatchRun.#runBody(this).pipe(Effect.ensuring(Effect.sync(() => {
       // Whatever is still recorded (a plan ending on the GPU) goes to the GPU now.
       submitPending(this.ctx.gpu);
       this.#turn?.submitted();
@@ -158,22 +151,34 @@ export class GpuBatchRun {
     })));
   }
 
+  static readonly #runBody = Effect.fnUntraced(function* (self: GpuBatchRun) {
+    yield* self.#upload();
+    for (const seg of self.ctx.segments) {
+      if (activeItems(self.items).length === 0) break;
+      if (seg.kind === "fused") yield* self.#fused(seg.steps);
+      else if (seg.kind === "kernel") yield* self.#kernel(seg.placed, seg.gpu);
+      else if ((yield* self.#cpu(seg.placed, seg.index)) === "stop") break;
+    }
+  });
+
   /** Writes every item's words (or floats) into one buffer, image i at word `i * words`. */
   #upload(): Effect.Effect<void, GpuError> {
-    return Effect.gen({ self: this }, function* () {
-      const { gpu, pool } = this.ctx;
-      const words = uploadWords(this.items[0].upload);
-      const buffer = yield* pool.acquire(words * 4 * this.items.length, "upload");
-      this.items.forEach((it, i) => {
-        const px = it.upload.pixels;
-        const bytes = px.type === "f32"
-          ? new Uint8Array(px.data.buffer, px.data.byteOffset, px.data.byteLength)
-          : px.bytes;
-        writeBytes(gpu, buffer, i * words * 4, bytes.subarray(0, words * 4));
-      });
-      this.#loc = { at: "upload", buffer, load: uploadLoad(this.items[0].upload), words };
-    });
+    return GpuBatchRun.#uploadBody(this);
   }
+
+  static readonly #uploadBody = Effect.fnUntraced(function* (self: GpuBatchRun) {
+    const { gpu, pool } = self.ctx;
+    const words = uploadWords(self.items[0].upload);
+    const buffer = yield* pool.acquire(words * 4 * self.items.length, "upload");
+    self.items.forEach((it, i) => {
+      const px = it.upload.pixels;
+      const bytes = px.type === "f32"
+        ? new Uint8Array(px.data.buffer, px.data.byteOffset, px.data.byteLength)
+        : px.bytes;
+      writeBytes(gpu, buffer, i * words * 4, bytes.subarray(0, words * 4));
+    });
+    self.#loc = { at: "upload", buffer, load: uploadLoad(self.items[0].upload), words };
+  });
 
   #release(): void {
     if (this.#loc) this.ctx.pool.release(this.#loc.buffer);
@@ -182,41 +187,53 @@ export class GpuBatchRun {
 
   /** Moves the batch to the GPU as f32: unpacks raw words, or uploads values a CPU stage changed. */
   #toGpuF32(): Effect.Effect<GPUBuffer, GpuError> {
-    return Effect.gen({ self: this }, function* () {
-      if (this.#loc?.at === "upload") yield* this.#fused([]);
-      if (!this.#gpuCurrent) yield* this.#reupload();
-      return this.#loc!.buffer;
-    });
+    return GpuBatchRun.#toGpuF32Body(this);
   }
+
+  static readonly #toGpuF32Body = Effect.fnUntraced(function* (self: GpuBatchRun) {
+    if (self.#loc?.at === "upload") yield* self.#fused([]);
+    if (!self.#gpuCurrent) yield* self.#reupload();
+    return self.#loc!.buffer;
+  });
 
   /** Uploads the items' CPU values (same shape as the batch). */
   #reupload(): Effect.Effect<void, GpuError> {
-    return Effect.gen({ self: this }, function* () {
-      const len = imageLength(this.#shape);
-      const buffer = yield* this.ctx.pool.acquire(len * this.items.length * 4, "reupload");
-      this.items.forEach((it, i) => {
-        if (it.cpu) writeBuffer(this.ctx.gpu, buffer, i * len * 4, it.cpu.subarray(0, len));
-      });
-      this.#release();
-      this.#loc = { at: "gpu", buffer };
-      this.#gpuCurrent = true;
-    });
+    return GpuBatchRun.#reuploadBody(this);
   }
+
+  static readonly #reuploadBody = Effect.fnUntraced(function* (self: GpuBatchRun) {
+    const len = imageLength(self.#shape);
+    const buffer = yield* self.ctx.pool.acquire(len * self.items.length * 4, "reupload");
+    self.items.forEach((it, i) => {
+      if (it.cpu) writeBuffer(self.ctx.gpu, buffer, i * len * 4, it.cpu.subarray(0, len));
+    });
+    self.#release();
+    self.#loc = { at: "gpu", buffer };
+    self.#gpuCurrent = true;
+  });
 
   /** Each active item's field values for a chain, in stage order; items that fail drop out. */
   #chainValues(steps: ReadonlyArray<ChainStep>): Effect.Effect<Array<ImageValues | undefined>> {
-    return Effect.gen({ self: this }, function* () {
+    return GpuBatchRun.#chainValuesBody(this, steps);
+  }
+
+  static readonly #chainValuesBody = Effect.fnUntraced(
+    function* (self: GpuBatchRun, steps: ReadonlyArray<ChainStep>) {
       const values: Array<ImageValues | undefined> = [];
-      for (const it of this.items) {
-        values.push(it.failed || it.fallback ? undefined : yield* this.#itemValues(it, steps));
+      for (const it of self.items) {
+        values.push(it.failed || it.fallback ? undefined : yield* self.#itemValues(it, steps));
       }
       return values;
-    });
-  }
+    },
+  );
 
   /** One item's field values for a chain, advancing its header step by step (undefined when it drops). */
   #itemValues(it: Item, steps: ReadonlyArray<ChainStep>): Effect.Effect<ImageValues | undefined> {
-    return Effect.gen({ self: this }, function* () {
+    return GpuBatchRun.#itemValuesBody(this, it, steps);
+  }
+
+  static readonly #itemValuesBody = Effect.fnUntraced(
+    function* (self: GpuBatchRun, it: Item, steps: ReadonlyArray<ChainStep>) {
       const values: Array<Readonly<Record<string, number>>> = [];
       for (const s of steps) {
         const r = yield* Effect.result(s.gpu.values(s.params, it.header));
@@ -227,37 +244,41 @@ export class GpuBatchRun {
           return undefined;
         }
         values.push(r.success.values);
-        const channels = this.#shape.length > 1 ? it.header.shape[1] : 1;
-        const shape = withChannels(this.#shape, s.gpu.channels?.(s.params, channels) ?? channels);
+        const channels = self.#shape.length > 1 ? it.header.shape[1] : 1;
+        const shape = withChannels(self.#shape, s.gpu.channels?.(s.params, channels) ?? channels);
         it.header = headerAfter(s.stage, it.header, shape, r.success.notes);
       }
       return values;
-    });
-  }
+    },
+  );
 
   /** A fused chain (possibly empty: load only); the batch ends as f32 on the GPU. */
   #fused(steps: ReadonlyArray<ChainStep>): Effect.Effect<void, GpuError> {
-    return Effect.gen({ self: this }, function* () {
-      if (this.#loc?.at === "gpu" && !this.#gpuCurrent) yield* this.#reupload();
-      const loc = this.#loc!;
-      const values = yield* this.#chainValues(steps);
+    return GpuBatchRun.#fusedBody(this, steps);
+  }
+
+  static readonly #fusedBody = Effect.fnUntraced(
+    function* (self: GpuBatchRun, steps: ReadonlyArray<ChainStep>) {
+      if (self.#loc?.at === "gpu" && !self.#gpuCurrent) yield* self.#reupload();
+      const loc = self.#loc!;
+      const values = yield* self.#chainValues(steps);
       const input = loc.at === "upload"
         ? { buffer: loc.buffer, load: loc.load, words: loc.words }
-        : { buffer: loc.buffer, load: { kind: "f32" } as const, words: imageLength(this.#shape) };
+        : { buffer: loc.buffer, load: { kind: "f32" } as const, words: imageLength(self.#shape) };
       const out = yield* runFused(
-        this.ctx.gpu,
-        this.ctx.pool,
+        self.ctx.gpu,
+        self.ctx.pool,
         {
           ...input,
-          shape: this.#shape,
-          count: this.items.length,
+          shape: self.#shape,
+          count: self.items.length,
         },
         steps,
         values,
       );
-      this.#moveTo(out.buffer, out.shape);
-    });
-  }
+      self.#moveTo(out.buffer, out.shape);
+    },
+  );
 
   /** The batch's data is now `buffer` (f32, `shape` per image); the CPU copies are stale. */
   #moveTo(buffer: GPUBuffer, shape: Shape): void {
@@ -272,61 +293,69 @@ export class GpuBatchRun {
     placed: Placed,
     form: NonNullable<Placed["stage"]["gpu"]>,
   ): Effect.Effect<void, GpuError | CodedError> {
-    return Effect.gen({ self: this }, function* () {
-      const buffer = yield* this.#toGpuF32();
-      const { gpu, pool } = this.ctx;
+    return GpuBatchRun.#kernelBody(this, placed, form);
+  }
+
+  static readonly #kernelBody = Effect.fnUntraced(
+    function* (self: GpuBatchRun, placed: Placed, form: NonNullable<Placed["stage"]["gpu"]>) {
+      const buffer = yield* self.#toGpuF32();
+      const { gpu, pool } = self.ctx;
       if (!form.recordsOnly) {
         yield* flushCommands(gpu);
-        this.#turn?.submitted();
+        self.#turn?.submitted();
       }
-      const images = this.items.map((it) => it.header);
-      const batch: GpuBatch = { gpu, pool, buffer, shape: this.#shape, count: this.items.length, images };
+      const images = self.items.map((it) => it.header);
+      const batch: GpuBatch = { gpu, pool, buffer, shape: self.#shape, count: self.items.length, images };
       const out = yield* form.run(placed.params, batch);
-      for (const it of activeItems(this.items)) {
+      for (const it of activeItems(self.items)) {
         const meta = form.meta?.(placed.params, it.header) ?? it.header.meta;
         const notes = form.notes?.(placed.params, it.header);
         it.header = { ...headerAfter(placed.stage, it.header, out.shape, notes), meta };
       }
       // The stage gave its input buffer back to the pool (or returned it); only the output is ours now.
-      this.#loc = { at: "gpu", buffer: out.buffer };
-      this.#shape = out.shape;
-      for (const it of this.items) it.cpu = undefined;
-    });
-  }
+      self.#loc = { at: "gpu", buffer: out.buffer };
+      self.#shape = out.shape;
+      for (const it of self.items) it.cpu = undefined;
+    },
+  );
 
   /** Reads the batch back when the GPU copy is newer than the items' CPU values. */
   #readBack(): Effect.Effect<void, GpuError> {
-    return Effect.gen({ self: this }, function* () {
-      if (activeItems(this.items).every((it) => it.cpu)) return; // the CPU copies are current
-      const buffer = yield* this.#toGpuF32();
-      const len = imageLength(this.#shape);
-      const pending = yield* submitReadBack(this.ctx.gpu, buffer, len * this.items.length * 4);
-      const turn = this.#turn;
-      this.#turn = undefined;
-      if (turn) {
-        turn.submitted();
-        yield* turn.wait;
-      }
-      const all = yield* pending.read;
-      this.items.forEach((it, k) => (it.cpu = all.subarray(k * len, (k + 1) * len)));
-    });
+    return GpuBatchRun.#readBackBody(this);
   }
+
+  static readonly #readBackBody = Effect.fnUntraced(function* (self: GpuBatchRun) {
+    if (activeItems(self.items).every((it) => it.cpu)) return; // the CPU copies are current
+    const buffer = yield* self.#toGpuF32();
+    const len = imageLength(self.#shape);
+    const pending = yield* submitReadBack(self.ctx.gpu, buffer, len * self.items.length * 4);
+    const turn = self.#turn;
+    self.#turn = undefined;
+    if (turn) {
+      turn.submitted();
+      yield* turn.wait;
+    }
+    const all = yield* pending.read;
+    self.items.forEach((it, k) => (it.cpu = all.subarray(k * len, (k + 1) * len)));
+  });
 
   /** A stage without a GPU form; "stop" when the rest of the batch went on on the CPU. */
   #cpu(placed: Placed, index: number): Effect.Effect<"next" | "stop", GpuError> {
-    return Effect.gen({ self: this }, function* () {
-      yield* this.#readBack();
-      const act = activeItems(this.items);
-      const images: Image[] = act.map((it) => ({ ...it.header, data: it.cpu! }));
-      const outcomes = yield* runStageOnCpu(this.ctx.plan, placed, images, act.map((it) => it.session));
-      if (applyOutcomes(act, outcomes, placed.label)) this.#gpuCurrent = false;
-      // A CPU stage that changed shapes (e.g. a model's output): the rest of this batch stays on the CPU.
-      const shapes = new Set(activeItems(this.items).map((it) => it.header.shape.join()));
-      if (!this.#gpuCurrent && (shapes.size > 1 || [...shapes][0] !== this.#shape.join())) {
-        yield* runRestOnCpu(this.ctx.plan, activeItems(this.items), index + 1);
-        return "stop";
-      }
-      return "next";
-    });
+    return GpuBatchRun.#cpuBody(this, placed, index);
   }
+
+  static readonly #cpuBody = Effect.fnUntraced(function* (self: GpuBatchRun, placed: Placed, index: number) {
+    yield* self.#readBack();
+    const act = activeItems(self.items);
+    const images: Image[] = act.map((it) => ({ ...it.header, data: it.cpu! }));
+    const outcomes = yield* runStageOnCpu(self.ctx.plan, placed, images, act.map((it) => it.session));
+    if (applyOutcomes(act, outcomes, placed.label)) self.#gpuCurrent = false;
+    // A CPU stage that changed shapes (e.g. a model's output): the rest of self batch stays on the CPU.
+    const shapes = new Set(activeItems(self.items).map((it) => it.header.shape.join()));
+    if (!self.#gpuCurrent && (shapes.size > 1 || [...shapes][0] !== self.#shape.join())) {
+      yield* runRestOnCpu(self.ctx.plan, activeItems(self.items), index + 1);
+      return "stop";
+    }
+    return "next";
+  });
 }

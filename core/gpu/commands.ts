@@ -47,8 +47,8 @@ export const submitPending = (gpu: GpuShape): void => {
 };
 
 /** {@link submitPending}, failing with the device's message when it refuses the recorded commands. */
-export const flushCommands = (gpu: GpuShape): Effect.Effect<void, WgslCompileError> =>
-  Effect.gen(function* () {
+export const flushCommands: (gpu: GpuShape) => Effect.Effect<void, WgslCompileError> = Effect.fnUntraced(
+  function* (gpu: GpuShape) {
     if (!hasPending(gpu)) return;
     gpu.device.pushErrorScope("validation");
     submitPending(gpu);
@@ -59,7 +59,8 @@ export const flushCommands = (gpu: GpuShape): Effect.Effect<void, WgslCompileErr
         message: `recorded kernels were refused by the device: ${err.message.split("\n")[0]}`,
       });
     }
-  });
+  },
+);
 
 /** Destroys `buffer` once the commands recorded so far are submitted (now, when there are none). */
 export const destroyAfterSubmit = (gpu: GpuShape, buffer: GPUBuffer): void => {

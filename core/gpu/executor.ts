@@ -128,34 +128,40 @@ export interface PreparedInput {
   readonly upload: Exit.Exit<Upload, unknown>;
 }
 
+/** Reads one file and runs the plan's source stage over it (its `prepare` when it has one). */
+const fileUpload = Effect.fnUntraced(function* (plan: Plan, input: InputFile, fs: FileSystem.FileSystem) {
+  const source = plan.source.stage;
+  const bytes = yield* fs.readFile(input.path).pipe(
+    Effect.mapError((e) => ({
+      code: "READ_ERROR",
+      message: `cannot read ${input.path}: ${e.message}`,
+    })),
+  );
+  const file = { path: input.path, bytes };
+  if (source.prepare) return (yield* source.prepare(file, plan.source.params)) as Upload;
+  const { data, ...image } = yield* source.run(file, plan.source.params);
+  return { image, pixels: { type: "f32", data } } as Upload;
+});
+
 /**
  * Reads and parses one input with the plan's source stage (what a worker does before the GPU takes it); a
  * group of files (`group: series`) becomes the image its source stage makes of them.
  */
-export const prepareInput = (
+export const prepareInput: (
   plan: Plan,
   input: InputFile,
   fs: FileSystem.FileSystem,
-): Effect.Effect<PreparedInput> =>
-  Effect.gen(function* () {
+) => Effect.Effect<PreparedInput> = Effect.fnUntraced(
+  function* (plan: Plan, input: InputFile, fs: FileSystem.FileSystem) {
     const started = performance.now();
-    const source = plan.source.stage;
     const upload = yield* Effect.exit(
-      isGroupInput(input) ? groupUpload(plan, input.group) : Effect.gen(function* () {
-        const bytes = yield* fs.readFile(input.path).pipe(
-          Effect.mapError((e) => ({
-            code: "READ_ERROR",
-            message: `cannot read ${input.path}: ${e.message}`,
-          })),
-        );
-        const file = { path: input.path, bytes };
-        if (source.prepare) return (yield* source.prepare(file, plan.source.params)) as Upload;
-        const { data, ...image } = yield* source.run(file, plan.source.params);
-        return { image, pixels: { type: "f32", data } } as Upload;
-      }).pipe(providePlugins(plan)) as Effect.Effect<Upload, unknown>,
+      isGroupInput(input)
+        ? groupUpload(plan, input.group)
+        : fileUpload(plan, input, fs).pipe(providePlugins(plan)) as Effect.Effect<Upload, unknown>,
     );
     return { input, started, upload };
-  });
+  },
+);
 
 /** The outcome of running some inputs on the GPU. */
 export interface GpuChunkResult {
@@ -232,87 +238,95 @@ export class GpuRun {
 
   /** Takes one prepared input: its batch is launched when full. */
   add(p: PreparedInput): Effect.Effect<void, never, FileSystem.FileSystem> {
-    return Effect.gen({ self: this }, function* () {
-      this.#order.push(p.input);
-      const session = yield* openSession(p.input, this.outDir);
-      if (Exit.isFailure(p.upload)) {
-        const entry = yield* finishSession(session, p.upload, this.plan.source.label, p.started);
-        this.#finished(p.input, entry);
-        return;
-      }
-      const upload = p.upload.value;
-      const item: Item = { session, started: p.started, upload, header: upload.image };
-      const key = batchKey(upload);
-      const group = [...(this.#groups.get(key) ?? []), item];
-      if (group.length < batchCapacity(this.gpu, this.plan, upload.image.shape, this.options)) {
-        this.#groups.set(key, group);
-        return;
-      }
-      this.#groups.delete(key);
-      yield* this.#launch(group);
-    });
+    return GpuRun.#addBody(this, p);
   }
+
+  static readonly #addBody = Effect.fnUntraced(function* (self: GpuRun, p: PreparedInput) {
+    self.#order.push(p.input);
+    const session = yield* openSession(p.input, self.outDir);
+    if (Exit.isFailure(p.upload)) {
+      const entry = yield* finishSession(session, p.upload, self.plan.source.label, p.started);
+      self.#finished(p.input, entry);
+      return;
+    }
+    const upload = p.upload.value;
+    const item: Item = { session, started: p.started, upload, header: upload.image };
+    const key = batchKey(upload);
+    const group = [...(self.#groups.get(key) ?? []), item];
+    if (group.length < batchCapacity(self.gpu, self.plan, upload.image.shape, self.options)) {
+      self.#groups.set(key, group);
+      return;
+    }
+    self.#groups.delete(key);
+    yield* self.#launch(group);
+  });
 
   /** Runs what is left and waits for every batch; the entries come in the order inputs were added. */
   finish(): Effect.Effect<GpuChunkResult> {
-    return Effect.gen({ self: this }, function* () {
-      const rest = [...this.#groups.values()];
-      this.#groups.clear();
-      for (const batch of rest) yield* this.#launch(batch);
-      this.#lastTurn?.open(); // no batch comes after the last one
-      while (this.#flights.length > 0) yield* this.#land();
-      const entries = this.#order.flatMap((input) => {
-        const e = this.#entries.get(input);
-        return e ? [e] : [];
-      });
-      return {
-        entries,
-        fallback: this.#fallback,
-        ...(this.#deviceLost ? { deviceLost: this.#deviceLost } : {}),
-      };
-    });
+    return GpuRun.#finishBody(this);
   }
+
+  static readonly #finishBody = Effect.fnUntraced(function* (self: GpuRun) {
+    const rest = [...self.#groups.values()];
+    self.#groups.clear();
+    for (const batch of rest) yield* self.#launch(batch);
+    self.#lastTurn?.open(); // no batch comes after the last one
+    while (self.#flights.length > 0) yield* self.#land();
+    const entries = self.#order.flatMap((input) => {
+      const e = self.#entries.get(input);
+      return e ? [e] : [];
+    });
+    return {
+      entries,
+      fallback: self.#fallback,
+      ...(self.#deviceLost ? { deviceLost: self.#deviceLost } : {}),
+    };
+  });
 
   /**
    * Starts a batch in its own fiber (its uploads and kernels are queued at once), then lands the oldest
    * batches beyond `inFlight`: the batch before this one maps its results once this one has submitted.
    */
   #launch(batch: Item[]): Effect.Effect<void> {
-    return Effect.gen({ self: this }, function* () {
-      if (this.#deviceLost) return yield* this.#toCpu(batch, this.#deviceLost);
-      const before = this.#lastTurn;
-      const mine = new Gate();
-      this.#lastTurn = mine;
-      const turn: BatchTurn = { submitted: () => before?.open(), wait: Effect.promise(() => mine.opened) };
-      const run = Effect.exit(this.#runSplitting(batch, turn)).pipe(
-        Effect.ensuring(Effect.sync(turn.submitted)),
-      );
-      const fiber = yield* Effect.forkChild(run, { startImmediately: true });
-      this.#flights.push({ batch, fiber });
-      while (this.#flights.length > Math.max(1, this.options.inFlight ?? 1)) yield* this.#land();
-    });
+    return GpuRun.#launchBody(this, batch);
   }
+
+  static readonly #launchBody = Effect.fnUntraced(function* (self: GpuRun, batch: Item[]) {
+    if (self.#deviceLost) return yield* self.#toCpu(batch, self.#deviceLost);
+    const before = self.#lastTurn;
+    const mine = new Gate();
+    self.#lastTurn = mine;
+    const turn: BatchTurn = { submitted: () => before?.open(), wait: Effect.promise(() => mine.opened) };
+    const run = Effect.exit(self.#runSplitting(batch, turn)).pipe(
+      Effect.ensuring(Effect.sync(turn.submitted)),
+    );
+    const fiber = yield* Effect.forkChild(run, { startImmediately: true });
+    self.#flights.push({ batch, fiber });
+    while (self.#flights.length > Math.max(1, self.options.inFlight ?? 1)) yield* self.#land();
+  });
 
   /** Waits for the oldest batch and records its inputs' outcomes. */
   #land(): Effect.Effect<void> {
-    return Effect.gen({ self: this }, function* () {
-      const { batch, fiber } = this.#flights.shift()!;
-      const exit = yield* Fiber.join(fiber);
-      const error = errorOf(exit);
-      if (error?._tag === "GpuDeviceLost") this.#deviceLost ??= error.message ?? "GPU device lost";
-      if (Exit.isFailure(exit)) {
-        // Any GPU failure (out of memory even for one image, a kernel that does not compile, a lost device,
-        // a defect) sends the whole batch to the CPU path: inputs are never lost to the GPU.
-        const reason = error?._tag === "GpuDeviceLost"
-          ? this.#deviceLost!
-          : error?.code
-          ? `${error.code}: ${error.message}`
-          : `GPU failure: ${String(Cause.squash(exit.cause))}`;
-        return yield* this.#toCpu(batch, reason);
-      }
-      yield* this.#record(batch);
-    });
+    return GpuRun.#landBody(this);
   }
+
+  static readonly #landBody = Effect.fnUntraced(function* (self: GpuRun) {
+    const { batch, fiber } = self.#flights.shift()!;
+    const exit = yield* Fiber.join(fiber);
+    const error = errorOf(exit);
+    if (error?._tag === "GpuDeviceLost") self.#deviceLost ??= error.message ?? "GPU device lost";
+    if (Exit.isFailure(exit)) {
+      // Any GPU failure (out of memory even for one image, a kernel that does not compile, a lost device,
+      // a defect) sends the whole batch to the CPU path: inputs are never lost to the GPU.
+      const reason = error?._tag === "GpuDeviceLost"
+        ? self.#deviceLost!
+        : error?.code
+        ? `${error.code}: ${error.message}`
+        : `GPU failure: ${String(Cause.squash(exit.cause))}`;
+      return yield* self.#toCpu(batch, reason);
+    }
+    yield* self.#record(batch);
+  });
 
   /** Hands a batch's inputs to the CPU path (their outputs rolled back). */
   #toCpu(batch: ReadonlyArray<Item>, reason: string): Effect.Effect<void> {
@@ -324,21 +338,21 @@ export class GpuRun {
 
   /** Ledger entries of a finished batch (or CPU fallbacks for items the GPU forms could not take). */
   #record(batch: ReadonlyArray<Item>): Effect.Effect<void> {
-    return Effect.gen({ self: this }, function* () {
-      for (const it of batch) {
-        if (it.fallback && !it.failed) {
-          yield* this.#toCpu([it], it.fallback);
-          continue;
-        }
-        const result = it.failed ? Exit.fail(it.failed.error) : Exit.void;
-        const final = it.cpu
-          ? attachPredictions(this.plan.stages, { ...it.header, data: it.cpu })
-          : undefined;
-        const entry = yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started, final);
-        this.#finished(it.session.input, entry);
-      }
-    });
+    return GpuRun.#recordBody(this, batch);
   }
+
+  static readonly #recordBody = Effect.fnUntraced(function* (self: GpuRun, batch: ReadonlyArray<Item>) {
+    for (const it of batch) {
+      if (it.fallback && !it.failed) {
+        yield* self.#toCpu([it], it.fallback);
+        continue;
+      }
+      const result = it.failed ? Exit.fail(it.failed.error) : Exit.void;
+      const final = it.cpu ? attachPredictions(self.plan.stages, { ...it.header, data: it.cpu }) : undefined;
+      const entry = yield* finishSession(it.session, result, it.failed?.stage ?? "", it.started, final);
+      self.#finished(it.session.input, entry);
+    }
+  });
 
   /** Runs a batch; on out-of-memory splits it in half (down to single images) and tries again. */
   #runSplitting(batch: Item[], turn: BatchTurn): Effect.Effect<void, GpuError | CodedError> {
@@ -346,16 +360,19 @@ export class GpuRun {
     return Effect.catchIf(
       new GpuBatchRun(ctx, batch, turn).run(),
       (e) => (e as { _tag?: string })._tag === "GpuOutOfMemory" && batch.length > 1,
-      () =>
-        Effect.gen({ self: this }, function* () {
-          yield* resetItems(batch);
-          this.pool.clear();
-          const half = Math.ceil(batch.length / 2);
-          yield* this.#runSplitting(batch.slice(0, half), turn);
-          yield* this.#runSplitting(batch.slice(half), turn);
-        }),
+      () => GpuRun.#runSplittingBody(this, batch, turn),
     );
   }
+
+  static readonly #runSplittingBody = Effect.fnUntraced(
+    function* (self: GpuRun, batch: Item[], turn: BatchTurn) {
+      yield* resetItems(batch);
+      self.pool.clear();
+      const half = Math.ceil(batch.length / 2);
+      yield* self.#runSplitting(batch.slice(0, half), turn);
+      yield* self.#runSplitting(batch.slice(half), turn);
+    },
+  );
 }
 
 /**
@@ -363,19 +380,20 @@ export class GpuRun {
  * worker threads). Entries come back in input order; inputs that must run on the CPU instead are listed in
  * `fallback` (their outputs were rolled back).
  */
-export const runPreparedGpu = (
-  plan: Plan,
-  gpu: GpuShape,
-  pool: BufferPool,
-  prepared: ReadonlyArray<PreparedInput>,
-  outDir: string,
-  options: GpuRunOptions = DEFAULT_GPU_OPTIONS,
-): Effect.Effect<GpuChunkResult, never, FileSystem.FileSystem> =>
-  Effect.gen(function* () {
+export const runPreparedGpu = Effect.fnUntraced(
+  function* (
+    plan: Plan,
+    gpu: GpuShape,
+    pool: BufferPool,
+    prepared: ReadonlyArray<PreparedInput>,
+    outDir: string,
+    options: GpuRunOptions = DEFAULT_GPU_OPTIONS,
+  ) {
     const run = new GpuRun(plan, gpu, pool, outDir, options);
     for (const p of prepared) yield* run.add(p);
     return yield* run.finish();
-  });
+  },
+);
 
 /** Inputs read ahead of the one being added (their reads overlap; parsing stays on this thread). */
 export const READ_AHEAD = 8;
@@ -385,16 +403,16 @@ export const READ_AHEAD = 8;
  * GPU runs the previous one, its files read a few at a time. Entries come back in input order; inputs
  * that must run on the CPU instead are listed in `fallback` (their outputs were rolled back).
  */
-export const runInputsGpu = (
-  plan: Plan,
-  gpu: GpuShape,
-  pool: BufferPool,
-  inputs: ReadonlyArray<InputFile>,
-  outDir: string,
-  fs: FileSystem.FileSystem,
-  options: GpuRunOptions = DEFAULT_GPU_OPTIONS,
-): Effect.Effect<GpuChunkResult, never, FileSystem.FileSystem> =>
-  Effect.gen(function* () {
+export const runInputsGpu = Effect.fnUntraced(
+  function* (
+    plan: Plan,
+    gpu: GpuShape,
+    pool: BufferPool,
+    inputs: ReadonlyArray<InputFile>,
+    outDir: string,
+    fs: FileSystem.FileSystem,
+    options: GpuRunOptions = DEFAULT_GPU_OPTIONS,
+  ) {
     const run = new GpuRun(plan, gpu, pool, outDir, options);
     const ahead: Array<Fiber.Fiber<PreparedInput>> = [];
     let next = 0;
@@ -405,7 +423,8 @@ export const runInputsGpu = (
       yield* run.add(yield* Fiber.join(ahead.shift()!));
     }
     return yield* run.finish();
-  });
+  },
+);
 
 /** Compiles every fused kernel form a plan can use, so WGSL errors surface before any input is read. */
 export const precompile = (plan: Plan, gpu: GpuShape): Effect.Effect<void, WgslCompileError> =>

@@ -355,14 +355,20 @@ export const channelsAfter = (steps: ReadonlyArray<FusedStep>, channels: number)
  * image does not take part; its output is unspecified). Returns the f32 output buffer (from the pool) and
  * the shape of each output image; the input buffer is left to the caller.
  */
-export const runFused = (
+export const runFused: (
   gpu: GpuShape,
   pool: BufferPool,
   input: FusedInput,
   steps: ReadonlyArray<FusedStep>,
   values: ReadonlyArray<ImageValues | undefined>,
-): Effect.Effect<{ readonly buffer: GPUBuffer; readonly shape: Shape }, GpuError> =>
-  Effect.gen(function* () {
+) => Effect.Effect<{ readonly buffer: GPUBuffer; readonly shape: Shape }, GpuError> = Effect.fnUntraced(
+  function* (
+    gpu: GpuShape,
+    pool: BufferPool,
+    input: FusedInput,
+    steps: ReadonlyArray<FusedStep>,
+    values: ReadonlyArray<ImageValues | undefined>,
+  ) {
     const { frames, channels, plane } = channelView(input.shape);
     const cOut = channelsAfter(steps, channels);
     const lanes = lanesOf(input.load, plane);
@@ -393,15 +399,12 @@ export const runFused = (
     destroyAfterSubmit(gpu, dims);
     destroyAfterSubmit(gpu, params);
     return { buffer: dst, shape: withChannels(input.shape, cOut) };
-  });
+  },
+);
 
 /** The uniform buffer of per-image field values (`paramVec4s` vec4s per image). */
-const paramBuffer = (
-  gpu: GpuShape,
-  steps: ReadonlyArray<FusedStep>,
-  values: ReadonlyArray<ImageValues | undefined>,
-) =>
-  Effect.gen(function* () {
+const paramBuffer = Effect.fnUntraced(
+  function* (gpu: GpuShape, steps: ReadonlyArray<FusedStep>, values: ReadonlyArray<ImageValues | undefined>) {
     const { offsets, vec4s } = paramLayout(steps);
     const floats = new Float32Array(uniformVec4s(gpu) * 4);
     values.forEach((v, i) => {
@@ -412,4 +415,5 @@ const paramBuffer = (
     });
     const buffer = yield* createBuffer(gpu, floats.byteLength, GPUBufferUsage.UNIFORM, "params", floats);
     return buffer;
-  });
+  },
+);

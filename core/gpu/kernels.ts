@@ -102,11 +102,11 @@ const locateMessage = (program: ProgramInfo, m: GPUCompilationMessage): string =
 };
 
 /** Compiles (or fetches from the cache) the pipeline of `program`. */
-export const pipelineFor = (
+export const pipelineFor: (
   gpu: GpuShape,
   program: ProgramInfo,
-): Effect.Effect<GPUComputePipeline, WgslCompileError> =>
-  Effect.gen(function* () {
+) => Effect.Effect<GPUComputePipeline, WgslCompileError> = Effect.fnUntraced(
+  function* (gpu: GpuShape, program: ProgramInfo) {
     let cache = pipelines.get(gpu.device);
     if (!cache) pipelines.set(gpu.device, cache = new Map());
     const hit = cache.get(program.cacheKey);
@@ -138,7 +138,8 @@ export const pipelineFor = (
     compiled++;
     cache.set(program.cacheKey, pipeline);
     return pipeline;
-  });
+  },
+);
 
 /** Fails with {@link GpuDeviceLost} when the device is gone. */
 export const checkAlive = (gpu: GpuShape): Effect.Effect<void, GpuDeviceLost> => {
@@ -153,14 +154,20 @@ export const checkAlive = (gpu: GpuShape): Effect.Effect<void, GpuDeviceLost> =>
  * buffer starts with those bytes (written while mapped at creation: no queue operation, so no ordering
  * with recorded commands to respect).
  */
-export const createBuffer = (
+export const createBuffer: (
   gpu: GpuShape,
   size: number,
   usage: GPUBufferUsageFlags,
   label: string,
   initial?: ArrayBufferView,
-): Effect.Effect<GPUBuffer, GpuOutOfMemory | GpuDeviceLost> =>
-  Effect.gen(function* () {
+) => Effect.Effect<GPUBuffer, GpuOutOfMemory | GpuDeviceLost> = Effect.fnUntraced(
+  function* (
+    gpu: GpuShape,
+    size: number,
+    usage: GPUBufferUsageFlags,
+    label: string,
+    initial?: ArrayBufferView,
+  ) {
     yield* checkAlive(gpu);
     const bytes = Math.max(16, Math.ceil(size / 16) * 16);
     if (bytes > gpu.limits.maxBufferSize) {
@@ -188,7 +195,8 @@ export const createBuffer = (
       buffer.unmap();
     }
     return buffer;
-  });
+  },
+);
 
 /** Storage buffer with initial contents. */
 export const storageFrom = (gpu: GpuShape, data: ArrayBufferView, label: string) =>
@@ -252,14 +260,20 @@ export interface DispatchOptions {
  * Runs one compute pass: `buffers[i]` is bound at binding i of group 0. The pass is recorded after the
  * device's pending commands and submitted with them, now or (with `defer`) later.
  */
-export const dispatch = (
+export const dispatch: (
   gpu: GpuShape,
   program: ProgramInfo,
   buffers: ReadonlyArray<GPUBuffer>,
   size: GridSize,
-  options: DispatchOptions = {},
-): Effect.Effect<void, WgslCompileError | GpuDeviceLost | GpuOutOfMemory> =>
-  Effect.gen(function* () {
+  options?: DispatchOptions,
+) => Effect.Effect<void, WgslCompileError | GpuDeviceLost | GpuOutOfMemory> = Effect.fnUntraced(
+  function* (
+    gpu: GpuShape,
+    program: ProgramInfo,
+    buffers: ReadonlyArray<GPUBuffer>,
+    size: GridSize,
+    options: DispatchOptions = {},
+  ) {
     yield* checkAlive(gpu);
     yield* checkGrid(gpu, program, size);
     const pipeline = yield* pipelineFor(gpu, program);
@@ -281,19 +295,38 @@ export const dispatch = (
         message: `kernel ${program.name} was refused by the device: ${err.message.split("\n")[0]}`,
       });
     }
-  });
+  },
+);
+
+/** Maps a readback buffer and copies its first `bytes` bytes out (then destroys it). */
+const mapStaging = Effect.fnUntraced(
+  function* (gpu: GpuShape, staging: GPUBuffer, size: number, bytes: number) {
+    yield* Effect.tryPromise({
+      try: () => staging.mapAsync(GPUMapMode.READ),
+      catch: () =>
+        new GpuDeviceLost({
+          code: "GPU_DEVICE_LOST",
+          message: gpu.lost() ?? "mapping a readback buffer failed",
+        }),
+    });
+    const out = new Float32Array(staging.getMappedRange(0, size).slice(0, bytes));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  },
+);
 
 /**
  * Queues a copy of `bytes` bytes of a storage buffer to a mappable buffer and submits it with the recorded
  * kernels; `read` then maps it. Between the two the GPU works and this thread is free: on Deno's WebGPU a
  * map waits (blocking) for the GPU to finish, so work that can overlap goes before `read`.
  */
-export const submitReadBack = (
+export const submitReadBack: (
   gpu: GpuShape,
   buffer: GPUBuffer,
   bytes: number,
-): Effect.Effect<{ readonly read: Effect.Effect<Float32Array, GpuDeviceLost> }, GpuError> =>
-  Effect.gen(function* () {
+) => Effect.Effect<{ readonly read: Effect.Effect<Float32Array, GpuDeviceLost> }, GpuError> = Effect
+  .fnUntraced(function* (gpu: GpuShape, buffer: GPUBuffer, bytes: number) {
     const size = Math.ceil(bytes / 4) * 4;
     const staging = yield* createBuffer(
       gpu,
@@ -303,20 +336,7 @@ export const submitReadBack = (
     );
     recorder(gpu).copyBufferToBuffer(buffer, 0, staging, 0, size);
     yield* flushCommands(gpu);
-    const read = Effect.gen(function* () {
-      yield* Effect.tryPromise({
-        try: () => staging.mapAsync(GPUMapMode.READ),
-        catch: () =>
-          new GpuDeviceLost({
-            code: "GPU_DEVICE_LOST",
-            message: gpu.lost() ?? "mapping a readback buffer failed",
-          }),
-      });
-      const out = new Float32Array(staging.getMappedRange(0, size).slice(0, bytes));
-      staging.unmap();
-      staging.destroy();
-      return out;
-    });
+    const read = mapStaging(gpu, staging, size, bytes);
     return { read };
   });
 

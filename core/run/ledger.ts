@@ -182,6 +182,12 @@ export const writeJsonAtomic = (path: string, value: unknown): void => {
   }
 };
 
+/**
+ * Characters of ledger text gathered before a write: small enough to die young (a 1 MiB string of ~1,000
+ * entries lived across young-generation collections and was promoted, ~1 KiB per entry at a run's end).
+ */
+const FLUSH_AT = 1 << 16;
+
 /** Where a ledger's `inputs` go in its JSON text (top level: two spaces; raw newlines are only structural). */
 const INPUTS = '\n  "inputs": [';
 
@@ -202,7 +208,7 @@ export const writeLedgerFromJournal = (path: string, ledger: Ledger, journal: st
     let pending = text.slice(0, at + INPUTS.length);
     let count = 0;
     const flush = (force: boolean) => {
-      if (pending.length < (force ? 1 : 1 << 20)) return;
+      if (pending.length < (force ? 1 : FLUSH_AT)) return;
       const bytes = new TextEncoder().encode(pending);
       for (let done = 0; done < bytes.length;) done += writeSync(out, bytes, done, bytes.length - done);
       pending = "";

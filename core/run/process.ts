@@ -115,31 +115,34 @@ export class CpuProcessor {
 
   /** Processes a round of inputs; one result per task, in order (one Effect run for the whole round). */
   processRound(tasks: ReadonlyArray<InputTask>): Promise<TaskResult[]> {
-    return Effect.runPromise(this.#round(tasks));
+    return Effect.runPromise(this.#round(this, tasks));
   }
 
-  #round(tasks: ReadonlyArray<InputTask>): Effect.Effect<TaskResult[]> {
-    return Effect.gen({ self: this }, function* () {
-      const items: Item[] = [];
-      for (const [slot, task] of tasks.entries()) items.push(yield* this.#load(task, slot));
-      for (const [i, s] of this.plan.stages.entries()) {
-        const active = items.filter((it) => !it.failed && runsAlone(this.#fused, it.loaded ?? NOT_FUSED, i));
-        if (active.length === 0) continue;
-        const outcomes = yield* runStageOnCpu(
-          this.plan,
-          s,
-          active.map((it) => it.image!),
-          active.map((it) => it.session),
-        );
-        active.forEach((it, k) => {
-          const o = outcomes[k];
-          if (!o.ok) it.failed = asStageError(o.error, s.label);
-          else it.image = this.#afterStage(it, i, o.image);
-        });
-      }
-      return items.map((it) => this.#finish(it));
-    });
-  }
+  // The Effect bodies of a round and of an input are generator functions made once per processor, not per
+  // call: V8 gives every generator function object its own map, kept in the old generation until the next
+  // full collection, and that map keeps the function - and every value it closes over - alive through
+  // young-generation collections, so a body made per call had each input's objects promoted (see README,
+  // "What still grows").
+  readonly #round = Effect.fnUntraced(function* (self: CpuProcessor, tasks: ReadonlyArray<InputTask>) {
+    const items: Item[] = [];
+    for (const [slot, task] of tasks.entries()) items.push(yield* self.#load(self, task, slot));
+    for (const [i, s] of self.plan.stages.entries()) {
+      const active = items.filter((it) => !it.failed && runsAlone(self.#fused, it.loaded ?? NOT_FUSED, i));
+      if (active.length === 0) continue;
+      const outcomes = yield* runStageOnCpu(
+        self.plan,
+        s,
+        active.map((it) => it.image!),
+        active.map((it) => it.session),
+      );
+      active.forEach((it, k) => {
+        const o = outcomes[k];
+        if (!o.ok) it.failed = asStageError(o.error, s.label);
+        else it.image = self.#afterStage(it, i, o.image);
+      });
+    }
+    return items.map((it) => self.#finish(it));
+  });
 
   /** The image after stage `i`: hoisted steps settled after the convex stage, scratch memory never kept. */
   #afterStage(it: Item, i: number, image: Image): Image {
@@ -150,29 +153,27 @@ export class CpuProcessor {
   }
 
   /** Reads an input and runs its source stage (and the fused chain when the plan has one). */
-  #load(task: InputTask, slot: number): Effect.Effect<Item> {
-    return Effect.gen({ self: this }, function* () {
-      const started = performance.now();
-      const session = makeSession({ path: task.path, outputBase: task.outputBase }, this.outDir);
-      const item: Item = { task, session, started, tensors: [] };
-      const plan = this.plan;
-      if (task.group) {
-        const group = Effect.map(runGroupInput(plan, task.group), (image): Loaded => ({ image }));
-        return this.#settle(item, yield* Effect.exit(group.pipe(providePlugins(plan))));
-      }
-      let bytes: Uint8Array;
-      try {
-        bytes = this.#buffers.read(task.path, slot);
-      } catch (e) {
-        const message = `cannot read ${task.path}: ${e instanceof Error ? e.message : String(e)}`;
-        item.failed = { code: "READ_ERROR", message, stage: plan.source.label };
-        return item;
-      }
-      const file = { path: task.path, bytes };
-      const loaded = loadSource(plan, this.#fused, file, (u) => this.#scratchFor(slot, u));
-      return this.#settle(item, yield* Effect.exit(loaded.pipe(providePlugins(plan))));
-    });
-  }
+  readonly #load = Effect.fnUntraced(function* (self: CpuProcessor, task: InputTask, slot: number) {
+    const started = performance.now();
+    const session = makeSession({ path: task.path, outputBase: task.outputBase }, self.outDir);
+    const item: Item = { task, session, started, tensors: [] };
+    const plan = self.plan;
+    if (task.group) {
+      const group = Effect.map(runGroupInput(plan, task.group), (image): Loaded => ({ image }));
+      return self.#settle(item, yield* Effect.exit(group.pipe(providePlugins(plan))));
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = self.#buffers.read(task.path, slot);
+    } catch (e) {
+      const message = `cannot read ${task.path}: ${e instanceof Error ? e.message : String(e)}`;
+      item.failed = { code: "READ_ERROR", message, stage: plan.source.label };
+      return item;
+    }
+    const file = { path: task.path, bytes };
+    const loaded = loadSource(plan, self.#fused, file, (u) => self.#scratchFor(slot, u));
+    return self.#settle(item, yield* Effect.exit(loaded.pipe(providePlugins(plan))));
+  });
 
   /** An item after its source stage: its image, or its failure at the source (or the chain's step). */
   #settle(item: Item, exit: Exit.Exit<Loaded, unknown>): Item {

@@ -121,125 +121,121 @@ const notesOf = (r: Resolved, provider: string) => ({
 });
 
 /** Runs the CPU session over the frames of several images, `batch` frames per call. */
-const runCpu = (images: ReadonlyArray<Image>, p: InferParams) =>
-  Effect.gen(function* () {
-    const r = get(p);
-    const results: Array<Result.Result<Image, InferError>> = images.map(() =>
-      Result.fail(undefined as never)
-    );
-    const ok: number[] = [];
-    images.forEach((img, k) => {
-      const problem = mismatch(r.input, img.shape.slice(1));
-      if (problem) results[k] = Result.fail(new InferError({ code: "INPUT_MISMATCH", message: problem }));
-      else ok.push(k);
-    });
-    const fixedBatch = fixed(r.input.shape[0]);
-    const step = fixedBatch ?? p.batch ?? 8;
-    // Frames of the valid images, in order, with where each goes back.
-    const frames: Array<{ readonly image: number; readonly data: Float32Array }> = [];
-    for (const k of ok) {
-      const img = images[k];
-      const per = img.data.length / img.shape[0];
-      for (let f = 0; f < img.shape[0]; f++) {
-        frames.push({ image: k, data: img.data.subarray(f * per, (f + 1) * per) });
-      }
-    }
-    const outs = new Map<string, Float32Array[]>(r.outputs.map((o) => [o.name, []]));
-    const outDims = new Map<string, number[]>();
-    for (let at = 0; at < frames.length; at += step) {
-      const chunk = frames.slice(at, at + step);
-      const shape = [step === fixedBatch ? step : chunk.length, ...images[chunk[0].image].shape.slice(1)];
-      const per = chunk[0].data.length;
-      const data = new Float32Array(shape[0] * per);
-      chunk.forEach((c, i) => data.set(c.data, i * per));
-      const feeds = { [r.input.name]: new r.model.ort.Tensor("float32", data, shape) } as Record<
-        string,
-        OrtWeb.Tensor
-      >;
-      const result = yield* Effect.tryPromise({
-        try: () => r.model.session.run(feeds, r.outputs.map((o) => o.name)),
-        catch: (e) =>
-          new InferError({
-            code: "INFERENCE_FAILED",
-            message: `${basename(r.model.path)}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
-          }),
-      });
-      for (const o of r.outputs) {
-        const t = result[o.name];
-        const all = toF32(t.data);
-        const n = t.dims[0];
-        const each = all.length / n;
-        outDims.set(o.name, t.dims.slice(1).map(Number));
-        for (let i = 0; i < chunk.length; i++) outs.get(o.name)!.push(all.subarray(i * each, (i + 1) * each));
-      }
-    }
-    // Split back per image.
-    let cursor = 0;
-    for (const k of ok) {
-      const img = images[k];
-      const count = img.shape[0];
-      const pick = (name: string) => {
-        const parts = outs.get(name)!.slice(cursor, cursor + count);
-        const each = parts[0]?.length ?? 0;
-        const data = new Float32Array(each * count);
-        parts.forEach((d, i) => data.set(d, i * each));
-        return { name, shape: [count, ...(outDims.get(name) ?? [])] as Shape, data };
-      };
-      const [main, ...extra] = r.outputs.map((o) => pick(o.name));
-      results[k] = Result.succeed({
-        ...img,
-        kind: "prediction",
-        shape: main.shape,
-        data: main.data,
-        notes: { ...img.notes, ...notesOf(r, r.model.provider) },
-        ...(extra.length > 0 ? { extras: extra } : {}),
-      });
-      cursor += count;
-    }
-    return results;
+const runCpu = Effect.fnUntraced(function* (images: ReadonlyArray<Image>, p: InferParams) {
+  const r = get(p);
+  const results: Array<Result.Result<Image, InferError>> = images.map(() => Result.fail(undefined as never));
+  const ok: number[] = [];
+  images.forEach((img, k) => {
+    const problem = mismatch(r.input, img.shape.slice(1));
+    if (problem) results[k] = Result.fail(new InferError({ code: "INPUT_MISMATCH", message: problem }));
+    else ok.push(k);
   });
+  const fixedBatch = fixed(r.input.shape[0]);
+  const step = fixedBatch ?? p.batch ?? 8;
+  // Frames of the valid images, in order, with where each goes back.
+  const frames: Array<{ readonly image: number; readonly data: Float32Array }> = [];
+  for (const k of ok) {
+    const img = images[k];
+    const per = img.data.length / img.shape[0];
+    for (let f = 0; f < img.shape[0]; f++) {
+      frames.push({ image: k, data: img.data.subarray(f * per, (f + 1) * per) });
+    }
+  }
+  const outs = new Map<string, Float32Array[]>(r.outputs.map((o) => [o.name, []]));
+  const outDims = new Map<string, number[]>();
+  for (let at = 0; at < frames.length; at += step) {
+    const chunk = frames.slice(at, at + step);
+    const shape = [step === fixedBatch ? step : chunk.length, ...images[chunk[0].image].shape.slice(1)];
+    const per = chunk[0].data.length;
+    const data = new Float32Array(shape[0] * per);
+    chunk.forEach((c, i) => data.set(c.data, i * per));
+    const feeds = { [r.input.name]: new r.model.ort.Tensor("float32", data, shape) } as Record<
+      string,
+      OrtWeb.Tensor
+    >;
+    const result = yield* Effect.tryPromise({
+      try: () => r.model.session.run(feeds, r.outputs.map((o) => o.name)),
+      catch: (e) =>
+        new InferError({
+          code: "INFERENCE_FAILED",
+          message: `${basename(r.model.path)}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
+        }),
+    });
+    for (const o of r.outputs) {
+      const t = result[o.name];
+      const all = toF32(t.data);
+      const n = t.dims[0];
+      const each = all.length / n;
+      outDims.set(o.name, t.dims.slice(1).map(Number));
+      for (let i = 0; i < chunk.length; i++) outs.get(o.name)!.push(all.subarray(i * each, (i + 1) * each));
+    }
+  }
+  // Split back per image.
+  let cursor = 0;
+  for (const k of ok) {
+    const img = images[k];
+    const count = img.shape[0];
+    const pick = (name: string) => {
+      const parts = outs.get(name)!.slice(cursor, cursor + count);
+      const each = parts[0]?.length ?? 0;
+      const data = new Float32Array(each * count);
+      parts.forEach((d, i) => data.set(d, i * each));
+      return { name, shape: [count, ...(outDims.get(name) ?? [])] as Shape, data };
+    };
+    const [main, ...extra] = r.outputs.map((o) => pick(o.name));
+    results[k] = Result.succeed({
+      ...img,
+      kind: "prediction",
+      shape: main.shape,
+      data: main.data,
+      notes: { ...img.notes, ...notesOf(r, r.model.provider) },
+      ...(extra.length > 0 ? { extras: extra } : {}),
+    });
+    cursor += count;
+  }
+  return results;
+});
 
 /** The GPU form: feeds the batch's GPU buffer to a WebGPU session on the same device (no copy). */
-const runGpu = (p: InferParams, batch: GpuBatch) =>
-  Effect.gen(function* () {
-    const r = get(p);
-    const problem = mismatch(r.input, batch.shape.slice(1));
-    if (problem) return yield* new InferError({ code: "INPUT_MISMATCH", message: problem });
-    const { ort, session } = yield* webgpuSession(r.model, batch.gpu.device);
-    const frames = batch.count * batch.shape[0];
-    const fixedBatch = fixed(r.input.shape[0]);
-    if (fixedBatch !== undefined && fixedBatch !== frames) {
-      return yield* new InferError({
-        code: "INPUT_MISMATCH",
-        message: `model batch axis is fixed to ${fixedBatch}; the GPU batch has ${frames} frames`,
-      });
-    }
-    const input = ort.Tensor.fromGpuBuffer(batch.buffer as unknown as OrtWeb.Tensor.GpuBufferType, {
-      dataType: "float32",
-      dims: [frames, ...batch.shape.slice(1)],
+const runGpu = Effect.fnUntraced(function* (p: InferParams, batch: GpuBatch) {
+  const r = get(p);
+  const problem = mismatch(r.input, batch.shape.slice(1));
+  if (problem) return yield* new InferError({ code: "INPUT_MISMATCH", message: problem });
+  const { ort, session } = yield* webgpuSession(r.model, batch.gpu.device);
+  const frames = batch.count * batch.shape[0];
+  const fixedBatch = fixed(r.input.shape[0]);
+  if (fixedBatch !== undefined && fixedBatch !== frames) {
+    return yield* new InferError({
+      code: "INPUT_MISMATCH",
+      message: `model batch axis is fixed to ${fixedBatch}; the GPU batch has ${frames} frames`,
     });
-    const out = yield* Effect.tryPromise({
-      try: () => session.run({ [r.input.name]: input }, [r.outputs[0].name]),
-      catch: (e) =>
-        /out of memory/i.test(String(e))
-          ? new GpuOutOfMemory({ code: "GPU_OUT_OF_MEMORY", message: String(e) })
-          : new InferError({
-            code: "INFERENCE_FAILED",
-            message: `${basename(r.model.path)} (webgpu): ${String(e).split("\n")[0]}`,
-          }),
-    });
-    const t = out[r.outputs[0].name];
-    const dims = t.dims.slice(1).map(Number);
-    const bytes = frames * dims.reduce((a, b) => a * b, 1) * 4;
-    // The output buffer belongs to onnxruntime: copy it into one of ours, then let onnxruntime have it back.
-    const dst = yield* batch.pool.acquire(bytes, "infer output");
-    const encoder = batch.gpu.device.createCommandEncoder({ label: "infer output copy" });
-    encoder.copyBufferToBuffer(t.gpuBuffer as unknown as GPUBuffer, 0, dst, 0, Math.ceil(bytes / 4) * 4);
-    batch.gpu.device.queue.submit([encoder.finish()]);
-    t.dispose();
-    batch.pool.release(batch.buffer);
-    return { ...batch, buffer: dst, shape: [batch.shape[0], ...dims] };
+  }
+  const input = ort.Tensor.fromGpuBuffer(batch.buffer as unknown as OrtWeb.Tensor.GpuBufferType, {
+    dataType: "float32",
+    dims: [frames, ...batch.shape.slice(1)],
   });
+  const out = yield* Effect.tryPromise({
+    try: () => session.run({ [r.input.name]: input }, [r.outputs[0].name]),
+    catch: (e) =>
+      /out of memory/i.test(String(e))
+        ? new GpuOutOfMemory({ code: "GPU_OUT_OF_MEMORY", message: String(e) })
+        : new InferError({
+          code: "INFERENCE_FAILED",
+          message: `${basename(r.model.path)} (webgpu): ${String(e).split("\n")[0]}`,
+        }),
+  });
+  const t = out[r.outputs[0].name];
+  const dims = t.dims.slice(1).map(Number);
+  const bytes = frames * dims.reduce((a, b) => a * b, 1) * 4;
+  // The output buffer belongs to onnxruntime: copy it into one of ours, then let onnxruntime have it back.
+  const dst = yield* batch.pool.acquire(bytes, "infer output");
+  const encoder = batch.gpu.device.createCommandEncoder({ label: "infer output copy" });
+  encoder.copyBufferToBuffer(t.gpuBuffer as unknown as GPUBuffer, 0, dst, 0, Math.ceil(bytes / 4) * 4);
+  batch.gpu.device.queue.submit([encoder.finish()]);
+  t.dispose();
+  batch.pool.release(batch.buffer);
+  return { ...batch, buffer: dst, shape: [batch.shape[0], ...dims] };
+});
 
 /** The `infer` stage. */
 export const infer = defineStage({

@@ -118,12 +118,12 @@ export const minmaxDims = (
 };
 
 /** Min-max scales every image of the batch; the input buffer goes back to the pool. */
-export const minmaxBatch = (
+export const minmaxBatch: (
   batch: GpuBatch,
   options: MinmaxOptions,
   outChannels: number,
-): Effect.Effect<GpuBatch, GpuError> =>
-  Effect.gen(function* () {
+) => Effect.Effect<GpuBatch, GpuError> = Effect.fnUntraced(
+  function* (batch: GpuBatch, options: MinmaxOptions, outChannels: number) {
     const { gpu, pool, shape, count } = batch;
     const groups = groupLayout(options.per, shape).perImage * count;
     const reduceSize = dispatchSize(gpu, groups * WORKGROUP_SIZE);
@@ -147,4 +147,5 @@ export const minmaxBatch = (
     pool.release(stats);
     pool.release(batch.buffer);
     return { ...batch, buffer: dst, shape: outShape };
-  });
+  },
+);

@@ -42,12 +42,12 @@ const program = (entry: AxisEntry): ProgramInfo =>
  * Runs one axis kernel over every image of the batch. Output values per image: softmax keeps the shape,
  * argmax drops axis 1, top-k gives a [2, k] block (scores, then indices) per frame (see the shader).
  */
-export const runAxis = (
+export const runAxis: (
   batch: GpuBatch,
   entry: AxisEntry,
-  k = 0,
-): Effect.Effect<{ readonly buffer: GPUBuffer; readonly outer: number }, GpuError> =>
-  Effect.gen(function* () {
+  k?: number,
+) => Effect.Effect<{ readonly buffer: GPUBuffer; readonly outer: number }, GpuError> = Effect.fnUntraced(
+  function* (batch: GpuBatch, entry: AxisEntry, k = 0) {
     const view = axisView(batch.shape);
     const outer = view.outer * batch.count;
     const invocations = entry === "topk_axis" ? outer : outer * view.inner;
@@ -74,4 +74,5 @@ export const runAxis = (
     destroyAfterSubmit(batch.gpu, dims);
     batch.pool.release(batch.buffer);
     return { buffer: dst, outer };
-  });
+  },
+);

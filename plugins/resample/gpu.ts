@@ -65,12 +65,12 @@ const tables = (from: Size3, to: Size3, mode: ResampleMode) => {
 };
 
 /** Resamples every volume of the batch to `to` (`[slices, rows, cols]`); the input buffer goes back to the pool. */
-export const resampleBatch = (
+export const resampleBatch: (
   batch: GpuBatch,
   to: Size3,
   mode: ResampleMode,
-): Effect.Effect<GpuBatch, GpuError> =>
-  Effect.gen(function* () {
+) => Effect.Effect<GpuBatch, GpuError> = Effect.fnUntraced(
+  function* (batch: GpuBatch, to: Size3, mode: ResampleMode) {
     const gpu = batch.gpu;
     const [d, c, h, w] = batch.shape;
     const from: Size3 = [d, h, w];
@@ -99,4 +99,5 @@ export const resampleBatch = (
     batch.pool.release(batch.buffer);
     const shape: Shape = [to[0], c, to[1], to[2]];
     return { ...batch, buffer: dst, shape };
-  });
+  },
+);

@@ -12,7 +12,7 @@
  */
 import * as Effect from "effect/Effect";
 import * as Schema from "effect/Schema";
-import { defineStage, type Image, StageError, withData } from "../../plugin.ts";
+import { defineStage, type GpuBatch, type Image, StageError, withData } from "../../plugin.ts";
 import { resampleVolume } from "./cpu.ts";
 import { resampledMeta, type Size3 } from "./geometry.ts";
 import { resampleBatch } from "./gpu.ts";
@@ -105,35 +105,33 @@ export const resample = defineStage({
       cols: t[2] === "keep" ? input.cols : null,
     };
   },
-  run: (image, p) =>
-    Effect.gen(function* () {
-      const to = sizeOf(p, image);
-      if (to instanceof StageError) return yield* to;
-      const from = sizes(image);
-      const data = resampleVolume(image.data, image.shape, to, p.mode ?? "linear");
-      const next = withData(image, data, {
-        shape: [to[0], image.shape[1], to[1], to[2]],
-        notes: resampleNotes(p, image, to),
-      });
-      return { ...next, meta: resampledMeta(image.meta, from, to) };
-    }),
+  run: Effect.fnUntraced(function* (image: Image, p: ResampleParams) {
+    const to = sizeOf(p, image);
+    if (to instanceof StageError) return yield* to;
+    const from = sizes(image);
+    const data = resampleVolume(image.data, image.shape, to, p.mode ?? "linear");
+    const next = withData(image, data, {
+      shape: [to[0], image.shape[1], to[1], to[2]],
+      notes: resampleNotes(p, image, to),
+    });
+    return { ...next, meta: resampledMeta(image.meta, from, to) };
+  }),
   gpu: {
     kind: "kernel",
-    run: (p, batch) =>
-      Effect.gen(function* () {
-        // Every image of a batch has the same shape; a target spacing may still give each its own size.
-        const all = (batch.images ?? []).map((image) => sizeOf(p, image));
-        const failed = all.find((s) => s instanceof StageError);
-        if (failed) return yield* failed;
-        const sizes = all as Size3[];
-        if (sizes.length === 0 || sizes.some((s) => s.join() !== sizes[0].join())) {
-          return yield* new StageError({
-            code: "RESAMPLE_MIXED_BATCH",
-            message: "the volumes of this GPU batch resample to different sizes; they run on the CPU",
-          });
-        }
-        return yield* resampleBatch(batch, sizes[0], p.mode ?? "linear");
-      }),
+    run: Effect.fnUntraced(function* (p: ResampleParams, batch: GpuBatch) {
+      // Every image of a batch has the same shape; a target spacing may still give each its own size.
+      const all = (batch.images ?? []).map((image) => sizeOf(p, image));
+      const failed = all.find((s) => s instanceof StageError);
+      if (failed) return yield* failed;
+      const sizes = all as Size3[];
+      if (sizes.length === 0 || sizes.some((s) => s.join() !== sizes[0].join())) {
+        return yield* new StageError({
+          code: "RESAMPLE_MIXED_BATCH",
+          message: "the volumes of this GPU batch resample to different sizes; they run on the CPU",
+        });
+      }
+      return yield* resampleBatch(batch, sizes[0], p.mode ?? "linear");
+    }),
     notes: (p, image) => {
       const to = sizeOf(p, image);
       return to instanceof StageError ? {} : resampleNotes(p, image, to);

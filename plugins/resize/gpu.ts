@@ -48,22 +48,21 @@ export const packTable = (t: AxisTable) => {
 
 const tables = new WeakMap<GPUDevice, Map<string, TableBuffers>>();
 
-const tableBuffers = (gpu: GpuShape, key: string, make: () => AxisTable) =>
-  Effect.gen(function* () {
-    let cache = tables.get(gpu.device);
-    if (!cache) tables.set(gpu.device, cache = new Map());
-    const hit = cache.get(key);
-    if (hit) return hit;
-    const t = packTable(make());
-    const entry: TableBuffers = {
-      starts: yield* storageFrom(gpu, t.starts, `resize starts ${key}`),
-      counts: yield* storageFrom(gpu, t.counts, `resize counts ${key}`),
-      weights: yield* storageFrom(gpu, t.weights, `resize weights ${key}`),
-      taps: t.taps,
-    };
-    cache.set(key, entry);
-    return entry;
-  });
+const tableBuffers = Effect.fnUntraced(function* (gpu: GpuShape, key: string, make: () => AxisTable) {
+  let cache = tables.get(gpu.device);
+  if (!cache) tables.set(gpu.device, cache = new Map());
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const t = packTable(make());
+  const entry: TableBuffers = {
+    starts: yield* storageFrom(gpu, t.starts, `resize starts ${key}`),
+    counts: yield* storageFrom(gpu, t.counts, `resize counts ${key}`),
+    weights: yield* storageFrom(gpu, t.weights, `resize weights ${key}`),
+    taps: t.taps,
+  };
+  cache.set(key, entry);
+  return entry;
+});
 
 /** The sizes of one pass over `planes` planes. */
 interface PassShape {
@@ -75,15 +74,15 @@ interface PassShape {
 }
 
 /** One pass along columns ("h") or rows ("v"); returns the output buffer (from the batch's pool). */
-const pass = (
-  batch: GpuBatch,
-  src: GPUBuffer,
-  axis: "h" | "v",
-  s: PassShape,
-  filter: ResizeFilter,
-  antialias: boolean,
-) =>
-  Effect.gen(function* () {
+const pass = Effect.fnUntraced(
+  function* (
+    batch: GpuBatch,
+    src: GPUBuffer,
+    axis: "h" | "v",
+    s: PassShape,
+    filter: ResizeFilter,
+    antialias: boolean,
+  ) {
     const gpu = batch.gpu;
     const inLen = axis === "h" ? s.cols : s.rows;
     const tb = yield* tableBuffers(
@@ -98,7 +97,8 @@ const pass = (
     const buffers = [src, dst, tb.starts, tb.counts, tb.weights];
     yield* dispatch(gpu, program, buffers, { ...size, z: s.planes }, { defer: true });
     return dst;
-  });
+  },
+);
 
 const u32 = (v: number) => ["u32", v] as const;
 
@@ -152,14 +152,14 @@ const heightPass = (gpu: GpuShape, s: PassShape, taps: number) => {
 };
 
 /** Resizes every image of the batch; the input buffer goes back to the pool. */
-export const resizeBatch = (
+export const resizeBatch: (
   batch: GpuBatch,
   outRows: number,
   outCols: number,
   filter: ResizeFilter,
   antialias: boolean,
-): Effect.Effect<GpuBatch, GpuError> =>
-  Effect.gen(function* () {
+) => Effect.Effect<GpuBatch, GpuError> = Effect.fnUntraced(
+  function* (batch: GpuBatch, outRows: number, outCols: number, filter: ResizeFilter, antialias: boolean) {
     const [frames, channels, rows, cols] = batch.shape;
     const planes = batch.count * frames * channels;
     let buffer = batch.buffer;
@@ -189,4 +189,5 @@ export const resizeBatch = (
     }
     const shape: Shape = [frames, channels, outRows, outCols];
     return { ...batch, buffer, shape, count: batch.count };
-  });
+  },
+);

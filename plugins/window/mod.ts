@@ -106,8 +106,8 @@ export type ResolvedVoi =
   };
 
 /** Chooses the window (or VOI LUT) for an image from the params and its metadata; shared by CPU and GPU. */
-export const resolveVoi = (p: WindowParams, meta: ImageMeta): Effect.Effect<ResolvedVoi, StageError> =>
-  Effect.gen(function* () {
+export const resolveVoi: (p: WindowParams, meta: ImageMeta) => Effect.Effect<ResolvedVoi, StageError> = Effect
+  .fnUntraced(function* (p: WindowParams, meta: ImageMeta) {
     const range = { ymin: p.range?.[0] ?? 0, ymax: p.range?.[1] ?? 1 };
     const inverse = meta.photometric === "MONOCHROME1" || meta.presentationLutShape?.trim() === "INVERSE";
     const invert = p.invert === "always" || ((p.invert ?? "auto") === "auto" && inverse);

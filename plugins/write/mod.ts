@@ -125,51 +125,51 @@ export const write = defineStage({
   produces: "same",
   writes: (p) => (p.stack ? [] : [p.format === "nifti" ? "nii.gz" : p.format]),
   collects: (p) => (p.stack && p.name !== undefined ? [stackCollection(p.name)] : []),
-  run: (image, p) =>
-    Effect.gen(function* () {
-      const out = yield* Output;
-      switch (p.format) {
-        case "npy":
-          if (p.stack) {
-            // A copy: the runtime recycles image arrays once the input is finished (core/cpu/tensor_pool.ts),
-            // and the row is written later, in input order.
-            yield* out.append(p.name!, {
-              data: image.data.slice(),
-              shape: image.shape,
-              sopInstanceUid: image.meta.sopInstanceUid ?? "",
-              seriesInstanceUid: image.meta.seriesInstanceUid ?? "",
-            });
-            break;
-          }
-          yield* out.write("npy", npyChunks(image.data, image.shape));
-          for (const extra of image.extras ?? []) {
-            yield* out.write(
-              "npy",
-              npyChunks(extra.data, extra.shape),
-              `.${extra.name.replace(/[^A-Za-z0-9_-]/g, "_")}`,
-            );
-          }
-          break;
-        case "png": {
-          const frames = image.shape[0];
-          const scale = previewScale(image);
-          const digits = Math.max(3, String(frames).length);
-          for (let f = 0; f < frames; f++) {
-            const suffix = frames === 1 ? "" : `.f${String(f + 1).padStart(digits, "0")}`;
-            yield* out.write("png", previewPng(image.data, image.shape, f, scale), suffix);
-          }
+  // The body is made once (Effect.fnUntraced), not per image: see "Writing a plugin" in the README.
+  run: Effect.fnUntraced(function* (image: Image, p: WriteParams) {
+    const out = yield* Output;
+    switch (p.format) {
+      case "npy":
+        if (p.stack) {
+          // A copy: the runtime recycles image arrays once the input is finished (core/cpu/tensor_pool.ts),
+          // and the row is written later, in input order.
+          yield* out.append(p.name!, {
+            data: image.data.slice(),
+            shape: image.shape,
+            sopInstanceUid: image.meta.sopInstanceUid ?? "",
+            seriesInstanceUid: image.meta.seriesInstanceUid ?? "",
+          });
           break;
         }
-        case "nifti":
-          yield* out.write("nii.gz", yield* Effect.promise(() => encodeNiftiGz(image)));
-          break;
-        case "json":
+        yield* out.write("npy", npyChunks(image.data, image.shape));
+        for (const extra of image.extras ?? []) {
           yield* out.write(
-            "json",
-            new TextEncoder().encode(JSON.stringify(metadataJson(image, out.input), null, 2) + "\n"),
+            "npy",
+            npyChunks(extra.data, extra.shape),
+            `.${extra.name.replace(/[^A-Za-z0-9_-]/g, "_")}`,
           );
-          break;
+        }
+        break;
+      case "png": {
+        const frames = image.shape[0];
+        const scale = previewScale(image);
+        const digits = Math.max(3, String(frames).length);
+        for (let f = 0; f < frames; f++) {
+          const suffix = frames === 1 ? "" : `.f${String(f + 1).padStart(digits, "0")}`;
+          yield* out.write("png", previewPng(image.data, image.shape, f, scale), suffix);
+        }
+        break;
       }
-      return image;
-    }),
+      case "nifti":
+        yield* out.write("nii.gz", yield* Effect.promise(() => encodeNiftiGz(image)));
+        break;
+      case "json":
+        yield* out.write(
+          "json",
+          new TextEncoder().encode(JSON.stringify(metadataJson(image, out.input), null, 2) + "\n"),
+        );
+        break;
+    }
+    return image;
+  }),
 });
