@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { build, ENTRIES, rewriteModuleUrls, ROOT } from "../scripts/build.ts";
+import { build, deferSegmenter, ENTRIES, rewriteModuleUrls, ROOT } from "../scripts/build.ts";
 import { loadPipelinePromise, PipelineError, processBytesPromise, VERSION } from "../mod.ts";
 import { locatePlugin } from "../core/registry.ts";
 import { resolveExports } from "../core/resolve.ts";
@@ -97,6 +97,21 @@ Deno.test("build: import.meta.url of a bundled module is its source file's; entr
       `const s = wgslFile(new URL("../plugins/a/mod.ts", import.meta.url).href, "../../shaders/x.wgsl");`,
     ].join("\n"),
   );
+});
+
+Deno.test("build: effect/cli's Intl.Segmenter is made on first use, not at start-up; an unexpected text fails", () => {
+  const cliOutput = readFileSync(
+    new URL(import.meta.resolve("effect/cli")).pathname.replace(/index\.js$/, "CliOutput.js"),
+    "utf8",
+  );
+  const lazy = deferSegmenter(cliOutput);
+  assert.doesNotMatch(lazy, /const graphemeSegmenter = (?:\/\*#__PURE__\*\/)?new Intl\.Segmenter/);
+  // The deferred object segments as the real one does, made on its first call.
+  const made = new Function(
+    `${lazy.match(/let graphemeSegmenterMade;[^\n]*/)![0]}; return graphemeSegmenter;`,
+  )();
+  assert.deepEqual([...made.segment("ae\u0301")].map((s: Intl.SegmentData) => s.segment), ["a", "e\u0301"]);
+  assert.throws(() => deferSegmenter("const x = 1;"), /no longer builds its Intl\.Segmenter/);
 });
 
 /** The bundles of a build into a scratch folder of the checkout (bare imports resolve from node_modules). */
