@@ -5,7 +5,9 @@
  * Also: start-up (a one-input run), the marginal cost per slice ((T1024 - T256) / 768), peak RSS (256 vs 1024:
  * memory must stay flat), and the GPU path on the adapter at hand.
  *
- * `deno run -A bench/whole_process.ts [--rounds N] [--sizes 256,1024]`. dcmflow runs as `deno task
+ * `deno run -A bench/whole_process.ts [--rounds N] [--sizes 256,1024] [--dir DIR]` (`--dir`: where the slices and
+ * every output go, default the system's temporary folder; e.g. `/dev/shm` to leave the disk's file system out).
+ * dcmflow runs as `deno task
  * dcmflow:fast` does: the bundle `dist/cli.js` (from `deno task build`; `cli.ts` when there is none) with the
  * shipped V8 flags; `DCMFLOW_BENCH_CLI` names another entry.
  *
@@ -130,7 +132,7 @@ const option = (name: string, fallback: string) => {
 export const wholeProcess = (options: { rounds?: number; sizes?: number[]; gpu?: boolean } = {}) => {
   const rounds = options.rounds ?? Number(option("rounds", "3"));
   const sizes = options.sizes ?? option("sizes", "256,1024").split(",").map(Number);
-  const root = mkdtempSync(join(tmpdir(), "dcmflow-bench-wp-"));
+  const root = mkdtempSync(join(option("dir", tmpdir()), "dcmflow-bench-wp-"));
   const pipeline = join(root, "seed.yaml");
   writeFileSync(pipeline, SEED_RECIPE);
   const list = contenders(root, pipeline, options.gpu ?? true);
@@ -154,7 +156,9 @@ const print = (
   const reference = names.find((n) => n.startsWith("PyTorch"));
   console.log(
     `\nWhole process, seed recipe, synthetic 512² CT slices -> 224², ${runtimeName()}, ` +
-      `${availableParallelism()} cores, median of ${rounds} alternating rounds\n`,
+      `${availableParallelism()} cores, median of ${rounds} alternating rounds, files under ${
+        option("dir", tmpdir())
+      }\n`,
   );
   console.log(
     `| contender | ${sizes.map((n) => `${n} slices`).join(" | ")} | per slice (marginal) | peak RSS ${
