@@ -11,6 +11,7 @@ import { makeCtSlice } from "../bench/synthetic.ts";
 import { TEMP_MARKER } from "../core/session.ts";
 import { prestartWorkers, releasePrestarted } from "../core/run/pool.ts";
 import { noGpuDeviceNode } from "../core/gpu/device.ts";
+import { ReadBuffers } from "../core/run/process.ts";
 import { osName } from "../core/platform.ts";
 import {
   decodeNpy,
@@ -436,4 +437,19 @@ Deno.test("device auto: no GPU device node (Linux) means no hardware adapter, so
     assert.equal(noGpuDeviceNode(root), undefined, gpu);
     rmSync(join(root, gpu));
   }
+});
+
+Deno.test("the read buffers return every byte of files of any size, one slot reused (no stat, grown when full)", () => {
+  const dir = tempDir();
+  const buffers = new ReadBuffers();
+  let seed = 7;
+  const random = (n: number) =>
+    Uint8Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
+  for (const size of [0, 1, 65535, 65536, 65537, 300_000, 65536, 10]) {
+    const bytes = random(size);
+    const path = join(dir, `f-${size}`);
+    writeFileSync(path, bytes);
+    assert.deepEqual(buffers.read(path, 0), bytes, `${size} bytes`);
+  }
+  assert.throws(() => buffers.read(join(dir, "missing"), 0), /ENOENT|No such file/);
 });

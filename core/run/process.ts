@@ -13,7 +13,7 @@
  */
 import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { failureOf, runStageOnCpu } from "../cpu-stage.ts";
 import { afterStage, ChainFailure, FusedChain, type Loaded, loadSource, runsAlone } from "../cpu/fused.ts";
 import { recycleTensors } from "../cpu/tensor_pool.ts";
@@ -66,19 +66,26 @@ interface Item {
 }
 
 /** Reusable read buffers, one per input of a round (a fresh buffer per file costs more than the read). */
-class ReadBuffers {
+export class ReadBuffers {
   #slabs: Uint8Array[] = [];
 
-  /** Reads the whole file into slot `slot`; returns a view of its bytes. */
+  /**
+   * Reads the whole file into slot `slot`; returns a view of its bytes. Reads until the end of the file (no
+   * `fstat`: under Deno a stat builds a large object, ~10-20 µs per input), growing the slot's buffer when a
+   * file fills it.
+   */
   read(path: string, slot: number): Uint8Array {
     const fd = openSync(path, "r");
     try {
-      const size = fstatSync(fd).size;
-      let slab = this.#slabs[slot];
-      if (!slab || slab.length < size) slab = this.#slabs[slot] = new Uint8Array(Math.max(size, 1 << 16));
+      let slab = this.#slabs[slot] ??= new Uint8Array(1 << 16);
       let at = 0;
-      while (at < size) {
-        const n = readSync(fd, slab, at, size - at, at);
+      for (;;) {
+        if (at === slab.length) {
+          const grown = new Uint8Array(slab.length * 2);
+          grown.set(slab);
+          slab = this.#slabs[slot] = grown;
+        }
+        const n = readSync(fd, slab, at, slab.length - at, at);
         if (n === 0) break;
         at += n;
       }

@@ -77,7 +77,10 @@ export class RunRecorder {
 
   /** Accepts one finished input and records every input now in order. */
   accept(finished: Finished): void {
-    this.#waiting.set(finished.index, finished);
+    // The next in order (the usual case) is recorded without passing through the map: a map that grows and
+    // shrinks by one entry per input reallocates its table each time.
+    if (finished.index === this.#order[this.#next]) this.#record(finished);
+    else this.#waiting.set(finished.index, finished);
     this.#drain();
   }
 
@@ -105,7 +108,7 @@ export class RunRecorder {
   }
 
   #drain(): void {
-    while (this.#next < this.#order.length) {
+    while (this.#waiting.size > 0 && this.#next < this.#order.length) {
       const next = this.#waiting.get(this.#order[this.#next]);
       if (!next) break;
       this.#waiting.delete(next.index);
