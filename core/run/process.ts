@@ -122,17 +122,17 @@ export class CpuProcessor {
 
   /** Processes a round of inputs; one result per task, in order (one Effect run for the whole round). */
   processRound(tasks: ReadonlyArray<InputTask>): Promise<TaskResult[]> {
-    return Effect.runPromise(this.#round(this, tasks));
+    return Effect.runPromise(CpuProcessor.#round(this, tasks));
   }
 
-  // The Effect bodies of a round and of an input are generator functions made once per processor, not per
-  // call: V8 gives every generator function object its own map, kept in the old generation until the next
-  // full collection, and that map keeps the function - and every value it closes over - alive through
-  // young-generation collections, so a body made per call had each input's objects promoted (see README,
-  // "What still grows").
-  readonly #round = Effect.fnUntraced(function* (self: CpuProcessor, tasks: ReadonlyArray<InputTask>) {
+  // The Effect bodies of a round and of an input are generator functions made once (static), not per call:
+  // V8 gives every generator function object its own map, kept in the old generation until the next full
+  // collection, and that map keeps the function - and every value it closes over - alive through
+  // young-generation collections, so a body made per call had each input's objects promoted (README,
+  // "Writing a plugin").
+  static readonly #round = Effect.fnUntraced(function* (self: CpuProcessor, tasks: ReadonlyArray<InputTask>) {
     const items: Item[] = [];
-    for (const [slot, task] of tasks.entries()) items.push(yield* self.#load(self, task, slot));
+    for (const [slot, task] of tasks.entries()) items.push(yield* CpuProcessor.#load(self, task, slot));
     for (const [i, s] of self.plan.stages.entries()) {
       const active = items.filter((it) => !it.failed && runsAlone(self.#fused, it.loaded ?? NOT_FUSED, i));
       if (active.length === 0) continue;
@@ -160,7 +160,7 @@ export class CpuProcessor {
   }
 
   /** Reads an input and runs its source stage (and the fused chain when the plan has one). */
-  readonly #load = Effect.fnUntraced(function* (self: CpuProcessor, task: InputTask, slot: number) {
+  static readonly #load = Effect.fnUntraced(function* (self: CpuProcessor, task: InputTask, slot: number) {
     const started = performance.now();
     const session = makeSession({ path: task.path, outputBase: task.outputBase }, self.outDir);
     const item: Item = { task, session, started, tensors: [] };
