@@ -24,11 +24,11 @@
  *
  * @module
  */
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { isPooled } from "./cpu/tensor_pool.ts";
 import { type CodedError, OutputWriteError, toCodedError } from "./errors.ts";
-import type { LedgerEntry } from "./session.ts";
+import { type LedgerEntry, writeAll } from "./session.ts";
 
 /** A file of a collection, open under a temporary name until the collection finishes. */
 export interface RunFile {
@@ -175,9 +175,7 @@ class TempFile implements RunFile {
     if (this.#fd === undefined) throw writeError(this.path, "the file is closed");
     const at = position ?? this.#size;
     try {
-      for (let done = 0; done < bytes.length;) {
-        done += writeSync(this.#fd, bytes, done, bytes.length - done, at + done);
-      }
+      writeAll(this.#fd, bytes, at);
     } catch (e) {
       throw writeError(this.path, e);
     }

@@ -80,6 +80,19 @@ const ensureDir = (dir: string): void => {
   madeDirs.add(dir);
 };
 
+/** Writes all of `bytes` to `fd` - at `position`, else at the file's offset - however many writes it takes. */
+export const writeAll = (fd: number, bytes: Uint8Array, position?: number): void => {
+  for (let done = 0; done < bytes.length;) {
+    done += writeSync(
+      fd,
+      bytes,
+      done,
+      bytes.length - done,
+      position === undefined ? undefined : position + done,
+    );
+  }
+};
+
 /** Writes `bytes` (or chunks, in order) to a temporary file beside `final`; returns what the commit needs. */
 export const stageFile = (final: string, bytes: Uint8Array | ReadonlyArray<Uint8Array>): StagedFile => {
   ensureDir(dirname(final));
@@ -90,7 +103,7 @@ export const stageFile = (final: string, bytes: Uint8Array | ReadonlyArray<Uint8
   const fd = openSync(tmp, "w");
   try {
     for (const chunk of chunks) {
-      for (let at = 0; at < chunk.length;) at += writeSync(fd, chunk, at, chunk.length - at);
+      writeAll(fd, chunk);
       hash.update(chunk);
       size += chunk.length;
     }

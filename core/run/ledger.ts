@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, openSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import type { CollectionReport } from "../collect.ts";
 import type { Plan } from "../planner.ts";
 import { runtimeName } from "../platform.ts";
-import { type LedgerEntry, tempName } from "../session.ts";
+import { type LedgerEntry, tempName, writeAll } from "../session.ts";
 import { VERSION } from "../version.ts";
 import { forEachJournalLine } from "./journal.ts";
 import type { Shard } from "./names.ts";
@@ -207,10 +207,10 @@ export const writeLedgerFromJournal = (path: string, ledger: Ledger, journal: st
   try {
     let pending = text.slice(0, at + INPUTS.length);
     let count = 0;
+    const encoder = new TextEncoder();
     const flush = (force: boolean) => {
       if (pending.length < (force ? 1 : FLUSH_AT)) return;
-      const bytes = new TextEncoder().encode(pending);
-      for (let done = 0; done < bytes.length;) done += writeSync(out, bytes, done, bytes.length - done);
+      writeAll(out, encoder.encode(pending));
       pending = "";
     };
     forEachJournalLine(journal, ({ entry }) => {
