@@ -132,7 +132,8 @@ const option = (name: string, fallback: string) => {
 export const wholeProcess = (options: { rounds?: number; sizes?: number[]; gpu?: boolean } = {}) => {
   const rounds = options.rounds ?? Number(option("rounds", "3"));
   const sizes = options.sizes ?? option("sizes", "256,1024").split(",").map(Number);
-  const root = mkdtempSync(join(option("dir", tmpdir()), "dcmflow-bench-wp-"));
+  const dir = option("dir", tmpdir());
+  const root = mkdtempSync(join(dir, "dcmflow-bench-wp-"));
   const pipeline = join(root, "seed.yaml");
   writeFileSync(pipeline, SEED_RECIPE);
   const list = contenders(root, pipeline, options.gpu ?? true);
@@ -141,7 +142,7 @@ export const wholeProcess = (options: { rounds?: number; sizes?: number[]; gpu?:
   results.set(1, race(list.filter((c) => c.name.startsWith("dcmflow run (CPU")), one, rounds));
   for (const n of sizes) results.set(n, race(list, makeSlices(root, n), rounds));
   rmSync(root, { recursive: true, force: true });
-  print(results, list.map((c) => c.name), sizes, rounds);
+  print(results, list.map((c) => c.name), sizes, rounds, dir);
   return results;
 };
 
@@ -150,15 +151,14 @@ const print = (
   names: ReadonlyArray<string>,
   sizes: ReadonlyArray<number>,
   rounds: number,
+  dir: string,
 ) => {
   const med = (n: number, name: string, f: (s: Sample) => number) =>
     median(results.get(n)!.get(name)!.map(f));
   const reference = names.find((n) => n.startsWith("PyTorch"));
   console.log(
     `\nWhole process, seed recipe, synthetic 512² CT slices -> 224², ${runtimeName()}, ` +
-      `${availableParallelism()} cores, median of ${rounds} alternating rounds, files under ${
-        option("dir", tmpdir())
-      }\n`,
+      `${availableParallelism()} cores, median of ${rounds} alternating rounds, files under ${dir}\n`,
   );
   console.log(
     `| contender | ${sizes.map((n) => `${n} slices`).join(" | ")} | per slice (marginal) | peak RSS ${

@@ -384,14 +384,14 @@ export const loadSource: (
     const ready = chain.resolve(upload);
     if (ready.ok) {
       const entered = yield* chain.enter(plan, upload, ready);
-      if (entered) return { image: entered, fused: { pending: [], through: chain.entry } } as Loaded;
+      if (entered) return { image: entered, fused: { pending: [], through: chain.entry } } satisfies Loaded;
       const image = chain.image(upload, ready, scratch?.(upload));
-      return { image, fused: { pending: ready.pending } } as Loaded;
+      return { image, fused: { pending: ready.pending } } satisfies Loaded;
     }
     if ("error" in ready) return yield* Effect.fail(new ChainFailure(ready.error, ready.stage));
     // The fused form declined this image (e.g. a Modality LUT Sequence): the stages one by one.
   }
-  return { image: yield* source.stage.run(file, source.params) } as Loaded;
+  return { image: yield* source.stage.run(file, source.params) } satisfies Loaded;
 });
 
 /** True when stage `i` runs on its own for this image (not replaced by the chain it went through). */

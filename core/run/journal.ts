@@ -98,13 +98,13 @@ export const forEachJournalLine = (path: string, f: (line: JournalLine) => void)
   });
 };
 
+/** Bytes read at a time by {@link forEachRow}. */
+const READ_CHUNK = 1 << 16;
+
 /**
  * Calls `f` with each non-empty line of the file at `path`, in order, reading it in chunks; stops when `f`
  * returns false.
  */
-/** Bytes read at a time by {@link forEachRow}. */
-const READ_CHUNK = 1 << 16;
-
 const forEachRow = (path: string, f: (row: string) => boolean | void): void => {
   const fd = openSync(path, "r");
   try {
