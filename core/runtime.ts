@@ -403,7 +403,10 @@ const runLocal = async (ctx: RunContext, rounds: ReadonlyArray<InputTask[]>): Pr
  * is ready, this thread processes queued rounds itself. On abort, rounds not started are withdrawn.
  */
 class PooledRun {
-  readonly #inflight = new Set<Promise<void>>();
+  /** Rounds submitted and not yet answered. */
+  #inflight = 0;
+  /** Set while {@link run} waits for a round to be answered. */
+  #wake: (() => void) | undefined;
   readonly #abandoned: number[] = [];
   readonly #window: number;
   /** This thread processes rounds all along (the workers leave a core free), not only while they start. */
@@ -423,11 +426,11 @@ class PooledRun {
   /** Runs every round; returns the indices never processed (abort). */
   async run(): Promise<number[]> {
     try {
-      while (this.#next < this.rounds.length || this.#inflight.size > 0) {
+      while (this.#next < this.rounds.length || this.#inflight > 0) {
         if (aborted(this.ctx.options)) this.#withdraw();
         else this.#dispatch();
-        if (!(await this.#helpOnce()) && this.#inflight.size > 0) await Promise.race(this.#inflight);
-        else if (this.#inflight.size === 0 && aborted(this.ctx.options)) break;
+        if (!(await this.#helpOnce()) && this.#inflight > 0) await this.#answered();
+        else if (this.#inflight === 0 && aborted(this.ctx.options)) break;
       }
     } finally {
       this.pool.close();
@@ -435,17 +438,31 @@ class PooledRun {
     return [...this.#abandoned, ...this.rounds.slice(this.#next).flat().map((t) => t.index)];
   }
 
+  /**
+   * Records a round's results as they come (one callback for the run, nothing made per round: see
+   * {@link WorkerPool.submit}).
+   */
+  readonly #done = (results: ReadonlyArray<TaskResult>): void => {
+    recordAll(this.ctx.recorder, results);
+    this.#inflight--;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  };
+
+  /** Resolves when the next round is answered. */
+  #answered(): Promise<void> {
+    return new Promise((resolve) => (this.#wake = resolve));
+  }
+
   /** Submits rounds while the window allows. */
   #dispatch(): void {
     const { recorder } = this.ctx;
     while (
-      this.#next < this.rounds.length && this.#inflight.size < this.#window && recorder.waiting < MAX_WAITING
+      this.#next < this.rounds.length && this.#inflight < this.#window && recorder.waiting < MAX_WAITING
     ) {
-      const p: Promise<void> = this.pool.submit(this.rounds[this.#next++]).then((results) => {
-        recordAll(recorder, results);
-        this.#inflight.delete(p);
-      });
-      this.#inflight.add(p);
+      this.#inflight++;
+      this.pool.submit(this.rounds[this.#next++], this.#done);
     }
   }
 

@@ -145,12 +145,15 @@ export class WorkerPool {
     return this.#slots.filter((s) => s.ready).length;
   }
 
-  /** Queues a round; resolves with one result per task (never rejects). */
-  submit(tasks: ReadonlyArray<InputTask>): Promise<ReadonlyArray<TaskResult>> {
-    return new Promise((resolve) => {
-      this.#queue.push({ id: this.#nextId++, tasks, resolve });
-      this.#pump();
-    });
+  /**
+   * Queues a round; `done` is called once with one result per task (also when its worker dies). A callback,
+   * not a promise: a run submits one round per input, and this thread's own rounds keep its young generation
+   * busy, so anything a round allocates that lives until its results come back tends to be promoted to the
+   * old generation (see the README's memory notes).
+   */
+  submit(tasks: ReadonlyArray<InputTask>, done: (results: ReadonlyArray<TaskResult>) => void): void {
+    this.#queue.push({ id: this.#nextId++, tasks, resolve: done });
+    this.#pump();
   }
 
   /** Takes the oldest queued round back (for the caller's own thread), if any. */
