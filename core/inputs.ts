@@ -13,9 +13,9 @@
  * @module
  */
 import * as Effect from "effect/Effect";
-import { readdirSync, type Stats, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { PipelineError } from "./errors.ts";
+import { listDir, type PathInfo, statPath } from "./platform.ts";
 
 /** Why an input cannot be run (its ledger entry's error code). */
 export type InputProblemCode = "SYMLINK_LOOP" | "DUPLICATE_INPUT" | "READ_ERROR";
@@ -47,13 +47,13 @@ export const outputBaseName = (relPath: string): string => {
  * entries are skipped (see the module doc), and so is anything inside `exclude` (the output folder). A path
  * that does not exist is a command-line error; every other problem is an entry with a `problem`.
  *
- * The walk is synchronous (`node:fs`): it happens before the first input runs, and a synchronous `stat`
- * costs a few microseconds where an asynchronous one costs a hundred.
+ * The walk is synchronous (platform.ts's `statPath` and `listDir`): it happens before the first input runs,
+ * and a synchronous `stat` costs a few microseconds where an asynchronous one costs a hundred.
  */
 export const discoverInputs = (
   paths: ReadonlyArray<string>,
   exclude: string,
-  io: WalkIo = NODE_IO,
+  io: WalkIo = PLATFORM_IO,
 ): Effect.Effect<ReadonlyArray<InputFile>, PipelineError> =>
   Effect.try({
     try: () => {
@@ -67,11 +67,11 @@ export const discoverInputs = (
 
 /** The file system calls of the walk (tests replace them to simulate what root cannot see). */
 export interface WalkIo {
-  readonly stat: (path: string) => Stats;
+  readonly stat: (path: string) => PathInfo;
   readonly readdir: (path: string) => string[];
 }
 
-const NODE_IO: WalkIo = { stat: (p) => statSync(p), readdir: (p) => readdirSync(p) };
+const PLATFORM_IO: WalkIo = { stat: statPath, readdir: listDir };
 
 /** The walk: what was found, and which real files and folders were seen (device and inode). */
 class InputWalker {
@@ -82,7 +82,7 @@ class InputWalker {
   constructor(private readonly excluded: string, private readonly io: WalkIo) {}
 
   /** `stat` that follows links, or the error (never throws). */
-  private statOf(path: string): Stats | NodeJS.ErrnoException {
+  private statOf(path: string): PathInfo | NodeJS.ErrnoException {
     try {
       return this.io.stat(path);
     } catch (e) {
@@ -106,7 +106,7 @@ class InputWalker {
   }
 
   /** A folder: each entry in sorted order, unless it is a loop or was walked under another path. */
-  private folder(dir: string, rel: string, info: Stats, ancestors: ReadonlyArray<string>): void {
+  private folder(dir: string, rel: string, info: PathInfo, ancestors: ReadonlyArray<string>): void {
     const key = realKey(info);
     if (ancestors.includes(key)) return this.problem(dir, rel, "SYMLINK_LOOP", symlinkLoop(dir));
     const first = this.folders.get(key);
@@ -158,7 +158,7 @@ class InputWalker {
   }
 
   /** A regular file, listed once whatever the number of paths to it. */
-  private file(path: string, outputBase: string, info: Stats): void {
+  private file(path: string, outputBase: string, info: PathInfo): void {
     const key = realKey(info);
     const first = this.files.get(key);
     if (first !== undefined) {
@@ -188,7 +188,7 @@ class InputWalker {
 }
 
 /** Device and inode: the identity of a file or folder whatever the path. */
-const realKey = (info: Stats): string => `${info.dev}:${info.ino}`;
+const realKey = (info: PathInfo): string => `${info.dev}:${info.ino}`;
 
 const symlinkLoop = (path: string) =>
   `a symbolic link back into a folder that contains it (a symlink loop under ${

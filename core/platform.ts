@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { readdirSync, statSync } from "node:fs";
 import process from "node:process";
 import { setImmediate } from "node:timers";
 
@@ -86,6 +87,67 @@ export const onSignal = (signal: "SIGINT" | "SIGTERM", listener: () => void): ()
   return () => {
     process.off(signal, listener);
   };
+};
+
+/** What the input walk needs to know of a path (node's `Stats` has it too). */
+export interface PathInfo {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  /** Device and inode: the identity of a file or folder whatever the path to it. */
+  readonly dev: number;
+  readonly ino: number;
+}
+
+/** The two calls of Deno's own file system API that {@link statPath} and {@link listDir} use. */
+interface DenoFs {
+  statSync(path: string): {
+    readonly isFile: boolean;
+    readonly isDirectory: boolean;
+    readonly dev: number;
+    readonly ino: number | null;
+  };
+  readDirSync(path: string): Iterable<{ readonly name: string }>;
+}
+
+const denoFs = (): DenoFs | undefined => (globalThis as { Deno?: DenoFs }).Deno;
+
+/** A {@link PathInfo} from Deno's `statSync`. */
+class DenoPathInfo implements PathInfo {
+  constructor(
+    readonly file: boolean,
+    readonly directory: boolean,
+    readonly dev: number,
+    readonly ino: number,
+  ) {}
+  isFile(): boolean {
+    return this.file;
+  }
+  isDirectory(): boolean {
+    return this.directory;
+  }
+}
+
+/**
+ * `stat`, following links; throws errors with node's `code` (ENOENT, ELOOP, EACCES...). Under Deno, Deno's own
+ * call: `node:fs`'s `statSync` builds a whole `Stats` there, ~23 µs a call against ~10, and listing a folder of
+ * 10,000 inputs makes 10,000 of them. Node's where Deno has no inode number (Windows).
+ */
+export const statPath = (path: string): PathInfo => {
+  const deno = denoFs();
+  if (deno) {
+    const s = deno.statSync(path);
+    if (s.ino !== null) return new DenoPathInfo(s.isFile, s.isDirectory, s.dev, s.ino);
+  }
+  return statSync(path);
+};
+
+/**
+ * The names in a folder, in no particular order; throws like `readdir`. Under Deno, Deno's own call (~1.3 µs
+ * an entry; `node:fs`'s `readdirSync` takes ~5).
+ */
+export const listDir = (path: string): string[] => {
+  const deno = denoFs();
+  return deno ? Array.from(deno.readDirSync(path), (e) => e.name) : readdirSync(path);
 };
 
 /** The operating system: "linux", "darwin", "win32"... */

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import {
   copyFileSync,
   existsSync,
+  linkSync,
   mkdirSync,
   readdirSync,
   statSync,
@@ -16,6 +17,7 @@ import {
 import { join } from "node:path";
 import { Effect } from "effect";
 import { discoverInputs, type InputFile, outputBaseName } from "../core/inputs.ts";
+import { listDir, statPath } from "../core/platform.ts";
 import { runPipeline } from "../mod.ts";
 import { readJson, runCli, runResult, tempDir } from "./helpers.ts";
 
@@ -76,6 +78,56 @@ Deno.test("broken links and unreadable folders are READ_ERROR entries", async ()
   const found = await Effect.runPromise(discoverInputs([root], join(root, "out"), io));
   assert.deepEqual(rel(root, found), ["broken.dcm READ_ERROR", "locked READ_ERROR"]);
   assert.match(found[1].problem!.message, /cannot list this folder/);
+});
+
+Deno.test("the walk's own stat and listing (Deno's calls) agree with node:fs's, errors included", async () => {
+  const root = tempDir();
+  mkdirSync(join(root, "d", "e"), { recursive: true });
+  writeFileSync(join(root, "a.dcm"), "a");
+  writeFileSync(join(root, "d", "b.dcm"), "b");
+  writeFileSync(join(root, "d", "e", ".hidden.dcm"), "h");
+  writeFileSync(join(root, "d", ".DS_Store"), "x");
+  linkSync(join(root, "a.dcm"), join(root, "d", "hard.dcm")); // a hard link: same inode, no symlink
+  symlinkSync("../a.dcm", join(root, "d", "soft.dcm"));
+  symlinkSync("..", join(root, "d", "loop"));
+  symlinkSync("missing.dcm", join(root, "d", "broken.dcm"));
+  symlinkSync("self", join(root, "d", "self"));
+  for (const p of ["a.dcm", "d", "d/e", "d/hard.dcm", "d/soft.dcm", "d/loop"].map((p) => join(root, p))) {
+    const [fast, node] = [statPath(p), statSync(p)];
+    assert.deepEqual(
+      [fast.isFile(), fast.isDirectory(), fast.dev, fast.ino],
+      [node.isFile(), node.isDirectory(), node.dev, node.ino],
+      p,
+    );
+  }
+  for (const p of ["d/broken.dcm", "d/self", "nothing"].map((p) => join(root, p))) {
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+    };
+    assert.equal(code(() => statPath(p)), code(() => statSync(p)), p);
+  }
+  assert.deepEqual(listDir(join(root, "d")).sort(), readdirSync(join(root, "d")).sort());
+  const nodeIo = { stat: (p: string) => statSync(p), readdir: (p: string) => readdirSync(p) };
+  const [fast, node] = await Promise.all([
+    Effect.runPromise(discoverInputs([root, join(root, "d", "b.dcm")], join(root, "out"))),
+    Effect.runPromise(discoverInputs([root, join(root, "d", "b.dcm")], join(root, "out"), nodeIo)),
+  ]);
+  assert.deepEqual(fast, node);
+  assert.deepEqual(rel(root, fast), [
+    "a.dcm",
+    "d/b.dcm",
+    "d/broken.dcm READ_ERROR",
+    "d/e/.hidden.dcm",
+    "d/hard.dcm DUPLICATE_INPUT",
+    "d/loop SYMLINK_LOOP",
+    "d/self SYMLINK_LOOP",
+    "d/soft.dcm DUPLICATE_INPUT",
+    "d/b.dcm DUPLICATE_INPUT",
+  ]);
 });
 
 Deno.test("hidden entries are skipped except hidden files ending in .dcm, whose names are kept whole", async () => {
