@@ -109,6 +109,13 @@ const contenders = (root: string, pipeline: string, hasGpu: boolean) => {
   ];
 };
 
+/**
+ * Writes the previous runs' outputs back to disk before the next run is timed (untimed): each run leaves up to
+ * ~200 MB of dirty pages, and the kernel's write-back of one contender's outputs otherwise takes CPU from the
+ * next contender's run (on 2 cores, ±20 % either way, to whoever comes next).
+ */
+const settle = () => void spawnSync("sync");
+
 /** Alternates the contenders `rounds` times on one folder; per contender, the samples. */
 const race = (
   list: ReturnType<typeof contenders>,
@@ -117,7 +124,10 @@ const race = (
 ): Map<string, Sample[]> => {
   const samples = new Map(list.map((c) => [c.name, [] as Sample[]]));
   for (let r = 0; r < rounds; r++) {
-    for (const c of list) samples.get(c.name)!.push(timed(c.command(dir)));
+    for (const c of list) {
+      settle();
+      samples.get(c.name)!.push(timed(c.command(dir)));
+    }
   }
   return samples;
 };
