@@ -100,8 +100,9 @@ class InputWalker {
     else this.file(p, outputBaseName(basename(p)), info);
   }
 
-  private isExcluded(p: string): boolean {
-    const r = resolve(p);
+  /** Whether `name` in the folder whose absolute path is `resolved` is, or is inside, the excluded folder. */
+  private isExcludedIn(resolved: string, name: string): boolean {
+    const r = resolved.endsWith(sep) ? resolved + name : resolved + sep + name;
     return r === this.excluded || r.startsWith(this.excluded + sep);
   }
 
@@ -132,13 +133,24 @@ class InputWalker {
         `cannot list this folder (${reason(e as NodeJS.ErrnoException)}); its files were not processed`,
       );
     }
-    for (const name of names.sort()) this.entry(dir, name, rel, [...ancestors, key]);
+    const inside = [...ancestors, key];
+    const resolved = resolve(dir);
+    for (const name of names.sort()) this.entry(dir, resolved, name, rel, inside);
   }
 
-  /** One folder entry: a file, a folder, or a problem (broken link, unreadable). */
-  private entry(dir: string, name: string, rel: string, ancestors: ReadonlyArray<string>): void {
+  /**
+   * One folder entry: a file, a folder, or a problem (broken link, unreadable). `resolved` is the folder's
+   * absolute path (resolved once per folder, not per entry).
+   */
+  private entry(
+    dir: string,
+    resolved: string,
+    name: string,
+    rel: string,
+    ancestors: ReadonlyArray<string>,
+  ): void {
     const path = join(dir, name);
-    if (this.isExcluded(path)) return;
+    if (this.isExcludedIn(resolved, name)) return;
     const relPath = rel === "" ? name : `${rel}/${name}`;
     const info = this.statOf(path);
     if (info instanceof Error) {
