@@ -423,6 +423,11 @@ class PooledRun {
   #inflight = 0;
   /** Set while {@link run} waits for a round to be answered. */
   #wake: (() => void) | undefined;
+  /**
+   * What recording a worker's round threw (a journal that cannot be written, an `onProgress` that throws):
+   * kept here and rethrown by {@link run}, not thrown out of the worker's message handler.
+   */
+  #failure: { readonly error: unknown } | undefined;
   readonly #abandoned: number[] = [];
   readonly #window: number;
   /** This thread processes rounds all along (the workers leave a core free), not only while they start. */
@@ -443,11 +448,13 @@ class PooledRun {
   async run(): Promise<number[]> {
     try {
       while (this.#next < this.rounds.length || this.#inflight > 0) {
+        if (this.#failure) throw this.#failure.error;
         if (aborted(this.ctx.options)) this.#withdraw();
         else this.#dispatch();
         if (!(await this.#helpOnce()) && this.#inflight > 0) await this.#answered();
         else if (this.#inflight === 0 && aborted(this.ctx.options)) break;
       }
+      if (this.#failure) throw this.#failure.error;
     } finally {
       this.pool.close();
     }
@@ -459,11 +466,16 @@ class PooledRun {
    * {@link WorkerPool.submit}).
    */
   readonly #done = (results: ReadonlyArray<TaskResult>): void => {
-    recordAll(this.ctx.recorder, results);
-    this.#inflight--;
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
+    try {
+      recordAll(this.ctx.recorder, results);
+    } catch (error) {
+      this.#failure ??= { error };
+    } finally {
+      this.#inflight--;
+      const wake = this.#wake;
+      this.#wake = undefined;
+      wake?.();
+    }
   };
 
   /** Resolves when the next round is answered. */

@@ -105,6 +105,26 @@ Deno.test("the calling thread processing inputs beside a worker, and workers sta
   assert.deepEqual(comparable(ledger, beside), comparable(reference, alone));
 });
 
+Deno.test("recording that throws while a worker runs fails the run, never out of the worker's message", async () => {
+  const inputs = makeInputs(16, 64, false);
+  const out = join(tempDir(), "o");
+  const exit = await Effect.runPromiseExit(
+    Effect.flatMap(loadPipeline(SEED), (plan) =>
+      runPlan(plan, {
+        inputs: [inputs],
+        out,
+        device: "cpu",
+        workers: 1,
+        helpWhileStarting: false, // every round through the worker: recorded from its messages
+        onProgress: (p) => {
+          if (p.done >= 5) throw new Error("the progress callback broke");
+        },
+      })).pipe(Effect.provide(NodeServices.layer)),
+  );
+  assert.equal(exit._tag, "Failure");
+  assert.match(String((exit as { cause: unknown }).cause), /the progress callback broke/);
+});
+
 Deno.test("a worker started ahead from another entry is not adopted; releasePrestarted ends it", async () => {
   prestartWorkers(WORKER_URL, 1);
   const out = join(tempDir(), "o");
