@@ -138,7 +138,7 @@ const runCommand = Command.make("run", {
       signal: stop.signal,
       onStart: (info) => {
         if (!a.quiet) writeStderr(describeStart(info, a.out));
-        progress = makeProgress(info.total, { quiet: a.quiet });
+        progress = makeProgress(info.total, { quiet: a.quiet, carried: info.resumed });
       },
       onProgress: (p) => {
         digest.add(p.last);

@@ -24,23 +24,24 @@ export const formatDuration = (seconds: number): string => {
 };
 
 /**
- * Rate and time left from the inputs recorded since the first update: inputs recorded before any was
- * processed (resumed ones, refused ones) come in one burst at the start and would make the rate a lie.
+ * Rate and time left from the start of the run and the inputs recorded since, less those carried over from an
+ * earlier run (`--resume`), which are recorded at once at the start and would make the rate a lie.
  */
 export class RunClock {
-  #first: { readonly at: number; readonly done: number } | undefined;
+  readonly #started: number;
 
-  constructor(readonly total: number, readonly now: () => number = () => performance.now()) {}
+  constructor(
+    readonly total: number,
+    readonly carried = 0,
+    readonly now: () => number = () => performance.now(),
+  ) {
+    this.#started = now();
+  }
 
   /** Notes `done` inputs recorded; returns the rate (inputs/s) and seconds left, when they can be told. */
   tick(done: number): { readonly rate?: number; readonly left?: number } {
-    const at = this.now();
-    if (this.#first === undefined) {
-      this.#first = { at, done };
-      return {};
-    }
-    const ms = at - this.#first.at;
-    const counted = done - this.#first.done;
+    const ms = this.now() - this.#started;
+    const counted = done - this.carried;
     if (ms <= 0 || counted <= 0) return {};
     const rate = (counted / ms) * 1000;
     return ms < ETA_AFTER_MS || done >= this.total ? { rate } : { rate, left: (this.total - done) / rate };
@@ -60,6 +61,8 @@ export const makeProgress = (
   total: number,
   options: {
     readonly quiet?: boolean;
+    /** Inputs an earlier run finished (`--resume`): not counted in the rate. */
+    readonly carried?: number;
     /** For tests: whether standard error is a terminal, the clock (ms) and where the text goes. */
     readonly tty?: boolean;
     readonly now?: () => number;
@@ -70,7 +73,7 @@ export const makeProgress = (
   const write = options.write ?? writeStderr;
   const now = options.now ?? (() => performance.now());
   const every = Math.max(1, Math.ceil(total / 20));
-  const clock = new RunClock(total, now);
+  const clock = new RunClock(total, options.carried ?? 0, now);
   let drawn = false;
   let lastDraw = -Infinity;
   return {
