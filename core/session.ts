@@ -275,13 +275,7 @@ export const takeRows = (entry: LedgerEntry): StagedRows | undefined => {
 };
 
 /** The ledger entry for a finished input: commits on success, rolls back and records the error otherwise. */
-export const finishSession: <E>(
-  session: Session,
-  exit: Exit.Exit<unknown, E>,
-  stage: string,
-  started: number,
-  final?: Image,
-) => Effect.Effect<LedgerEntry> = Effect.fnUntraced(function* <E>(
+export const finishSession = Effect.fnUntraced(function* <E>(
   session: Session,
   exit: Exit.Exit<unknown, E>,
   stage: string,

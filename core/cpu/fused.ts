@@ -367,12 +367,7 @@ export interface Loaded {
  * chain takes the stored words and tables ({@link FusedChain.enter}), the chain's image is never made and
  * that stage is done too. A failure of a chain step (or of that stage) is a {@link ChainFailure} naming it.
  */
-export const loadSource: (
-  plan: Plan,
-  chain: FusedChain | undefined,
-  file: SourceFile,
-  scratch?: (upload: Upload) => Float32Array | undefined,
-) => Effect.Effect<Loaded, unknown, unknown> = Effect.fnUntraced(function* (
+export const loadSource = Effect.fnUntraced(function* (
   plan: Plan,
   chain: FusedChain | undefined,
   file: SourceFile,
