@@ -34,12 +34,7 @@ export const failureOf = (cause: Cause.Cause<unknown>): unknown => {
  * Runs `s` over `images` (one per session, same order); one outcome per image. (An Effect body made once, not
  * per call: see CpuProcessor in core/run/process.ts.)
  */
-export const runStageOnCpu: (
-  plan: Plan,
-  s: PlannedStage<AnyImageStage>,
-  images: ReadonlyArray<Image>,
-  sessions: ReadonlyArray<Session>,
-) => Effect.Effect<ReadonlyArray<StageOutcome>> = Effect.fnUntraced(function* (
+export const runStageOnCpu = Effect.fnUntraced(function* (
   plan: Plan,
   s: PlannedStage<AnyImageStage>,
   images: ReadonlyArray<Image>,

@@ -147,11 +147,7 @@ const fileUpload = Effect.fnUntraced(function* (plan: Plan, input: InputFile, fs
  * Reads and parses one input with the plan's source stage (what a worker does before the GPU takes it); a
  * group of files (`group: series`) becomes the image its source stage makes of them.
  */
-export const prepareInput: (
-  plan: Plan,
-  input: InputFile,
-  fs: FileSystem.FileSystem,
-) => Effect.Effect<PreparedInput> = Effect.fnUntraced(
+export const prepareInput = Effect.fnUntraced(
   function* (plan: Plan, input: InputFile, fs: FileSystem.FileSystem) {
     const started = performance.now();
     const upload = yield* Effect.exit(

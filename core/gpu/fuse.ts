@@ -26,7 +26,7 @@ import { channelView, withChannels } from "../elementwise.ts";
 import type { Elementwise } from "../stage.ts";
 import type { Shape } from "../tensor.ts";
 import { wgslFile } from "../wgsl.ts";
-import type { GpuError, GpuShape } from "./device.ts";
+import type { GpuShape } from "./device.ts";
 import { destroyAfterSubmit } from "./commands.ts";
 import { createBuffer, dispatch, type ProgramInfo, type SourceSpan, uniformFrom } from "./kernels.ts";
 import { wgslConst, wgslLiteral, wgslStruct, WORKGROUP_SIZE, workgroupSizeDecl } from "./layout.ts";
@@ -355,13 +355,7 @@ export const channelsAfter = (steps: ReadonlyArray<FusedStep>, channels: number)
  * image does not take part; its output is unspecified). Returns the f32 output buffer (from the pool) and
  * the shape of each output image; the input buffer is left to the caller.
  */
-export const runFused: (
-  gpu: GpuShape,
-  pool: BufferPool,
-  input: FusedInput,
-  steps: ReadonlyArray<FusedStep>,
-  values: ReadonlyArray<ImageValues | undefined>,
-) => Effect.Effect<{ readonly buffer: GPUBuffer; readonly shape: Shape }, GpuError> = Effect.fnUntraced(
+export const runFused = Effect.fnUntraced(
   function* (
     gpu: GpuShape,
     pool: BufferPool,

@@ -102,10 +102,7 @@ const locateMessage = (program: ProgramInfo, m: GPUCompilationMessage): string =
 };
 
 /** Compiles (or fetches from the cache) the pipeline of `program`. */
-export const pipelineFor: (
-  gpu: GpuShape,
-  program: ProgramInfo,
-) => Effect.Effect<GPUComputePipeline, WgslCompileError> = Effect.fnUntraced(
+export const pipelineFor = Effect.fnUntraced(
   function* (gpu: GpuShape, program: ProgramInfo) {
     let cache = pipelines.get(gpu.device);
     if (!cache) pipelines.set(gpu.device, cache = new Map());
@@ -154,13 +151,7 @@ export const checkAlive = (gpu: GpuShape): Effect.Effect<void, GpuDeviceLost> =>
  * buffer starts with those bytes (written while mapped at creation: no queue operation, so no ordering
  * with recorded commands to respect).
  */
-export const createBuffer: (
-  gpu: GpuShape,
-  size: number,
-  usage: GPUBufferUsageFlags,
-  label: string,
-  initial?: ArrayBufferView,
-) => Effect.Effect<GPUBuffer, GpuOutOfMemory | GpuDeviceLost> = Effect.fnUntraced(
+export const createBuffer = Effect.fnUntraced(
   function* (
     gpu: GpuShape,
     size: number,
@@ -258,7 +249,8 @@ export interface DispatchOptions {
 
 /**
  * Runs one compute pass: `buffers[i]` is bound at binding i of group 0. The pass is recorded after the
- * device's pending commands and submitted with them, now or (with `defer`) later.
+ * device's pending commands and submitted with them, now or (with `defer`) later. (Part of the plugin API: its
+ * type is declared, not inferred from the body.)
  */
 export const dispatch: (
   gpu: GpuShape,

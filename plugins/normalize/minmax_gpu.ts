@@ -10,7 +10,6 @@ import {
   dispatch,
   dispatchSize,
   type GpuBatch,
-  type GpuError,
   kernelProgram,
   type ProgramInfo,
   type Shape,
@@ -118,11 +117,7 @@ export const minmaxDims = (
 };
 
 /** Min-max scales every image of the batch; the input buffer goes back to the pool. */
-export const minmaxBatch: (
-  batch: GpuBatch,
-  options: MinmaxOptions,
-  outChannels: number,
-) => Effect.Effect<GpuBatch, GpuError> = Effect.fnUntraced(
+export const minmaxBatch = Effect.fnUntraced(
   function* (batch: GpuBatch, options: MinmaxOptions, outChannels: number) {
     const { gpu, pool, shape, count } = batch;
     const groups = groupLayout(options.per, shape).perImage * count;

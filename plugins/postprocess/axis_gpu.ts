@@ -9,7 +9,6 @@ import {
   dispatch,
   dispatchSize,
   type GpuBatch,
-  type GpuError,
   kernelProgram,
   type ProgramInfo,
   uniformFrom,
@@ -42,11 +41,7 @@ const program = (entry: AxisEntry): ProgramInfo =>
  * Runs one axis kernel over every image of the batch. Output values per image: softmax keeps the shape,
  * argmax drops axis 1, top-k gives a [2, k] block (scores, then indices) per frame (see the shader).
  */
-export const runAxis: (
-  batch: GpuBatch,
-  entry: AxisEntry,
-  k?: number,
-) => Effect.Effect<{ readonly buffer: GPUBuffer; readonly outer: number }, GpuError> = Effect.fnUntraced(
+export const runAxis = Effect.fnUntraced(
   function* (batch: GpuBatch, entry: AxisEntry, k = 0) {
     const view = axisView(batch.shape);
     const outer = view.outer * batch.count;

@@ -9,7 +9,6 @@ import {
   dispatch,
   dispatchSize,
   type GpuBatch,
-  type GpuError,
   kernelProgram,
   type ProgramInfo,
   type Shape,
@@ -65,11 +64,7 @@ const tables = (from: Size3, to: Size3, mode: ResampleMode) => {
 };
 
 /** Resamples every volume of the batch to `to` (`[slices, rows, cols]`); the input buffer goes back to the pool. */
-export const resampleBatch: (
-  batch: GpuBatch,
-  to: Size3,
-  mode: ResampleMode,
-) => Effect.Effect<GpuBatch, GpuError> = Effect.fnUntraced(
+export const resampleBatch = Effect.fnUntraced(
   function* (batch: GpuBatch, to: Size3, mode: ResampleMode) {
     const gpu = batch.gpu;
     const [d, c, h, w] = batch.shape;

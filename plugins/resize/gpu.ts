@@ -14,7 +14,6 @@ import {
   dispatch,
   dispatchSize,
   type GpuBatch,
-  type GpuError,
   type GpuShape,
   kernelProgram,
   type Shape,
@@ -152,13 +151,7 @@ const heightPass = (gpu: GpuShape, s: PassShape, taps: number) => {
 };
 
 /** Resizes every image of the batch; the input buffer goes back to the pool. */
-export const resizeBatch: (
-  batch: GpuBatch,
-  outRows: number,
-  outCols: number,
-  filter: ResizeFilter,
-  antialias: boolean,
-) => Effect.Effect<GpuBatch, GpuError> = Effect.fnUntraced(
+export const resizeBatch = Effect.fnUntraced(
   function* (batch: GpuBatch, outRows: number, outCols: number, filter: ResizeFilter, antialias: boolean) {
     const [frames, channels, rows, cols] = batch.shape;
     const planes = batch.count * frames * channels;
