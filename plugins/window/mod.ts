@@ -106,58 +106,57 @@ export type ResolvedVoi =
   };
 
 /** Chooses the window (or VOI LUT) for an image from the params and its metadata; shared by CPU and GPU. */
-export const resolveVoi: (p: WindowParams, meta: ImageMeta) => Effect.Effect<ResolvedVoi, StageError> = Effect
-  .fnUntraced(function* (p: WindowParams, meta: ImageMeta) {
-    const range = { ymin: p.range?.[0] ?? 0, ymax: p.range?.[1] ?? 1 };
-    const inverse = meta.photometric === "MONOCHROME1" || meta.presentationLutShape?.trim() === "INVERSE";
-    const invert = p.invert === "always" || ((p.invert ?? "auto") === "auto" && inverse);
-    const which = p.which ?? 0;
-    if (p.from === "dicom" && meta.voiLuts && meta.voiLuts.length > 0) {
-      const lut = meta.voiLuts[which];
-      if (!lut) return yield* indexError(which, meta.voiLuts.length, "VOI LUT Sequence items");
-      const notes = {
-        window: { source: `dicom VOI LUT[${which}]`, explanation: lut.explanation, range, inverted: invert },
-      };
-      return { type: "lut", lut, range, invert, notes } as const;
+export const resolveVoi = Effect.fnUntraced(function* (p: WindowParams, meta: ImageMeta) {
+  const range = { ymin: p.range?.[0] ?? 0, ymax: p.range?.[1] ?? 1 };
+  const inverse = meta.photometric === "MONOCHROME1" || meta.presentationLutShape?.trim() === "INVERSE";
+  const invert = p.invert === "always" || ((p.invert ?? "auto") === "auto" && inverse);
+  const which = p.which ?? 0;
+  if (p.from === "dicom" && meta.voiLuts && meta.voiLuts.length > 0) {
+    const lut = meta.voiLuts[which];
+    if (!lut) return yield* indexError(which, meta.voiLuts.length, "VOI LUT Sequence items");
+    const notes = {
+      window: { source: `dicom VOI LUT[${which}]`, explanation: lut.explanation, range, inverted: invert },
+    };
+    return { type: "lut", lut, range, invert, notes } as const satisfies ResolvedVoi;
+  }
+  let center: number;
+  let width: number;
+  let source: string;
+  let fn: VoiFunction = p.function ?? "linear";
+  if (p.from === "dicom") {
+    if (meta.windows.length === 0) {
+      return yield* new StageError({
+        code: "MISSING_WINDOW",
+        message: "the file has no WindowCenter/WindowWidth and no VOI LUT Sequence; " +
+          "set `center`/`width` or a `preset` in the pipeline (or --set stages.window.center=... ).",
+      });
     }
-    let center: number;
-    let width: number;
-    let source: string;
-    let fn: VoiFunction = p.function ?? "linear";
-    if (p.from === "dicom") {
-      if (meta.windows.length === 0) {
-        return yield* new StageError({
-          code: "MISSING_WINDOW",
-          message: "the file has no WindowCenter/WindowWidth and no VOI LUT Sequence; " +
-            "set `center`/`width` or a `preset` in the pipeline (or --set stages.window.center=... ).",
-        });
-      }
-      const w = meta.windows[which];
-      if (!w) return yield* indexError(which, meta.windows.length, "windows");
-      ({ center, width } = w);
-      source = `dicom[${which}]${w.explanation ? ` ${w.explanation}` : ""}`;
-      fn = p.function ?? voiFunctionFromDicom(meta.voiLutFunction) ?? "linear";
-      if (width < minimumWidth(fn)) {
-        return yield* new StageError({
-          code: "INVALID_WINDOW",
-          message:
-            `the file's window ${which} has width ${width}, too small for ${fn}; set center/width in the pipeline`,
-        });
-      }
-    } else if (p.preset) {
-      ({ center, width } = PRESETS[p.preset]);
-      source = `preset ${p.preset}`;
-    } else {
-      center = p.center!;
-      width = p.width!;
-      source = "pipeline";
+    const w = meta.windows[which];
+    if (!w) return yield* indexError(which, meta.windows.length, "windows");
+    ({ center, width } = w);
+    source = `dicom[${which}]${w.explanation ? ` ${w.explanation}` : ""}`;
+    fn = p.function ?? voiFunctionFromDicom(meta.voiLutFunction) ?? "linear";
+    if (width < minimumWidth(fn)) {
+      return yield* new StageError({
+        code: "INVALID_WINDOW",
+        message:
+          `the file's window ${which} has width ${width}, too small for ${fn}; set center/width in the pipeline`,
+      });
     }
-    return {
-      type: "window",
-      window: { center, width, fn, range, invert },
-      notes: { window: { center, width, function: fn, source, range, inverted: invert } },
-    } as const;
-  });
+  } else if (p.preset) {
+    ({ center, width } = PRESETS[p.preset]);
+    source = `preset ${p.preset}`;
+  } else {
+    center = p.center!;
+    width = p.width!;
+    source = "pipeline";
+  }
+  return {
+    type: "window",
+    window: { center, width, fn, range, invert },
+    notes: { window: { center, width, function: fn, source, range, inverted: invert } },
+  } as const satisfies ResolvedVoi;
+});
 
 /** VOI function numbers shared with shaders/window.wgsl (emitted there as WGSL constants). */
 export const WINDOW_MODES = { WINDOW_LINEAR: 0, WINDOW_LINEAR_EXACT: 1, WINDOW_SIGMOID: 2 } as const;
