@@ -69,7 +69,7 @@ try {
         "run",
         "-A",
         "--node-modules-dir=manual",
-        "--v8-flags=--max-semi-space-size=4,--no-concurrent-recompilation",
+        "--v8-flags=--max-semi-space-size=4,--no-concurrent-recompilation,--no-enable-lazy-source-positions",
         ENTRY,
         "run",
         file,

@@ -84,7 +84,7 @@ const main = async () => {
         "run",
         "-A",
         "--node-modules-dir=manual",
-        "--v8-flags=--max-semi-space-size=4,--no-concurrent-recompilation",
+        "--v8-flags=--max-semi-space-size=4,--no-concurrent-recompilation,--no-enable-lazy-source-positions",
       ],
     ],
   ];

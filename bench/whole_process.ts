@@ -85,7 +85,7 @@ const contenders = (root: string, pipeline: string, hasGpu: boolean) => {
       "run",
       "-A",
       "--node-modules-dir=manual",
-      "--v8-flags=--max-semi-space-size=4,--no-concurrent-recompilation",
+      "--v8-flags=--max-semi-space-size=4,--no-concurrent-recompilation,--no-enable-lazy-source-positions",
       cli,
       "run",
       pipeline,

@@ -81,6 +81,6 @@ if (import.meta.main) {
   const nii = readdirSync(out).find((f) => f.endsWith(".nii.gz"))!;
   const vol = readNifti(await gunzip(new Uint8Array(readFileSync(join(out, nii)))));
   const views = orthogonalViews(vol);
-  writeFileSync("docs/ct-volume-views.png", previewPng(views.data, views.shape, 0, { min: 0, max: 1 }));
+  writeFileSync("docs/ct-volume-views.png", await previewPng(views.data, views.shape, 0, { min: 0, max: 1 }));
   console.log(`docs/ct-volume-views.png from ${nii} [${vol.dims.join(" x ")}]`);
 }

@@ -156,7 +156,8 @@ export const write = defineStage({
         const digits = Math.max(3, String(frames).length);
         for (let f = 0; f < frames; f++) {
           const suffix = frames === 1 ? "" : `.f${String(f + 1).padStart(digits, "0")}`;
-          yield* out.write("png", previewPng(image.data, image.shape, f, scale), suffix);
+          const png = yield* Effect.promise(() => previewPng(image.data, image.shape, f, scale));
+          yield* out.write("png", png, suffix);
         }
         break;
       }
