@@ -1,12 +1,13 @@
 /**
  * Peak memory of `write` with `stack: true` (one `[N, 1, 64, 64]` .npy for the run): N synthetic CT slices
  * (128x128) -> rescale -> window -> resize 64x64 -> min-max -> stacked, run as a whole CLI process (as the
- * shipped launch points run it: the bundle `dist/cli.js` when built) for N = 100, 1,000 and 10,000 (`--sizes` for others). Flat memory means the
- * stack adds nothing that grows with N although the stacked file does (N * 16 KiB): the same pipeline writing
+ * shipped launch points run it: the bundle `dist/cli.js` when built) for N = 100, 1,000, 2,000 (the issue's
+ * "2,000 small inputs") and 10,000 (`--sizes` for others). Flat memory means the stack adds nothing that grows
+ * with N although the stacked file does (N * 16 KiB): the same pipeline writing
  * one .npy per input is measured beside it as the baseline (whatever the runtime itself keeps per input, e.g.
  * ledger entries, shows in both). Prints a Markdown table with each peak as a ratio to the first size's.
  *
- *   deno run -A bench/stack_bench.ts [--sizes 100,1000,10000]
+ *   deno run -A bench/stack_bench.ts [--sizes 100,1000,2000,10000]
  *
  * Peak RSS comes from GNU time (`/usr/bin/time -f %M`, as in whole_process.ts).
  *
@@ -20,7 +21,7 @@ import { makeCtSlice } from "./synthetic.ts";
 import { timed } from "./whole_process.ts";
 
 const sizesAt = process.argv.indexOf("--sizes");
-const SIZES = sizesAt >= 0 ? process.argv[sizesAt + 1].split(",").map(Number) : [100, 1000, 10000];
+const SIZES = sizesAt >= 0 ? process.argv[sizesAt + 1].split(",").map(Number) : [100, 1000, 2000, 10000];
 const SLICE = 128;
 /** As the shipped launch points run it: the bundle (`deno task build`), else the source. */
 const ENTRY = existsSync("dist/cli.js") ? "dist/cli.js" : "cli.ts";
