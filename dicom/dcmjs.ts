@@ -1,27 +1,26 @@
 /**
- * The attribute values of a data set, read by dcmjs (its data dictionary and value parsing), behind a
- * facade that hands it only what it can read.
+ * The attribute values of a data set: read natively into dcmjs's "dict" form (attributes.ts) where that is
+ * proven equal to what dcmjs would read, else read by dcmjs itself (its data dictionary and value parsing);
+ * either way naturalized by dcmjs, behind a facade that hands it only what it can read.
  *
- * dcmjs gets a fresh, minimal Part 10 file made of the header elements the structure walk found (never
- * the file's own file meta, never the pixel data), with the undefined-length values it cannot read (UN
- * sequences, nested encapsulated pixel data) turned into opaque defined-length ones of the same bytes. When
- * it still fails on a value, each element is read on its own and the ones it cannot read are reported as
- * damaged (the caller decides whether that is a warning or a failure); dcmjs's own words never reach the
- * user. Its console logging is silenced throughout.
+ * The native reader reads the header elements the structure walk found in place. Where it declines (a
+ * character set other than the default, ISO_IR 100 or ISO_IR 192, and the other cases attributes.ts lists),
+ * dcmjs gets a fresh, minimal Part 10 file made of those elements (never the file's own file meta, never the
+ * pixel data), with the undefined-length values it cannot read (UN sequences, nested encapsulated pixel
+ * data) turned into opaque defined-length ones of the same bytes. When it still fails on a value, each
+ * element is read on its own and the ones it cannot read are reported as damaged (the caller decides whether
+ * that is a warning or a failure); dcmjs's own words never reach the user. Its console logging is silenced
+ * around its reading (naturalizing does not log).
  *
  * @module
  */
 import { data as dcmjsData, log as dcmjsLog } from "dcmjs";
+import { type DcmjsDict, readDict } from "./attributes.ts";
 import { concatBytes } from "./bytes.ts";
 import { wrapDataset } from "./part10.ts";
 import { TAG, tagName, tagText } from "./tags.ts";
 import type { ElementSpan, OpaqueValue } from "./walk.ts";
 
-interface DcmjsElement {
-  vr?: string;
-  Value?: unknown;
-}
-type DcmjsDict = Record<string, DcmjsElement>;
 interface DcmjsReadOptions {
   ignoreErrors: boolean;
   untilTag: string | null;
@@ -74,6 +73,13 @@ export interface Attributes {
   readonly warnings: ReadonlyArray<string>;
 }
 
+let nativeReader = true;
+
+/** Tests: turns the native reader off (`false`: dcmjs reads every file) and on again. */
+export function useNativeReader(on: boolean): void {
+  nativeReader = on;
+}
+
 /** Reads the attribute values of the header elements (damaged ones are left out and reported). */
 export function readAttributes(src: AttributeSource): Attributes {
   const spans = src.elements.filter((e) => e.damaged === undefined);
@@ -81,10 +87,26 @@ export function readAttributes(src: AttributeSource): Attributes {
     span,
     why: span.damaged!,
   }));
+  const native = nativeReader ? readNatively(src, spans) : undefined;
+  if (native) return { ...native, unread: [...damaged, ...native.unread] };
   const whole = quietly(() => readWhole(src, spans));
   if (whole) return { ...whole, unread: [...damaged, ...whole.unread] };
   const one = quietly(() => readOneByOne(src, spans));
   return { ...one, unread: [...damaged, ...one.unread] };
+}
+
+/** The native reader's dict, naturalized by dcmjs; undefined where the reader declines. */
+function readNatively(src: AttributeSource, spans: ReadonlyArray<ElementSpan>): Attributes | undefined {
+  const dict = readDict(src, spans);
+  if (!dict) return undefined;
+  const { dataset, unread } = naturalize(dict, spans);
+  return { dataset, unread, warnings: [] };
+}
+
+/** Tests: the dict dcmjs reads from the assembled file of the undamaged elements (throws where dcmjs does). */
+export function dcmjsDict(src: AttributeSource): DcmjsDict {
+  const spans = src.elements.filter((e) => e.damaged === undefined);
+  return quietly(() => parse(assemble(src, spans), false));
 }
 
 /** All elements in one dcmjs read; undefined when that fails (then they are read one by one). */

@@ -5,7 +5,7 @@
  * @module
  */
 
-/** The tags the reader interprets (the rest of the data set is read by dcmjs for the attribute values). */
+/** The tags the reader interprets (the rest of the data set is read for the attribute values: dcmjs.ts). */
 export const TAG = {
   FileMetaInformationGroupLength: 0x00020000,
   TransferSyntaxUID: 0x00020010,
