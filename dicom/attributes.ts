@@ -1,7 +1,8 @@
 /**
  * The header elements in dcmjs's "dict" form (`{ "GGGGEEEE": { vr, Value, _rawValue } }`), read natively:
  * what dcmjs 0.52.2's `DicomMessage.readFile(...).dict` holds for the same elements, without re-assembling
- * them into a Part 10 file for it. dcmjs still naturalizes the dict (dcmjs.ts).
+ * them into a Part 10 file for it. naturalize.ts naturalizes the dict natively, as dcmjs's `naturalizeDataset`
+ * would, and dcmjs.ts lets dcmjs do it where that declines.
  *
  * {@link readDict} reproduces, rule by rule, what dcmjs's `DicomMessage._readTag` and each value
  * representation's `readBytes` / `applyFormatting` store: numbers for the binary VRs (an empty value is

@@ -40,6 +40,8 @@ export interface Container {
   readonly guessedSyntax: boolean;
   /** Naturalized attributes (dcmjs), without the pixel elements. */
   readonly dataset: Record<string, unknown>;
+  /** The plain object behind `dataset`'s Proxy, where the native naturalizer made it (naturalize.ts). */
+  readonly datasetTarget?: Record<string, unknown>;
   /** Pixel Data, Float Pixel Data or Double Float Pixel Data; absent for header-only parses. */
   readonly pixel?: PixelElement;
   /** Whether the data set has a pixel element (also known when only the header was parsed). */
@@ -85,6 +87,7 @@ export function parseContainer(
     transferSyntaxUid,
     guessedSyntax: part10.guessedSyntax,
     dataset: attributes.dataset,
+    datasetTarget: attributes.target,
     pixel: walk.pixel,
     hasPixelData: walk.pixel !== undefined,
     extendedOffsets: walk.extendedOffsets,

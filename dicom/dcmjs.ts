@@ -1,7 +1,9 @@
 /**
  * The attribute values of a data set: read natively into dcmjs's "dict" form (attributes.ts) where that is
- * proven equal to what dcmjs would read, else read by dcmjs itself (its data dictionary and value parsing);
- * either way naturalized by dcmjs, behind a facade that hands it only what it can read.
+ * proven equal to what dcmjs would read, else read by dcmjs itself (its data dictionary and value parsing),
+ * behind a facade that hands it only what it can read. The native reader's dicts are naturalized natively
+ * (naturalize.ts: the same object graph as dcmjs's `naturalizeDataset`) where that is sure to be equal, else
+ * by dcmjs's `naturalizeDataset`, which also naturalizes every dict dcmjs read.
  *
  * The native reader reads the header elements the structure walk found in place. Where it declines (a
  * character set other than the default, ISO_IR 100 or ISO_IR 192, and the other cases attributes.ts lists),
@@ -17,6 +19,7 @@
 import { data as dcmjsData, log as dcmjsLog } from "dcmjs";
 import { type DcmjsDict, readDict } from "./attributes.ts";
 import { concatBytes } from "./bytes.ts";
+import { type Naturalized, naturalizeDict } from "./naturalize.ts";
 import { wrapDataset } from "./part10.ts";
 import { TAG, tagName, tagText } from "./tags.ts";
 import type { ElementSpan, OpaqueValue } from "./walk.ts";
@@ -69,11 +72,19 @@ export interface UnreadElement {
 /** The naturalized attributes, the elements left out, and what was read past. */
 export interface Attributes {
   readonly dataset: Record<string, unknown>;
+  /** Where the native naturalizer made `dataset`: the plain object behind its Proxy (see naturalize.ts). */
+  readonly target?: Record<string, unknown>;
   readonly unread: ReadonlyArray<UnreadElement>;
   readonly warnings: ReadonlyArray<string>;
 }
 
 let nativeReader = true;
+let nativeNaturalizer = true;
+
+/** Tests: turns the native naturalizer off (`false`: dcmjs naturalizes the native reader's dicts too) and on. */
+export function useNativeNaturalizer(on: boolean): void {
+  nativeNaturalizer = on;
+}
 
 /** Tests: turns the native reader off (`false`: dcmjs reads every file) and on again. */
 export function useNativeReader(on: boolean): void {
@@ -95,12 +106,31 @@ export function readAttributes(src: AttributeSource): Attributes {
   return { ...one, unread: [...damaged, ...one.unread] };
 }
 
-/** The native reader's dict, naturalized by dcmjs; undefined where the reader declines. */
+/**
+ * The native reader's dict, naturalized natively (naturalize.ts) or, where that declines or meets a value
+ * dcmjs would throw on, by dcmjs; undefined where the reader declines.
+ */
 function readNatively(src: AttributeSource, spans: ReadonlyArray<ElementSpan>): Attributes | undefined {
   const dict = readDict(src, spans);
   if (!dict) return undefined;
+  const native = nativeNaturalizer ? naturalizeNatively(dict) : undefined;
+  if (native) return { dataset: native.dataset, target: native.target, unread: [], warnings: [] };
   const { dataset, unread } = naturalize(dict, spans);
   return { dataset, unread, warnings: [] };
+}
+
+/**
+ * {@link naturalizeDict}, undefined where it declines or throws. It throws only where dcmjs's
+ * `naturalizeDataset` throws at the same write, after the same changes to the dict (accessors added to PN
+ * values, one-item arrays refilled with their item), which dcmjs repeats without effect; so dcmjs, run then,
+ * gives what it gives on the dict as read, and reports the elements it cannot naturalize.
+ */
+function naturalizeNatively(dict: DcmjsDict): Naturalized | undefined {
+  try {
+    return naturalizeDict(dict);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Tests: the dict dcmjs reads from the assembled file of the undamaged elements (throws where dcmjs does). */

@@ -20,7 +20,8 @@ import { int, items, num, nums, str, strs } from "./values.ts";
 export function buildMeta(parsed: Container): ImageMeta {
   const ds = parsed.dataset;
   const { floatPixelData, ...pixel } = pixelModule(parsed);
-  const dataset: Record<string, unknown> = { ...ds };
+  // `{ ...ds }`, copied from the plain object behind the data set's Proxy where there is one (naturalize.ts)
+  const dataset: Record<string, unknown> = { ...(parsed.datasetTarget ?? ds) };
   delete dataset.PixelData;
   delete dataset.FloatPixelData;
   delete dataset.DoubleFloatPixelData;

@@ -12,8 +12,16 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { types } from "node:util";
 import { makeCtSlice } from "../bench/synthetic.ts";
+import { data as dcmjsData } from "dcmjs";
 import { readDict } from "../dicom/attributes.ts";
-import { type AttributeSource, dcmjsDict, readAttributes, useNativeReader } from "../dicom/dcmjs.ts";
+import {
+  type AttributeSource,
+  dcmjsDict,
+  readAttributes,
+  useNativeNaturalizer,
+  useNativeReader,
+} from "../dicom/dcmjs.ts";
+import { naturalizeDict } from "../dicom/naturalize.ts";
 import { inflateDataset } from "../dicom/deflated.ts";
 import { readHeader } from "../dicom/mod.ts";
 import { DEFAULT_LIMITS } from "../dicom/limits.ts";
@@ -26,6 +34,7 @@ import {
 } from "../dicom/syntaxes.ts";
 import { DatasetWalker } from "../dicom/walk.ts";
 import { fixtureBases, mutants } from "./fuzz/harness.ts";
+import { type RealisticCharset, realisticCt } from "./support/realistic_ct.ts";
 import { concatBytes } from "../dicom/bytes.ts";
 import {
   element,
@@ -90,10 +99,14 @@ function fingerprint(v: unknown): string {
     return `${v.constructor.name}<${hex(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))}>`;
   }
   const o = v as Record<PropertyKey, unknown>;
-  const kind = `${types.isProxy(v) ? "Proxy " : ""}${Object.getPrototypeOf(v)?.constructor?.name ?? "null"}`;
+  const kind = `${types.isProxy(v) ? "Proxy " : ""}${Array.isArray(v) ? "array " : ""}${
+    Object.getPrototypeOf(v)?.constructor?.name ?? "null"
+  }`;
   const props = Reflect.ownKeys(o).map((k) => {
-    const hidden = Object.getOwnPropertyDescriptor(o, k)?.enumerable ? "" : "(hidden)";
-    return `${String(k)}${hidden}: ${fingerprint(o[k])}`;
+    const d = Object.getOwnPropertyDescriptor(o, k)!;
+    const hidden = d.enumerable ? "" : "(hidden)";
+    const flags = `${d.writable ? "w" : ""}${d.configurable ? "c" : ""}${d.get || d.set ? "accessor" : ""}`;
+    return `${String(k)}${hidden}[${flags}]: ${fingerprint(o[k])}`;
   });
   return `${kind} {${props.join(", ")}}`;
 }
@@ -120,6 +133,115 @@ function dcmjsOnly<T>(fn: () => T): T {
   }
 }
 
+/** Runs `fn` with the native naturalizer off (dcmjs naturalizes the native reader's dicts). */
+function dcmjsNaturalizing<T>(fn: () => T): T {
+  useNativeNaturalizer(false);
+  try {
+    return fn();
+  } finally {
+    useNativeNaturalizer(true);
+  }
+}
+
+const DicomMetaDictionary = (dcmjsData as unknown as {
+  DicomMetaDictionary: { naturalizeDataset(dict: unknown): Record<string, unknown> };
+}).DicomMetaDictionary;
+
+/** How often {@link compareNaturalized} saw the native naturalizer run, decline and throw. */
+const naturalized = { ran: 0, declined: 0, threw: 0 };
+
+/**
+ * What a naturalized data set does when used: its JSON, its values' strings and PN components, one-item
+ * arrays indexed and read through, and then properties written through the data set and through its
+ * one-item arrays (each followed by its fingerprint and JSON).
+ */
+function behaviour(ds: Record<string, unknown>): string {
+  const out: string[] = [json(ds)];
+  const wrapped: string[] = [];
+  for (const key of Object.keys(ds)) {
+    const v = ds[key] as Record<string, unknown> | null;
+    if (typeof v !== "object" || v === null) continue;
+    out.push(`${key}: ${attempt(() => String(v))} ${String(v.__isProxy)} ${String(v.length)} ${json(v)}`);
+    out.push(`  ${fingerprint(v.Alphabetic)} ${fingerprint(v.Ideographic)} ${fingerprint(v.Phonetic)}`);
+    const first = (v as unknown as unknown[])[0];
+    if (typeof first === "object" && first !== null && !(first instanceof ArrayBuffer)) {
+      for (const k of Reflect.ownKeys(first)) out.push(`  .${String(k)} = ${fingerprint(v[k as string])}`);
+      wrapped.push(key);
+    }
+  }
+  for (const key of wrapped) {
+    const v = ds[key] as Record<string, unknown> & unknown[];
+    v.ProbeValue = "probe";
+    v.PatientName = "Item^Name";
+    const item = v[0];
+    v[0] = item; // through the handler's numeric-index path
+    out.push(`${key}: ${fingerprint(v)} ${fingerprint(v[0])} ${String(v.ProbeValue)} ${json(v)}`);
+  }
+  ds.PatientName = "Doe^John=Ideo^Graphic";
+  ds.OperatorsName = ["A^B", "C^D"];
+  ds.Modality = "MR";
+  out.push(fingerprint(ds.PatientName), json(ds.PatientName), fingerprint(ds.OperatorsName));
+  out.push(fingerprint(ds), json(ds));
+  return out.join("\n");
+}
+
+const attempt = (fn: () => string) => {
+  try {
+    return fn();
+  } catch (e) {
+    return `throws ${(e as Error).message}`;
+  }
+};
+const json = (v: unknown) => attempt(() => String(JSON.stringify(v)));
+
+/**
+ * The native naturalizer against dcmjs's `naturalizeDataset` on two dicts the native reader read from the
+ * same elements: the naturalized data sets, the dicts afterwards (both change them), and how the data sets
+ * behave when used, all the same; or both throw the same error, or the native one declines.
+ */
+function compareNaturalized(name: string, src: AttributeSource): void {
+  const spans = src.elements.filter((e) => e.damaged === undefined);
+  const mine = readDict(src, spans)!;
+  const theirs = readDict(src, spans)!;
+  let native: Record<string, unknown> | undefined;
+  try {
+    const result = naturalizeDict(mine);
+    if (result) {
+      assert.equal(fingerprint({ ...result.target }), fingerprint({ ...result.dataset }), `${name}: target`);
+    }
+    native = result?.dataset;
+  } catch (e) {
+    naturalized.threw++;
+    const expected = outcome(() => DicomMetaDictionary.naturalizeDataset(theirs));
+    assert.equal(
+      `throws ${(e as Error).name}  ${(e as Error).message}`,
+      expected,
+      `${name}: not the same error`,
+    );
+    return;
+  }
+  if (native === undefined) {
+    naturalized.declined++;
+    return;
+  }
+  naturalized.ran++;
+  const expected = DicomMetaDictionary.naturalizeDataset(theirs);
+  assert.equal(fingerprint(native), fingerprint(expected), `${name}: the naturalized data set differs`);
+  assert.equal(fingerprint(mine), fingerprint(theirs), `${name}: the dicts differ afterwards`);
+  assert.equal(json(native), json(expected), `${name}: JSON differs`);
+  assert.equal(behaviour(native), behaviour(expected), `${name}: behaves differently`);
+}
+
+/**
+ * `readAttributes` without `target` (only the native naturalizer gives one), which must read as the data set
+ * reads.
+ */
+function attributesOf(src: AttributeSource): unknown {
+  const { target, ...rest } = readAttributes(src);
+  if (target) assert.equal(fingerprint({ ...target }), fingerprint({ ...rest.dataset }), "target");
+  return rest;
+}
+
 /**
  * Compares the native reader with dcmjs on one file; returns whether the native reader read it (undefined:
  * the walk failed, there is nothing to read).
@@ -132,9 +254,20 @@ function compare(name: string, bytes: Uint8Array): boolean | undefined {
   const dict = readDict(src, src.elements.filter((e) => e.damaged === undefined));
   if (dict) {
     assert.equal(fingerprint(dict), fingerprint(dcmjsDict(src)), `${name}: the dict differs from dcmjs's`);
+    compareNaturalized(name, src);
   }
-  const attributes = outcome(() => readAttributes(src));
-  assert.equal(attributes, dcmjsOnly(() => outcome(() => readAttributes(src))), `${name}: attributes differ`);
+  const attributes = outcome(() => attributesOf(src));
+  assert.equal(attributes, dcmjsOnly(() => outcome(() => attributesOf(src))), `${name}: attributes differ`);
+  assert.equal(
+    attributes,
+    dcmjsNaturalizing(() => outcome(() => attributesOf(src))),
+    `${name}: naturalizers`,
+  );
+  assert.equal(
+    header,
+    dcmjsNaturalizing(() => outcome(() => readHeader(bytes))),
+    `${name}: readHeader differs with dcmjs naturalizing`,
+  );
   return dict !== undefined;
 }
 
@@ -170,8 +303,11 @@ Deno.test("attributes: every fixture and sample reads the same natively as with 
     (native === undefined ? unwalkable : native ? ran : declined).push(name);
   }
   console.log(
-    `      ${ran.length} read natively, ${declined.length} declined, ${unwalkable.length} not walkable`,
+    `      ${ran.length} read natively, ${declined.length} declined, ${unwalkable.length} not walkable; ` +
+      `naturalized natively ${naturalized.ran}, declined ${naturalized.declined}, threw ${naturalized.threw}`,
   );
+  assert.ok(naturalized.ran >= 3 * ran.length, `${naturalized.ran} naturalized natively`);
+  assert.equal(naturalized.declined, 0);
   assert.deepEqual(declined, Object.keys(DECLINED));
   assert.ok(ran.length > 150, `${ran.length} read natively`);
   for (const must of ["samples/ct-study/slice-001.dcm", "tests/fixtures/series/rescale/IM0001.dcm"]) {
@@ -399,6 +535,123 @@ Deno.test("attributes: 300 fuzz mutants give the same results (errors included) 
   for (const m of mutants(fixtureBases(), 20260514, 300)) {
     if (compare(`mutant ${m.id} (${m.base}: ${m.label})`, m.bytes)) ran++;
   }
-  console.log(`      ${ran} of 300 mutants read natively`);
+  console.log(
+    `      ${ran} of 300 mutants read natively; naturalized natively ${naturalized.ran}, ` +
+      `declined ${naturalized.declined}, threw ${naturalized.threw}`,
+  );
   assert.ok(ran > 100, `${ran} read natively`);
+});
+
+// ---- the native naturalizer --------------------------------------------------------------------------------
+
+Deno.test("attributes: realistic CT headers naturalize natively the same as with dcmjs", () => {
+  const kinds: ReadonlyArray<[boolean, RealisticCharset]> = [
+    [true, "ISO_IR 100"],
+    [false, "ISO_IR 100"],
+    [true, "ISO_IR 192"],
+    [true, "none"],
+    [false, "none"],
+  ];
+  for (const [explicit, charset] of kinds) {
+    const before = naturalized.ran;
+    const label = `realistic CT, ${explicit ? "explicit" : "implicit"} VR, ${charset}`;
+    assert.equal(compare(label, realisticCt(explicit, charset)), true, `${label}: declined`);
+    assert.equal(naturalized.ran, before + 1, `${label}: not naturalized natively`);
+    const header = readHeader(realisticCt(explicit, charset));
+    const ds = header.dataset as Record<string, unknown>;
+    assert.ok(Object.keys(ds).length > 100, `${label}: ${Object.keys(ds).length} attributes`);
+  }
+  // what the realistic header exercises: one-item sequences and values made Proxies, several items, PN
+  const src = sourceOf(realisticCt(true, "ISO_IR 100"))!;
+  const ds = naturalizeDict(readDict(src, src.elements)!)!.dataset as Record<string, Record<string, unknown>>;
+  assert.ok(types.isProxy(ds) && types.isProxy(ds.ProcedureCodeSequence) && types.isProxy(ds.PatientName));
+  assert.equal(ds.ProcedureCodeSequence.CodeValue, "CTCHEST");
+  assert.equal(
+    (ds.ProcedureCodeSequence.EquivalentCodeSequence as Record<string, unknown>).CodeMeaning,
+    "nested",
+  );
+  assert.equal((ds.ReferencedImageSequence as unknown as unknown[]).length, 3);
+  assert.equal(ds.PatientName.Alphabetic, "Müller^Jürgen^^Dr.^MD");
+  assert.equal((ds.OperatorsName as unknown as unknown[]).length, 3);
+  assert.deepEqual(
+    { ...ds._vrMap },
+    {
+      SmallestImagePixelValue: "US",
+      LargestImagePixelValue: "US",
+      PerformedProtocolCodeSequence: "SH",
+      OverlayData: "OW",
+    },
+  );
+  // ISO 2022: the native reader declines, dcmjs reads and naturalizes
+  assert.equal(compare("realistic CT, ISO 2022 IR 87", realisticCt(true, "ISO 2022 IR 87")), false);
+});
+
+Deno.test("attributes: the native naturalizer follows dcmjs's dictionary and nameMap as they are changed", () => {
+  const dcmjs = dcmjsData as unknown as {
+    DicomMetaDictionary: {
+      dictionary: Record<string, unknown>;
+      nameMap: Record<string, unknown>;
+    };
+  };
+  const { dictionary, nameMap } = dcmjs.DicomMetaDictionary;
+  const bytes = realisticCt(true, "ISO_IR 100");
+  const ran = naturalized.ran;
+  try {
+    // a private tag named by a custom entry, whose name nameMap says is a PN
+    dictionary["(0009,1002)"] = {
+      tag: "(0009,1002)",
+      vr: "PN",
+      vm: "1-n",
+      name: "AcmeNames",
+      version: "Custom",
+    };
+    nameMap.AcmeNames = dictionary["(0009,1002)"];
+    assert.equal(compare("custom dictionary entry", bytes), true);
+    const ds = readHeader(bytes).dataset as Record<string, unknown>;
+    assert.equal(JSON.stringify(ds.AcmeNames), `[{"Alphabetic":"private"},{"Alphabetic":"values"}]`);
+    // an entry whose name is an Object.prototype property: declined, dcmjs naturalizes
+    dictionary["(0009,1002)"] = {
+      tag: "(0009,1002)",
+      vr: "LO",
+      vm: "1-n",
+      name: "constructor",
+      version: "Custom",
+    };
+    compare("a name from Object.prototype", bytes);
+  } finally {
+    delete dictionary["(0009,1002)"];
+    delete nameMap.AcmeNames;
+  }
+  // the entry gone, the tag is unknown again
+  assert.equal(compare("custom dictionary entry removed", bytes), true);
+  assert.ok("00091002" in (readHeader(bytes).dataset as Record<string, unknown>));
+  assert.equal(naturalized.ran, ran + 2);
+  assert.equal(naturalized.declined, 1);
+  naturalized.declined = 0;
+});
+
+Deno.test("attributes: the native naturalizer declines what it does not reproduce, and throws where dcmjs does", () => {
+  const declines: ReadonlyArray<[string, Record<string, unknown>]> = [
+    ["InlineBinary", { "00091010": { vr: "OB", InlineBinary: "AQI=" } }],
+    ["BulkDataURI", { "00091010": { vr: "OB", BulkDataURI: "http://x" } }],
+    ["a value that is not an array", { "00100020": { vr: "LO", Value: "x" } }],
+    ["a lower-case key", { "0020000d": { vr: "UI", Value: ["1.2"] } }],
+    ["an item that is not an object", { "00081140": { vr: "SQ", Value: [1] } }],
+  ];
+  for (const [label, dict] of declines) {
+    assert.equal(naturalizeDict(dict as never), undefined, label);
+    assert.equal(fingerprint(dict), fingerprint(structuredClone(dict)), `${label}: the dict was changed`);
+  }
+  // a PatientName of numbers: dcmjs throws on it (PN accessors on a number), and so does the native one
+  const bytes = file(EXPLICIT_LE_UID, [
+    element(0x00080060, "CS", text("CT")),
+    element(0x00100010, "US", us(7)),
+    element(0x00100020, "LO", text("ID")),
+  ]);
+  const threw = naturalized.threw;
+  assert.equal(compare("a PatientName of numbers", bytes), true);
+  assert.equal(naturalized.threw, threw + 1);
+  const attributes = readAttributes(sourceOf(bytes)!);
+  assert.deepEqual(attributes.unread.map((u) => u.span.tag), [0x00100010]);
+  assert.equal(attributes.dataset.PatientID, "ID");
 });
