@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../dicom/bytes.ts";
 import {
   element,
   type Encoding,
@@ -49,7 +50,7 @@ export function realisticElements(encoding: Encoding, charset: RealisticCharset)
     });
     return out;
   };
-  const items = (...contents: Uint8Array[][]) => contents.map((c) => item(concat(c), { encoding }));
+  const items = (...contents: Uint8Array[][]) => contents.map((c) => item(concatBytes(c), { encoding }));
   const sq = (tag: number, its: Uint8Array[]) => sequence(tag, its, { encoding });
   const names: Record<RealisticCharset, string> = {
     "ISO_IR 100": "Müller^Jürgen^^Dr.^MD",
@@ -210,14 +211,4 @@ function emptyOfEveryVr(e: (tag: number, vr: string, value: Uint8Array) => Uint8
     e(0x00310010, "LO", latin1("EMPTY VALUES")),
     ...vrs.map((vr, i) => e(0x00311001 + i, vr, new Uint8Array())),
   ];
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
