@@ -5,8 +5,10 @@
  * Also: start-up (a one-input run), the marginal cost per slice ((T1024 - T256) / 768), peak RSS (256 vs 1024:
  * memory must stay flat), and the GPU path on the adapter at hand.
  *
- * `deno run -A bench/whole_process.ts [--rounds N] [--sizes 256,1024] [--dir DIR]` (`--dir`: where the slices and
- * every output go, default the system's temporary folder; e.g. `/dev/shm` to leave the disk's file system out).
+ * `deno run -A bench/whole_process.ts [--rounds N] [--sizes 256,1024] [--dir DIR] [--header minimal|scanner]`
+ * (`--dir`: where the slices and every output go, default the system's temporary folder; e.g. `/dev/shm` to
+ * leave the disk's file system out; `--header scanner`: slices whose header also holds what a CT scanner
+ * writes, ~90 elements instead of 16, see synthetic.ts).
  * dcmflow runs as `deno task
  * dcmflow:fast` does: the bundle `dist/cli.js` (from `deno task build`; `cli.ts` when there is none) with the
  * shipped V8 flags; `DCMFLOW_BENCH_CLI` names another entry.
@@ -18,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { runtimeName } from "../core/platform.ts";
-import { makeCtSlice } from "./synthetic.ts";
+import { makeCtSlice, type SliceHeader } from "./synthetic.ts";
 
 const PYTHON = "/usr/bin/python3";
 /** The seed recipe: decode -> HU -> window 40/400 -> 224² antialiased -> normalize 0.5/0.5 -> npy. */
@@ -58,12 +60,12 @@ const median = (xs: ReadonlyArray<number>): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** A folder of `n` synthetic 512² CT slices. */
-const makeSlices = (root: string, n: number): string => {
+/** A folder of `n` synthetic 512² CT slices with the given header. */
+const makeSlices = (root: string, n: number, header: SliceHeader): string => {
   const dir = join(root, `slices-${n}`);
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < n; i++) {
-    writeFileSync(join(dir, `slice-${String(i + 1).padStart(5, "0")}.dcm`), makeCtSlice(512, 512, i));
+    writeFileSync(join(dir, `slice-${String(i + 1).padStart(5, "0")}.dcm`), makeCtSlice(512, 512, i, header));
   }
   return dir;
 };
@@ -143,16 +145,20 @@ export const wholeProcess = (options: { rounds?: number; sizes?: number[]; gpu?:
   const rounds = options.rounds ?? Number(option("rounds", "3"));
   const sizes = options.sizes ?? option("sizes", "256,1024").split(",").map(Number);
   const dir = option("dir", tmpdir());
+  const header = option("header", "minimal") as SliceHeader;
+  if (header !== "minimal" && header !== "scanner") {
+    throw new Error(`--header minimal|scanner, not ${header}`);
+  }
   const root = mkdtempSync(join(dir, "dcmflow-bench-wp-"));
   const pipeline = join(root, "seed.yaml");
   writeFileSync(pipeline, SEED_RECIPE);
   const list = contenders(root, pipeline, options.gpu ?? true);
-  const one = makeSlices(root, 1);
+  const one = makeSlices(root, 1, header);
   const results = new Map<number, Map<string, Sample[]>>();
   results.set(1, race(list.filter((c) => c.name.startsWith("dcmflow run (CPU")), one, rounds));
-  for (const n of sizes) results.set(n, race(list, makeSlices(root, n), rounds));
+  for (const n of sizes) results.set(n, race(list, makeSlices(root, n, header), rounds));
   rmSync(root, { recursive: true, force: true });
-  print(results, list.map((c) => c.name), sizes, rounds, dir);
+  print(results, list.map((c) => c.name), sizes, rounds, dir, header);
   return results;
 };
 
@@ -162,12 +168,15 @@ const print = (
   sizes: ReadonlyArray<number>,
   rounds: number,
   dir: string,
+  header: SliceHeader,
 ) => {
   const med = (n: number, name: string, f: (s: Sample) => number) =>
     median(results.get(n)!.get(name)!.map(f));
   const reference = names.find((n) => n.startsWith("PyTorch"));
   console.log(
-    `\nWhole process, seed recipe, synthetic 512² CT slices -> 224², ${runtimeName()}, ` +
+    `\nWhole process, seed recipe, synthetic 512² CT slices${
+      header === "scanner" ? " with a scanner-like header (~90 elements)" : ""
+    } -> 224², ${runtimeName()}, ` +
       `${availableParallelism()} cores, median of ${rounds} alternating rounds, files under ${dir}\n`,
   );
   console.log(
