@@ -28,6 +28,7 @@
  * @module
  */
 import { constants as dcmjsConstants, data as dcmjsData } from "dcmjs";
+import { tagText } from "./tags.ts";
 import type { ElementSpan, OpaqueValue } from "./walk.ts";
 
 /** One element of the dict. */
@@ -462,8 +463,11 @@ class DictReader {
   }
 }
 
-/** The opaque values dcmjs.ts's `assemble` rewrites (per span, skipping those inside one already done). */
-function rewrittenOpaque(
+/**
+ * The opaque values dcmjs.ts's `assemble` rewrites, start -> end: per span, those inside it, skipping those
+ * inside one already taken.
+ */
+export function rewrittenOpaque(
   opaque: ReadonlyArray<OpaqueValue>,
   spans: ReadonlyArray<ElementSpan>,
 ): ReadonlyMap<number, number> {
@@ -522,14 +526,12 @@ function implicitVr(tag: number, length: number): string {
 
 /** The VR of a tag in dcmjs's data dictionary. */
 function dictionaryVr(tag: number): string | undefined {
-  const key = `(${hex4(tag >>> 16)},${hex4(tag & 0xffff)})`;
-  return DCMJS.DicomMetaDictionary.dictionary[key]?.vr || undefined;
+  return DCMJS.DicomMetaDictionary.dictionary[tagText(tag)]?.vr || undefined;
 }
 
-const hex4 = (n: number) => n.toString(16).toUpperCase().padStart(4, "0");
 const keys = new Map<number, string>();
 /** dcmjs's dict key of a tag (`"GGGGEEEE"`), remembered for the first few thousand tags seen. */
-function dictKey(tag: number): string {
+export function dictKey(tag: number): string {
   let key = keys.get(tag);
   if (key === undefined) {
     key = tag.toString(16).toUpperCase().padStart(8, "0");

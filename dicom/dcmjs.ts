@@ -17,7 +17,7 @@
  * @module
  */
 import { data as dcmjsData, log as dcmjsLog } from "dcmjs";
-import { type DcmjsDict, readDict } from "./attributes.ts";
+import { type DcmjsDict, dictKey, readDict, rewrittenOpaque } from "./attributes.ts";
 import { concatBytes } from "./bytes.ts";
 import { type Naturalized, naturalizeDict } from "./naturalize.ts";
 import { wrapDataset } from "./part10.ts";
@@ -226,13 +226,11 @@ function assemble(src: AttributeSource, spans: ReadonlyArray<ElementSpan>): Uint
   const file = wrapDataset(concatBytes(parts.length === 1 ? [parts[0].slice()] : parts), src.syntax);
   const base = file.length - parts.reduce((n, p) => n + p.length, 0);
   const v = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const rewritten = rewrittenOpaque(src.opaque, spans);
   let offset = base;
   for (const s of spans) {
-    let covered = -1;
-    for (const o of src.opaque) {
-      if (o.at < s.at || o.end > s.end || o.at < covered) continue;
-      makeOpaque(file, v, offset + (o.at - s.at), o.end - o.at, src);
-      covered = o.end;
+    for (const [at, end] of rewritten) {
+      if (at >= s.at && at < s.end) makeOpaque(file, v, offset + (at - s.at), end - at, src);
     }
     offset += s.end - s.at;
   }
@@ -287,8 +285,6 @@ function cannotRead(src: AttributeSource, span: ElementSpan): string {
   }${length} bytes) cannot be read: ` +
     "its value does not fit its value representation";
 }
-
-const dictKey = (tag: number) => tag.toString(16).toUpperCase().padStart(8, "0");
 
 /** `(GGGG,EEEE) Keyword`, the keyword from dcmjs's data dictionary when the reader does not name it. */
 export function elementName(tag: number): string {
