@@ -7,7 +7,17 @@
  *
  * @module
  */
-import { element, imagePixelModule, item, part10, sequence, text } from "../tests/support/dicom_writer.ts";
+import { concatBytes } from "../dicom/bytes.ts";
+import {
+  element,
+  even,
+  imagePixelModule,
+  item,
+  latin1,
+  part10,
+  sequence,
+  text,
+} from "../tests/support/dicom_writer.ts";
 
 const str = (tag: number, vr: string, s: string) => element(tag, vr, text(s, vr));
 
@@ -79,8 +89,7 @@ const byTag = (elements: Uint8Array[]): Uint8Array[] => {
 };
 
 /** Latin-1 text padded to even length with a space (names and descriptions with accents). */
-const latin1 = (tag: number, vr: string, s: string) =>
-  element(tag, vr, Uint8Array.from(s.length % 2 ? s + " " : s, (c) => c.charCodeAt(0) & 0xff));
+const latin1Text = (tag: number, vr: string, s: string) => element(tag, vr, even(latin1(s), 0x20));
 
 /**
  * What a CT scanner writes beside the image attributes (about 90 elements), for slice `index` of one series:
@@ -90,16 +99,16 @@ const scannerAttributes = (index: number): Uint8Array[] => {
   const uid = (n: number) => `1.2.826.0.1.3680043.10.1234.9.${n}`;
   const z = (-200 + index * 0.625).toFixed(3);
   const reference = item(
-    new Uint8Array([
-      ...str(0x00081150, "UI", "1.2.840.10008.5.1.4.1.1.2"),
-      ...str(0x00081155, "UI", uid(1000 + index)),
+    concatBytes([
+      str(0x00081150, "UI", "1.2.840.10008.5.1.4.1.1.2"),
+      str(0x00081155, "UI", uid(1000 + index)),
     ]),
   );
   const procedure = item(
-    new Uint8Array([
-      ...str(0x00080100, "SH", "CTCHEST"),
-      ...str(0x00080102, "SH", "L"),
-      ...str(0x00080104, "LO", "CT Thorax mit KM"),
+    concatBytes([
+      str(0x00080100, "SH", "CTCHEST"),
+      str(0x00080102, "SH", "L"),
+      str(0x00080104, "LO", "CT Thorax mit KM"),
     ]),
   );
   return [
@@ -117,17 +126,17 @@ const scannerAttributes = (index: number): Uint8Array[] => {
     str(0x00080033, "TM", "101010.123"),
     str(0x00080050, "SH", "ACC20261203"),
     str(0x00080070, "LO", "ACME Medical"),
-    latin1(0x00080080, "LO", "Hôpital Saint-Éloi"),
-    latin1(0x00080090, "PN", "Müller^Anna^^Dr.^"),
+    latin1Text(0x00080080, "LO", "Hôpital Saint-Éloi"),
+    latin1Text(0x00080090, "PN", "Müller^Anna^^Dr.^"),
     str(0x00081010, "SH", "CT01"),
     str(0x00081030, "LO", "Thorax^01_ThoraxRoutine (Adult)"),
     sequence(0x00081032, [procedure]),
     str(0x0008103e, "LO", "Thorax 1.0 Br59 3"),
     str(0x00081040, "LO", "Radiologie"),
-    latin1(0x00081070, "PN", "Schmidt^Jürgen\\Weber^Petra"),
+    latin1Text(0x00081070, "PN", "Schmidt^Jürgen\\Weber^Petra"),
     str(0x00081090, "LO", "Scanner X 128"),
     sequence(0x00081140, [reference]),
-    latin1(0x00100010, "PN", "Doe^Jöhn^Q"),
+    latin1Text(0x00100010, "PN", "Doe^Jöhn^Q"),
     str(0x00100020, "LO", "PID-000042"),
     str(0x00100030, "DA", "19700101"),
     str(0x00100040, "CS", "M"),

@@ -40,11 +40,13 @@ import {
   element,
   encapsulatedPixelData,
   type Encoding,
+  even,
   EXPLICIT_BE as BE,
   EXPLICIT_LE as LE,
   imagePixelModule,
   IMPLICIT_LE as ILE,
   item,
+  latin1,
   marker,
   part10,
   sequence,
@@ -317,9 +319,7 @@ Deno.test("attributes: every fixture and sample reads the same natively as with 
 
 // ---- synthetic headers -------------------------------------------------------------------------------------
 
-const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 /** `bytes` padded to even length with `pad`. */
-const padded = (bytes: Uint8Array, pad = 0x20) => bytes.length % 2 ? Uint8Array.from([...bytes, pad]) : bytes;
 const numbers = (kind: "f32" | "f64" | "i32" | "i16" | "u32" | "u64", values: number[], little: boolean) => {
   const size = { f32: 4, f64: 8, i32: 4, i16: 2, u32: 4, u64: 8 }[kind];
   const out = new Uint8Array(size * values.length);
@@ -341,7 +341,7 @@ function everyVr(encoding: Encoding, charset: Uint8Array | undefined, names: Uin
   const little = encoding.little;
   const e = (tag: number, vr: string, value: Uint8Array) => element(tag, vr, value, { encoding });
   const s = (tag: number, vr: string, value: string) =>
-    e(tag, vr, padded(latin1(value), vr === "UI" ? 0 : 0x20));
+    e(tag, vr, even(latin1(value), vr === "UI" ? 0 : 0x20));
   const at = (tags: number[]) =>
     Uint8Array.from(tags.flatMap((t) => [...us([t >>> 16, t & 0xffff], little)]));
   const inner = (uid: string, undefinedLength: boolean) =>
@@ -361,7 +361,7 @@ function everyVr(encoding: Encoding, charset: Uint8Array | undefined, names: Uin
             encoding,
             undefinedLength,
           }),
-          ...e(0x00100010, "PN", padded(names)),
+          ...e(0x00100010, "PN", even(names, 0x20)),
         ]),
         { encoding, undefinedLength },
       ),
@@ -370,7 +370,7 @@ function everyVr(encoding: Encoding, charset: Uint8Array | undefined, names: Uin
       item(new Uint8Array([...s(0x00200013, "IS", " 7 ")]), { encoding, undefinedLength }),
     ], { encoding, undefinedLength });
   return [
-    ...(charset ? [e(0x00080005, "CS", padded(charset))] : []),
+    ...(charset ? [e(0x00080005, "CS", even(charset, 0x20))] : []),
     s(0x00080008, "CS", "ORIGINAL\\PRIMARY \\ AXIAL "),
     s(0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2"),
     s(0x00080018, "UI", "1.2.3.4.5.6.7\0"),
@@ -381,7 +381,7 @@ function everyVr(encoding: Encoding, charset: Uint8Array | undefined, names: Uin
     s(0x00080030, "TM", "101010.123 "),
     s(0x00080050, "SH", "  ACC 1 "),
     s(0x00080054, "AE", " STORE\\ARCHIVE "),
-    e(0x00080070, "LO", padded(names)),
+    e(0x00080070, "LO", even(names, 0x20)),
     s(0x00080081, "ST", "Street 1\\Town  \r\n "),
     e(0x00080090, "PN", new Uint8Array()),
     s(0x00080119, "UC", "long code\\value  "),
@@ -394,7 +394,7 @@ function everyVr(encoding: Encoding, charset: Uint8Array | undefined, names: Uin
     s(0x00090010, "LO", "ACME 1.0"),
     e(0x00091001, "UN", Uint8Array.from([1, 2, 3, 4, 5, 6])),
     e(0x00091002, "OB", Uint8Array.from([9, 8])),
-    e(0x00100010, "PN", padded(names)),
+    e(0x00100010, "PN", even(names, 0x20)),
     s(0x00101010, "AS", "042Y"),
     s(0x00181020, "LO", "v1\\v2 \\ v3 "),
     s(0x00180050, "DS", " 1.0 "),
@@ -414,17 +414,17 @@ function everyVr(encoding: Encoding, charset: Uint8Array | undefined, names: Uin
     e(0x00280009, "AT", at([0x00181063, 0x00186060])),
     e(0x00281101, "US", new Uint8Array()),
     e(0x00281201, "OW", us([1, 2, 3], little)),
-    e(0x0040a160, "UT", padded(latin1("text\\with  "))),
+    e(0x0040a160, "UT", even(latin1("text\\with  "), 0x20)),
     e(0x003a032e, "OD", numbers("f64", [2.5], little)),
     // explicit UN of tags dcmjs knows: it re-reads them as the dictionary's VR (little endian, kept whole)
     e(0x00080012, "UN", latin1("20240131")),
     e(0x00080013, "UN", latin1("101010 ")),
-    e(0x00081070, "UN", padded(latin1("X^Y\\Z=Q"))),
-    e(0x00081090, "UN", padded(latin1(" model\\b "))),
-    e(0x00180088, "UN", padded(latin1(" 2.5\\x"))),
-    e(0x00181150, "UN", padded(latin1("12\\ 3"))),
+    e(0x00081070, "UN", even(latin1("X^Y\\Z=Q"), 0x20)),
+    e(0x00081090, "UN", even(latin1(" model\\b "), 0x20)),
+    e(0x00180088, "UN", even(latin1(" 2.5\\x"), 0x20)),
+    e(0x00181150, "UN", even(latin1("12\\ 3"), 0x20)),
     e(0x00189073, "UN", numbers("f64", [0.25, 4], true)),
-    e(0x00200052, "UN", padded(latin1("1.2.3\\4"), 0)),
+    e(0x00200052, "UN", even(latin1("1.2.3\\4"))),
     e(0x00209165, "UN", Uint8Array.from([...us([0x0020, 0x9056], true)])),
     e(0x00280034, "UN", new Uint8Array()),
     e(0x00420011, "UN", Uint8Array.from([7, 7, 7, 7])),

@@ -106,10 +106,13 @@ function words(values: number | ReadonlyArray<number>, size: 2 | 4, little: bool
   return out;
 }
 
-/** The value padded to even length with a zero byte. */
-export function even(b: Uint8Array): Uint8Array {
-  return b.length % 2 ? concatBytes([b, new Uint8Array(1)]) : b;
+/** The value padded to even length with one `pad` byte (a zero byte unless told). */
+export function even(b: Uint8Array, pad = 0): Uint8Array {
+  return b.length % 2 ? concatBytes([b, Uint8Array.of(pad)]) : b;
 }
+
+/** Text as ISO 8859-1 (Latin-1, ISO_IR 100) bytes, one byte per character. */
+export const latin1 = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
 
 /** Encapsulated Pixel Data (7FE0,0010): a Basic Offset Table item (`offsets`), one item per fragment. */
 export function encapsulatedPixelData(

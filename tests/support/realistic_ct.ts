@@ -10,9 +10,11 @@ import { concatBytes } from "../../dicom/bytes.ts";
 import {
   element,
   type Encoding,
+  even,
   EXPLICIT_LE as LE,
   IMPLICIT_LE as ILE,
   item,
+  latin1,
   part10,
   sequence,
 } from "./dicom_writer.ts";
@@ -21,7 +23,6 @@ import { EXPLICIT_LE as EXPLICIT_LE_UID, IMPLICIT_LE as IMPLICIT_LE_UID } from "
 /** The character sets of the realistic headers. */
 export type RealisticCharset = "ISO_IR 100" | "ISO_IR 192" | "none" | "ISO 2022 IR 87";
 
-const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
 /** A Part 10 file of the realistic CT header, explicit or implicit VR little endian. */
@@ -35,10 +36,9 @@ export function realisticCt(explicit: boolean, charset: RealisticCharset): Uint8
 export function realisticElements(encoding: Encoding, charset: RealisticCharset): Uint8Array[] {
   const little = encoding.little;
   const enc = charset === "ISO_IR 192" ? utf8 : latin1;
-  const pad = (b: Uint8Array, p = 0x20) => b.length % 2 ? Uint8Array.from([...b, p]) : b;
   const e = (tag: number, vr: string, value: Uint8Array) => element(tag, vr, value, { encoding });
   const s = (tag: number, vr: string, value: string) =>
-    e(tag, vr, pad(vr === "UI" ? latin1(value) : enc(value), vr === "UI" ? 0 : 0x20));
+    e(tag, vr, even(vr === "UI" ? latin1(value) : enc(value), vr === "UI" ? 0 : 0x20));
   const bin = (size: 2 | 4 | 8, values: number[], kind: "u" | "i" | "f" = "u") => {
     const out = new Uint8Array(size * values.length);
     const v = new DataView(out.buffer);
