@@ -14,7 +14,7 @@ import { launchPlan } from "./cli/launch.ts";
 import { args } from "./core/platform.ts";
 import { prestartWorkers } from "./core/run/pool.ts";
 
-const launch = launchPlan(args());
+const launch = await launchPlan(args());
 if (launch.workers > 0) {
   const entry = launch.standalone
     ? new URL("./worker_standalone.ts", import.meta.url)

@@ -17,7 +17,7 @@ import {
 import { join } from "node:path";
 import { Effect } from "effect";
 import { discoverInputs, type InputFile, outputBaseName } from "../core/inputs.ts";
-import { listDir, statPath } from "../core/platform.ts";
+import { firstNames, listDir, statPath } from "../core/platform.ts";
 import { runPipeline } from "../mod.ts";
 import { readJson, runCli, runResult, tempDir } from "./helpers.ts";
 
@@ -111,6 +111,14 @@ Deno.test("the walk's own stat and listing (Deno's calls) agree with node:fs's, 
     assert.equal(code(() => statPath(p)), code(() => statSync(p)), p);
   }
   assert.deepEqual(listDir(join(root, "d")).sort(), readdirSync(join(root, "d")).sort());
+  // firstNames: a part of the listing, read an entry at a time (the launcher's look at a folder).
+  const all = readdirSync(join(root, "d"));
+  const two = await firstNames(join(root, "d"), 2);
+  assert.equal(two.length, 2);
+  assert.ok(two.every((n) => all.includes(n)) && two[0] !== two[1], String(two));
+  assert.deepEqual((await firstNames(join(root, "d"), 100)).sort(), [...all].sort(), "fewer than the limit");
+  assert.deepEqual(await firstNames(join(root, "d", "e"), 0), []);
+  await assert.rejects(firstNames(join(root, "nothing"), 2));
   const nodeIo = { stat: (p: string) => statSync(p), readdir: (p: string) => readdirSync(p) };
   const [fast, node] = await Promise.all([
     Effect.runPromise(discoverInputs([root, join(root, "d", "b.dcm")], join(root, "out"))),
