@@ -7,7 +7,6 @@
  * @module
  */
 import { readdirSync, statSync } from "node:fs";
-import { opendir } from "node:fs/promises";
 import process from "node:process";
 import { setImmediate } from "node:timers";
 
@@ -168,6 +167,7 @@ export const firstNames = async (path: string, limit: number): Promise<string[]>
     }
     return names;
   }
+  const { opendir } = await import("node:fs/promises"); // not under Deno: its node:fs layer loads slowly
   const dir = await opendir(path);
   try {
     for (let e = await dir.read(); e !== null && names.push(e.name) < limit; e = await dir.read());
