@@ -1,7 +1,8 @@
 /**
  * The per-file cost of the header: `deno run -A bench/header_bench.ts [--iterations N] [--rounds R]`.
  *
- * Times `readHeader` and `readRawPixels` on a synthetic 512 x 512 CT slice (bench/synthetic.ts), on
+ * Times `readHeader` and `readRawPixels` on a synthetic 512 x 512 CT slice (bench/synthetic.ts), the same
+ * slice with a scanner-like header (109 elements), on
  * samples/ct-study/slice-001.dcm (54 header elements) and on a realistic CT header of about 110 elements
  * (tests/support/realistic_ct.ts, explicit VR, ISO_IR 100) in a warm loop: R rounds of N calls each, after a
  * warm-up round; prints µs per call for every round and the best. With `--dcmjs-naturalize`, dcmjs's
@@ -26,6 +27,7 @@ useNativeNaturalizer(!args.includes("--dcmjs-naturalize"));
 
 const files: ReadonlyArray<[string, Uint8Array]> = [
   ["synthetic CT 512²", makeCtSlice(512, 512, 0)],
+  ["synthetic CT 512², scanner header", makeCtSlice(512, 512, 0, "scanner")],
   ["samples/ct-study/slice-001.dcm", new Uint8Array(readFileSync("samples/ct-study/slice-001.dcm"))],
   ["realistic CT header", realisticCt(true, "ISO_IR 100")],
 ];
@@ -46,7 +48,7 @@ for (const [file, bytes] of files) {
     round(() => call(bytes));
     const times = Array.from({ length: ROUNDS }, () => round(() => call(bytes)));
     console.log(
-      `${name.padEnd(14)} ${file.padEnd(32)} ${times.map((t) => t.toFixed(1)).join(" / ")} µs ` +
+      `${name.padEnd(14)} ${file.padEnd(36)} ${times.map((t) => t.toFixed(1)).join(" / ")} µs ` +
         `(best ${Math.min(...times).toFixed(1)})`,
     );
   }
