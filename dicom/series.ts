@@ -38,6 +38,7 @@ import {
   type Vec3,
   volumeAffine,
 } from "./geometry.ts";
+import { metaWith } from "./lazy_dataset.ts";
 import type { ImageMeta, VolumeGeometry } from "./meta.ts";
 import { items, num, nums } from "./values.ts";
 
@@ -520,15 +521,14 @@ export function assembleVolume(
     else for (let i = 0; i < plane; i++) data[k * plane + i] = s.slope * src[i] + s.intercept;
   });
   const meta0 = decoded[first.member]!.meta;
-  const meta: ImageMeta = {
-    ...meta0,
+  const meta = metaWith(meta0, {
     frames: group.slices.length,
     sopInstanceUid: first.sopInstanceUid,
     imagePositionPatient: first.position,
     rescaleSlope: uniform ? first.slope : 1,
     rescaleIntercept: uniform ? first.intercept : 0,
     volume: group.geometry,
-  };
+  });
   return { meta, data, shape: [group.slices.length, channels, rows, cols], rescaledPerSlice: !uniform };
 }
 
