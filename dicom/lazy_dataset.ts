@@ -93,9 +93,14 @@ export function metaWith<T extends object>(meta: T, changes: Partial<T>): T {
   if (lazy === undefined) return { ...meta, ...changes };
   const copy: Record<PropertyKey, unknown> = {};
   LazyState.attach(copy, lazy);
-  for (const key of Reflect.ownKeys(meta)) {
+  const from = meta as Record<PropertyKey, unknown>;
+  // what a spread copies: the enumerable own string keys in order, then the enumerable own symbols
+  for (const key of Object.keys(from)) {
     if (key === "dataset") Object.defineProperty(copy, key, ACCESSOR);
-    else if (Object.prototype.propertyIsEnumerable.call(meta, key)) copy[key] = meta[key as keyof T];
+    else copy[key] = from[key];
+  }
+  for (const symbol of Object.getOwnPropertySymbols(from)) {
+    if (Object.prototype.propertyIsEnumerable.call(from, symbol)) copy[symbol] = from[symbol];
   }
   return Object.assign(copy, changes) as T;
 }

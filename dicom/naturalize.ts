@@ -195,34 +195,36 @@ function mayThrow(value: unknown[] | undefined): boolean {
 }
 
 type Dictionary = DcmjsParts["DicomMetaDictionary"]["dictionary"];
-/** Tags dcmjs's dictionary did not know, and the dictionary (dcmjs's Proxy) they were looked up in. */
+type Entry = { name?: unknown; vr?: unknown };
+/** The tags dcmjs's dictionary did not know, those it knew (with their entries), and the dictionary asked. */
 const unknownTags = new Set<string>();
-let unknownIn: Dictionary | undefined;
+const knownTags = new Map<string, Entry>();
+let rememberedIn: Dictionary | undefined;
 
 /**
- * `dictionary[punctuated]`, as dcmjs looks it up, except that a tag it did not know is not looked up again
- * (its range scan is the slow part) while the dictionary is the same object and has no entry of its own for
- * the tag (`plain`: it has none at all): dcmjs's dictionary Proxy answers from such entries first, and
- * otherwise from its built-in tables (which do not change) and a cache of the tags it found.
+ * `dictionary[punctuated]`, as dcmjs looks it up, except that an answer is not asked for again while the
+ * dictionary is the same object and has no entry of its own for the tag (`plain`: it has none at all; a tag
+ * it did not know is not asked for either where it has entries, but none for that tag). dcmjs's dictionary
+ * Proxy answers from such entries first, and otherwise from its built-in tables (which do not change)
+ * through a cache of the entries it made, which it never empties: the same entry object every time (so a
+ * user's change to an entry's fields is still seen: they are read from the entry).
  */
-function lookUp(
-  dictionary: Dictionary,
-  punctuated: string,
-  plain: boolean,
-): { name?: unknown; vr?: unknown } | undefined {
-  if (
-    dictionary === unknownIn && unknownTags.has(punctuated) &&
-    (plain || !Object.hasOwn(dictionary, punctuated))
-  ) {
-    return undefined;
+function lookUp(dictionary: Dictionary, punctuated: string, plain: boolean): Entry | undefined {
+  if (dictionary !== rememberedIn) {
+    unknownTags.clear();
+    knownTags.clear();
+    rememberedIn = dictionary;
   }
+  if (plain) {
+    const known = knownTags.get(punctuated);
+    if (known !== undefined) return known;
+  }
+  if (unknownTags.has(punctuated) && (plain || !Object.hasOwn(dictionary, punctuated))) return undefined;
   const entry = dictionary[punctuated];
   if (entry === undefined) {
-    if (dictionary !== unknownIn) {
-      unknownTags.clear();
-      unknownIn = dictionary;
-    }
     if (unknownTags.size < 4096) unknownTags.add(punctuated);
+  } else if (plain && knownTags.size < 4096) {
+    knownTags.set(punctuated, entry);
   }
   return entry;
 }

@@ -579,6 +579,25 @@ Deno.test("attributes: the native naturalizer follows dcmjs's dictionary and nam
   naturalized.declined = 0;
 });
 
+Deno.test("attributes: the native naturalizer sees changes to the entries dcmjs's dictionary gives", () => {
+  const dictionary = (dcmjsData as unknown as {
+    DicomMetaDictionary: { dictionary: Record<string, { name: string }> };
+  }).DicomMetaDictionary.dictionary;
+  const bytes = realisticCt(true, "ISO_IR 100");
+  assert.equal(compare("before", bytes), true); // the entries are looked up (and remembered) once
+  const entry = dictionary["(0010,0020)"];
+  const name = entry.name;
+  try {
+    entry.name = "PatientIdentifier";
+    assert.equal(compare("an entry renamed", bytes), true);
+    const ds = readHeader(bytes).dataset as Record<string, unknown>;
+    assert.ok("PatientIdentifier" in ds && !("PatientID" in ds));
+  } finally {
+    entry.name = name;
+  }
+  assert.ok("PatientID" in (readHeader(bytes).dataset as Record<string, unknown>));
+});
+
 Deno.test("attributes: the native naturalizer declines what it does not reproduce, and throws where dcmjs does", () => {
   const declines: ReadonlyArray<[string, Record<string, unknown>]> = [
     ["InlineBinary", { "00091010": { vr: "OB", InlineBinary: "AQI=" } }],
