@@ -17,7 +17,14 @@
  * @module
  */
 import { data as dcmjsData, log as dcmjsLog } from "dcmjs";
-import { type DcmjsDict, dictKey, readDict, rewrittenOpaque } from "./attributes.ts";
+import {
+  type DcmjsDict,
+  dictKey,
+  readDict,
+  readDictLater,
+  rewrittenOpaque,
+  settleAll,
+} from "./attributes.ts";
 import { concatBytes } from "./bytes.ts";
 import { READ_KEYWORDS } from "./keywords.ts";
 import {
@@ -137,10 +144,11 @@ export function readAttributes(src: AttributeSource): Attributes {
  */
 export function readHeaderAttributes(src: AttributeSource): HeaderAttributes {
   const spans = undamaged(src);
-  const dict = nativeReader ? readDict(src, spans) : undefined;
-  const planned = dict && nativeNaturalizer && lateNaming ? planNaturalizing(dict) : undefined;
+  const late = nativeNaturalizer && lateNaming;
+  const dict = nativeReader ? (late ? readDictLater : readDict)(src, spans) : undefined;
+  const planned = dict && late ? planNaturalizing(dict) : undefined;
   if (planned && !planned.mayThrow) return namedLate(planned, damagedOf(src));
-  const now = attributesOf(src, spans, dict);
+  const now = attributesOf(src, spans, dict && settleAll(dict));
   return { dataset: now.dataset, whole: () => now, unread: now.unread, warnings: now.warnings };
 }
 

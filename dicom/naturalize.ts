@@ -26,7 +26,7 @@
  * @module
  */
 import { data as dcmjsData } from "dcmjs";
-import type { DcmjsDict, DcmjsElement } from "./attributes.ts";
+import { type DcmjsDict, type DcmjsElement, PendingElement } from "./attributes.ts";
 
 interface ValueRepresentationClass {
   addTagAccessors<T extends object>(tag: T): T;
@@ -163,7 +163,11 @@ function plan(
     p.names.push(name);
     p.entryVrs.push(entry ? entry.vr : NO_ENTRY);
     p.accessors.push(accessors);
-    const value = data.Value;
+    if (data instanceof PendingElement && !accessors) {
+      p.items.push(undefined); // a value the reader will read as an array, of an element not a sequence
+      continue;
+    }
+    const value = data instanceof PendingElement ? data.settle().Value : data.Value;
     if (value !== undefined && !Array.isArray(value)) return undefined;
     if (accessors && mayThrow(value)) found.mayThrow = true;
     if (value === undefined || data.vr !== "SQ") {
@@ -246,7 +250,8 @@ function writeElements(
   for (let i = 0; i < p.keys.length; i++) {
     const name = p.names[i];
     if (only !== undefined && !only.has(name)) continue;
-    const data = dict[p.keys[i]];
+    const key = p.keys[i];
+    const data = dict[key] instanceof PendingElement ? (dict[key] as PendingElement).settle() : dict[key];
     const entryVr = p.entryVrs[i];
     if (entryVr !== NO_ENTRY) {
       if (entryVr == "ox") target._vrMap[name] = data.vr;
