@@ -6,11 +6,14 @@
  * samples/ct-study/slice-001.dcm (54 header elements) and on a realistic CT header of about 110 elements
  * (tests/support/realistic_ct.ts, explicit VR, ISO_IR 100) in a warm loop: R rounds of N calls each, after a
  * warm-up round; prints µs per call for every round and the best. With `--dcmjs-naturalize`, dcmjs's
- * `naturalizeDataset` naturalizes the native reader's dicts (as before dicom/naturalize.ts).
+ * `naturalizeDataset` naturalizes the native reader's dicts (as before dicom/naturalize.ts). With `--dir DIR`,
+ * instead: `readRawPixels` over every `.dcm` file in DIR (read into memory first), R passes, µs per file for
+ * each - the first pass meets the files as a run does (each file once, the code still warming up).
  *
  * @module
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { useNativeNaturalizer } from "../dicom/dcmjs.ts";
 import { readHeader, readRawPixels } from "../dicom/mod.ts";
 import { realisticCt } from "../tests/support/realistic_ct.ts";
@@ -24,6 +27,23 @@ const option = (name: string, fallback: number) => {
 const ITERATIONS = option("iterations", 500);
 const ROUNDS = option("rounds", 3);
 useNativeNaturalizer(!args.includes("--dcmjs-naturalize"));
+
+const dirIndex = args.indexOf("--dir");
+if (dirIndex >= 0) {
+  const dir = args[dirIndex + 1];
+  const inputs = readdirSync(dir).filter((n) => n.endsWith(".dcm")).sort().map((n) =>
+    new Uint8Array(readFileSync(join(dir, n)))
+  );
+  const passes = Array.from({ length: ROUNDS }, () => {
+    const start = performance.now();
+    for (const bytes of inputs) readRawPixels(bytes);
+    return ((performance.now() - start) * 1000) / inputs.length;
+  });
+  console.log(
+    `readRawPixels  ${inputs.length} files of ${dir}: ${passes.map((t) => t.toFixed(1)).join(" / ")} µs`,
+  );
+  Deno.exit(0);
+}
 
 const files: ReadonlyArray<[string, Uint8Array]> = [
   ["synthetic CT 512²", makeCtSlice(512, 512, 0)],
