@@ -44,7 +44,7 @@ export function buildMeta(parsed: Container): ImageMeta {
   }
   // the data set alone is kept for later, never the file's bytes (the pixel element is a view into them)
   const whole = parsed.whole;
-  defineLazyDataset(meta, () => datasetCopy(whole()));
+  defineLazyDataset(meta, () => datasetCopy(whole()), ds);
   return meta as ImageMeta;
 }
 

@@ -1,7 +1,8 @@
 /**
  * The attributes dcmflow itself reads from a naturalized data set, by keyword: what header.ts's `buildMeta`
  * (pixel module, Modality LUT, VOI LUT, geometry, UIDs, palette descriptor, functional groups) and
- * `missingPixelData` read, and the palette tables decode.ts's colour step reads (lut.ts's `parsePalette`).
+ * `missingPixelData` read, the palette tables decode.ts's colour step reads (lut.ts's `parsePalette`), and
+ * the functional groups series.ts's `sliceHeader` reads.
  * Where the native naturalizer can name the data set later (dcmjs.ts's `readHeaderAttributes`), only the
  * elements of these names are named when a file is read; `ImageMeta.dataset` is named when first read.
  *

@@ -18,10 +18,14 @@
 
 type Dataset = Readonly<Record<string, unknown>>;
 
-/** How a meta's data set is made, and the data set once made (shared by a meta and its copies). */
+/**
+ * How a meta's data set is made, the data set once made, and the attributes dcmflow reads as they were named
+ * when the file was read (shared by a meta and its copies).
+ */
 interface Lazy {
   made?: Dataset;
   readonly make: () => Dataset;
+  readonly read: Dataset;
 }
 
 /** A constructor that returns the object it is given, so that a subclass adds its fields to that object. */
@@ -78,10 +82,23 @@ const plainProperty = (value: unknown): PropertyDescriptor => ({
   configurable: true,
 });
 
-/** Defines `dataset` on `meta` (a fresh object; an own property, last for now) as made by `make` when first read. */
-export function defineLazyDataset(meta: object, make: () => Dataset): void {
-  LazyState.attach(meta, { make });
+/**
+ * Defines `dataset` on `meta` (a fresh object; an own property, last for now) as made by `make` when first
+ * read; `read` holds what the data set has under keywords.ts's READ_KEYWORDS (see {@link readAttributesOf}).
+ */
+export function defineLazyDataset(meta: object, make: () => Dataset, read: Dataset): void {
+  LazyState.attach(meta, { make, read });
   Object.defineProperty(meta, "dataset", ACCESSOR);
+}
+
+/**
+ * What `meta.dataset` has under keywords.ts's READ_KEYWORDS (and possibly more), without naming the whole
+ * data set where it is not named yet: while `dataset` is still the accessor nobody has read or replaced it,
+ * so the attributes named when the file was read are what it would give; otherwise `meta.dataset` itself.
+ */
+export function readAttributesOf(meta: { readonly dataset: Dataset }): Dataset {
+  const lazy = Object.getOwnPropertyDescriptor(meta, "dataset")?.get === get ? LazyState.of(meta) : undefined;
+  return lazy?.read ?? meta.dataset;
 }
 
 /**

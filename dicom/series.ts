@@ -38,7 +38,7 @@ import {
   type Vec3,
   volumeAffine,
 } from "./geometry.ts";
-import { metaWith } from "./lazy_dataset.ts";
+import { metaWith, readAttributesOf } from "./lazy_dataset.ts";
 import type { ImageMeta, VolumeGeometry } from "./meta.ts";
 import { items, num, nums } from "./values.ts";
 
@@ -127,7 +127,8 @@ const macro = (group: Record<string, unknown> | undefined, name: string) =>
 
 /** Per-frame headers of an enhanced multi-frame object, falling back to the shared groups and the meta. */
 const enhancedFrames = (meta: ImageMeta): FrameHeader[] | undefined => {
-  const ds = meta.dataset;
+  // the functional groups are among the attributes read: scanning a series names no whole data set
+  const ds = readAttributesOf(meta);
   const perFrame = items(ds.PerFrameFunctionalGroupsSequence);
   if (perFrame.length === 0) return undefined;
   const shared = items(ds.SharedFunctionalGroupsSequence)[0];

@@ -17,7 +17,7 @@ import { parseContainer } from "../dicom/container.ts";
 import { useLateNaming } from "../dicom/dcmjs.ts";
 import { READ_KEYWORDS } from "../dicom/keywords.ts";
 import { metaWith } from "../dicom/lazy_dataset.ts";
-import { decodeDicom, type ImageMeta, readHeader, readRawPixels } from "../dicom/mod.ts";
+import { decodeDicom, type ImageMeta, readHeader, readRawPixels, sliceHeader } from "../dicom/mod.ts";
 import { fixtureBases, mutants } from "./fuzz/harness.ts";
 import { fingerprint, outcome } from "./support/fingerprint.ts";
 import { type RealisticCharset, realisticCt } from "./support/realistic_ct.ts";
@@ -34,10 +34,14 @@ function namedAtOnce<T>(fn: () => T): T {
   }
 }
 
-/** What the three readers give for `bytes`, each meta's data set read last (after its other fields). */
+/**
+ * What the three readers (and a series scan's `sliceHeader`) give for `bytes`, each meta's data set read last
+ * (after its other fields).
+ */
 function readings(bytes: Uint8Array): string[] {
   return [
     outcome(() => readHeader(bytes)),
+    outcome(() => sliceHeader(readHeader(bytes))),
     outcome(() => readRawPixels(bytes)?.meta),
     outcome(() => {
       const decoded = decodeDicom(bytes);
@@ -112,6 +116,10 @@ Deno.test("lazy dataset: 300 fuzz mutants read the same (errors and warnings inc
 Deno.test("lazy dataset: only the attributes dcmflow reads are named when the file is read", () => {
   const container = parseContainer(realisticCt(true, "ISO_IR 100"), true);
   const named = Object.keys(container.dataset).filter((k) => k !== "_vrMap");
+  // a series scan reads the functional groups from what was named
+  const meta = readHeader(realisticCt(true, "ISO_IR 100"));
+  sliceHeader(meta);
+  assert.ok(Object.getOwnPropertyDescriptor(meta, "dataset")?.get, "sliceHeader named the whole data set");
   assert.ok(named.length > 10 && named.every((k) => READ_KEYWORDS.has(k)), named.join(", "));
   const whole = container.whole().dataset;
   for (const k of named) assert.equal(fingerprint(container.dataset[k]), fingerprint(whole[k]), k);
