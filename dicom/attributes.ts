@@ -25,6 +25,10 @@
  * that holds an opaque value), a value that runs past its element or item, and an opaque value inside a
  * value dcmjs reads as bytes.
  *
+ * {@link readDictLater} reads the same dict with its values left unread until they are needed (the decoder
+ * names only the attributes it reads when a file is read; dcmjs.ts's `readHeaderAttributes`): every check
+ * above is made at once, so it declines where {@link readDict} declines.
+ *
  * @module
  */
 import { constants as dcmjsConstants, data as dcmjsData } from "dcmjs";

@@ -14,6 +14,11 @@
  * that is a warning or a failure); dcmjs's own words never reach the user. Its console logging is silenced
  * around its reading (naturalizing does not log).
  *
+ * The decoder reads files with {@link readHeaderAttributes}: where the native reader and naturalizer take a
+ * file and naming it cannot fail, the values are read and named only for the attributes dcmflow reads
+ * (keywords.ts), and the whole data set when it is first asked for; everything that decides a warning or an
+ * error is still decided when the file is read.
+ *
  * @module
  */
 import { data as dcmjsData, log as dcmjsLog } from "dcmjs";
