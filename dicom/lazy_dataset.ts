@@ -55,7 +55,11 @@ class LazyState extends Given {
   }
 }
 
-/** The accessor's getter: makes the data set once, then leaves it on the object as a data property. */
+/**
+ * The accessor's getter: makes the data set once, then leaves it on the object as a data property. An object
+ * given the accessor otherwise than by {@link defineLazyDataset} or {@link metaWith} (a copy of the meta's
+ * property descriptors, before `dataset` was read) has no state, and reads undefined there.
+ */
 function get(this: object): Dataset | undefined {
   const lazy = LazyState.of(this);
   if (lazy === undefined) return undefined;
