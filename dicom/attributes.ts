@@ -25,6 +25,10 @@
  * that holds an opaque value), a value that runs past its element or item, and an opaque value inside a
  * value dcmjs reads as bytes.
  *
+ * {@link readDictLater} reads the same dict with its values left unread until they are needed (the decoder
+ * names only the attributes it reads when a file is read; dcmjs.ts's `readHeaderAttributes`): every check
+ * above is made at once, so it declines where {@link readDict} declines.
+ *
  * @module
  */
 import { constants as dcmjsConstants, data as dcmjsData } from "dcmjs";
@@ -62,6 +66,7 @@ const UNDEFINED_LENGTH = 0xffffffff;
 const ITEM = 0xfffee000;
 const SEQUENCE_END = 0xfffee0dd;
 const CHARSET_KEY = "00080005";
+const CHARSET_TAG = 0x00080005;
 
 /** The VRs dcmjs has a class for (its `VRinstances`). */
 const DCMJS_VRS: ReadonlySet<string> = new Set(
@@ -158,6 +163,67 @@ export function readDict(src: DictSource, spans: ReadonlyArray<ElementSpan>): Dc
   }
 }
 
+/**
+ * {@link readDict}, but the values (other than (0008,0005)'s) are read when first needed: each element is a
+ * {@link PendingElement} until then, read from a copy of the header's bytes (the input buffer may be reused
+ * for the next file). Declines where {@link readDict} declines (a value's length that does not fit its VR is
+ * checked at once). Where the header's bytes are far from the start of the input (elements after the pixel
+ * data), it reads the values at once, as {@link readDict}.
+ */
+export function readDictLater(src: DictSource, spans: ReadonlyArray<ElementSpan>): DcmjsDict | undefined {
+  let end = 0;
+  let size = 0;
+  for (const span of spans) {
+    end = Math.max(end, span.end);
+    size += span.end - span.at;
+  }
+  if (end > 4 * size + 4096) return readDict(src, spans);
+  const bytes = new Uint8Array(end);
+  bytes.set(src.bytes.subarray(0, end));
+  try {
+    return new DictReader({ ...src, bytes }, spans, true).read(spans);
+  } catch (e) {
+    if (e instanceof Declined) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * An element of a {@link readDictLater} dict whose value is not read yet; {@link PendingElement.settle} reads
+ * it and puts the element dcmjs would have stored in its place in the dict.
+ */
+export class PendingElement {
+  constructor(
+    /** The VR the value is read as (as the element will have it). */
+    readonly vr: string,
+    private readonly reader: DictReader,
+    private readonly dict: DcmjsDict,
+    private readonly key: string,
+    private readonly head: Head,
+    private readonly decoder: TextDecoder,
+  ) {}
+
+  /** The element, its value read (once: later calls give the element in the dict). */
+  settle(): DcmjsElement {
+    if (this.dict[this.key] !== this) return this.dict[this.key];
+    const element = this.reader.elementOf(this.head, this.decoder);
+    this.dict[this.key] = element;
+    return element;
+  }
+}
+
+/** Every value of a {@link readDictLater} dict (and its items) read: the dict {@link readDict} reads. */
+export function settleAll(dict: DcmjsDict): DcmjsDict {
+  for (const key of Object.keys(dict)) {
+    const data = dict[key];
+    if (data instanceof PendingElement) data.settle();
+    else if (data.vr === "SQ" && Array.isArray(data.Value)) {
+      for (const item of data.Value) settleAll(item);
+    }
+  }
+  return dict;
+}
+
 /** Reads elements the way dcmjs does; one instance per file (the state is the opaque values it was given). */
 class DictReader {
   private readonly bytes: Uint8Array;
@@ -167,7 +233,11 @@ class DictReader {
   /** The opaque values dcmjs.ts rewrites as defined-length ones: start -> end. */
   private readonly opaque: ReadonlyMap<number, number>;
 
-  constructor(src: DictSource, spans: ReadonlyArray<ElementSpan>) {
+  /** Values are read when first needed ({@link PendingElement}). */
+  private readonly later: boolean;
+
+  constructor(src: DictSource, spans: ReadonlyArray<ElementSpan>, later = false) {
+    this.later = later;
     this.bytes = src.bytes;
     this.view = new DataView(src.bytes.buffer, src.bytes.byteOffset, src.bytes.byteLength);
     this.little = src.little;
@@ -200,9 +270,21 @@ class DictReader {
     }
     const end = h.valueAt + h.length;
     if (h.length === UNDEFINED_LENGTH || end > limit || this.touchesOpaque(h.valueAt, end)) decline();
+    if (this.later && h.tag !== CHARSET_TAG) {
+      checkNumbers(h);
+      const key = dictKey(h.tag);
+      state.dict[key] = new PendingElement(h.vr, this, state.dict, key, h, state.decoder);
+      return end;
+    }
     const read = this.value(h, state.decoder);
     store(state, h, read.values, read.raw);
     return end;
+  }
+
+  /** The element of a pending value, read now (see {@link PendingElement}). */
+  elementOf(h: Head, decoder: TextDecoder): DcmjsElement {
+    const read = this.value(h, decoder);
+    return entryOf(h, read.values, read.raw);
   }
 
   /** The element header at `pos`, with the VR dcmjs reads the value as. */
@@ -494,10 +576,21 @@ function store(state: DataSetState, h: Head, values: unknown, raw: unknown): voi
     state.decoder = charsetDecoder(h.vr, values);
     values = ["ISO_IR 192"];
   }
+  state.dict[key] = entryOf(h, values, raw);
+}
+
+/** The object dcmjs makes for an element (a Proxy for PN, whose values get dcmjs's accessors). */
+function entryOf(h: Head, values: unknown, raw: unknown): DcmjsElement {
   const entry = DCMJS.ValueRepresentation.addTagAccessors<DcmjsElement>({ vr: h.vr });
   entry.Value = values;
   entry._rawValue = raw;
-  state.dict[key] = entry;
+  return entry;
+}
+
+/** Declines a binary number value whose length is not a multiple of one number's (as reading it would). */
+function checkNumbers(h: Head): void {
+  const numbers = NUMBERS[h.vr];
+  if (numbers && h.length !== 0 && h.length % numbers.size !== 0) decline();
 }
 
 /** The decoder dcmjs switches to for a (0008,0005) value; declines the character sets not read here. */

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { type Attributes, readAttributes, type UnreadElement } from "./dcmjs.ts";
+import { type HeaderAttributes, readHeaderAttributes, type UnreadElement } from "./dcmjs.ts";
 import { inflateDataset } from "./deflated.ts";
 import { inferEncapsulatedSyntax } from "./encapsulated.ts";
 import { DicomDecodeError, FatalDecodeError } from "./errors.ts";
@@ -38,10 +38,16 @@ export interface Container {
   readonly transferSyntaxUid: string;
   /** The file meta information had no Transfer Syntax UID: it was inferred from the data set. */
   readonly guessedSyntax: boolean;
-  /** Naturalized attributes (dcmjs), without the pixel elements. */
+  /**
+   * Naturalized attributes (dcmjs), without the pixel elements: those dcmflow reads (keywords.ts), or all of
+   * them (see dcmjs.ts's `readHeaderAttributes`).
+   */
   readonly dataset: Record<string, unknown>;
-  /** The plain object behind `dataset`'s Proxy, where the native naturalizer made it (naturalize.ts). */
-  readonly datasetTarget?: Record<string, unknown>;
+  /**
+   * The whole naturalized data set, without the pixel elements, made on the first call: the data set, and
+   * the plain object behind its Proxy where the native naturalizer made it (naturalize.ts).
+   */
+  readonly whole: HeaderAttributes["whole"];
   /** Pixel Data, Float Pixel Data or Double Float Pixel Data; absent for header-only parses. */
   readonly pixel?: PixelElement;
   /** Whether the data set has a pixel element (also known when only the header was parsed). */
@@ -82,12 +88,12 @@ export function parseContainer(
     ? inferEncapsulatedSyntax(walk.pixel.items)
     : fileSyntax;
   if (!headerOnly) checkPixelEncoding(walk.pixel, transferSyntaxUid);
-  const attributes = readAttributes({ bytes: data, syntax: walkSyntax, ...syntax, ...walk });
+  const attributes = readHeaderAttributes({ bytes: data, syntax: walkSyntax, ...syntax, ...walk });
   return {
     transferSyntaxUid,
     guessedSyntax: part10.guessedSyntax,
     dataset: attributes.dataset,
-    datasetTarget: attributes.target,
+    whole: attributes.whole,
     pixel: walk.pixel,
     hasPixelData: walk.pixel !== undefined,
     extendedOffsets: walk.extendedOffsets,
@@ -113,7 +119,7 @@ function guessWarning(part10: Part10, uid: string): string[] {
 }
 
 /** Damaged elements: a warning each, unless the pixels cannot be interpreted without them. */
-function unreadWarnings(attributes: Attributes): string[] {
+function unreadWarnings(attributes: HeaderAttributes): string[] {
   const needed = attributes.unread.filter((u: UnreadElement) => PIXEL_INTERPRETATION_TAGS.has(u.span.tag));
   if (needed.length > 0) {
     throw new DicomDecodeError(

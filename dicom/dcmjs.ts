@@ -14,12 +14,32 @@
  * that is a warning or a failure); dcmjs's own words never reach the user. Its console logging is silenced
  * around its reading (naturalizing does not log).
  *
+ * The decoder reads files with {@link readHeaderAttributes}: where the native reader and naturalizer take a
+ * file and naming it cannot fail, the values are read and named only for the attributes dcmflow reads
+ * (keywords.ts), and the whole data set when it is first asked for; everything that decides a warning or an
+ * error is still decided when the file is read.
+ *
  * @module
  */
 import { data as dcmjsData, log as dcmjsLog } from "dcmjs";
-import { type DcmjsDict, dictKey, readDict, rewrittenOpaque } from "./attributes.ts";
+import {
+  type DcmjsDict,
+  dictKey,
+  readDict,
+  readDictLater,
+  rewrittenOpaque,
+  settleAll,
+} from "./attributes.ts";
 import { concatBytes } from "./bytes.ts";
-import { type Naturalized, naturalizeDict } from "./naturalize.ts";
+import { READ_KEYWORDS } from "./keywords.ts";
+import {
+  type Naturalized,
+  naturalizeDict,
+  naturalizeNamed,
+  type NaturalizePlan,
+  naturalizePlanned,
+  planNaturalizing,
+} from "./naturalize.ts";
 import { wrapDataset } from "./part10.ts";
 import { TAG, tagName, tagText } from "./tags.ts";
 import type { ElementSpan, OpaqueValue } from "./walk.ts";
@@ -78,8 +98,31 @@ export interface Attributes {
   readonly warnings: ReadonlyArray<string>;
 }
 
+/**
+ * The attributes of a file as the decoder reads them: those dcmflow reads (keywords.ts) named at once, the
+ * whole data set named when first asked for (where the native naturalizer can name it later), and what was
+ * left out or read past, known at once either way.
+ */
+export interface HeaderAttributes {
+  /**
+   * The naturalized attributes of keywords.ts's READ_KEYWORDS, as the whole data set has them (a plain
+   * object); the whole data set itself where it was naturalized at once.
+   */
+  readonly dataset: Record<string, unknown>;
+  /** The whole naturalized data set (and the target behind its Proxy, where there is one), made once. */
+  readonly whole: () => Pick<Attributes, "dataset" | "target">;
+  readonly unread: ReadonlyArray<UnreadElement>;
+  readonly warnings: ReadonlyArray<string>;
+}
+
 let nativeReader = true;
 let nativeNaturalizer = true;
+let lateNaming = true;
+
+/** Tests: turns naming the whole data set late off (`false`: {@link readHeaderAttributes} names it at once). */
+export function useLateNaming(on: boolean): void {
+  lateNaming = on;
+}
 
 /** Tests: turns the native naturalizer off (`false`: dcmjs naturalizes the native reader's dicts too) and on. */
 export function useNativeNaturalizer(on: boolean): void {
@@ -93,12 +136,56 @@ export function useNativeReader(on: boolean): void {
 
 /** Reads the attribute values of the header elements (damaged ones are left out and reported). */
 export function readAttributes(src: AttributeSource): Attributes {
-  const spans = src.elements.filter((e) => e.damaged === undefined);
-  const damaged = src.elements.filter((e) => e.damaged !== undefined).map((span) => ({
-    span,
-    why: span.damaged!,
-  }));
-  const native = nativeReader ? readNatively(src, spans) : undefined;
+  const spans = undamaged(src);
+  return attributesOf(src, spans, nativeReader ? readDict(src, spans) : undefined);
+}
+
+/**
+ * {@link readAttributes} for the decoder: where the native reader reads the file and the native naturalizer
+ * is sure to name its dict without throwing, the attributes dcmflow reads are named now and the whole data
+ * set when {@link HeaderAttributes.whole} is first called (the same objects {@link readAttributes} makes);
+ * otherwise everything now, as {@link readAttributes} does. Nothing is left out either way (a damaged element
+ * is found by the walk, a value dcmjs cannot name only where the native naturalizer throws).
+ */
+export function readHeaderAttributes(src: AttributeSource): HeaderAttributes {
+  const spans = undamaged(src);
+  const late = nativeNaturalizer && lateNaming;
+  const dict = nativeReader ? (late ? readDictLater : readDict)(src, spans) : undefined;
+  const planned = dict && late ? planNaturalizing(dict) : undefined;
+  if (planned && !planned.mayThrow) return namedLate(planned, damagedOf(src));
+  const now = attributesOf(src, spans, dict && settleAll(dict));
+  return { dataset: now.dataset, whole: () => now, unread: now.unread, warnings: now.warnings };
+}
+
+/** The attributes of a planned dict: those read named now, the whole data set on the first call. */
+function namedLate(planned: NaturalizePlan, unread: UnreadElement[]): HeaderAttributes {
+  let whole: Naturalized | undefined;
+  return {
+    dataset: naturalizeNamed(planned, READ_KEYWORDS),
+    whole: () => whole ??= naturalizePlanned(planned),
+    unread,
+    warnings: [],
+  };
+}
+
+/** The header elements the walk could read. */
+function undamaged(src: AttributeSource): ElementSpan[] {
+  return src.elements.filter((e) => e.damaged === undefined);
+}
+
+/** The header elements the walk found damaged, each with why. */
+function damagedOf(src: AttributeSource): UnreadElement[] {
+  return src.elements.filter((e) => e.damaged !== undefined).map((span) => ({ span, why: span.damaged! }));
+}
+
+/** The attributes of the undamaged `spans`, from the native reader's `dict` where it read them, else dcmjs. */
+function attributesOf(
+  src: AttributeSource,
+  spans: ReadonlyArray<ElementSpan>,
+  dict: DcmjsDict | undefined,
+): Attributes {
+  const damaged = damagedOf(src);
+  const native = dict ? readNatively(dict, spans) : undefined;
   if (native) return { ...native, unread: [...damaged, ...native.unread] };
   const whole = quietly(() => readWhole(src, spans));
   if (whole) return { ...whole, unread: [...damaged, ...whole.unread] };
@@ -108,11 +195,9 @@ export function readAttributes(src: AttributeSource): Attributes {
 
 /**
  * The native reader's dict, naturalized natively (naturalize.ts) or, where that declines or meets a value
- * dcmjs would throw on, by dcmjs; undefined where the reader declines.
+ * dcmjs would throw on, by dcmjs.
  */
-function readNatively(src: AttributeSource, spans: ReadonlyArray<ElementSpan>): Attributes | undefined {
-  const dict = readDict(src, spans);
-  if (!dict) return undefined;
+function readNatively(dict: DcmjsDict, spans: ReadonlyArray<ElementSpan>): Attributes {
   const native = nativeNaturalizer ? naturalizeNatively(dict) : undefined;
   if (native) return { dataset: native.dataset, target: native.target, unread: [], warnings: [] };
   const { dataset, unread } = naturalize(dict, spans);
@@ -135,8 +220,7 @@ function naturalizeNatively(dict: DcmjsDict): Naturalized | undefined {
 
 /** Tests: the dict dcmjs reads from the assembled file of the undamaged elements (throws where dcmjs does). */
 export function dcmjsDict(src: AttributeSource): DcmjsDict {
-  const spans = src.elements.filter((e) => e.damaged === undefined);
-  return quietly(() => parse(assemble(src, spans), false));
+  return quietly(() => parse(assemble(src, undamaged(src)), false));
 }
 
 /** All elements in one dcmjs read; undefined when that fails (then they are read one by one). */

@@ -39,6 +39,7 @@ import { type DecodeLimits, DEFAULT_LIMITS } from "./limits.ts";
 import { type EncapsulatedFrames, sniffEncoding, splitFrames } from "./encapsulated.ts";
 import { asDecodeError, DicomDecodeError, errorText, FatalDecodeError, guard } from "./errors.ts";
 import { buildMeta, missingPixelData } from "./header.ts";
+import { metaWith } from "./lazy_dataset.ts";
 import { parsePalette } from "./lut.ts";
 import { nativeFrameValues, nativeStoredValues } from "./native.ts";
 import { checkFrameSize, checkPixelModule, pixelWarnings, storeFrame } from "./pixels.ts";
@@ -154,7 +155,7 @@ export function readHeader(bytes: Uint8Array, options?: DecodeOptions): ImageMet
     const meta = buildMeta(parseContainer(bytes, true, limitsOf(options)));
     const encoding = TRANSFER_SYNTAXES.get(meta.transferSyntaxUid)?.encoding;
     return encoding
-      ? { ...meta, codec: describeCodec(encoding, meta.transferSyntaxUid, meta.bitsStored) }
+      ? metaWith(meta, { codec: describeCodec(encoding, meta.transferSyntaxUid, meta.bitsStored) })
       : meta;
   });
 }
@@ -201,10 +202,9 @@ export function readRawPixels(bytes: Uint8Array, options?: DecodeOptions): RawIm
       byteSwap: bigEndian && (bits > 8 || pairwise),
       planar: meta.samplesPerPixel > 1 && meta.planarConfiguration !== 1 ? 0 : 1,
     };
-    const decodedMeta: ImageMeta = {
-      ...meta,
+    const decodedMeta = metaWith(meta, {
       codec: describeCodec(p.encoding, meta.transferSyntaxUid, meta.bitsStored),
-    };
+    });
     return { meta: decodedMeta, shape: [meta.frames, meta.samplesPerPixel, meta.rows, meta.cols], raw };
   });
 }
@@ -234,7 +234,7 @@ function prepare(bytes: Uint8Array, limits: DecodeLimits): Prepared {
   checkPixelModule(header, encoding);
   checkDecodedSize(header, limits);
   const warnings = [...(header.warnings ?? []), ...pixelWarnings(header, pixel, container.transferSyntaxUid)];
-  const meta: ImageMeta = warnings.length > 0 ? { ...header, warnings } : header;
+  const meta = warnings.length > 0 ? metaWith(header, { warnings }) : header;
   if (encoding === "native") return { container, meta, encoding, frameCodecs: [], codecIds: new Set() };
   if (pixel.tag !== "PixelData" || !pixel.items) {
     throw new DicomDecodeError(
@@ -306,11 +306,10 @@ function finish(p: Prepared, codecs: ReadonlyMap<CodecId, FrameCodec>): DecodedD
   const frames = decodeFrames(p, codecs);
   const colour = toRgb(p, frames);
   const channels = meta.decodedPhotometric === "RGB" ? 3 : 1;
-  const decodedMeta: ImageMeta = {
-    ...meta,
+  const decodedMeta = metaWith(meta, {
     codec: frames.codecName ?? describeCodec(p.encoding, meta.transferSyntaxUid, meta.bitsStored),
     ...(colour.conversion ? { colourConversion: colour.conversion } : {}),
-  };
+  });
   return { meta: decodedMeta, data: colour.data, shape: [meta.frames, channels, meta.rows, meta.cols] };
 }
 
@@ -361,7 +360,8 @@ function toRgb(p: Prepared, f: Frames): { readonly data: Float32Array; readonly 
   const photometric = meta.photometric;
   const { converted, codecName } = f;
   if (photometric === "PALETTE COLOR") {
-    const lut = parsePalette(meta.dataset, container.transferSyntaxUid === EXPLICIT_BE);
+    // the palette's attributes are among those read (keywords.ts): the whole data set is not needed
+    const lut = parsePalette(container.dataset, container.transferSyntaxUid === EXPLICIT_BE);
     const data = applyPalette(f.data, meta.frames, plane, lut);
     return {
       data,

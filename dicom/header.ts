@@ -7,6 +7,7 @@
 import type { ImageMeta, WindowValue } from "./meta.ts";
 import type { Container } from "./container.ts";
 import { DicomDecodeError } from "./errors.ts";
+import { defineLazyDataset } from "./lazy_dataset.ts";
 import { parseLut } from "./lut.ts";
 import { EXPLICIT_BE } from "./syntaxes.ts";
 import { int, items, num, nums, str, strs } from "./values.ts";
@@ -20,12 +21,7 @@ import { int, items, num, nums, str, strs } from "./values.ts";
 export function buildMeta(parsed: Container): ImageMeta {
   const ds = parsed.dataset;
   const { floatPixelData, ...pixel } = pixelModule(parsed);
-  // `{ ...ds }`, copied from the plain object behind the data set's Proxy where there is one (naturalize.ts)
-  const dataset: Record<string, unknown> = { ...(parsed.datasetTarget ?? ds) };
-  delete dataset.PixelData;
-  delete dataset.FloatPixelData;
-  delete dataset.DoubleFloatPixelData;
-  const meta: ImageMeta = {
+  const meta: Omit<ImageMeta, "dataset"> = {
     transferSyntaxUid: parsed.transferSyntaxUid,
     sopClassUid: str(ds.SOPClassUID),
     sopInstanceUid: str(ds.SOPInstanceUID),
@@ -41,13 +37,27 @@ export function buildMeta(parsed: Container): ImageMeta {
       : undefined,
     floatPixelData,
     warnings: parsed.warnings.length > 0 ? parsed.warnings : undefined,
-    dataset,
   };
   // Drop undefined optional fields so the object prints cleanly.
-  for (const k of Object.keys(meta) as (keyof ImageMeta)[]) {
+  for (const k of Object.keys(meta) as (keyof typeof meta)[]) {
     if (meta[k] === undefined) delete (meta as unknown as Record<string, unknown>)[k];
   }
-  return meta;
+  // the data set alone is kept for later, never the file's bytes (the pixel element is a view into them)
+  const whole = parsed.whole;
+  defineLazyDataset(meta, () => datasetCopy(whole()), ds);
+  return meta as ImageMeta;
+}
+
+/**
+ * `ImageMeta.dataset`: `{ ...dataset }` of the whole data set, copied from the plain object behind its Proxy
+ * where there is one (naturalize.ts), without pixel elements.
+ */
+function datasetCopy(whole: ReturnType<Container["whole"]>): Record<string, unknown> {
+  const dataset: Record<string, unknown> = { ...(whole.target ?? whole.dataset) };
+  delete dataset.PixelData;
+  delete dataset.FloatPixelData;
+  delete dataset.DoubleFloatPixelData;
+  return dataset;
 }
 
 /** The Image Pixel module: size, frames, samples, bits, sign, colour model. */

@@ -16,6 +16,7 @@
 import type { ImageMeta, RawPixels } from "./meta.ts";
 import type { PixelElement } from "./walk.ts";
 import { DicomDecodeError } from "./errors.ts";
+import { metaWith } from "./lazy_dataset.ts";
 import { unpackRaw } from "./words.ts";
 
 /**
@@ -34,7 +35,7 @@ export function nativeStoredValues(m: ImageMeta, pixel: PixelElement, bigEndian:
 
 /** Stored values of one frame of native little-endian bytes (Encapsulated Uncompressed syntax). */
 export function nativeFrameValues(m: ImageMeta, bytes: Uint8Array): Float32Array {
-  const one: ImageMeta = { ...m, frames: 1 };
+  const one = metaWith(m, { frames: 1 });
   if (m.bitsAllocated === 1) return bitValues(one, bytes, false);
   if (m.photometric === "YBR_FULL_422") return ybr422Values(one, bytes, false, "OB");
   return storedValues(one, bytes, false, "OB");
@@ -132,7 +133,7 @@ function ybr422Values(
   }
   // The subsampled stream read as one 2-column-wide plane: Y1 Y2 Cb Cr per pair.
   const flat = storedValues(
-    { ...m, samplesPerPixel: 1, cols: m.cols * 2, photometric: "MONOCHROME2" },
+    metaWith(m, { samplesPerPixel: 1, cols: m.cols * 2, photometric: "MONOCHROME2" }),
     bytes,
     bigEndian,
     vr,

@@ -15,8 +15,10 @@
  * not ({@link lookUp}). The target is handed back too: reading it is reading the data set, faster
  * (header.ts copies it).
  *
- * It first checks the whole dict without writing anything ({@link plan}) and declines (returns undefined,
- * and dcmjs naturalizes) where it is not sure to write what dcmjs writes: an InlineBinary or BulkDataURI
+ * It first checks the whole dict without writing anything and plans the writes ({@link plan}: names, dictionary
+ * VRs and accessors looked up then), so that the dict can be naturalized later ({@link naturalizePlanned}) or
+ * only in part ({@link naturalizeNamed}: what dcmflow reads itself) with the same result. It declines (returns
+ * undefined, and dcmjs naturalizes) where it is not sure to write what dcmjs writes: an InlineBinary or BulkDataURI
  * value, a value that is not an array, a key not of the form `GGGGEEEE`, a name from the dictionary that is
  * not a plain string or that names one of the data set's own fields or an `Object.prototype` property, and
  * a `naturalizeDataset` or `addTagAccessors` replaced at run time.
@@ -24,7 +26,7 @@
  * @module
  */
 import { data as dcmjsData } from "dcmjs";
-import type { DcmjsDict, DcmjsElement } from "./attributes.ts";
+import { type DcmjsDict, type DcmjsElement, PendingElement } from "./attributes.ts";
 
 interface ValueRepresentationClass {
   addTagAccessors<T extends object>(tag: T): T;
@@ -48,17 +50,34 @@ const ADD_TAG_ACCESSORS = DCMJS.ValueRepresentation.addTagAccessors;
 type Target = Record<string, unknown> & { _vrMap: Record<string, unknown> };
 
 /**
- * What {@link plan} found, in the order {@link apply} meets it: the keys of each dict (items in pre-order),
- * and each element's name and dictionary VR (NO_ENTRY where the dictionary does not know the tag).
+ * What {@link plan} found in one dict (the data set or an item), element by element in key order: its keys,
+ * each element's name, dictionary VR (NO_ENTRY where the dictionary does not know the tag), the accessors its
+ * values get ({@link accessorsOf}) and, for a sequence, its items' plans.
  */
-interface Plan {
-  readonly keys: string[][];
+interface DictPlan {
+  readonly keys: string[];
   readonly names: string[];
   readonly entryVrs: unknown[];
-  nextDict: number;
-  nextElement: number;
+  readonly accessors: (ValueAccessors | undefined)[];
+  readonly items: (DictPlan[] | undefined)[];
 }
 const NO_ENTRY = Symbol("no entry");
+
+/**
+ * A dict the native naturalizer takes, and how ({@link planNaturalizing}): naturalizing it later gives what
+ * naturalizing it now would, even where dcmjs's dictionary or `nameMap` changed in between (the names and
+ * accessors were looked up when it was planned), as long as the dict is not changed.
+ */
+export interface NaturalizePlan {
+  readonly dict: DcmjsDict;
+  readonly top: DictPlan;
+  /**
+   * Naturalizing it may throw (dcmjs's PN accessors given a number, see {@link mayThrow}): then it is
+   * naturalized at once, where dcmjs would have naturalized it, so that the elements dcmjs cannot naturalize
+   * are known when the file is read.
+   */
+  readonly mayThrow: boolean;
+}
 
 /** Names the native writes would treat differently from the trap (or that the trap itself trips on). */
 const RESERVED: ReadonlySet<string> = new Set(["_vrMap", "__hasTagAccessors", "vr", "Value", "values"]);
@@ -78,101 +97,173 @@ export interface Naturalized {
  * nothing has been written, and the dict is as it was).
  */
 export function naturalizeDict(dict: DcmjsDict): Naturalized | undefined {
+  const planned = planNaturalizing(dict);
+  return planned ? naturalizePlanned(planned) : undefined;
+}
+
+/** Checks a dict without writing anything and plans its naturalizing; undefined where it declines. */
+export function planNaturalizing(dict: DcmjsDict): NaturalizePlan | undefined {
   const { DicomMetaDictionary, ValueRepresentation } = DCMJS;
   if (DicomMetaDictionary.naturalizeDataset !== NATURALIZE) return undefined;
   if (ValueRepresentation.addTagAccessors !== ADD_TAG_ACCESSORS) return undefined;
-  const found: Plan = { keys: [], names: [], entryVrs: [], nextDict: 0, nextElement: 0 };
   const dictionary = DicomMetaDictionary.dictionary;
   // no entries of its own (users' additions): the usual case, where unknown tags need no check each
   const plain = Reflect.ownKeys(dictionary).length === 0;
-  if (!plan(dict, dictionary, plain, found)) return undefined;
-  const target: Target = { _vrMap: {} };
-  return { dataset: apply(dict, found, target), target };
+  const found = { mayThrow: false };
+  const top = plan(dict, dictionary, plain, found);
+  return top ? { dict, top, mayThrow: found.mayThrow } : undefined;
 }
 
 /**
- * Checks a dict (and its items) without writing anything, and records its keys and each element's name and
- * dictionary VR in the order `naturalizeDataset` looks them up; false where the native path declines.
+ * dcmjs's `naturalizeDataset` of a planned dict (throws where it throws, after the same changes to the dict).
  */
-function plan(dict: DcmjsDict, dictionary: Dictionary, plain: boolean, found: Plan): boolean {
+export function naturalizePlanned(planned: NaturalizePlan): Naturalized {
+  const target: Target = { _vrMap: {} };
+  return { dataset: apply(planned.dict, planned.top, target), target };
+}
+
+/**
+ * The values the naturalized data set of a planned dict has under the given names, and only those, in a
+ * plain object: the elements so named written as `naturalizeDataset` writes them, in the same order (the
+ * last of two elements of one name wins there too); their values share the dict's arrays as the whole data
+ * set's do. Never throws where {@link NaturalizePlan.mayThrow} is false.
+ */
+export function naturalizeNamed(
+  planned: NaturalizePlan,
+  names: ReadonlySet<string>,
+): Record<string, unknown> {
+  const target: Target = { _vrMap: {} };
+  writeElements(planned.dict, planned.top, target, names);
+  return target;
+}
+
+/**
+ * Checks a dict (and its items) without writing anything, and plans it: its keys and each element's name,
+ * dictionary VR and accessors, looked up as `naturalizeDataset` looks them up; undefined where the native
+ * path declines.
+ */
+function plan(
+  dict: DcmjsDict,
+  dictionary: Dictionary,
+  plain: boolean,
+  found: { mayThrow: boolean },
+): DictPlan | undefined {
   const keys = Object.keys(dict);
-  found.keys.push(keys);
+  const p: DictPlan = { keys, names: [], entryVrs: [], accessors: [], items: [] };
   for (const key of keys) {
     const data: DcmjsElement | undefined = dict[key];
     const punctuated = punctuate(key);
-    if (punctuated === undefined || typeof data !== "object" || data === null) return false;
+    if (punctuated === undefined || typeof data !== "object" || data === null) return undefined;
     const withMeta = data as { InlineBinary?: unknown; BulkDataURI?: unknown };
-    if (withMeta.InlineBinary !== undefined || withMeta.BulkDataURI !== undefined) return false;
+    if (withMeta.InlineBinary !== undefined || withMeta.BulkDataURI !== undefined) return undefined;
     const entry = lookUp(dictionary, punctuated, plain);
     const name = entry ? entry.name : key;
-    if (typeof name !== "string" || RESERVED.has(name) || name in Object.prototype) return false;
-    found.names.push(name);
-    found.entryVrs.push(entry ? entry.vr : NO_ENTRY);
-    const value = data.Value;
-    if (value === undefined) continue;
-    if (!Array.isArray(value)) return false;
-    if (data.vr !== "SQ") continue;
+    if (typeof name !== "string" || RESERVED.has(name) || name in Object.prototype) return undefined;
+    const accessors = accessorsOf(name);
+    p.names.push(name);
+    p.entryVrs.push(entry ? entry.vr : NO_ENTRY);
+    p.accessors.push(accessors);
+    if (data instanceof PendingElement && !accessors) {
+      p.items.push(undefined); // a value the reader will read as an array, of an element not a sequence
+      continue;
+    }
+    const value = data instanceof PendingElement ? data.settle().Value : data.Value;
+    if (value !== undefined && !Array.isArray(value)) return undefined;
+    if (accessors && mayThrow(value)) found.mayThrow = true;
+    if (value === undefined || data.vr !== "SQ") {
+      p.items.push(undefined);
+      continue;
+    }
+    const items: DictPlan[] = [];
     for (const index of Object.keys(value)) {
       const item = value[index as unknown as number];
-      if (typeof item !== "object" || item === null || !plan(item, dictionary, plain, found)) return false;
+      if (typeof item !== "object" || item === null) return undefined;
+      const itemPlan = plan(item, dictionary, plain, found);
+      if (!itemPlan) return undefined;
+      items.push(itemPlan);
     }
+    p.items.push(items);
   }
-  return true;
+  return p;
+}
+
+/**
+ * Whether dcmjs's PN accessors, given the value of an element whose name has them, may throw: they throw on
+ * a primitive other than a string, which a one-value array is unwrapped to (an array, an object, a string,
+ * null and undefined take them).
+ */
+function mayThrow(value: unknown[] | undefined): boolean {
+  if (value === undefined || value.length !== 1) return false;
+  const first = value[0];
+  return first !== undefined && first !== null && typeof first !== "string" && typeof first !== "object";
 }
 
 type Dictionary = DcmjsParts["DicomMetaDictionary"]["dictionary"];
-/** Tags dcmjs's dictionary did not know, and the dictionary (dcmjs's Proxy) they were looked up in. */
+type Entry = { name?: unknown; vr?: unknown };
+/** The tags dcmjs's dictionary did not know, those it knew (with their entries), and the dictionary asked. */
 const unknownTags = new Set<string>();
-let unknownIn: Dictionary | undefined;
+const knownTags = new Map<string, Entry>();
+let rememberedIn: Dictionary | undefined;
 
 /**
- * `dictionary[punctuated]`, as dcmjs looks it up, except that a tag it did not know is not looked up again
- * (its range scan is the slow part) while the dictionary is the same object and has no entry of its own for
- * the tag (`plain`: it has none at all): dcmjs's dictionary Proxy answers from such entries first, and
- * otherwise from its built-in tables (which do not change) and a cache of the tags it found.
+ * `dictionary[punctuated]`, as dcmjs looks it up, except that an answer is not asked for again while the
+ * dictionary is the same object and has no entry of its own for the tag (`plain`: it has none at all; a tag
+ * it did not know is not asked for either where it has entries, but none for that tag). dcmjs's dictionary
+ * Proxy answers from such entries first, and otherwise from its built-in tables (which do not change)
+ * through a cache of the entries it made, which it never empties: the same entry object every time (so a
+ * user's change to an entry's fields is still seen: they are read from the entry).
  */
-function lookUp(
-  dictionary: Dictionary,
-  punctuated: string,
-  plain: boolean,
-): { name?: unknown; vr?: unknown } | undefined {
-  if (
-    dictionary === unknownIn && unknownTags.has(punctuated) &&
-    (plain || !Object.hasOwn(dictionary, punctuated))
-  ) {
-    return undefined;
+function lookUp(dictionary: Dictionary, punctuated: string, plain: boolean): Entry | undefined {
+  if (dictionary !== rememberedIn) {
+    unknownTags.clear();
+    knownTags.clear();
+    rememberedIn = dictionary;
   }
+  if (plain) {
+    const known = knownTags.get(punctuated);
+    if (known !== undefined) return known;
+  }
+  if (unknownTags.has(punctuated) && (plain || !Object.hasOwn(dictionary, punctuated))) return undefined;
   const entry = dictionary[punctuated];
   if (entry === undefined) {
-    if (dictionary !== unknownIn) {
-      unknownTags.clear();
-      unknownIn = dictionary;
-    }
     if (unknownTags.size < 4096) unknownTags.add(punctuated);
+  } else if (plain && knownTags.size < 4096) {
+    knownTags.set(punctuated, entry);
   }
   return entry;
 }
 
-/**
- * `naturalizeDataset` of a dict {@link plan} accepted (what it found consumed in order), written to `target`
- * (a fresh `{ _vrMap: {} }`).
- */
-function apply(dict: DcmjsDict, found: Plan, target: Target = { _vrMap: {} }): Record<string, unknown> {
-  const dataset = DCMJS.ValueRepresentation.addTagAccessors(target);
-  for (const key of found.keys[found.nextDict++]) {
-    const data = dict[key];
-    const name = found.names[found.nextElement];
-    const entryVr = found.entryVrs[found.nextElement++];
+/** `naturalizeDataset` of a planned dict, written to `target` (a fresh `{ _vrMap: {} }`): its Proxy. */
+function apply(dict: DcmjsDict, p: DictPlan, target: Target): Record<string, unknown> {
+  const dataset = ADD_TAG_ACCESSORS.call(DCMJS.ValueRepresentation, target) as Record<string, unknown>;
+  writeElements(dict, p, target, undefined);
+  return dataset;
+}
+
+/** The elements of a planned dict (only those named in `only`, where given) written to `target`, in order. */
+function writeElements(
+  dict: DcmjsDict,
+  p: DictPlan,
+  target: Target,
+  only: ReadonlySet<string> | undefined,
+): void {
+  for (let i = 0; i < p.keys.length; i++) {
+    const name = p.names[i];
+    if (only !== undefined && !only.has(name)) continue;
+    const key = p.keys[i];
+    const data = dict[key] instanceof PendingElement ? (dict[key] as PendingElement).settle() : dict[key];
+    const entryVr = p.entryVrs[i];
     if (entryVr !== NO_ENTRY) {
       if (entryVr == "ox") target._vrMap[name] = data.vr;
       if (data.vr !== entryVr) target._vrMap[name] = data.vr;
     }
+    const vr = p.accessors[i];
     if (data.Value === undefined) {
-      write(target, name, accessorsOf(name), null);
+      write(target, name, vr, null);
       continue;
     }
-    const value = data.vr === "SQ" ? items(data.Value as DcmjsDict[], found) : data.Value as unknown[];
-    const vr = accessorsOf(name);
+    const itemPlans = p.items[i];
+    const value = itemPlans ? items(data.Value as DcmjsDict[], itemPlans) : data.Value as unknown[];
     if (vr) {
       write(target, name, vr, value);
       unwrapOne(target, name, vr);
@@ -180,13 +271,15 @@ function apply(dict: DcmjsDict, found: Plan, target: Target = { _vrMap: {} }): R
       target[name] = value.length === 1 ? unwrapped(value, value[0]) : value;
     }
   }
-  return dataset;
 }
 
-/** A sequence's items, each naturalized (dcmjs walks `Object.keys` of the array). */
-function items(value: DcmjsDict[], found: Plan): unknown[] {
+/** A sequence's items, each naturalized (dcmjs walks `Object.keys` of the array, as {@link plan} did). */
+function items(value: DcmjsDict[], plans: DictPlan[]): unknown[] {
   const natural: unknown[] = [];
-  for (const index of Object.keys(value)) natural.push(apply(value[index as unknown as number], found));
+  let k = 0;
+  for (const index of Object.keys(value)) {
+    natural.push(apply(value[index as unknown as number], plans[k++], { _vrMap: {} }));
+  }
   return natural;
 }
 

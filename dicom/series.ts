@@ -38,6 +38,7 @@ import {
   type Vec3,
   volumeAffine,
 } from "./geometry.ts";
+import { metaWith, readAttributesOf } from "./lazy_dataset.ts";
 import type { ImageMeta, VolumeGeometry } from "./meta.ts";
 import { items, num, nums } from "./values.ts";
 
@@ -126,7 +127,8 @@ const macro = (group: Record<string, unknown> | undefined, name: string) =>
 
 /** Per-frame headers of an enhanced multi-frame object, falling back to the shared groups and the meta. */
 const enhancedFrames = (meta: ImageMeta): FrameHeader[] | undefined => {
-  const ds = meta.dataset;
+  // the functional groups are among the attributes read: scanning a series names no whole data set
+  const ds = readAttributesOf(meta);
   const perFrame = items(ds.PerFrameFunctionalGroupsSequence);
   if (perFrame.length === 0) return undefined;
   const shared = items(ds.SharedFunctionalGroupsSequence)[0];
@@ -520,15 +522,14 @@ export function assembleVolume(
     else for (let i = 0; i < plane; i++) data[k * plane + i] = s.slope * src[i] + s.intercept;
   });
   const meta0 = decoded[first.member]!.meta;
-  const meta: ImageMeta = {
-    ...meta0,
+  const meta = metaWith(meta0, {
     frames: group.slices.length,
     sopInstanceUid: first.sopInstanceUid,
     imagePositionPatient: first.position,
     rescaleSlope: uniform ? first.slope : 1,
     rescaleIntercept: uniform ? first.intercept : 0,
     volume: group.geometry,
-  };
+  });
   return { meta, data, shape: [group.slices.length, channels, rows, cols], rescaledPerSlice: !uniform };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The native reader of dcmjs's "dict" form (dicom/attributes.ts) against dcmjs itself: for every DICOM file
  * of the fixtures and samples, synthetic headers with every VR in the three uncompressed encodings, and
- * seeded fuzz mutants, the native dict equals `DicomMessage.readFile(...).dict` of the same elements (deep:
+ * seeded fuzz mutants, the native dict equals `DicomMessage.readFile(...).dict` of the same elements (and the
+ * dict whose values are read later equals it once they are read) (deep:
  * value types, ArrayBuffer bytes, property order, proxies and dcmjs's hidden accessors), and `readAttributes`
  * and `readHeader` give the same results (errors included) with the native reader on and off. It also checks
  * that the reader ran where it should and declined where it must.
@@ -11,9 +12,10 @@ import { Buffer } from "node:buffer";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { types } from "node:util";
+import { fingerprint, outcome } from "./support/fingerprint.ts";
 import { makeCtSlice } from "../bench/synthetic.ts";
 import { data as dcmjsData } from "dcmjs";
-import { readDict } from "../dicom/attributes.ts";
+import { readDict, readDictLater, settleAll } from "../dicom/attributes.ts";
 import {
   type AttributeSource,
   dcmjsDict,
@@ -70,58 +72,6 @@ function sourceOf(bytes: Uint8Array): AttributeSource | undefined {
     return { bytes: data, syntax, ...encoding, ...walk };
   } catch {
     return undefined;
-  }
-}
-
-/**
- * A value as text that two values share only when they are the same in every way the code can tell: types
- * (number, -0, bigint, string, null, undefined), own properties in order (hidden ones marked), prototypes,
- * proxies, and the bytes of binary values.
- */
-function fingerprint(v: unknown): string {
-  if (v === null) return "null";
-  switch (typeof v) {
-    case "undefined":
-      return "undefined";
-    case "number":
-      return Object.is(v, -0) ? "-0" : `n${v}`;
-    case "bigint":
-      return `${v}n`;
-    case "string":
-      return JSON.stringify(v);
-    case "boolean":
-      return String(v);
-    case "function":
-      return `fn ${v.name}`;
-    case "symbol":
-      return String(v);
-  }
-  if (v instanceof ArrayBuffer) return `ArrayBuffer<${hex(new Uint8Array(v))}>`;
-  if (ArrayBuffer.isView(v)) {
-    return `${v.constructor.name}<${hex(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))}>`;
-  }
-  const o = v as Record<PropertyKey, unknown>;
-  const kind = `${types.isProxy(v) ? "Proxy " : ""}${Array.isArray(v) ? "array " : ""}${
-    Object.getPrototypeOf(v)?.constructor?.name ?? "null"
-  }`;
-  const props = Reflect.ownKeys(o).map((k) => {
-    const d = Object.getOwnPropertyDescriptor(o, k)!;
-    const hidden = d.enumerable ? "" : "(hidden)";
-    const flags = `${d.writable ? "w" : ""}${d.configurable ? "c" : ""}${d.get || d.set ? "accessor" : ""}`;
-    return `${String(k)}${hidden}[${flags}]: ${fingerprint(o[k])}`;
-  });
-  return `${kind} {${props.join(", ")}}`;
-}
-
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-
-/** What a call gave: its result's fingerprint, or its error. */
-function outcome(fn: () => unknown): string {
-  try {
-    return fingerprint(fn());
-  } catch (e) {
-    const err = e as { name?: string; code?: string; message?: string };
-    return `throws ${err.name} ${err.code ?? ""} ${err.message}`;
   }
 }
 
@@ -253,9 +203,13 @@ function compare(name: string, bytes: Uint8Array): boolean | undefined {
   assert.equal(header, dcmjsOnly(() => outcome(() => readHeader(bytes))), `${name}: readHeader differs`);
   const src = sourceOf(bytes);
   if (!src) return undefined;
-  const dict = readDict(src, src.elements.filter((e) => e.damaged === undefined));
+  const spans = src.elements.filter((e) => e.damaged === undefined);
+  const dict = readDict(src, spans);
+  const later = readDictLater(src, spans);
+  assert.equal(later === undefined, dict === undefined, `${name}: readDictLater declines differently`);
   if (dict) {
     assert.equal(fingerprint(dict), fingerprint(dcmjsDict(src)), `${name}: the dict differs from dcmjs's`);
+    assert.equal(fingerprint(settleAll(later!)), fingerprint(dict), `${name}: the values read later differ`);
     compareNaturalized(name, src);
   }
   const attributes = outcome(() => attributesOf(src));
@@ -476,6 +430,8 @@ Deno.test("attributes: the native reader declines what it does not read the way 
     ["explicit UN for a sequence", [le(0x00081115, "UN", item(le(0x00080060, "CS", text("MR"))))]],
     ["explicit UN for a US-or-SS tag", [le(0x00280106, "UN", us(1))]],
     ["OL", [le(0x00660129, "OL", new Uint8Array(4))]],
+    // (the walk finds other binary values of a wrong length damaged; an explicit UN it cannot tell)
+    ["an explicit UN of an FD tag, 12 bytes", [le(0x00189087, "UN", new Uint8Array(12))]],
   ];
   for (const [label, extra] of cases) {
     const bytes = file(EXPLICIT_LE_UID, [...extra, ...base, pixels]);
@@ -628,6 +584,25 @@ Deno.test("attributes: the native naturalizer follows dcmjs's dictionary and nam
   assert.equal(naturalized.ran, ran + 2);
   assert.equal(naturalized.declined, 1);
   naturalized.declined = 0;
+});
+
+Deno.test("attributes: the native naturalizer sees changes to the entries dcmjs's dictionary gives", () => {
+  const dictionary = (dcmjsData as unknown as {
+    DicomMetaDictionary: { dictionary: Record<string, { name: string }> };
+  }).DicomMetaDictionary.dictionary;
+  const bytes = realisticCt(true, "ISO_IR 100");
+  assert.equal(compare("before", bytes), true); // the entries are looked up (and remembered) once
+  const entry = dictionary["(0010,0020)"];
+  const name = entry.name;
+  try {
+    entry.name = "PatientIdentifier";
+    assert.equal(compare("an entry renamed", bytes), true);
+    const ds = readHeader(bytes).dataset as Record<string, unknown>;
+    assert.ok("PatientIdentifier" in ds && !("PatientID" in ds));
+  } finally {
+    entry.name = name;
+  }
+  assert.ok("PatientID" in (readHeader(bytes).dataset as Record<string, unknown>));
 });
 
 Deno.test("attributes: the native naturalizer declines what it does not reproduce, and throws where dcmjs does", () => {

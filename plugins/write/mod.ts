@@ -70,9 +70,18 @@ export const tensorStats = (data: Float32Array) => {
   return { min, max, mean: data.length > 0 ? sum / data.length : 0 };
 };
 
+/**
+ * The meta's own fields but `dataset`, in order, without reading `dataset` (which names the whole data set
+ * where it was not named yet: dicom/lazy_dataset.ts).
+ */
+const withoutDataset = (meta: Image["meta"]): Omit<Image["meta"], "dataset"> =>
+  Object.fromEntries(
+    Object.keys(meta).filter((k) => k !== "dataset").map((k) => [k, meta[k as keyof typeof meta]]),
+  ) as Omit<Image["meta"], "dataset">;
+
 /** The JSON document `write json` produces for one image. */
 export const metadataJson = (image: Image, input: string) => {
-  const { dataset: _dataset, modalityLut, voiLuts, ...meta } = image.meta;
+  const { modalityLut, voiLuts, ...meta } = withoutDataset(image.meta);
   const predictions = image.predictions;
   const { labels: _labels, ...notes } = image.notes;
   return {
