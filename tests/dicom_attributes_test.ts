@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { types } from "node:util";
 import { fingerprint, outcome } from "./support/fingerprint.ts";
@@ -36,7 +36,8 @@ import {
 } from "../dicom/syntaxes.ts";
 import { DatasetWalker } from "../dicom/walk.ts";
 import { fixtureBases, mutants } from "./fuzz/harness.ts";
-import { type RealisticCharset, realisticCt } from "./support/realistic_ct.ts";
+import { dicomFiles, root } from "./support/dicom_files.ts";
+import { REALISTIC_KINDS, realisticCt } from "./support/realistic_ct.ts";
 import { concatBytes } from "../dicom/bytes.ts";
 import {
   element,
@@ -229,15 +230,6 @@ function compare(name: string, bytes: Uint8Array): boolean | undefined {
 
 // ---- files -------------------------------------------------------------------------------------------------
 
-function dicomFiles(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return dicomFiles(path);
-    return name.endsWith(".dcm") ? [path] : [];
-  });
-}
-
-const root = new URL("..", import.meta.url).pathname;
 const read = (path: string) => new Uint8Array(readFileSync(path));
 
 /** The files the native reader declines, and why (everything else under tests/fixtures and samples it reads). */
@@ -501,16 +493,8 @@ Deno.test("attributes: 300 fuzz mutants give the same results (errors included) 
 // ---- the native naturalizer --------------------------------------------------------------------------------
 
 Deno.test("attributes: realistic CT headers naturalize natively the same as with dcmjs", () => {
-  const kinds: ReadonlyArray<[boolean, RealisticCharset]> = [
-    [true, "ISO_IR 100"],
-    [false, "ISO_IR 100"],
-    [true, "ISO_IR 192"],
-    [true, "none"],
-    [false, "none"],
-  ];
-  for (const [explicit, charset] of kinds) {
+  for (const { explicit, charset, label } of REALISTIC_KINDS) {
     const before = naturalized.ran;
-    const label = `realistic CT, ${explicit ? "explicit" : "implicit"} VR, ${charset}`;
     assert.equal(compare(label, realisticCt(explicit, charset)), true, `${label}: declined`);
     assert.equal(naturalized.ran, before + 1, `${label}: not naturalized natively`);
     const header = readHeader(realisticCt(explicit, charset));

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { data as dcmjsData } from "dcmjs";
 import { makeCtSlice } from "../bench/synthetic.ts";
@@ -20,7 +20,8 @@ import { metaWith } from "../dicom/lazy_dataset.ts";
 import { decodeDicom, type ImageMeta, readHeader, readRawPixels, sliceHeader } from "../dicom/mod.ts";
 import { fixtureBases, mutants } from "./fuzz/harness.ts";
 import { fingerprint, outcome } from "./support/fingerprint.ts";
-import { type RealisticCharset, realisticCt } from "./support/realistic_ct.ts";
+import { dicomFiles, root } from "./support/dicom_files.ts";
+import { REALISTIC_KINDS, realisticCt } from "./support/realistic_ct.ts";
 import { element, part10, text, us } from "./support/dicom_writer.ts";
 import { EXPLICIT_LE } from "../dicom/syntaxes.ts";
 
@@ -63,16 +64,6 @@ function compare(name: string, bytes: Uint8Array): boolean {
   return named < Object.keys(container.whole().dataset).length;
 }
 
-function dicomFiles(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return dicomFiles(path);
-    return name.endsWith(".dcm") ? [path] : [];
-  });
-}
-
-const root = new URL("..", import.meta.url).pathname;
-
 Deno.test("lazy dataset: every fixture and sample reads the same with the data set named late", () => {
   let late = 0;
   const files = [...dicomFiles(join(root, "tests/fixtures")), ...dicomFiles(join(root, "samples"))];
@@ -87,15 +78,7 @@ Deno.test("lazy dataset: every fixture and sample reads the same with the data s
 });
 
 Deno.test("lazy dataset: realistic CT headers and the scanner-like bench slice read the same", () => {
-  const kinds: ReadonlyArray<[boolean, RealisticCharset]> = [
-    [true, "ISO_IR 100"],
-    [false, "ISO_IR 100"],
-    [true, "ISO_IR 192"],
-    [true, "none"],
-    [false, "none"],
-  ];
-  for (const [explicit, charset] of kinds) {
-    const label = `realistic CT, ${explicit ? "explicit" : "implicit"} VR, ${charset}`;
+  for (const { explicit, charset, label } of REALISTIC_KINDS) {
     assert.equal(compare(label, realisticCt(explicit, charset)), true, `${label}: not named late`);
   }
   // ISO 2022: dcmjs reads and names it, at once

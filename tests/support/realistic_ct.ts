@@ -25,6 +25,20 @@ export type RealisticCharset = "ISO_IR 100" | "ISO_IR 192" | "none" | "ISO 2022 
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
+/** The realistic headers the equality tests read: explicit or implicit VR, and a character set dcmflow reads natively. */
+export const REALISTIC_KINDS: ReadonlyArray<
+  { readonly explicit: boolean; readonly charset: RealisticCharset; readonly label: string }
+> = ([[true, "ISO_IR 100"], [false, "ISO_IR 100"], [true, "ISO_IR 192"], [true, "none"], [
+  false,
+  "none",
+]] as const).map(
+  ([explicit, charset]) => ({
+    explicit,
+    charset,
+    label: `realistic CT, ${explicit ? "explicit" : "implicit"} VR, ${charset}`,
+  }),
+);
+
 /** A Part 10 file of the realistic CT header, explicit or implicit VR little endian. */
 export function realisticCt(explicit: boolean, charset: RealisticCharset): Uint8Array {
   const encoding = explicit ? LE : ILE;
