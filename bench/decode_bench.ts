@@ -27,14 +27,10 @@ import {
   part10,
   text,
 } from "../tests/support/dicom_writer.ts";
+import { numberOption } from "./options.ts";
 
-const args = Deno.args;
-const option = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const SIZE = option("size", 512);
-const FRAMES = option("frames", 4);
+const SIZE = numberOption("size", 512);
+const FRAMES = numberOption("frames", 4);
 const RUNS = 7;
 
 // ---- images ---------------------------------------------------------------------------------------------

@@ -13,13 +13,10 @@ import { providePlugins } from "../core/planner.ts";
 import { recycleTensors } from "../core/cpu/tensor_pool.ts";
 import type { Image } from "../core/tensor.ts";
 import { makeCtSlice } from "./synthetic.ts";
+import { numberOption } from "./options.ts";
 
-const arg = (name: string, fallback: number): number => {
-  const i = Deno.args.indexOf(name);
-  return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
-};
-const SLICES = arg("--slices", 64);
-const ROUNDS = arg("--rounds", 15);
+const SLICES = numberOption("slices", 64);
+const ROUNDS = numberOption("rounds", 15);
 
 const PIPELINES: ReadonlyArray<readonly [string, string]> = [
   [

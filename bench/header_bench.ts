@@ -18,19 +18,14 @@ import { useNativeNaturalizer } from "../dicom/dcmjs.ts";
 import { readHeader, readRawPixels } from "../dicom/mod.ts";
 import { realisticCt } from "../tests/support/realistic_ct.ts";
 import { makeCtSlice } from "./synthetic.ts";
+import { flagOption, numberOption, textOption } from "./options.ts";
 
-const args = Deno.args;
-const option = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const ITERATIONS = option("iterations", 500);
-const ROUNDS = option("rounds", 3);
-useNativeNaturalizer(!args.includes("--dcmjs-naturalize"));
+const ITERATIONS = numberOption("iterations", 500);
+const ROUNDS = numberOption("rounds", 3);
+useNativeNaturalizer(!flagOption("dcmjs-naturalize"));
 
-const dirIndex = args.indexOf("--dir");
-if (dirIndex >= 0) {
-  const dir = args[dirIndex + 1];
+const dir = textOption("dir", "");
+if (dir !== "") {
   const inputs = readdirSync(dir).filter((n) => n.endsWith(".dcm")).sort().map((n) =>
     new Uint8Array(readFileSync(join(dir, n)))
   );

@@ -20,6 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { runtimeName } from "../core/platform.ts";
+import { numberOption, textOption } from "./options.ts";
 import { makeCtSlice, type SliceHeader } from "./synthetic.ts";
 
 const PYTHON = "/usr/bin/python3";
@@ -134,18 +135,12 @@ const race = (
   return samples;
 };
 
-/** Options from the command line. */
-const option = (name: string, fallback: string) => {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 ? Deno.args[i + 1] : fallback;
-};
-
 /** Runs the comparison and prints Markdown tables; returns the medians for callers. */
 export const wholeProcess = (options: { rounds?: number; sizes?: number[]; gpu?: boolean } = {}) => {
-  const rounds = options.rounds ?? Number(option("rounds", "3"));
-  const sizes = options.sizes ?? option("sizes", "256,1024").split(",").map(Number);
-  const dir = option("dir", tmpdir());
-  const header = option("header", "minimal") as SliceHeader;
+  const rounds = options.rounds ?? numberOption("rounds", 3);
+  const sizes = options.sizes ?? textOption("sizes", "256,1024").split(",").map(Number);
+  const dir = textOption("dir", tmpdir());
+  const header = textOption("header", "minimal") as SliceHeader;
   if (header !== "minimal" && header !== "scanner") {
     throw new Error(`--header minimal|scanner, not ${header}`);
   }
