@@ -38,6 +38,7 @@ import { DatasetWalker } from "../dicom/walk.ts";
 import { fixtureBases, mutants } from "./fuzz/harness.ts";
 import { dicomFiles, root } from "./support/dicom_files.ts";
 import { REALISTIC_KINDS, realisticCt } from "./support/realistic_ct.ts";
+import { switchedOff } from "./support/switched.ts";
 import { concatBytes } from "../dicom/bytes.ts";
 import {
   element,
@@ -78,22 +79,12 @@ function sourceOf(bytes: Uint8Array): AttributeSource | undefined {
 
 /** Runs `fn` with the native reader off. */
 function dcmjsOnly<T>(fn: () => T): T {
-  useNativeReader(false);
-  try {
-    return fn();
-  } finally {
-    useNativeReader(true);
-  }
+  return switchedOff(useNativeReader, fn);
 }
 
 /** Runs `fn` with the native naturalizer off (dcmjs naturalizes the native reader's dicts). */
 function dcmjsNaturalizing<T>(fn: () => T): T {
-  useNativeNaturalizer(false);
-  try {
-    return fn();
-  } finally {
-    useNativeNaturalizer(true);
-  }
+  return switchedOff(useNativeNaturalizer, fn);
 }
 
 const DicomMetaDictionary = (dcmjsData as unknown as {

@@ -22,17 +22,13 @@ import { fixtureBases, mutants } from "./fuzz/harness.ts";
 import { fingerprint, outcome } from "./support/fingerprint.ts";
 import { dicomFiles, root } from "./support/dicom_files.ts";
 import { REALISTIC_KINDS, realisticCt } from "./support/realistic_ct.ts";
+import { switchedOff } from "./support/switched.ts";
 import { element, part10, text, us } from "./support/dicom_writer.ts";
 import { EXPLICIT_LE } from "../dicom/syntaxes.ts";
 
 /** Runs `fn` with the whole data set named when the file is read. */
 function namedAtOnce<T>(fn: () => T): T {
-  useLateNaming(false);
-  try {
-    return fn();
-  } finally {
-    useLateNaming(true);
-  }
+  return switchedOff(useLateNaming, fn);
 }
 
 /**
