@@ -52,13 +52,7 @@ import {
 import { acquireLock } from "./run/lock.ts";
 import { journalName, ledgerName, parseShard, RUN_FILE_PREFIX, runTag, type Shard } from "./run/names.ts";
 import { planHash } from "./run/plan_hash.ts";
-import {
-  callerShouldHelp,
-  defaultWorkerCount,
-  DEPTH_BESIDE_CALLER,
-  releasePrestarted,
-  WorkerPool,
-} from "./run/pool.ts";
+import { callerShouldHelp, crashed, defaultWorkerCount, releasePrestarted, WorkerPool } from "./run/pool.ts";
 import { CpuProcessor, type InputTask, type TaskResult } from "./run/process.ts";
 import { commitResult, RunRecorder } from "./run/recorder.ts";
 import { checkResumable, intact, readPrior, removeTemporaries } from "./run/resume.ts";
@@ -378,8 +372,13 @@ const recordAll = (recorder: RunRecorder, results: ReadonlyArray<TaskResult>) =>
   for (const result of results) recorder.accept({ index: result.index, result });
 };
 
-/** Most inputs finished but waiting for an earlier one to be recorded, before dispatching pauses. */
-const MAX_WAITING = 256;
+/**
+ * How far ahead of the earliest unanswered round rounds may be claimed, per thread of the run: results
+ * waiting for an earlier one stay bounded (memory stays flat), and a busy calling thread, which sees its
+ * workers' answers 20-50 ms late (claims.ts), never holds a worker back (48 rounds are ~50 ms of the seed
+ * recipe's work on a thread).
+ */
+export const CLAIM_WINDOW_PER_THREAD = 48;
 
 /**
  * The rounds of a CPU run: `size` inputs each (a batching stage's batch, else 1), cut from the input list when
@@ -415,105 +414,138 @@ const runLocal = async (ctx: RunContext, rounds: Rounds): Promise<number[]> => {
 };
 
 /**
- * The CPU path on worker threads: a bounded number of rounds in flight (memory stays flat); until a worker
- * is ready, this thread processes queued rounds itself. On abort, rounds not started are withdrawn.
+ * The CPU path on worker threads: every thread claims the next round itself (claims.ts), up to a window past
+ * the earliest unanswered round; this thread processes rounds too until a worker is ready, and all along when
+ * the workers leave a core free. Results are recorded in input order whatever the finishing order. On abort,
+ * the rounds nobody claimed are withdrawn (not processed).
  */
 class PooledRun {
-  /** Rounds submitted and not yet answered. */
-  #inflight = 0;
-  /** Set while {@link run} waits for a round to be answered. */
+  /** Which rounds were answered (or withdrawn). */
+  readonly #answered: Uint8Array;
+  /** The earliest round not answered yet. */
+  #earliest = 0;
+  /** Rounds not answered yet (withdrawn ones aside). */
+  #left: number;
+  /** Set while {@link run} waits for an answer or a change in the pool. */
   #wake: (() => void) | undefined;
+  /** Answers and changes in the pool so far. */
+  #changes = 0;
   /**
    * What recording a worker's round threw (a journal that cannot be written, an `onProgress` that throws):
    * kept here and rethrown by {@link run}, not thrown out of the worker's message handler.
    */
   #failure: { readonly error: unknown } | undefined;
-  readonly #abandoned: number[] = [];
+  /** The first round withdrawn on abort (rounds from there on are never processed). */
+  #withdrawnFrom: number | undefined;
   readonly #window: number;
   /** This thread processes rounds all along (the workers leave a core free), not only while they start. */
   readonly #helpAlways: boolean;
-  #next = 0;
 
   constructor(
     readonly ctx: RunContext,
     readonly rounds: Rounds,
     readonly pool: WorkerPool,
   ) {
+    this.#answered = new Uint8Array(rounds.length);
+    this.#left = rounds.length;
     this.#helpAlways = ctx.options.helpWhileStarting !== false && callerShouldHelp(pool.size);
-    if (this.#helpAlways) pool.depth = DEPTH_BESIDE_CALLER;
-    this.#window = Math.max(2, (pool.depth + 1) * ctx.workers + (this.#helpAlways ? 2 : 0));
+    this.#window = CLAIM_WINDOW_PER_THREAD * (pool.size + 1);
+    pool.begin(rounds, { answered: this.#onAnswer, changed: this.#onChange });
   }
 
   /** Runs every round; returns the indices never processed (abort). */
   async run(): Promise<number[]> {
     try {
-      while (this.#next < this.rounds.length || this.#inflight > 0) {
+      while (this.#left > 0) {
+        const seen = this.#changes;
         if (this.#failure) throw this.#failure.error;
         if (aborted(this.ctx.options)) this.#withdraw();
-        else this.#dispatch();
-        if (!(await this.#helpOnce()) && this.#inflight > 0) await this.#answered();
-        else if (this.#inflight === 0 && aborted(this.ctx.options)) break;
+        else this.pool.offer(Math.min(this.rounds.length, this.#earliest + this.#window));
+        if (this.#left === 0) break;
+        if (await this.#helpOnce()) continue;
+        if (this.#lost()) continue;
+        await this.#changedSince(seen);
       }
       if (this.#failure) throw this.#failure.error;
     } finally {
       this.pool.close();
     }
-    return [...this.#abandoned, ...this.rounds.indicesFrom(this.#next)];
+    return this.#withdrawnFrom === undefined ? [] : this.rounds.indicesFrom(this.#withdrawnFrom);
   }
 
-  /**
-   * Records a round's results as they come (one callback for the run, nothing made per round: see
-   * {@link WorkerPool.submit}).
-   */
-  readonly #done = (results: ReadonlyArray<TaskResult>): void => {
+  /** Records a round's results as they come (also a dead worker's round: coded errors). */
+  readonly #onAnswer = (round: number, results: ReadonlyArray<TaskResult>): void => {
+    if (this.#answered[round]) return; // a dead worker's answer arriving after its round was given up
+    this.#answered[round] = 1;
+    this.#left--;
+    while (this.#earliest < this.rounds.length && this.#answered[this.#earliest]) this.#earliest++;
     try {
       recordAll(this.ctx.recorder, results);
     } catch (error) {
       this.#failure ??= { error };
     } finally {
-      this.#inflight--;
-      const wake = this.#wake;
-      this.#wake = undefined;
-      wake?.();
+      this.#onChange();
     }
   };
 
-  /** Resolves when the next round is answered. */
-  #answered(): Promise<void> {
+  readonly #onChange = (): void => {
+    this.#changes++;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  };
+
+  /**
+   * Resolves at the next answer or change in the pool - at once if there was one since `seen` (a worker's
+   * answer can arrive in any `await`, even of a settled promise: its message's continuation may be queued
+   * first).
+   */
+  #changedSince(seen: number): Promise<void> {
+    if (this.#changes !== seen) return Promise.resolve();
     return new Promise((resolve) => (this.#wake = resolve));
   }
 
-  /** Submits rounds while the window allows. */
-  #dispatch(): void {
-    const { recorder } = this.ctx;
-    while (
-      this.#next < this.rounds.length && this.#inflight < this.#window && recorder.waiting < MAX_WAITING
-    ) {
-      this.#inflight++;
-      this.pool.submit(this.rounds.at(this.#next++), this.#done);
-    }
-  }
-
-  /** Takes back the rounds no worker has started (they are not processed). */
+  /** Claims every round nobody has claimed: they are not processed (those claimed are answered). */
   #withdraw(): void {
-    for (let job = this.pool.takeQueued(); job; job = this.pool.takeQueued()) {
-      this.#abandoned.push(...job.tasks.map((t) => t.index));
-      job.resolve([]);
+    if (this.#withdrawnFrom !== undefined) return;
+    const from = this.pool.claims.closeAt(this.rounds.length);
+    this.#withdrawnFrom = from;
+    for (let r = from; r < this.rounds.length; r++) {
+      if (!this.#answered[r]) this.#left--;
+      this.#answered[r] = 1;
     }
   }
 
   /**
-   * Until a worker is ready, all along when the workers leave a core free, or when none can start:
-   * processes one queued round here; true if it did.
+   * Rounds lost with a worker that died after it posted their answer (or while it claimed one): when nothing
+   * more can be claimed and every live worker is idle with all its answers in, the rounds still unanswered
+   * are coded errors. True if there were any.
+   */
+  #lost(): boolean {
+    const why = this.pool.lastCrash;
+    const { claims } = this.pool;
+    if (why === undefined || claims.next < claims.limit || !this.pool.settled()) return false;
+    let any = false;
+    for (let r = this.#earliest; r < claims.next; r++) {
+      if (this.#answered[r]) continue;
+      this.#onAnswer(r, crashed(this.rounds.at(r), why));
+      any = true;
+    }
+    return any;
+  }
+
+  /**
+   * Until a worker is ready, all along when the workers leave a core free, or when none can start: claims
+   * and processes one round here; true if it did.
    */
   async #helpOnce(): Promise<boolean> {
     const { pool, ctx } = this;
     const starting = pool.ready === 0 && ctx.options.helpWhileStarting !== false;
     const help = pool.failed !== undefined || starting || this.#helpAlways;
-    const own = help && !aborted(ctx.options) ? pool.takeQueued() : undefined;
-    if (!own) return false;
-    own.resolve(await ctx.local.processRound(own.tasks));
-    await yieldToEventLoop(); // worker "ready" messages and signals arrive between rounds
+    const round = help && !aborted(ctx.options) ? pool.claims.claim() : undefined;
+    if (round === undefined) return false;
+    this.#onAnswer(round, await ctx.local.processRound(this.rounds.at(round)));
+    await yieldToEventLoop(); // worker messages and signals arrive between rounds
     return true;
   }
 }

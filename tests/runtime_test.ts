@@ -239,6 +239,34 @@ Deno.test("an aborted run records what finished, counts the rest pending, and re
   assertSameOutputs(out, clean);
 });
 
+Deno.test("an aborted run with workers: rounds nobody claimed are pending, the claimed ones recorded", async () => {
+  const inputs = makeInputs(40, 64, false);
+  const out = join(tempDir(), "o");
+  const clean = join(tempDir(), "clean");
+  await run(SEED, { inputs: [inputs], out: clean, device: "cpu", workers: 0 });
+  const stop = new AbortController();
+  const interrupted = await run(SEED, {
+    inputs: [inputs],
+    out,
+    device: "cpu",
+    workers: 2,
+    signal: stop.signal,
+    onProgress: (p) => p.done === 3 && stop.abort("SIGINT"),
+  });
+  assert.equal(interrupted.interrupted, "SIGINT");
+  const { ok, pending } = interrupted.summary;
+  assert.ok(ok >= 3 && ok < 40 && ok + (pending ?? 0) === 40, JSON.stringify(interrupted.summary));
+  assert.deepEqual(
+    interrupted.inputs.map((e) => e.input),
+    readdirSync(inputs).sort().slice(0, ok).map((f) => join(inputs, f)),
+    "the recorded inputs are the first ones, in order",
+  );
+  assert.ok(!listFiles(out).some((f) => f.includes(TEMP_MARKER)));
+  const resumed = await run(SEED, { inputs: [inputs], out, device: "cpu", workers: 2, resume: true });
+  assert.deepEqual(resumed.summary, { total: 40, ok: 40, error: 0, resumed: ok });
+  assertSameOutputs(out, clean);
+});
+
 /** Starts `dcmflow run` and waits until its journal holds at least `lines` finished inputs. */
 const startRun = async (args: ReadonlyArray<string>, journal: string, lines: number) => {
   const child = new Deno.Command(Deno.execPath(), {

@@ -2,12 +2,13 @@
  * A pool of worker threads for the CPU path: one per core by default, each planning the pipeline once and
  * then processing rounds of inputs (see worker.ts, protocol.ts).
  *
- * - Rounds are queued and handed to the first idle worker; the caller bounds how many are in flight, so
- *   memory stays flat however many inputs there are.
+ * - Each worker claims its next round itself when it is done with one (claims.ts); the caller posts the
+ *   inputs of rounds ahead of the claims and bounds how far ahead rounds may be claimed, so memory stays flat
+ *   however many inputs there are. The caller's own thread claims rounds through the same counter (all along
+ *   when the workers leave a core free, and until a worker is ready), so the first inputs never wait for
+ *   workers to start.
  * - A worker that dies (a codec abort, an out-of-memory in its heap) turns the inputs of the round it held
  *   into coded errors (`WORKER_CRASHED`) and is replaced; the run goes on.
- * - Until a worker is ready, the caller may take queued rounds back ({@link WorkerPool.takeQueued}) and
- *   process them on its own thread, so the first inputs never wait for workers to start.
  * - Workers may be started before the run is planned ({@link prestartWorkers}: the CLI does it first thing,
  *   so that they load their modules while the main thread loads its own); the pool adopts those started
  *   from its entry module, and {@link releasePrestarted} ends the ones no pool took.
@@ -15,38 +16,37 @@
  * @module
  */
 import { availableParallelism, hasWorkerThreads, startWorker, type ThreadWorker } from "../platform.ts";
+import { ClaimSlot, IDLE, RoundClaims } from "./claims.ts";
 import type { InputTask, TaskResult } from "./process.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol.ts";
 
-/** A round waiting for (or held by) a worker. */
-interface Job {
-  readonly id: number;
-  readonly tasks: ReadonlyArray<InputTask>;
-  readonly resolve: (results: ReadonlyArray<TaskResult>) => void;
-}
-
-/** One worker thread and the rounds it holds (the first in progress, the others queued on its side). */
+/** One worker thread, its shared slot, and what it was sent and answered. */
 interface Slot {
-  worker: ThreadWorker;
+  readonly worker: ThreadWorker;
+  readonly cells: ClaimSlot;
   ready: boolean;
-  jobs: Job[];
+  /** Rounds below this were posted to it (or claimed before it started). */
+  sent: number;
+  /** Its answers received here (the slot's own count is of answers posted). */
+  received: number;
 }
 
-/**
- * Rounds a worker holds at once: the one it processes and the next, already on its side, so it never waits
- * for this thread (busy with its own round, a commit or a journal line) to hand it more work.
- */
-const DEPTH = 2;
+/** What the pool reports to the run that owns it. */
+export interface PoolListener {
+  /** Round `round`'s results (from a worker's answer, or every input a coded error when its worker died). */
+  answered(round: number, results: ReadonlyArray<TaskResult>): void;
+  /** A worker became ready, failed to start, or died: what the run waits for may have changed. */
+  changed(): void;
+}
 
-/**
- * Rounds a worker holds while the calling thread processes rounds too: that thread sees the workers'
- * messages only about every 50 ms (when it waits for a timer, see platform.ts's yieldToEventLoop), so each
- * worker keeps more than that much work on its side.
- */
-export const DEPTH_BESIDE_CALLER = 12;
+/** What the pool needs of the run's rounds: how many, and the inputs of each. */
+export interface RoundSource {
+  readonly length: number;
+  at(round: number): ReadonlyArray<InputTask>;
+}
 
 /** The results of a round whose worker died: every input a coded error. */
-const crashed = (tasks: ReadonlyArray<InputTask>, why: string): TaskResult[] =>
+export const crashed = (tasks: ReadonlyArray<InputTask>, why: string): TaskResult[] =>
   tasks.map((t) => ({
     index: t.index,
     input: t.path,
@@ -118,16 +118,23 @@ export const releasePrestarted = (): number => {
   return left.length;
 };
 
-/** Worker threads serving rounds of inputs. */
+/**
+ * Worker threads claiming rounds of inputs (claims.ts). The run hands the pool its rounds
+ * ({@link WorkerPool.begin}), raises the claim limit as rounds are answered ({@link WorkerPool.offer}: the
+ * inputs of every round below the limit are posted to every worker first), and may claim rounds on its own
+ * thread through {@link WorkerPool.claims}.
+ */
 export class WorkerPool {
   readonly #slots: Slot[] = [];
-  readonly #queue: Job[] = [];
-  #nextId = 0;
   #closed = false;
   /** Workers that died before they were ready (a broken entry module: stop respawning after a few). */
   #bootFailures = 0;
-  /** Rounds a worker holds at once ({@link DEPTH}, or {@link DEPTH_BESIDE_CALLER}). */
-  depth = DEPTH;
+  #rounds: RoundSource | undefined;
+  #listener: PoolListener | undefined;
+  /** Why the last worker that died died, for inputs whose answers were lost with it. */
+  #lastCrash: string | undefined;
+  /** The run's round counter and claim limit, shared with the workers. */
+  readonly claims = new RoundClaims();
   /** Set when workers cannot start at all (the caller then processes everything itself). */
   failed?: string;
 
@@ -145,39 +152,70 @@ export class WorkerPool {
     return this.#slots.filter((s) => s.ready).length;
   }
 
+  /** Why a worker died, once one has (its answers may have been lost with it). */
+  get lastCrash(): string | undefined {
+    return this.#lastCrash;
+  }
+
+  /** Starts serving `rounds`: answers and changes go to `listener`. Nothing is claimable until an offer. */
+  begin(rounds: RoundSource, listener: PoolListener): void {
+    this.#rounds = rounds;
+    this.#listener = listener;
+  }
+
   /**
-   * Queues a round; `done` is called once with one result per task (also when its worker dies). A callback,
-   * not a promise: a run submits one round per input, and this thread's own rounds keep its young generation
-   * busy, so anything a round allocates that lives until its results come back tends to be promoted to the
-   * old generation (see the README's memory notes).
+   * Lets rounds below `limit` be claimed: posts their inputs to every worker that was not sent them yet,
+   * then raises the shared limit (a worker never claims a round whose inputs are not on their way to it).
    */
-  submit(tasks: ReadonlyArray<InputTask>, done: (results: ReadonlyArray<TaskResult>) => void): void {
-    this.#queue.push({ id: this.#nextId++, tasks, resolve: done });
-    this.#pump();
+  offer(limit: number): void {
+    for (const slot of this.#slots) this.#send(slot, limit);
+    this.claims.raise(limit);
   }
 
-  /** Takes the oldest queued round back (for the caller's own thread), if any. */
-  takeQueued(): { readonly tasks: ReadonlyArray<InputTask>; readonly resolve: Job["resolve"] } | undefined {
-    return this.#queue.shift();
+  /**
+   * Whether every live worker is idle and every answer it posted has arrived: rounds claimed and still
+   * unanswered then were lost with a worker that died.
+   */
+  settled(): boolean {
+    return this.#slots.every((s) => s.cells.held === IDLE && s.cells.answered === s.received);
   }
 
-  /** Terminates every worker (rounds they hold stay unanswered; call when nothing is in flight). */
+  /** Terminates every worker. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of this.#slots) s.worker.terminate();
   }
 
+  /** Posts the inputs of rounds from `slot.sent` up to `limit` to its worker. */
+  #send(slot: Slot, limit: number): void {
+    const rounds = this.#rounds;
+    if (!rounds || slot.sent >= limit) return;
+    const from = slot.sent;
+    const batch: ReadonlyArray<InputTask>[] = [];
+    for (let r = from; r < limit; r++) batch.push(rounds.at(r));
+    slot.sent = limit;
+    slot.worker.postMessage({ type: "rounds", from, rounds: batch } satisfies ToWorker);
+  }
+
   #spawn(): Slot {
     const worker = adoptPrestarted(this.url) ?? startWorker(this.url);
-    const slot: Slot = { worker, ready: false, jobs: [] };
+    // Rounds already claimed are not its; those claimable and not claimed yet are sent now.
+    const slot: Slot = { worker, cells: new ClaimSlot(), ready: false, sent: this.claims.next, received: 0 };
     worker.onmessage = (event) => this.#onMessage(slot, event.data as FromWorker);
     worker.onerror = (event) => {
       event.preventDefault();
       this.#onCrash(slot, event.message || "uncaught error");
     };
     worker.onmessageerror = () => this.#onCrash(slot, "a message could not be read");
-    worker.postMessage({ type: "init", init: this.init } satisfies ToWorker);
+    const init: ToWorker = {
+      type: "init",
+      init: this.init,
+      claims: this.claims.buffer,
+      slot: slot.cells.buffer,
+    };
+    worker.postMessage(init);
+    this.#send(slot, this.claims.limit);
     return slot;
   }
 
@@ -191,39 +229,25 @@ export class WorkerPool {
         slot.worker.terminate();
         this.#slots.splice(this.#slots.indexOf(slot), 1);
         break;
-      case "done": {
-        const at = slot.jobs.findIndex((j) => j.id === message.id);
-        const [job] = at >= 0 ? slot.jobs.splice(at, 1) : [];
-        job?.resolve(message.results);
-        break;
-      }
+      case "done":
+        slot.received++;
+        this.#listener?.answered(message.id, message.results);
+        return;
     }
-    this.#pump();
+    this.#listener?.changed();
   }
 
   #onCrash(slot: Slot, why: string): void {
     slot.worker.terminate();
-    const jobs = slot.jobs;
     const at = this.#slots.indexOf(slot);
-    if (at >= 0) this.#slots.splice(at, 1);
+    if (at < 0) return; // already handled (an error and an unreadable message)
+    this.#slots.splice(at, 1);
+    this.#lastCrash = why;
     if (!slot.ready && ++this.#bootFailures >= 3) this.failed ??= `worker threads do not start: ${why}`;
     if (!this.#closed && !this.failed) this.#slots.push(this.#spawn());
-    // The round in progress crashed; the ones queued behind it never started: queue them again.
-    const [current, ...waiting] = jobs;
-    this.#queue.unshift(...waiting);
-    current?.resolve(crashed(current.tasks, why));
-    this.#pump();
-  }
-
-  /** Hands queued rounds to ready workers, up to {@link DEPTH} each, the least busy first. */
-  #pump(): void {
-    for (let depth = 1; depth <= this.depth; depth++) {
-      for (const slot of this.#slots) {
-        if (!slot.ready || slot.jobs.length >= depth || this.#queue.length === 0) continue;
-        const job = this.#queue.shift()!;
-        slot.jobs.push(job);
-        slot.worker.postMessage({ type: "round", id: job.id, tasks: job.tasks } satisfies ToWorker);
-      }
-    }
+    // The round it was processing (if it held one): its inputs are coded errors.
+    const held = slot.cells.held;
+    if (held >= 0 && this.#rounds) this.#listener?.answered(held, crashed(this.#rounds.at(held), why));
+    this.#listener?.changed();
   }
 }

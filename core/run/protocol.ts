@@ -2,14 +2,16 @@
  * The messages between the run's owner (main thread) and its worker threads.
  *
  * ```
- * main -> worker  { type: "init", init }            plan the pipeline, open the CPU path
+ * main -> worker  { type: "init", init, claims, slot }   plan the pipeline, open the CPU path
  * worker -> main  { type: "ready" } | { type: "init-failed", message }
- * main -> worker  { type: "round", id, tasks }      process these inputs
- * worker -> main  { type: "done", id, results }     their results (staged outputs or coded errors)
+ * main -> worker  { type: "rounds", from, rounds }       the inputs of rounds from, from + 1, ...
+ * worker -> main  { type: "done", id, results }          round id's results (staged outputs or coded errors)
  * ```
  *
- * Everything is plain data (structured clone); a worker re-plans the pipeline from its text, so stages and
- * plugins are imported again on each thread.
+ * A worker claims its rounds itself (claims.ts: `claims` and its own `slot` are shared memory) among those
+ * whose inputs it was sent; the main thread posts every round's inputs to every worker ahead of the claims.
+ * Everything else is plain data (structured clone); a worker re-plans the pipeline from its text, so stages
+ * and plugins are imported again on each thread.
  *
  * @module
  */
@@ -30,8 +32,20 @@ export interface WorkerInit {
 
 /** Main thread -> worker. */
 export type ToWorker =
-  | { readonly type: "init"; readonly init: WorkerInit }
-  | { readonly type: "round"; readonly id: number; readonly tasks: ReadonlyArray<InputTask> };
+  | {
+    readonly type: "init";
+    readonly init: WorkerInit;
+    /** The run's `RoundClaims` buffer (claims.ts). */
+    readonly claims: SharedArrayBuffer;
+    /** This worker's `ClaimSlot` buffer (claims.ts). */
+    readonly slot: SharedArrayBuffer;
+  }
+  | {
+    readonly type: "rounds";
+    /** The round number of `rounds[0]`. */
+    readonly from: number;
+    readonly rounds: ReadonlyArray<ReadonlyArray<InputTask>>;
+  };
 
 /** Worker -> main thread. */
 export type FromWorker =

@@ -1,17 +1,18 @@
 /**
- * The worker side of the CPU path: a worker thread plans the run's pipeline once, then processes the rounds
- * of inputs it is sent (see protocol.ts). Its entry module (the face's `worker.ts`) calls
- * {@link serveWorker} with the registry it can rebuild: the built-in stages.
+ * The worker side of the CPU path: a worker thread plans the run's pipeline once, then claims rounds of
+ * inputs (claims.ts) and processes them until it is terminated (see protocol.ts). Its entry module (the face's
+ * `worker.ts`) calls {@link serveWorker} with the registry it can rebuild: the built-in stages.
  *
  * @module
  */
 import * as Effect from "effect/Effect";
 import { planText } from "../api.ts";
 import type { Registry } from "../registry.ts";
-import { workerSide } from "../platform.ts";
+import { type WorkerSide, workerSide } from "../platform.ts";
 import { setTempTag } from "../session.ts";
 import { rowBuffers } from "../collect.ts";
-import { CpuProcessor, type TaskResult } from "./process.ts";
+import { ClaimSlot, RoundClaims } from "./claims.ts";
+import { CpuProcessor, type InputTask, type TaskResult } from "./process.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol.ts";
 
 /** Plans the pipeline as the main thread did and opens the CPU path. */
@@ -27,28 +28,93 @@ const transferables = (results: ReadonlyArray<TaskResult>): ArrayBuffer[] => [
   ...new Set(results.flatMap((r) => (r.rows ? rowBuffers(r.rows) : []))),
 ];
 
+/**
+ * One worker's run: the inputs of the rounds it was sent, and the loop that claims, processes and answers
+ * them one at a time. It waits for a message only when no round is claimable or the inputs of the one it
+ * claimed have not arrived yet: a thread that never waits for one sees none.
+ */
+class WorkerRounds {
+  /** The inputs of rounds this worker may claim, by round number (those below its last claim are dropped). */
+  readonly #tasks = new Map<number, ReadonlyArray<InputTask>>();
+  #wake: (() => void) | undefined;
+
+  constructor(
+    readonly side: WorkerSide,
+    readonly claims: RoundClaims,
+    readonly slot: ClaimSlot,
+  ) {}
+
+  /** Takes the inputs of rounds `from`, `from + 1`, ... (a "rounds" message). */
+  take(from: number, rounds: ReadonlyArray<ReadonlyArray<InputTask>>): void {
+    rounds.forEach((tasks, i) => this.#tasks.set(from + i, tasks));
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Claims and processes rounds until the thread is terminated (a throw ends the thread: a crash). */
+  async serve(processor: CpuProcessor): Promise<never> {
+    for (;;) {
+      const round = this.slot.claimFrom(this.claims);
+      if (round === undefined) {
+        await this.#message();
+        continue;
+      }
+      const tasks = await this.#tasksOf(round);
+      const results = await processor.processRound(tasks);
+      this.side.postMessage(
+        { type: "done", id: round, results } satisfies FromWorker,
+        transferables(results),
+      );
+      this.slot.answer();
+    }
+  }
+
+  /** The inputs of `round`, once they have arrived; drops those of earlier rounds (claimed elsewhere). */
+  async #tasksOf(round: number): Promise<ReadonlyArray<InputTask>> {
+    for (const key of this.#tasks.keys()) {
+      if (key >= round) break;
+      this.#tasks.delete(key);
+    }
+    while (!this.#tasks.has(round)) await this.#message();
+    const tasks = this.#tasks.get(round)!;
+    this.#tasks.delete(round);
+    return tasks;
+  }
+
+  /** Resolves at the next "rounds" message. */
+  #message(): Promise<void> {
+    return new Promise((resolve) => (this.#wake = resolve));
+  }
+}
+
 /** Serves the run's rounds on this worker thread until it is terminated. */
 export const serveWorker = (registry: Registry): void => {
-  let processor: Promise<CpuProcessor> | undefined;
-  // Rounds are processed one after another, in the order they arrive.
-  let queue: Promise<void> = Promise.resolve();
   const side = workerSide();
-  const post = (message: FromWorker, transfer?: ArrayBuffer[]) => side.postMessage(message, transfer);
+  const post = (message: FromWorker) => side.postMessage(message);
+  let rounds: WorkerRounds | undefined;
   side.onMessage((data) => {
     const message = data as ToWorker;
-    if (message.type === "init") {
-      processor = open(registry, message.init);
-      processor.then(
-        () => post({ type: "ready" }),
-        (e) => post({ type: "init-failed", message: e instanceof Error ? e.message : String(e) }),
-      );
+    if (message.type === "rounds") {
+      if (!rounds) throw new Error("dcmflow worker: rounds arrived before init");
+      rounds.take(message.from, message.rounds);
       return;
     }
-    const ready = processor;
-    if (!ready) throw new Error("dcmflow worker: a round arrived before init");
-    queue = queue.then(async () => {
-      const results = await (await ready).processRound(message.tasks);
-      post({ type: "done", id: message.id, results }, transferables(results));
-    });
+    const mine = new WorkerRounds(side, new RoundClaims(message.claims), new ClaimSlot(message.slot));
+    rounds = mine;
+    open(registry, message.init).then(
+      (processor) => {
+        post({ type: "ready" });
+        void mine.serve(processor).catch(crash);
+      },
+      (e) => post({ type: "init-failed", message: e instanceof Error ? e.message : String(e) }),
+    );
   });
+};
+
+/** Ends the thread with `error` uncaught, as a throw outside any promise would: the pool's crash path. */
+const crash = (error: unknown): void => {
+  setTimeout(() => {
+    throw error;
+  }, 0);
 };
