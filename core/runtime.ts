@@ -36,7 +36,14 @@ import {
 } from "./gpu/executor.ts";
 import { BufferPool } from "./gpu/pool.ts";
 import { groupInputs, isFailedUnit, isGroupInput, withGroupInfo } from "./group.ts";
-import { discoverInputs, type InputFile } from "./inputs.ts";
+import {
+  countInputs,
+  discoverInputs,
+  type InputCount,
+  type InputFile,
+  type ListedInput,
+  walkInputs,
+} from "./inputs.ts";
 import type { DeviceChoice } from "./pipeline.ts";
 import type { Plan } from "./planner.ts";
 import { availableParallelism, hasWorkerThreads, runtimeName, yieldToEventLoop } from "./platform.ts";
@@ -59,6 +66,7 @@ import {
   releasePrestarted,
   WorkerPool,
 } from "./run/pool.ts";
+import { InputFeed, isKnown, type PlannedInput, type TaskFeed } from "./run/feed.ts";
 import { CpuProcessor, type InputTask, type TaskResult } from "./run/process.ts";
 import { commitResult, RunRecorder } from "./run/recorder.ts";
 import { checkResumable, intact, readPrior, removeTemporaries } from "./run/resume.ts";
@@ -176,17 +184,6 @@ export const chooseDevice = (
     return { info: { kind: "gpu", adapter: gpu.adapter }, gpu };
   });
 
-/** The inputs of a run, with their global positions, and the entries already known before processing. */
-interface RunInputs {
-  /** Inputs to process, in order. */
-  readonly todo: ReadonlyArray<InputTask>;
-  /** Every index this run records, in order (todo, resumed and refused inputs). */
-  readonly order: ReadonlyArray<number>;
-  /** Entries known up front: resumed inputs, output conflicts. */
-  readonly known: ReadonlyArray<{ readonly index: number; readonly entry: LedgerEntry }>;
-  readonly resumed: number;
-}
-
 const conflictEntry = (input: InputFile, message: string): LedgerEntry => ({
   input: input.path,
   status: "error",
@@ -195,59 +192,95 @@ const conflictEntry = (input: InputFile, message: string): LedgerEntry => ({
   ms: 0,
 });
 
+/**
+ * The output names claimed so far, and by which input. A run over one `--input`, listed as it goes, only
+ * notes the inputs its walk marked {@link ListedInput.shared} (no others can have the same name): not one
+ * name per input.
+ */
+class OutputClaims {
+  readonly #owners = new Map<string, string>();
+
+  /** @param everyInput note every input (else only those marked shared) */
+  constructor(readonly everyInput: boolean) {}
+
+  /** The input that claimed `input`'s output name first; undefined when that is `input` (claimed now). */
+  ownerOf(input: ListedInput): string | undefined {
+    if (!this.everyInput && !input.shared) return undefined;
+    const owner = this.#owners.get(input.outputBase);
+    if (owner === undefined) this.#owners.set(input.outputBase, input.path);
+    return owner;
+  }
+}
+
 /** Why an input cannot be processed: its outputs would overwrite another's, or the run's own files. */
-const conflictOf = (input: InputFile, claimed: Map<string, string>): string | undefined => {
+const conflictOf = (input: InputFile, claims: OutputClaims): string | undefined => {
   const base = input.outputBase;
   if (!base.includes("/") && `${base}.`.startsWith(RUN_FILE_PREFIX)) {
     return `its outputs (${base}.*) would land on the run's own files (${RUN_FILE_PREFIX}*); rename the ` +
       "file or put it in a sub-folder of the --input folder";
   }
-  const owner = claimed.get(base);
+  const owner = claims.ownerOf(input);
   if (owner !== undefined) {
     return `its outputs would overwrite those of ${owner} (same name); pass the files' common folder ` +
       "as --input so the outputs keep their relative paths";
   }
-  claimed.set(base, input.path);
   return undefined;
 };
 
-/** Splits this run's inputs into work, carried-over entries (resume) and refused inputs. */
+/**
+ * Input `index`'s part in this run: none (another shard's), an entry known up front (a problem, an output
+ * conflict, resumed) or work. `claims`: the output names of the inputs planned so far.
+ */
+const planInput = (
+  input: InputFile,
+  index: number,
+  shard: Shard | undefined,
+  resumeFrom: ReadonlyMap<string, LedgerEntry> | undefined,
+  claims: OutputClaims,
+): PlannedInput | undefined => {
+  if (!inShard(input.outputBase, shard)) return undefined;
+  if (isFailedUnit(input)) return { index, entry: input.failed };
+  if (input.problem) {
+    return { index, entry: { input: input.path, status: "error", outputs: [], error: input.problem, ms: 0 } };
+  }
+  const conflict = conflictOf(input, claims);
+  if (conflict) return { index, entry: conflictEntry(input, conflict) };
+  const earlier = resumeFrom?.get(input.path);
+  // [collect] rows an earlier run added to a run-level output are not carried over: such inputs run again.
+  if (earlier && intact(earlier) && !earlier.collected?.length) {
+    return { index, entry: earlier, resumed: true };
+  }
+  return {
+    index,
+    path: input.path,
+    outputBase: input.outputBase,
+    ...(isGroupInput(input) ? { group: input.group } : {}),
+  };
+};
+
+/** This run's inputs, planned one at a time as `inputs` yields them (indices count every input found). */
+function* planEach(
+  inputs: Iterable<InputFile>,
+  shard: Shard | undefined,
+  resumeFrom: ReadonlyMap<string, LedgerEntry> | undefined,
+  claims = new OutputClaims(true),
+): Generator<PlannedInput, void, undefined> {
+  let index = 0;
+  for (const input of inputs) {
+    const planned = planInput(input, index++, shard, resumeFrom, claims);
+    if (planned) yield planned;
+  }
+}
+
+/** The whole list planned up front (resume needs the count of carried-over entries first). */
 const sortInputs = (
   all: ReadonlyArray<InputFile>,
   shard: Shard | undefined,
   resumeFrom: ReadonlyMap<string, LedgerEntry> | undefined,
-): RunInputs => {
-  const todo: InputTask[] = [];
-  const order: number[] = [];
-  const known: Array<{ index: number; entry: LedgerEntry }> = [];
-  const claimed = new Map<string, string>();
-  let resumed = 0;
-  all.forEach((input, index) => {
-    if (!inShard(input.outputBase, shard)) return;
-    order.push(index);
-    if (isFailedUnit(input)) return known.push({ index, entry: input.failed });
-    if (input.problem) {
-      return known.push({
-        index,
-        entry: { input: input.path, status: "error", outputs: [], error: input.problem, ms: 0 },
-      });
-    }
-    const conflict = conflictOf(input, claimed);
-    if (conflict) return known.push({ index, entry: conflictEntry(input, conflict) });
-    const earlier = resumeFrom?.get(input.path);
-    // [collect] rows an earlier run added to a run-level output are not carried over: such inputs run again.
-    if (earlier && intact(earlier) && !earlier.collected?.length) {
-      resumed++;
-      return known.push({ index, entry: earlier });
-    }
-    todo.push({
-      index,
-      path: input.path,
-      outputBase: input.outputBase,
-      ...(isGroupInput(input) ? { group: input.group } : {}),
-    });
-  });
-  return { todo, order, known, resumed };
+): InputFeed => {
+  const planned = Array.from(planEach(all, shard, resumeFrom));
+  const resumed = planned.filter((p) => isKnown(p) && p.resumed).length;
+  return new InputFeed(planned, planned.length, resumed);
 };
 
 /** Checks `--out` and creates it: an existing file there is a command-line error (nothing runs). */
@@ -289,18 +322,30 @@ const holdLock = (out: string, shard: Shard | undefined) =>
     (lock) => Effect.sync(() => lock.release()),
   );
 
-/** The inputs to record, after resume and conflicts; fails when resume is refused. */
+/**
+ * The inputs to record, after resume and conflicts; fails when resume is refused. `listed` is the list found
+ * (series), or what the count of the walk found: then they are planned as the walk finds them,
+ * unless an earlier run is resumed (the entries it carries over are counted first).
+ */
 const planInputs = (
   plan: Plan,
   options: RunOptions,
   shard: Shard | undefined,
-  all: ReadonlyArray<InputFile>,
+  listed: ReadonlyArray<InputFile> | InputCount,
 ) =>
   Effect.try({
     try: () => {
       const prior = options.resume ? readPrior(options.out, shard) : undefined;
       if (prior) checkResumable(prior, planHash(plan), options.force ?? false, options.out);
-      return sortInputs(all, shard, prior?.entries);
+      if (Array.isArray(listed)) return sortInputs(listed, shard, prior?.entries);
+      const counted = listed as InputCount;
+      if (prior) return sortInputs(Array.from(walkInputs(options.inputs, options.out)), shard, prior.entries);
+      const found = walkInputs(options.inputs, options.out, counted);
+      return new InputFeed(
+        planEach(found, shard, undefined, new OutputClaims(!counted.single)),
+        counted.total,
+        0,
+      );
     },
     catch: (e) =>
       e instanceof PipelineError ? e : new PipelineError({ code: "INVALID_ARGUMENTS", message: String(e) }),
@@ -382,25 +427,45 @@ const recordAll = (recorder: RunRecorder, results: ReadonlyArray<TaskResult>) =>
 const MAX_WAITING = 256;
 
 /**
- * The rounds of a CPU run: `size` inputs each (a batching stage's batch, else 1), cut from the input list when
- * they are handed out - not made up front (a run of 100,000 inputs held 100,000 one-input arrays, ~95 bytes
- * each, for its whole length).
+ * The rounds of a CPU run: `size` inputs each (a batching stage's batch, else 1), taken from the run's inputs
+ * as they are handed out - not made up front (a run of 100,000 inputs held 100,000 one-input arrays, ~95 bytes
+ * each, for its whole length), and the inputs themselves pulled from the feed only then. Rounds are handed
+ * out in order: `at(i)` is the round after the last one handed out.
  */
 class Rounds {
-  readonly length: number;
+  #handedOut = 0;
+  #ahead: InputTask[] | undefined;
 
-  constructor(readonly todo: ReadonlyArray<InputTask>, readonly size: number) {
-    this.length = Math.ceil(todo.length / size);
+  constructor(readonly feed: TaskFeed, readonly size: number) {}
+
+  /** The rounds handed out, and one more while inputs are left. */
+  get length(): number {
+    return this.#handedOut + (this.#peek().length > 0 ? 1 : 0);
   }
 
-  /** Round `i`'s inputs. */
-  at(i: number): InputTask[] {
-    return this.todo.slice(i * this.size, (i + 1) * this.size);
+  /** The next round's inputs (round `_i`, the one after the last handed out). */
+  at(_i: number): InputTask[] {
+    const round = this.#peek();
+    this.#ahead = undefined;
+    this.#handedOut++;
+    return round;
   }
 
-  /** The input indices of round `from` and every round after it. */
-  indicesFrom(from: number): number[] {
-    return this.todo.slice(from * this.size).map((t) => t.index);
+  /** The input indices of every round not handed out (`_from`: the first of them). */
+  indicesFrom(_from: number): number[] {
+    const left = [...this.#peek()];
+    for (let t = this.feed.next(); t !== undefined; t = this.feed.next()) left.push(t);
+    this.#ahead = [];
+    return left.map((t) => t.index);
+  }
+
+  #peek(): InputTask[] {
+    if (this.#ahead) return this.#ahead;
+    const round: InputTask[] = [];
+    for (let t: InputTask | undefined; round.length < this.size && (t = this.feed.next()) !== undefined;) {
+      round.push(t);
+    }
+    return (this.#ahead = round);
   }
 }
 
@@ -519,7 +584,7 @@ class PooledRun {
 }
 
 /** The CPU path: worker threads when there are any, else this thread. Returns the indices never processed. */
-const runCpu = (ctx: RunContext, todo: ReadonlyArray<InputTask>): Promise<number[]> => {
+const runCpu = (ctx: RunContext, todo: TaskFeed): Promise<number[]> => {
   const rounds = new Rounds(todo, ctx.local.roundSize);
   return ctx.pool ? new PooledRun(ctx, rounds, ctx.pool).run() : runLocal(ctx, rounds);
 };
@@ -591,12 +656,12 @@ const runGpu = (ctx: RunContext, gpu: GpuShape, todo: ReadonlyArray<InputTask>) 
   });
 
 /** Runs the inputs on the chosen device; where they ran, and those never processed (abort). */
-const runInputs = (ctx: RunContext, chosen: DeviceChoiceResult, todo: ReadonlyArray<InputTask>) =>
+const runInputs = (ctx: RunContext, chosen: DeviceChoiceResult, feed: InputFeed) =>
   Effect.gen(function* () {
     if (!chosen.gpu) {
-      return { device: chosen.info, abandoned: yield* Effect.promise(() => runCpu(ctx, todo)) };
+      return { device: chosen.info, abandoned: yield* Effect.promise(() => runCpu(ctx, feed)) };
     }
-    const r = yield* runGpu(ctx, chosen.gpu, todo);
+    const r = yield* runGpu(ctx, chosen.gpu, feed.rest());
     const device: DeviceInfo = {
       ...chosen.info,
       ...(r.fallbacks > 0 ? { cpuFallbacks: r.fallbacks } : {}),
@@ -607,16 +672,32 @@ const runInputs = (ctx: RunContext, chosen: DeviceChoiceResult, todo: ReadonlyAr
 
 /**
  * Finds the inputs (nothing is created when an `--input` is missing), then creates and locks the output
- * folder, then sorts them into work, carried-over and refused inputs. Only the sorted lists outlive this: the
- * list found (one more object per input) is not kept for the run.
+ * folder, then plans them: work, carried-over and refused inputs. One input per file (`group: file`): only
+ * counted here (the journal's header, the progress and the stack's order need the count first), then listed
+ * folder by folder as the run consumes them, none held once handed out. Series are grouped from the whole
+ * list.
  */
 const listInputs = (plan: Plan, options: RunOptions, shard: Shard | undefined) =>
   Effect.gen(function* () {
-    const all = yield* groupInputs(plan, yield* discoverInputs(options.inputs, options.out));
+    const listed = groupsFiles(plan)
+      ? yield* countInputs(options.inputs, options.out, (input) => inShard(input.outputBase, shard))
+      : yield* groupInputs(plan, yield* discoverInputs(options.inputs, options.out));
     yield* prepareOutDir(options.out);
     yield* holdLock(options.out, shard);
-    return yield* planInputs(plan, options, shard, all);
+    return yield* planInputs(plan, options, shard, listed);
   });
+
+/** Whether one input is one file (no grouping into series). */
+const groupsFiles = (plan: Plan): boolean => plan.pipeline.group === "file" || !plan.source.stage.group;
+
+/**
+ * Rounds of work ahead, for the worker count: exact up to one more than the workers wanted (more would not
+ * change the count), so that few inputs are looked at ahead of the run.
+ */
+const roundsAhead = (feed: InputFeed, options: RunOptions, size: number): number => {
+  const enough = Math.max(options.workers ?? defaultWorkerCount(), 1) + 1;
+  return Math.ceil(feed.tasksAhead(enough * size) / size);
+};
 
 /**
  * Runs `plan` over the inputs; returns the ledger (also written to `DIR/dcmflow-run.json`, or the shard's
@@ -633,7 +714,7 @@ export const runPlan = (
     const local = new CpuProcessor(plan, options.out, { fuse: options.fuse ?? true });
     const choice = options.device ?? plan.pipeline.device;
     // Workers start now, so that they load while the device is chosen and the journal opened.
-    const rounds = Math.ceil(inputs.todo.length / local.roundSize);
+    const rounds = roundsAhead(inputs, options, local.roundSize);
     const pool = yield* startWorkers(
       plan,
       options,
@@ -647,25 +728,25 @@ export const runPlan = (
         Effect.mapError((e) => new PipelineError({ code: "WGSL_COMPILE", message: e.message })),
       );
     }
-    const journal = yield* openJournal(plan, options, shard, inputs.order.length);
+    const journal = yield* openJournal(plan, options, shard, inputs.total);
     const workers = chosen.gpu || !pool ? 0 : pool.size;
     options.onStart?.({
-      total: inputs.order.length,
+      total: inputs.total,
       device: chosen.info,
       workers,
       resumed: inputs.resumed,
       ...(shard ? { shard } : {}),
     });
-    const total = inputs.order.length;
+    const total = inputs.total;
     const collectors = yield* openCollectors(plan, options.out, shard); // [collect]
     const recorder = new RunRecorder(
-      inputs.order,
+      [],
       journal,
       (last, done, failed) => options.onProgress?.({ done, total, failed, last }),
       collectors,
       { keep: options.keepEntries ?? true },
     );
-    for (const k of inputs.known) recorder.accept(k);
+    inputs.attach(recorder);
     const ctx: RunContext = {
       plan,
       options,
@@ -675,7 +756,7 @@ export const runPlan = (
       tag: runTag(shard),
       ...(pool && !chosen.gpu ? { pool } : {}),
     };
-    const { device, abandoned } = yield* runInputs(ctx, chosen, inputs.todo);
+    const { device, abandoned } = yield* runInputs(ctx, chosen, inputs);
     recorder.skip(abandoned);
     const collected = collectors.finish(abandoned.length === 0); // [collect]
     const interrupted = aborted(options) ? String(options.signal?.reason ?? "aborted") : undefined;
