@@ -10,6 +10,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeCtSlice } from "../bench/synthetic.ts";
 import { InputFeed, type KnownInput, type PlannedInput } from "../core/run/feed.ts";
+import { Journal } from "../core/run/journal.ts";
+import { RunRecorder } from "../core/run/recorder.ts";
 import type { InputTask } from "../core/run/process.ts";
 import type { LedgerEntry } from "../core/runtime.ts";
 import { type Ledger, loadPipeline, type RunOptions, runPlan } from "../mod.ts";
@@ -48,6 +50,49 @@ Deno.test("the feed hands out the inputs in order: the known ones to the sink, t
     "expect 8",
     "known 8",
   ]);
+});
+
+Deno.test("the recorder records in order, inputs announced as they are handed out, whatever order they finish in", () => {
+  const journal = Journal.create(join(tempDir(), "j.jsonl"), {
+    journal: 1,
+    planHash: "x",
+    tag: "all",
+    started: "",
+    total: 0,
+  });
+  const recorded: number[] = [];
+  const recorder = new RunRecorder([], journal, (e) => void recorded.push(Number(e.input)), undefined, {
+    keep: false,
+  });
+  const finish = (index: number) =>
+    recorder.accept({ index, entry: { input: String(index), status: "ok", outputs: [], ms: 0 } });
+  // 3,000 inputs (every third index: the others are another shard's), announced 10 ahead, finishing in
+  // blocks of 5 in reverse order; past 1,024 recorded the list of recorded indices is dropped.
+  const indices = Array.from({ length: 3000 }, (_, i) => 3 * i);
+  let announced = 0;
+  const announce = (upTo: number) => {
+    for (; announced < Math.min(upTo, indices.length); announced++) recorder.expect(indices[announced]);
+  };
+  for (let block = 0; block < indices.length; block += 5) {
+    announce(block + 10);
+    const five = indices.slice(block, block + 5).reverse();
+    for (const [k, index] of five.entries()) {
+      finish(index);
+      assert.equal(recorder.waiting, k < 4 ? k + 1 : 0);
+    }
+  }
+  assert.deepEqual(recorded, indices);
+  assert.deepEqual(recorder.counts(), { recorded: 3000, error: 0 });
+  // An interrupted run: inputs never started are skipped, those after them recorded.
+  recorder.expect(9000);
+  recorder.expect(9003);
+  recorder.expect(9006);
+  finish(9006);
+  assert.equal(recorder.waiting, 1);
+  recorder.skip([9000, 9003]);
+  assert.deepEqual(recorded.slice(-1), [9006]);
+  assert.equal(recorder.waiting, 0);
+  journal.close();
 });
 
 const run = (options: RunOptions): Promise<Ledger> =>

@@ -47,11 +47,16 @@ const entryOf = (r: TaskResult): LedgerEntry => {
  * written from it, and no entry is held once recorded).
  */
 export class RunRecorder implements FeedSink {
-  readonly #waiting = new Map<number, Finished>();
   readonly #entries: LedgerEntry[] = [];
   readonly #keep: boolean;
   /** The indices to record, in order: those before `#head` are recorded (and dropped now and then). */
   #order: number[];
+  /**
+   * The inputs finished before their turn, at their place in `#order` (not a map: a map whose size goes up and
+   * down by one reallocates its table each time, and the old tables outlive young-generation collections).
+   */
+  #slots: Array<Finished | undefined>;
+  #waiting = 0;
   #head = 0;
   #recorded = 0;
   #failed = 0;
@@ -71,17 +76,19 @@ export class RunRecorder implements FeedSink {
     options: { readonly keep?: boolean } = {},
   ) {
     this.#order = [...order];
+    this.#slots = order.map(() => undefined);
     this.#keep = options.keep ?? true;
   }
 
   /** Inputs finished but waiting for an earlier one (they hold their place in memory). */
   get waiting(): number {
-    return this.#waiting.size;
+    return this.#waiting;
   }
 
   /** Input `index` comes next in the run's order (the inputs are handed out as the run goes). */
   expect(index: number): void {
     this.#order.push(index);
+    this.#slots.push(undefined);
   }
 
   /** Accepts one finished input and records every input now in order. */
@@ -89,8 +96,28 @@ export class RunRecorder implements FeedSink {
     // The next in order (the usual case) is recorded without passing through the map: a map that grows and
     // shrinks by one entry per input reallocates its table each time.
     if (finished.index === this.#order[this.#head]) this.#record(finished);
-    else this.#waiting.set(finished.index, finished);
+    else {
+      const at = this.#placeOf(finished.index);
+      if (this.#slots[at] === undefined) this.#waiting++;
+      this.#slots[at] = finished;
+    }
     this.#drain();
+  }
+
+  /** Where input `index` is in `#order` (ascending, as the inputs are found: a binary search first). */
+  #placeOf(index: number): number {
+    const order = this.#order;
+    let lo = this.#head;
+    let hi = order.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (order[mid] === index) return mid;
+      if (order[mid] < index) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    const at = order.indexOf(index, this.#head);
+    if (at < 0) throw new Error(`input ${index} is not one of this run's`);
+    return at;
   }
 
   /**
@@ -99,7 +126,16 @@ export class RunRecorder implements FeedSink {
    */
   skip(indices: ReadonlyArray<number>): void {
     const skipped = new Set(indices);
-    this.#order = this.#order.slice(this.#head).filter((i) => !skipped.has(i));
+    const order: number[] = [];
+    const slots: Array<Finished | undefined> = [];
+    for (let at = this.#head; at < this.#order.length; at++) {
+      if (skipped.has(this.#order[at])) continue;
+      order.push(this.#order[at]);
+      slots.push(this.#slots[at]);
+    }
+    this.#order = order;
+    this.#slots = slots;
+    this.#waiting = slots.filter((s) => s !== undefined).length;
     this.#head = 0;
     this.#drain();
   }
@@ -115,10 +151,11 @@ export class RunRecorder implements FeedSink {
   }
 
   #drain(): void {
-    while (this.#waiting.size > 0 && this.#head < this.#order.length) {
-      const next = this.#waiting.get(this.#order[this.#head]);
+    while (this.#waiting > 0 && this.#head < this.#order.length) {
+      const next = this.#slots[this.#head];
       if (!next) break;
-      this.#waiting.delete(next.index);
+      this.#slots[this.#head] = undefined;
+      this.#waiting--;
       this.#record(next);
     }
   }
@@ -141,6 +178,7 @@ export class RunRecorder implements FeedSink {
   #advance(): void {
     if (++this.#head >= 1024 && this.#head * 2 >= this.#order.length) {
       this.#order = this.#order.slice(this.#head);
+      this.#slots = this.#slots.slice(this.#head);
       this.#head = 0;
     }
   }
