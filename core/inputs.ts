@@ -33,6 +33,15 @@ export interface InputFile {
   readonly problem?: { readonly code: InputProblemCode; readonly message: string };
 }
 
+/** An input as a streamed walk lists it (see {@link walkInputs}). */
+export interface ListedInput extends InputFile {
+  /**
+   * Set when another entry of the same folder may have the same output name (`x` beside `x.dcm`): only such
+   * inputs of one `--input` can conflict with each other (see {@link InputCount.single}).
+   */
+  readonly shared?: true;
+}
+
 /**
  * `x.dcm` -> `x`; any other name is kept whole (outputs then read `IM0001.npy`, `scan.v2.npy`), and so is a
  * name that would be left empty or all dots (`..dcm` -> `..dcm.npy`).
@@ -56,14 +65,68 @@ export const discoverInputs = (
   io: WalkIo = PLATFORM_IO,
 ): Effect.Effect<ReadonlyArray<InputFile>, PipelineError> =>
   Effect.try({
-    try: () => {
-      const walker = new InputWalker(resolve(exclude), io);
-      for (const p of paths) walker.input(p);
-      return walker.found;
-    },
-    catch: (e) =>
-      e instanceof PipelineError ? e : new PipelineError({ code: "INVALID_ARGUMENTS", message: String(e) }),
+    try: () => Array.from(walkInputs(paths, exclude, undefined, io)),
+    catch: asArgumentError,
   });
+
+/**
+ * The walk of {@link discoverInputs}, an input at a time: a folder is listed when the walk reaches it, so a
+ * run can consume the inputs as they are found instead of holding the whole list. Throws a
+ * {@link PipelineError} when it reaches an `--input` that does not exist.
+ *
+ * With the {@link InputCount} of the same paths (from {@link countInputs}), the walk holds nothing per
+ * file: only the files the count saw under more than one path are remembered (to list the later paths as
+ * duplicates, as {@link discoverInputs} does), and each file that may share its output name with a sibling
+ * is marked {@link ListedInput.shared}.
+ */
+export const walkInputs = (
+  paths: ReadonlyArray<string>,
+  exclude: string,
+  counted?: InputCount,
+  io: WalkIo = PLATFORM_IO,
+): Iterable<ListedInput> => ({
+  [Symbol.iterator]: () => {
+    const files = counted ? new RepeatedFiles(counted.repeated) : new AllFiles();
+    return new InputWalker(resolve(exclude), io, files, counted !== undefined).all(paths);
+  },
+});
+
+/** What {@link countInputs} found. */
+export interface InputCount {
+  /** Inputs kept (e.g. those of a shard). */
+  readonly total: number;
+  /** The real files (device and inode) listed under more than one path. */
+  readonly repeated: RepeatedKeys;
+  /** One `--input`: its inputs can only have the same output name as a sibling in their folder. */
+  readonly single: boolean;
+}
+
+/**
+ * How many inputs the walk of `paths` lists (`keep` says which count, by path and output name: e.g. those of
+ * a shard; a file's second path is not marked a duplicate yet when `keep` sees it), holding none of them: the folders are walked as {@link walkInputs} walks them, and each file's device and inode go into a
+ * flat table (no string, no object per file) that tells which files are listed under more than one path. A
+ * missing `--input` is a command-line error, as in {@link discoverInputs}.
+ */
+export const countInputs = (
+  paths: ReadonlyArray<string>,
+  exclude: string,
+  keep: (input: InputFile) => boolean,
+  io: WalkIo = PLATFORM_IO,
+): Effect.Effect<InputCount, PipelineError> =>
+  Effect.try({
+    try: () => {
+      const files = new CountedFiles();
+      let total = 0;
+      for (const input of new InputWalker(resolve(exclude), io, files, false).all(paths)) {
+        if (keep(input)) total++;
+      }
+      return { total, repeated: files.repeated, single: paths.length === 1 };
+    },
+    catch: asArgumentError,
+  });
+
+const asArgumentError = (e: unknown): PipelineError =>
+  e instanceof PipelineError ? e : new PipelineError({ code: "INVALID_ARGUMENTS", message: String(e) });
 
 /** The file system calls of the walk (tests replace them to simulate what root cannot see). */
 export interface WalkIo {
@@ -73,13 +136,28 @@ export interface WalkIo {
 
 const PLATFORM_IO: WalkIo = { stat: statPath, readdir: listDir };
 
-/** The walk: what was found, and which real files and folders were seen (device and inode). */
+/**
+ * The walk: yields what it finds, in order, and remembers which real folders (and, when it checks for
+ * duplicate files, which real files) it saw (device and inode).
+ */
 class InputWalker {
-  readonly found: InputFile[] = [];
-  private readonly files = new Map<string, string>();
   private readonly folders = new Map<string, string>();
 
-  constructor(private readonly excluded: string, private readonly io: WalkIo) {}
+  /**
+   * @param files which real files were listed (duplicates)
+   * @param markShared mark the files that may share their output name with a sibling
+   */
+  constructor(
+    private readonly excluded: string,
+    private readonly io: WalkIo,
+    private readonly files: FileCheck,
+    private readonly markShared: boolean,
+  ) {}
+
+  /** Every `--input` path, in order. */
+  *all(paths: ReadonlyArray<string>): Generator<ListedInput, void, undefined> {
+    for (const p of paths) yield* this.input(p);
+  }
 
   /** `stat` that follows links, or the error (never throws). */
   private statOf(path: string): PathInfo | NodeJS.ErrnoException {
@@ -91,13 +169,13 @@ class InputWalker {
   }
 
   /** One `--input` path. */
-  input(p: string): void {
+  private *input(p: string): Generator<ListedInput, void, undefined> {
     const info = this.statOf(p);
     if (info instanceof Error) {
       throw new PipelineError({ code: "INVALID_ARGUMENTS", message: `--input ${p}: no such file or folder` });
     }
-    if (info.isDirectory()) this.folder(p, "", info, []);
-    else this.file(p, outputBaseName(basename(p)), info);
+    if (info.isDirectory()) yield* this.folder(p, "", info, []);
+    else yield this.file(p, outputBaseName(basename(p)), info);
   }
 
   /** Whether `name` in the folder whose absolute path is `resolved` is, or is inside, the excluded folder. */
@@ -107,12 +185,17 @@ class InputWalker {
   }
 
   /** A folder: each entry in sorted order, unless it is a loop or was walked under another path. */
-  private folder(dir: string, rel: string, info: PathInfo, ancestors: ReadonlyArray<string>): void {
+  private *folder(
+    dir: string,
+    rel: string,
+    info: PathInfo,
+    ancestors: ReadonlyArray<string>,
+  ): Generator<ListedInput, void, undefined> {
     const key = realKey(info);
-    if (ancestors.includes(key)) return this.problem(dir, rel, "SYMLINK_LOOP", symlinkLoop(dir));
+    if (ancestors.includes(key)) return yield problem(dir, rel, "SYMLINK_LOOP", symlinkLoop(dir));
     const first = this.folders.get(key);
     if (first !== undefined) {
-      return this.problem(
+      return yield problem(
         dir,
         rel,
         "DUPLICATE_INPUT",
@@ -126,7 +209,7 @@ class InputWalker {
     try {
       names = this.io.readdir(dir);
     } catch (e) {
-      return this.problem(
+      return yield problem(
         dir,
         rel,
         "READ_ERROR",
@@ -135,20 +218,24 @@ class InputWalker {
     }
     const inside = [...ancestors, key];
     const resolved = resolve(dir);
-    for (const name of names.sort()) this.entry(dir, resolved, name, rel, inside);
+    const siblings = this.markShared ? new Siblings(names.sort()) : undefined;
+    for (const name of siblings?.names ?? names.sort()) {
+      yield* this.entry(dir, resolved, name, rel, inside, siblings);
+    }
   }
 
   /**
    * One folder entry: a file, a folder, or a problem (broken link, unreadable). `resolved` is the folder's
    * absolute path (resolved once per folder, not per entry).
    */
-  private entry(
+  private *entry(
     dir: string,
     resolved: string,
     name: string,
     rel: string,
     ancestors: ReadonlyArray<string>,
-  ): void {
+    siblings?: Siblings,
+  ): Generator<ListedInput, void, undefined> {
     const path = join(dir, name);
     if (this.isExcludedIn(resolved, name)) return;
     const relPath = rel === "" ? name : `${rel}/${name}`;
@@ -156,7 +243,7 @@ class InputWalker {
     if (info instanceof Error) {
       if (name.startsWith(".")) return;
       const loop = info.code === "ELOOP";
-      return this.problem(
+      return yield problem(
         path,
         relPath,
         loop ? "SYMLINK_LOOP" : "READ_ERROR",
@@ -165,39 +252,173 @@ class InputWalker {
     }
     const hidden = name.startsWith(".") && !(info.isFile() && /\.dcm$/i.test(name));
     if (hidden) return;
-    if (info.isDirectory()) this.folder(path, relPath, info, ancestors);
-    else if (info.isFile()) this.file(path, outputBaseName(relPath), info);
+    if (info.isDirectory()) yield* this.folder(path, relPath, info, ancestors);
+    else if (info.isFile()) {
+      const file = this.file(path, outputBaseName(relPath), info);
+      yield siblings?.share(name) ? { ...file, shared: true } : file;
+    }
   }
 
   /** A regular file, listed once whatever the number of paths to it. */
-  private file(path: string, outputBase: string, info: PathInfo): void {
-    const key = realKey(info);
-    const first = this.files.get(key);
-    if (first !== undefined) {
-      this.found.push({
-        path,
-        outputBase,
-        problem: {
-          code: "DUPLICATE_INPUT",
-          message: `the same file as ${
-            displayPath(first)
-          } (a link or a repeated --input); it is processed once, as ${displayPath(first)}`,
-        },
-      });
-      return;
-    }
-    this.files.set(key, path);
-    this.found.push({ path, outputBase });
-  }
-
-  private problem(path: string, rel: string, code: InputProblemCode, message: string): void {
-    this.found.push({
+  private file(path: string, outputBase: string, info: PathInfo): InputFile {
+    const first = this.files.firstPath(info, path);
+    if (first === undefined) return { path, outputBase };
+    return {
       path,
-      outputBase: rel === "" ? outputBaseName(basename(path)) : rel,
-      problem: { code, message },
-    });
+      outputBase,
+      problem: {
+        code: "DUPLICATE_INPUT",
+        message: `the same file as ${
+          displayPath(first)
+        } (a link or a repeated --input); it is processed once, as ${displayPath(first)}`,
+      },
+    };
   }
 }
+
+/** Which real files the walk listed: the path a file was first listed under, when it was. */
+interface FileCheck {
+  /** The path the file of `info` was first listed under; undefined the first time (and `path` noted). */
+  firstPath(info: PathInfo, path: string): string | undefined;
+}
+
+/** Every file's first path, by device and inode. */
+class AllFiles implements FileCheck {
+  readonly #first = new Map<string, string>();
+
+  firstPath(info: PathInfo, path: string): string | undefined {
+    const key = realKey(info);
+    const first = this.#first.get(key);
+    if (first === undefined) this.#first.set(key, path);
+    return first;
+  }
+}
+
+/** Notes every file in a flat table; never answers (a count lists duplicates all the same). */
+class CountedFiles implements FileCheck {
+  readonly #seen = new RealKeyTable();
+  readonly repeated = new RepeatedKeys();
+
+  firstPath(info: PathInfo): undefined {
+    if (this.#seen.add(info.dev, info.ino)) this.repeated.add(info);
+    return undefined;
+  }
+}
+
+/** The first paths of the files a count saw more than once; nothing for the others (they are listed once). */
+class RepeatedFiles implements FileCheck {
+  readonly #first = new AllFiles();
+
+  constructor(readonly repeated: RepeatedKeys) {}
+
+  firstPath(info: PathInfo, path: string): string | undefined {
+    return this.repeated.has(info) ? this.#first.firstPath(info, path) : undefined;
+  }
+}
+
+/** Real files (device and inode), few: those seen under more than one path. */
+export class RepeatedKeys {
+  readonly #inodes = new Set<number>();
+  readonly #keys = new Set<string>();
+
+  add(info: PathInfo): void {
+    this.#inodes.add(info.ino);
+    this.#keys.add(realKey(info));
+  }
+
+  /** Whether the file is one of them (no string made unless its inode number is). */
+  has(info: PathInfo): boolean {
+    return this.#inodes.has(info.ino) && this.#keys.has(realKey(info));
+  }
+}
+
+/**
+ * A set of device and inode pairs in two flat arrays (open addressing): 16 bytes a file outside the
+ * JavaScript heap, where a map of `dev:ino` strings costs ~100 bytes a file inside it.
+ */
+export class RealKeyTable {
+  #keys = new Float64Array(2 * 1024);
+  #used = new Uint8Array(1024);
+  #size = 0;
+
+  /** Adds the pair; true when it was there already. */
+  add(dev: number, ino: number): boolean {
+    if (2 * (this.#size + 1) > this.#used.length) this.#grow();
+    const mask = this.#used.length - 1;
+    for (let slot = slotOf(dev, ino) & mask;; slot = (slot + 1) & mask) {
+      if (this.#used[slot] === 0) {
+        this.#used[slot] = 1;
+        this.#keys[2 * slot] = dev;
+        this.#keys[2 * slot + 1] = ino;
+        this.#size++;
+        return false;
+      }
+      if (this.#keys[2 * slot] === dev && this.#keys[2 * slot + 1] === ino) return true;
+    }
+  }
+
+  #grow(): void {
+    const keys = this.#keys;
+    const used = this.#used;
+    this.#keys = new Float64Array(keys.length * 2);
+    this.#used = new Uint8Array(used.length * 2);
+    this.#size = 0;
+    for (let slot = 0; slot < used.length; slot++) {
+      if (used[slot] === 1) this.add(keys[2 * slot], keys[2 * slot + 1]);
+    }
+  }
+}
+
+/** A hash of a device and inode pair (both numbers, up to 2^53). */
+const slotOf = (dev: number, ino: number): number => {
+  const low = ino >>> 0;
+  const high = (ino / 4294967296) >>> 0;
+  return (Math.imul(low ^ Math.imul(high, 0x85ebca6b), 0x9e3779b1) ^ Math.imul(dev >>> 0, 0xc2b2ae35)) >>> 0;
+};
+
+/**
+ * The names in one folder, sorted: which of them may have the output name of another (`x` and `x.dcm`, `x.dcm`
+ * and `x.DCM`), found by binary search in the listing the walk holds anyway (no set of names).
+ */
+class Siblings {
+  /** The spellings of the `.dcm` extension in this folder (usually one). */
+  readonly #extensions: string[] = [];
+
+  constructor(readonly names: ReadonlyArray<string>) {
+    for (const name of names) {
+      const ext = name.slice(-4);
+      if (/^\.dcm$/i.test(ext) && !this.#extensions.includes(ext)) this.#extensions.push(ext);
+    }
+  }
+
+  /** Whether another name in the folder has the same output name as `name`. */
+  share(name: string): boolean {
+    if (this.#extensions.length === 0) return false;
+    const base = outputBaseName(name);
+    const candidates = [base, ...this.#extensions.map((ext) => base + ext)];
+    return candidates.some((c) => c !== name && outputBaseName(c) === base && this.#has(c));
+  }
+
+  #has(name: string): boolean {
+    const names = this.names;
+    let lo = 0;
+    let hi = names.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (names[mid] === name) return true;
+      if (names[mid] < name) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+}
+
+/** An input that cannot be run. */
+const problem = (path: string, rel: string, code: InputProblemCode, message: string): InputFile => ({
+  path,
+  outputBase: rel === "" ? outputBaseName(basename(path)) : rel,
+  problem: { code, message },
+});
 
 /** Device and inode: the identity of a file or folder whatever the path. */
 const realKey = (info: PathInfo): string => `${info.dev}:${info.ino}`;

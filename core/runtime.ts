@@ -36,7 +36,14 @@ import {
 } from "./gpu/executor.ts";
 import { BufferPool } from "./gpu/pool.ts";
 import { groupInputs, isFailedUnit, isGroupInput, withGroupInfo } from "./group.ts";
-import { discoverInputs, type InputFile } from "./inputs.ts";
+import {
+  countInputs,
+  discoverInputs,
+  type InputCount,
+  type InputFile,
+  type ListedInput,
+  walkInputs,
+} from "./inputs.ts";
 import type { DeviceChoice } from "./pipeline.ts";
 import type { Plan } from "./planner.ts";
 import { availableParallelism, hasWorkerThreads, runtimeName, yieldToEventLoop } from "./platform.ts";
@@ -53,6 +60,7 @@ import { acquireLock } from "./run/lock.ts";
 import { journalName, ledgerName, parseShard, RUN_FILE_PREFIX, runTag, type Shard } from "./run/names.ts";
 import { planHash } from "./run/plan_hash.ts";
 import { callerShouldHelp, crashed, defaultWorkerCount, releasePrestarted, WorkerPool } from "./run/pool.ts";
+import { InputFeed, isKnown, type PlannedInput, type TaskFeed } from "./run/feed.ts";
 import { CpuProcessor, type InputTask, type TaskResult } from "./run/process.ts";
 import { commitResult, RunRecorder } from "./run/recorder.ts";
 import { checkResumable, intact, readPrior, removeTemporaries } from "./run/resume.ts";
@@ -170,17 +178,6 @@ export const chooseDevice = (
     return { info: { kind: "gpu", adapter: gpu.adapter }, gpu };
   });
 
-/** The inputs of a run, with their global positions, and the entries already known before processing. */
-interface RunInputs {
-  /** Inputs to process, in order. */
-  readonly todo: ReadonlyArray<InputTask>;
-  /** Every index this run records, in order (todo, resumed and refused inputs). */
-  readonly order: ReadonlyArray<number>;
-  /** Entries known up front: resumed inputs, output conflicts. */
-  readonly known: ReadonlyArray<{ readonly index: number; readonly entry: LedgerEntry }>;
-  readonly resumed: number;
-}
-
 const conflictEntry = (input: InputFile, message: string): LedgerEntry => ({
   input: input.path,
   status: "error",
@@ -189,59 +186,95 @@ const conflictEntry = (input: InputFile, message: string): LedgerEntry => ({
   ms: 0,
 });
 
+/**
+ * The output names claimed so far, and by which input. A run over one `--input`, listed as it goes, only
+ * notes the inputs its walk marked {@link ListedInput.shared} (no others can have the same name): not one
+ * name per input.
+ */
+class OutputClaims {
+  readonly #owners = new Map<string, string>();
+
+  /** @param everyInput note every input (else only those marked shared) */
+  constructor(readonly everyInput: boolean) {}
+
+  /** The input that claimed `input`'s output name first; undefined when that is `input` (claimed now). */
+  ownerOf(input: ListedInput): string | undefined {
+    if (!this.everyInput && !input.shared) return undefined;
+    const owner = this.#owners.get(input.outputBase);
+    if (owner === undefined) this.#owners.set(input.outputBase, input.path);
+    return owner;
+  }
+}
+
 /** Why an input cannot be processed: its outputs would overwrite another's, or the run's own files. */
-const conflictOf = (input: InputFile, claimed: Map<string, string>): string | undefined => {
+const conflictOf = (input: InputFile, claims: OutputClaims): string | undefined => {
   const base = input.outputBase;
   if (!base.includes("/") && `${base}.`.startsWith(RUN_FILE_PREFIX)) {
     return `its outputs (${base}.*) would land on the run's own files (${RUN_FILE_PREFIX}*); rename the ` +
       "file or put it in a sub-folder of the --input folder";
   }
-  const owner = claimed.get(base);
+  const owner = claims.ownerOf(input);
   if (owner !== undefined) {
     return `its outputs would overwrite those of ${owner} (same name); pass the files' common folder ` +
       "as --input so the outputs keep their relative paths";
   }
-  claimed.set(base, input.path);
   return undefined;
 };
 
-/** Splits this run's inputs into work, carried-over entries (resume) and refused inputs. */
+/**
+ * Input `index`'s part in this run: none (another shard's), an entry known up front (a problem, an output
+ * conflict, resumed) or work. `claims`: the output names of the inputs planned so far.
+ */
+const planInput = (
+  input: InputFile,
+  index: number,
+  shard: Shard | undefined,
+  resumeFrom: ReadonlyMap<string, LedgerEntry> | undefined,
+  claims: OutputClaims,
+): PlannedInput | undefined => {
+  if (!inShard(input.outputBase, shard)) return undefined;
+  if (isFailedUnit(input)) return { index, entry: input.failed };
+  if (input.problem) {
+    return { index, entry: { input: input.path, status: "error", outputs: [], error: input.problem, ms: 0 } };
+  }
+  const conflict = conflictOf(input, claims);
+  if (conflict) return { index, entry: conflictEntry(input, conflict) };
+  const earlier = resumeFrom?.get(input.path);
+  // [collect] rows an earlier run added to a run-level output are not carried over: such inputs run again.
+  if (earlier && intact(earlier) && !earlier.collected?.length) {
+    return { index, entry: earlier, resumed: true };
+  }
+  return {
+    index,
+    path: input.path,
+    outputBase: input.outputBase,
+    ...(isGroupInput(input) ? { group: input.group } : {}),
+  };
+};
+
+/** This run's inputs, planned one at a time as `inputs` yields them (indices count every input found). */
+function* planEach(
+  inputs: Iterable<InputFile>,
+  shard: Shard | undefined,
+  resumeFrom: ReadonlyMap<string, LedgerEntry> | undefined,
+  claims = new OutputClaims(true),
+): Generator<PlannedInput, void, undefined> {
+  let index = 0;
+  for (const input of inputs) {
+    const planned = planInput(input, index++, shard, resumeFrom, claims);
+    if (planned) yield planned;
+  }
+}
+
+/** The whole list planned up front (resume needs the count of carried-over entries first). */
 const sortInputs = (
   all: ReadonlyArray<InputFile>,
   shard: Shard | undefined,
   resumeFrom: ReadonlyMap<string, LedgerEntry> | undefined,
-): RunInputs => {
-  const todo: InputTask[] = [];
-  const order: number[] = [];
-  const known: Array<{ index: number; entry: LedgerEntry }> = [];
-  const claimed = new Map<string, string>();
-  let resumed = 0;
-  all.forEach((input, index) => {
-    if (!inShard(input.outputBase, shard)) return;
-    order.push(index);
-    if (isFailedUnit(input)) return known.push({ index, entry: input.failed });
-    if (input.problem) {
-      return known.push({
-        index,
-        entry: { input: input.path, status: "error", outputs: [], error: input.problem, ms: 0 },
-      });
-    }
-    const conflict = conflictOf(input, claimed);
-    if (conflict) return known.push({ index, entry: conflictEntry(input, conflict) });
-    const earlier = resumeFrom?.get(input.path);
-    // [collect] rows an earlier run added to a run-level output are not carried over: such inputs run again.
-    if (earlier && intact(earlier) && !earlier.collected?.length) {
-      resumed++;
-      return known.push({ index, entry: earlier });
-    }
-    todo.push({
-      index,
-      path: input.path,
-      outputBase: input.outputBase,
-      ...(isGroupInput(input) ? { group: input.group } : {}),
-    });
-  });
-  return { todo, order, known, resumed };
+): InputFeed => {
+  const planned = Array.from(planEach(all, shard, resumeFrom));
+  const resumed = planned.filter((p) => isKnown(p) && p.resumed).length;
+  return new InputFeed(planned, planned.length, resumed);
 };
 
 /** Checks `--out` and creates it: an existing file there is a command-line error (nothing runs). */
@@ -283,18 +316,30 @@ const holdLock = (out: string, shard: Shard | undefined) =>
     (lock) => Effect.sync(() => lock.release()),
   );
 
-/** The inputs to record, after resume and conflicts; fails when resume is refused. */
+/**
+ * The inputs to record, after resume and conflicts; fails when resume is refused. `listed` is the list found
+ * (series), or what the count of the walk found: then they are planned as the walk finds them,
+ * unless an earlier run is resumed (the entries it carries over are counted first).
+ */
 const planInputs = (
   plan: Plan,
   options: RunOptions,
   shard: Shard | undefined,
-  all: ReadonlyArray<InputFile>,
+  listed: ReadonlyArray<InputFile> | InputCount,
 ) =>
   Effect.try({
     try: () => {
       const prior = options.resume ? readPrior(options.out, shard) : undefined;
       if (prior) checkResumable(prior, planHash(plan), options.force ?? false, options.out);
-      return sortInputs(all, shard, prior?.entries);
+      if (Array.isArray(listed)) return sortInputs(listed, shard, prior?.entries);
+      const counted = listed as InputCount;
+      if (prior) return sortInputs(Array.from(walkInputs(options.inputs, options.out)), shard, prior.entries);
+      const found = walkInputs(options.inputs, options.out, counted);
+      return new InputFeed(
+        planEach(found, shard, undefined, new OutputClaims(!counted.single)),
+        counted.total,
+        0,
+      );
     },
     catch: (e) =>
       e instanceof PipelineError ? e : new PipelineError({ code: "INVALID_ARGUMENTS", message: String(e) }),
@@ -381,37 +426,91 @@ const recordAll = (recorder: RunRecorder, results: ReadonlyArray<TaskResult>) =>
 export const CLAIM_WINDOW_PER_THREAD = 48;
 
 /**
- * The rounds of a CPU run: `size` inputs each (a batching stage's batch, else 1), cut from the input list when
- * they are handed out - not made up front (a run of 100,000 inputs held 100,000 one-input arrays, ~95 bytes
- * each, for its whole length).
+ * The rounds of a CPU run: `size` inputs each (a batching stage's batch, else 1), pulled from the run's feed
+ * in order as they are first needed - not made up front (a run of 100,000 inputs held 100,000 one-input
+ * arrays, ~95 bytes each, for its whole length), the inputs themselves listed only then - and held until the
+ * run lets them go ({@link release}): a round in the claim window may be read again (posted to a worker
+ * started later, or turned into coded errors when its worker died).
  */
 class Rounds {
-  readonly length: number;
+  /** The rounds held: `#held[i]` is round `#base + i`. */
+  #held: InputTask[][] = [];
+  #base = 0;
+  #ended = false;
 
-  constructor(readonly todo: ReadonlyArray<InputTask>, readonly size: number) {
-    this.length = Math.ceil(todo.length / size);
+  constructor(readonly feed: TaskFeed, readonly size: number) {}
+
+  /** Rounds pulled so far: every round of the run once {@link ended}. */
+  get pulled(): number {
+    return this.#base + this.#held.length;
   }
 
-  /** Round `i`'s inputs. */
+  /** Whether the feed is exhausted (there is no round from {@link pulled} on). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Pulls rounds until there are `count` or the feed ends; how many there are. */
+  fill(count: number): number {
+    while (!this.#ended && this.pulled < count) {
+      const round = this.#pull();
+      if (round.length === 0) this.#ended = true;
+      else this.#held.push(round);
+    }
+    return this.pulled;
+  }
+
+  /** Round `i`'s inputs (pulled if it was not yet; it must not have been released). */
   at(i: number): InputTask[] {
-    return this.todo.slice(i * this.size, (i + 1) * this.size);
+    this.fill(i + 1);
+    const round = this.#held[i - this.#base];
+    if (!round) {
+      throw new Error(`dcmflow: round ${i} is not held (from ${this.#base}, ${this.pulled} pulled)`);
+    }
+    return round;
   }
 
-  /** The input indices of round `from` and every round after it. */
+  /** Rounds before `i` are not read again (they are dropped a few dozen at a time). */
+  release(i: number): void {
+    const done = i - this.#base;
+    if (done < 64 || done * 2 < this.#held.length) return;
+    this.#held = this.#held.slice(done);
+    this.#base = i;
+  }
+
+  /** The input indices of round `from` and every round after it (the rest of the feed is pulled). */
   indicesFrom(from: number): number[] {
-    return this.todo.slice(from * this.size).map((t) => t.index);
+    const indices: number[] = [];
+    for (let r = Math.max(from, this.#base); r < this.pulled; r++) {
+      for (const task of this.#held[r - this.#base]) indices.push(task.index);
+    }
+    for (let t = this.feed.next(); t !== undefined; t = this.feed.next()) indices.push(t.index);
+    this.#ended = true;
+    return indices;
+  }
+
+  #pull(): InputTask[] {
+    const round: InputTask[] = [];
+    for (let t: InputTask | undefined; round.length < this.size && (t = this.feed.next()) !== undefined;) {
+      round.push(t);
+    }
+    return round;
   }
 }
 
 /** The CPU path on this thread alone; returns the indices never processed (abort). */
 const runLocal = async (ctx: RunContext, rounds: Rounds): Promise<number[]> => {
   let next = 0;
-  while (next < rounds.length && !aborted(ctx.options)) {
-    recordAll(ctx.recorder, await ctx.local.processRound(rounds.at(next++)));
+  while (rounds.fill(next + 1) > next && !aborted(ctx.options)) {
+    recordAll(ctx.recorder, await ctx.local.processRound(rounds.at(next)));
+    rounds.release(++next);
     await yieldToEventLoop(); // signals are seen between rounds
   }
   return rounds.indicesFrom(next);
 };
+
+/** The claim counter's value once claims are closed: beyond any round. */
+const CLOSED_AT = 0x7fffffff;
 
 /**
  * The CPU path on worker threads: every thread claims the next round itself (claims.ts), up to a window past
@@ -420,12 +519,11 @@ const runLocal = async (ctx: RunContext, rounds: Rounds): Promise<number[]> => {
  * the rounds nobody claimed are withdrawn (not processed).
  */
 class PooledRun {
-  /** Which rounds were answered (or withdrawn). */
+  /** Which rounds of the window were answered: round r at `r & #mask` (cleared as the window moves). */
   readonly #answered: Uint8Array;
+  readonly #mask: number;
   /** The earliest round not answered yet. */
   #earliest = 0;
-  /** Rounds not answered yet (withdrawn ones aside). */
-  #left: number;
   /** Set while {@link run} waits for an answer or a change in the pool. */
   #wake: (() => void) | undefined;
   /** Answers and changes in the pool so far. */
@@ -446,22 +544,23 @@ class PooledRun {
     readonly rounds: Rounds,
     readonly pool: WorkerPool,
   ) {
-    this.#answered = new Uint8Array(rounds.length);
-    this.#left = rounds.length;
     this.#helpAlways = ctx.options.helpWhileStarting !== false && callerShouldHelp(pool.size);
     this.#window = CLAIM_WINDOW_PER_THREAD * (pool.size + 1);
+    const slots = 2 ** Math.ceil(Math.log2(this.#window + 1));
+    this.#answered = new Uint8Array(slots);
+    this.#mask = slots - 1;
     pool.begin(rounds, { answered: this.#onAnswer, changed: this.#onChange });
   }
 
   /** Runs every round; returns the indices never processed (abort). */
   async run(): Promise<number[]> {
     try {
-      while (this.#left > 0) {
+      while (!this.#finished()) {
         const seen = this.#changes;
         if (this.#failure) throw this.#failure.error;
         if (aborted(this.ctx.options)) this.#withdraw();
-        else this.pool.offer(Math.min(this.rounds.length, this.#earliest + this.#window));
-        if (this.#left === 0) break;
+        else this.pool.offer(this.rounds.fill(this.#earliest + this.#window));
+        if (this.#finished()) break;
         if (await this.#helpOnce()) continue;
         if (this.#lost()) continue;
         await this.#changedSince(seen);
@@ -473,12 +572,19 @@ class PooledRun {
     return this.#withdrawnFrom === undefined ? [] : this.rounds.indicesFrom(this.#withdrawnFrom);
   }
 
+  /** Whether every round to process was answered. */
+  #finished(): boolean {
+    const end = this.#withdrawnFrom ?? (this.rounds.ended ? this.rounds.pulled : Infinity);
+    return this.#earliest >= end;
+  }
+
   /** Records a round's results as they come (also a dead worker's round: coded errors). */
   readonly #onAnswer = (round: number, results: ReadonlyArray<TaskResult>): void => {
-    if (this.#answered[round]) return; // a dead worker's answer arriving after its round was given up
-    this.#answered[round] = 1;
-    this.#left--;
-    while (this.#earliest < this.rounds.length && this.#answered[this.#earliest]) this.#earliest++;
+    // A dead worker's answer arriving after its round was given up.
+    if (round < this.#earliest || this.#answered[round & this.#mask]) return;
+    this.#answered[round & this.#mask] = 1;
+    while (this.#answered[this.#earliest & this.#mask]) this.#answered[this.#earliest++ & this.#mask] = 0;
+    this.rounds.release(this.#earliest);
     try {
       recordAll(this.ctx.recorder, results);
     } catch (error) {
@@ -507,13 +613,7 @@ class PooledRun {
 
   /** Claims every round nobody has claimed: they are not processed (those claimed are answered). */
   #withdraw(): void {
-    if (this.#withdrawnFrom !== undefined) return;
-    const from = this.pool.claims.closeAt(this.rounds.length);
-    this.#withdrawnFrom = from;
-    for (let r = from; r < this.rounds.length; r++) {
-      if (!this.#answered[r]) this.#left--;
-      this.#answered[r] = 1;
-    }
+    this.#withdrawnFrom ??= this.pool.claims.closeAt(CLOSED_AT);
   }
 
   /**
@@ -525,9 +625,10 @@ class PooledRun {
     const why = this.pool.lastCrash;
     const { claims } = this.pool;
     if (why === undefined || claims.next < claims.limit || !this.pool.settled()) return false;
+    const claimed = Math.min(claims.next, this.#withdrawnFrom ?? Infinity, this.rounds.pulled);
     let any = false;
-    for (let r = this.#earliest; r < claims.next; r++) {
-      if (this.#answered[r]) continue;
+    for (let r = this.#earliest; r < claimed; r++) {
+      if (r < this.#earliest || this.#answered[r & this.#mask]) continue;
       this.#onAnswer(r, crashed(this.rounds.at(r), why));
       any = true;
     }
@@ -551,7 +652,7 @@ class PooledRun {
 }
 
 /** The CPU path: worker threads when there are any, else this thread. Returns the indices never processed. */
-const runCpu = (ctx: RunContext, todo: ReadonlyArray<InputTask>): Promise<number[]> => {
+const runCpu = (ctx: RunContext, todo: TaskFeed): Promise<number[]> => {
   const rounds = new Rounds(todo, ctx.local.roundSize);
   return ctx.pool ? new PooledRun(ctx, rounds, ctx.pool).run() : runLocal(ctx, rounds);
 };
@@ -623,12 +724,12 @@ const runGpu = (ctx: RunContext, gpu: GpuShape, todo: ReadonlyArray<InputTask>) 
   });
 
 /** Runs the inputs on the chosen device; where they ran, and those never processed (abort). */
-const runInputs = (ctx: RunContext, chosen: DeviceChoiceResult, todo: ReadonlyArray<InputTask>) =>
+const runInputs = (ctx: RunContext, chosen: DeviceChoiceResult, feed: InputFeed) =>
   Effect.gen(function* () {
     if (!chosen.gpu) {
-      return { device: chosen.info, abandoned: yield* Effect.promise(() => runCpu(ctx, todo)) };
+      return { device: chosen.info, abandoned: yield* Effect.promise(() => runCpu(ctx, feed)) };
     }
-    const r = yield* runGpu(ctx, chosen.gpu, todo);
+    const r = yield* runGpu(ctx, chosen.gpu, feed.rest());
     const device: DeviceInfo = {
       ...chosen.info,
       ...(r.fallbacks > 0 ? { cpuFallbacks: r.fallbacks } : {}),
@@ -639,16 +740,32 @@ const runInputs = (ctx: RunContext, chosen: DeviceChoiceResult, todo: ReadonlyAr
 
 /**
  * Finds the inputs (nothing is created when an `--input` is missing), then creates and locks the output
- * folder, then sorts them into work, carried-over and refused inputs. Only the sorted lists outlive this: the
- * list found (one more object per input) is not kept for the run.
+ * folder, then plans them: work, carried-over and refused inputs. One input per file (`group: file`): only
+ * counted here (the journal's header, the progress and the stack's order need the count first), then listed
+ * folder by folder as the run consumes them, none held once handed out. Series are grouped from the whole
+ * list.
  */
 const listInputs = (plan: Plan, options: RunOptions, shard: Shard | undefined) =>
   Effect.gen(function* () {
-    const all = yield* groupInputs(plan, yield* discoverInputs(options.inputs, options.out));
+    const listed = groupsFiles(plan)
+      ? yield* countInputs(options.inputs, options.out, (input) => inShard(input.outputBase, shard))
+      : yield* groupInputs(plan, yield* discoverInputs(options.inputs, options.out));
     yield* prepareOutDir(options.out);
     yield* holdLock(options.out, shard);
-    return yield* planInputs(plan, options, shard, all);
+    return yield* planInputs(plan, options, shard, listed);
   });
+
+/** Whether one input is one file (no grouping into series). */
+const groupsFiles = (plan: Plan): boolean => plan.pipeline.group === "file" || !plan.source.stage.group;
+
+/**
+ * Rounds of work ahead, for the worker count: exact up to one more than the workers wanted (more would not
+ * change the count), so that few inputs are looked at ahead of the run.
+ */
+const roundsAhead = (feed: InputFeed, options: RunOptions, size: number): number => {
+  const enough = Math.max(options.workers ?? defaultWorkerCount(), 1) + 1;
+  return Math.ceil(feed.tasksAhead(enough * size) / size);
+};
 
 /**
  * Runs `plan` over the inputs; returns the ledger (also written to `DIR/dcmflow-run.json`, or the shard's
@@ -665,7 +782,7 @@ export const runPlan = (
     const local = new CpuProcessor(plan, options.out, { fuse: options.fuse ?? true });
     const choice = options.device ?? plan.pipeline.device;
     // Workers start now, so that they load while the device is chosen and the journal opened.
-    const rounds = Math.ceil(inputs.todo.length / local.roundSize);
+    const rounds = roundsAhead(inputs, options, local.roundSize);
     const pool = yield* startWorkers(
       plan,
       options,
@@ -679,25 +796,25 @@ export const runPlan = (
         Effect.mapError((e) => new PipelineError({ code: "WGSL_COMPILE", message: e.message })),
       );
     }
-    const journal = yield* openJournal(plan, options, shard, inputs.order.length);
+    const journal = yield* openJournal(plan, options, shard, inputs.total);
     const workers = chosen.gpu || !pool ? 0 : pool.size;
     options.onStart?.({
-      total: inputs.order.length,
+      total: inputs.total,
       device: chosen.info,
       workers,
       resumed: inputs.resumed,
       ...(shard ? { shard } : {}),
     });
-    const total = inputs.order.length;
+    const total = inputs.total;
     const collectors = yield* openCollectors(plan, options.out, shard); // [collect]
     const recorder = new RunRecorder(
-      inputs.order,
+      [],
       journal,
       (last, done, failed) => options.onProgress?.({ done, total, failed, last }),
       collectors,
       { keep: options.keepEntries ?? true },
     );
-    for (const k of inputs.known) recorder.accept(k);
+    inputs.attach(recorder);
     const ctx: RunContext = {
       plan,
       options,
@@ -707,7 +824,7 @@ export const runPlan = (
       tag: runTag(shard),
       ...(pool && !chosen.gpu ? { pool } : {}),
     };
-    const { device, abandoned } = yield* runInputs(ctx, chosen, inputs.todo);
+    const { device, abandoned } = yield* runInputs(ctx, chosen, inputs);
     recorder.skip(abandoned);
     const collected = collectors.finish(abandoned.length === 0); // [collect]
     const interrupted = aborted(options) ? String(options.signal?.reason ?? "aborted") : undefined;

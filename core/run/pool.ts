@@ -39,9 +39,8 @@ export interface PoolListener {
   changed(): void;
 }
 
-/** What the pool needs of the run's rounds: how many, and the inputs of each. */
+/** What the pool needs of the run's rounds: the inputs of each (one in the claim window). */
 export interface RoundSource {
-  readonly length: number;
   at(round: number): ReadonlyArray<InputTask>;
 }
 

@@ -10,6 +10,7 @@ import { commitStaged, type LedgerEntry, okEntry } from "../session.ts";
 import { toCodedError } from "../errors.ts";
 import type { Journal } from "./journal.ts";
 import type { EntryCounts } from "./ledger.ts";
+import type { FeedSink } from "./feed.ts";
 import type { TaskResult } from "./process.ts";
 
 /**
@@ -45,16 +46,24 @@ const entryOf = (r: TaskResult): LedgerEntry => {
  * entries for the run's ledger unless told not to (`keep: false`: the journal has them, and the ledger is
  * written from it, and no entry is held once recorded).
  */
-export class RunRecorder {
-  readonly #waiting = new Map<number, Finished>();
+export class RunRecorder implements FeedSink {
   readonly #entries: LedgerEntry[] = [];
   readonly #keep: boolean;
-  #order: ReadonlyArray<number>;
-  #next = 0;
+  /** The indices to record, in order: those before `#head` are recorded (and dropped now and then). */
+  #order: number[];
+  /**
+   * The inputs finished before their turn, at their place in `#order` (not a map: a map whose size goes up and
+   * down by one reallocates its table each time, and the old tables outlive young-generation collections).
+   */
+  #slots: Array<Finished | undefined>;
+  #waiting = 0;
+  #head = 0;
+  #recorded = 0;
   #failed = 0;
 
   /**
-   * @param order the indices of this run's inputs, in the order they are recorded
+   * @param order the indices of this run's inputs, in the order they are recorded (more may follow, see
+   *   {@link expect})
    * @param journal where each recorded entry is appended
    * @param onRecord called for each entry as it is recorded (progress)
    * @param collectors the run-level outputs the rows of each recorded input are appended to, in order
@@ -66,22 +75,49 @@ export class RunRecorder {
     readonly collectors?: RunCollectors,
     options: { readonly keep?: boolean } = {},
   ) {
-    this.#order = order;
+    this.#order = [...order];
+    this.#slots = order.map(() => undefined);
     this.#keep = options.keep ?? true;
   }
 
   /** Inputs finished but waiting for an earlier one (they hold their place in memory). */
   get waiting(): number {
-    return this.#waiting.size;
+    return this.#waiting;
+  }
+
+  /** Input `index` comes next in the run's order (the inputs are handed out as the run goes). */
+  expect(index: number): void {
+    this.#order.push(index);
+    this.#slots.push(undefined);
   }
 
   /** Accepts one finished input and records every input now in order. */
   accept(finished: Finished): void {
     // The next in order (the usual case) is recorded without passing through the map: a map that grows and
     // shrinks by one entry per input reallocates its table each time.
-    if (finished.index === this.#order[this.#next]) this.#record(finished);
-    else this.#waiting.set(finished.index, finished);
+    if (finished.index === this.#order[this.#head]) this.#record(finished);
+    else {
+      const at = this.#placeOf(finished.index);
+      if (this.#slots[at] === undefined) this.#waiting++;
+      this.#slots[at] = finished;
+    }
     this.#drain();
+  }
+
+  /** Where input `index` is in `#order` (ascending, as the inputs are found: a binary search first). */
+  #placeOf(index: number): number {
+    const order = this.#order;
+    let lo = this.#head;
+    let hi = order.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (order[mid] === index) return mid;
+      if (order[mid] < index) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    const at = order.indexOf(index, this.#head);
+    if (at < 0) throw new Error(`input ${index} is not one of this run's`);
+    return at;
   }
 
   /**
@@ -90,10 +126,17 @@ export class RunRecorder {
    */
   skip(indices: ReadonlyArray<number>): void {
     const skipped = new Set(indices);
-    this.#order = [
-      ...this.#order.slice(0, this.#next),
-      ...this.#order.slice(this.#next).filter((i) => !skipped.has(i)),
-    ];
+    const order: number[] = [];
+    const slots: Array<Finished | undefined> = [];
+    for (let at = this.#head; at < this.#order.length; at++) {
+      if (skipped.has(this.#order[at])) continue;
+      order.push(this.#order[at]);
+      slots.push(this.#slots[at]);
+    }
+    this.#order = order;
+    this.#slots = slots;
+    this.#waiting = slots.filter((s) => s !== undefined).length;
+    this.#head = 0;
     this.#drain();
   }
 
@@ -104,14 +147,15 @@ export class RunRecorder {
 
   /** How many entries were recorded, and how many of them are errors. */
   counts(): EntryCounts {
-    return { recorded: this.#next, error: this.#failed };
+    return { recorded: this.#recorded, error: this.#failed };
   }
 
   #drain(): void {
-    while (this.#waiting.size > 0 && this.#next < this.#order.length) {
-      const next = this.#waiting.get(this.#order[this.#next]);
+    while (this.#waiting > 0 && this.#head < this.#order.length) {
+      const next = this.#slots[this.#head];
       if (!next) break;
-      this.#waiting.delete(next.index);
+      this.#slots[this.#head] = undefined;
+      this.#waiting--;
       this.#record(next);
     }
   }
@@ -125,7 +169,17 @@ export class RunRecorder {
     if (entry.status === "error") this.#failed++;
     if (this.#keep) this.#entries.push(entry);
     this.journal.append({ index: f.index, entry });
-    this.#next++;
-    this.onRecord(entry, this.#next, this.#failed);
+    this.#recorded++;
+    this.#advance();
+    this.onRecord(entry, this.#recorded, this.#failed);
+  }
+
+  /** Past the input just recorded; the recorded indices are dropped once they are most of the list. */
+  #advance(): void {
+    if (++this.#head >= 1024 && this.#head * 2 >= this.#order.length) {
+      this.#order = this.#order.slice(this.#head);
+      this.#slots = this.#slots.slice(this.#head);
+      this.#head = 0;
+    }
   }
 }
