@@ -34,8 +34,14 @@ const transferables = (results: ReadonlyArray<TaskResult>): ArrayBuffer[] => [
  * claimed have not arrived yet: a thread that never waits for one sees none.
  */
 class WorkerRounds {
-  /** The inputs of rounds this worker may claim, by round number (those below its last claim are dropped). */
-  readonly #tasks = new Map<number, ReadonlyArray<InputTask>>();
+  /**
+   * The inputs of rounds this worker may claim: the "rounds" messages as they came (consecutive rounds), those
+   * wholly below its last claim dropped. Not a map by round: a map that grows and shrinks by one entry per
+   * round reallocates its table each time, and the old tables outlive young-generation collections.
+   */
+  readonly #batches: Array<
+    { readonly from: number; readonly rounds: ReadonlyArray<ReadonlyArray<InputTask>> }
+  > = [];
   #wake: (() => void) | undefined;
 
   constructor(
@@ -46,7 +52,7 @@ class WorkerRounds {
 
   /** Takes the inputs of rounds `from`, `from + 1`, ... (a "rounds" message). */
   take(from: number, rounds: ReadonlyArray<ReadonlyArray<InputTask>>): void {
-    rounds.forEach((tasks, i) => this.#tasks.set(from + i, tasks));
+    this.#batches.push({ from, rounds });
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
@@ -70,16 +76,20 @@ class WorkerRounds {
     }
   }
 
-  /** The inputs of `round`, once they have arrived; drops those of earlier rounds (claimed elsewhere). */
+  /** The inputs of `round`, once they have arrived. */
   async #tasksOf(round: number): Promise<ReadonlyArray<InputTask>> {
-    for (const key of this.#tasks.keys()) {
-      if (key >= round) break;
-      this.#tasks.delete(key);
+    for (let tasks = this.#find(round);; tasks = this.#find(round)) {
+      if (tasks) return tasks;
+      await this.#message();
     }
-    while (!this.#tasks.has(round)) await this.#message();
-    const tasks = this.#tasks.get(round)!;
-    this.#tasks.delete(round);
-    return tasks;
+  }
+
+  /** The inputs of `round` if they have arrived; drops the batches of earlier rounds (claimed elsewhere). */
+  #find(round: number): ReadonlyArray<InputTask> | undefined {
+    const batches = this.#batches;
+    while (batches.length > 0 && batches[0].from + batches[0].rounds.length <= round) batches.shift();
+    const first = batches[0];
+    return first && round >= first.from ? first.rounds[round - first.from] : undefined;
   }
 
   /** Resolves at the next "rounds" message. */
