@@ -34,7 +34,7 @@ import {
 } from "./describe.ts";
 import { stopOnSignals } from "./signals.ts";
 import { makeProgress } from "./progress.ts";
-import { setExitCode, writeStderr, writeStdout } from "../core/platform.ts";
+import { exitCode, exitNow, setExitCode, writeStderr, writeStdout } from "../core/platform.ts";
 import {
   builtinRegistry,
   DicomDecodeError,
@@ -252,4 +252,8 @@ Effect.runPromiseExit(main).then((exit) => {
     writeStderr(`error: ${String(exit.cause)}\n`);
     setExitCode(2);
   }
+  // The command is over: every scope closed (the lock released), the ledger and every output written and
+  // the text printed, all synchronously. Ending the process now skips tearing the JS heap down first (~10 ms:
+  // a 256-slice run 0.359 -> 0.349 s, medians of 9).
+  exitNow(exitCode());
 });

@@ -68,6 +68,9 @@ export const setExitCode = (code: number): void => {
   process.exitCode = code;
 };
 
+/** The exit status the process will end with (0 unless set). */
+export const exitCode = (): number => Number(process.exitCode ?? 0);
+
 /** Process id, for unique temporary file names. */
 export const pid = (): number => process.pid;
 
