@@ -15,6 +15,7 @@
 import * as Effect from "effect/Effect";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { PipelineError } from "./errors.ts";
+import { indexInSorted } from "./sorted.ts";
 import { listDir, type PathInfo, statPath } from "./platform.ts";
 
 /** Why an input cannot be run (its ledger entry's error code). */
@@ -400,16 +401,7 @@ class Siblings {
   }
 
   #has(name: string): boolean {
-    const names = this.names;
-    let lo = 0;
-    let hi = names.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (names[mid] === name) return true;
-      if (names[mid] < name) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return false;
+    return indexInSorted(this.names, name) >= 0;
   }
 }
 

@@ -214,8 +214,12 @@ Deno.test("resume refuses a changed pipeline (RESUME_MISMATCH) unless forced", a
   assert.match(r3.stdout, /2 resumed/);
 });
 
-Deno.test("an aborted run records what finished, counts the rest pending, and resume completes it", async () => {
-  const inputs = makeInputs(10, 64, false);
+/**
+ * `n` inputs run clean, then again with `workers` and aborted (as by SIGINT) once 3 are recorded: both output
+ * folders and the interrupted run's ledger.
+ */
+const abortedAfterThree = async (n: number, workers: number) => {
+  const inputs = makeInputs(n, 64, false);
   const out = join(tempDir(), "o");
   const clean = join(tempDir(), "clean");
   await run(SEED, { inputs: [inputs], out: clean, device: "cpu", workers: 0 });
@@ -224,15 +228,20 @@ Deno.test("an aborted run records what finished, counts the rest pending, and re
     inputs: [inputs],
     out,
     device: "cpu",
-    workers: 0,
+    workers,
     signal: stop.signal,
     onProgress: (p) => p.done === 3 && stop.abort("SIGINT"),
   });
   assert.equal(interrupted.interrupted, "SIGINT");
+  assert.ok(!listFiles(out).some((f) => f.includes(TEMP_MARKER)));
+  return { inputs, out, clean, interrupted };
+};
+
+Deno.test("an aborted run records what finished, counts the rest pending, and resume completes it", async () => {
+  const { inputs, out, clean, interrupted } = await abortedAfterThree(10, 0);
   assert.equal(interrupted.summary.ok, 3);
   assert.equal(interrupted.summary.pending, 7);
   assert.equal([...outputsOf(out).keys()].filter((f) => f.endsWith(".npy")).length, 3);
-  assert.ok(!listFiles(out).some((f) => f.includes(TEMP_MARKER)));
   const resumed = await run(SEED, { inputs: [inputs], out, device: "cpu", workers: 0, resume: true });
   assert.equal(resumed.interrupted, undefined);
   assert.deepEqual(resumed.summary, { total: 10, ok: 10, error: 0, resumed: 3 });
@@ -240,20 +249,7 @@ Deno.test("an aborted run records what finished, counts the rest pending, and re
 });
 
 Deno.test("an aborted run with workers: rounds nobody claimed are pending, the claimed ones recorded", async () => {
-  const inputs = makeInputs(40, 64, false);
-  const out = join(tempDir(), "o");
-  const clean = join(tempDir(), "clean");
-  await run(SEED, { inputs: [inputs], out: clean, device: "cpu", workers: 0 });
-  const stop = new AbortController();
-  const interrupted = await run(SEED, {
-    inputs: [inputs],
-    out,
-    device: "cpu",
-    workers: 2,
-    signal: stop.signal,
-    onProgress: (p) => p.done === 3 && stop.abort("SIGINT"),
-  });
-  assert.equal(interrupted.interrupted, "SIGINT");
+  const { inputs, out, clean, interrupted } = await abortedAfterThree(40, 2);
   const { ok, pending } = interrupted.summary;
   assert.ok(ok >= 3 && ok < 40 && ok + (pending ?? 0) === 40, JSON.stringify(interrupted.summary));
   assert.deepEqual(
@@ -261,7 +257,6 @@ Deno.test("an aborted run with workers: rounds nobody claimed are pending, the c
     readdirSync(inputs).sort().slice(0, ok).map((f) => join(inputs, f)),
     "the recorded inputs are the first ones, in order",
   );
-  assert.ok(!listFiles(out).some((f) => f.includes(TEMP_MARKER)));
   const resumed = await run(SEED, { inputs: [inputs], out, device: "cpu", workers: 2, resume: true });
   assert.deepEqual(resumed.summary, { total: 40, ok: 40, error: 0, resumed: ok });
   assertSameOutputs(out, clean);

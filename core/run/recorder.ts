@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { indexInSorted } from "../sorted.ts";
 import type { RunCollectors, StagedRows } from "../collect.ts";
 import { commitStaged, type LedgerEntry, okEntry } from "../session.ts";
 import { toCodedError } from "../errors.ts";
@@ -106,16 +107,9 @@ export class RunRecorder implements FeedSink {
 
   /** Where input `index` is in `#order` (ascending, as the inputs are found: a binary search first). */
   #placeOf(index: number): number {
-    const order = this.#order;
-    let lo = this.#head;
-    let hi = order.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (order[mid] === index) return mid;
-      if (order[mid] < index) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    const at = order.indexOf(index, this.#head);
+    const found = indexInSorted(this.#order, index, this.#head);
+    if (found >= 0) return found;
+    const at = this.#order.indexOf(index, this.#head);
     if (at < 0) throw new Error(`input ${index} is not one of this run's`);
     return at;
   }
