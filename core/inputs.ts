@@ -88,7 +88,8 @@ export const walkInputs = (
 ): Iterable<ListedInput> => ({
   [Symbol.iterator]: () => {
     const files = counted ? new RepeatedFiles(counted.repeated) : new AllFiles();
-    return new InputWalker(resolve(exclude), io, files, counted !== undefined).all(paths);
+    const streamed = counted !== undefined;
+    return new InputWalker(resolve(exclude), io, files, streamed, streamed).all(paths);
   },
 });
 
@@ -147,12 +148,15 @@ class InputWalker {
   /**
    * @param files which real files were listed (duplicates)
    * @param markShared mark the files that may share their output name with a sibling
+   * @param countedBefore the inputs were counted before this walk (it runs while the run goes): an `--input`
+   *   gone since is that input's `READ_ERROR` entry, not a command-line error thrown in the middle of the run
    */
   constructor(
     private readonly excluded: string,
     private readonly io: WalkIo,
     private readonly files: FileCheck,
     private readonly markShared: boolean,
+    private readonly countedBefore = false,
   ) {}
 
   /** Every `--input` path, in order. */
@@ -172,6 +176,11 @@ class InputWalker {
   /** One `--input` path. */
   private *input(p: string): Generator<ListedInput, void, undefined> {
     const info = this.statOf(p);
+    if (info instanceof Error && this.countedBefore) {
+      const why =
+        `--input ${p} was there when the run counted its inputs and cannot be read now (${info.message})`;
+      return yield problem(p, "", "READ_ERROR", why);
+    }
     if (info instanceof Error) {
       throw new PipelineError({ code: "INVALID_ARGUMENTS", message: `--input ${p}: no such file or folder` });
     }

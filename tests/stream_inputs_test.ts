@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect";
 import assert from "node:assert/strict";
-import { linkSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   countInputs,
@@ -155,4 +155,29 @@ Deno.test("a flat table of device and inode pairs tells a repeated pair exactly,
   assert.equal(table.add(0, 2 ** 53 - 1), false);
   assert.equal(table.add(0, 2 ** 53 - 1), true);
   assert.equal(table.add(1, 2 ** 53 - 1), false);
+});
+
+Deno.test("an --input gone between the count and the walk is its READ_ERROR entry, not a throw mid-run", async () => {
+  const root = tempDir();
+  const kept = join(root, "kept");
+  const gone = join(root, "gone");
+  for (const dir of [kept, gone]) {
+    mkdirSync(dir);
+    writeFileSync(join(dir, "a.dcm"), "x");
+  }
+  const out = join(root, "out");
+  const count = await counted([gone, kept], out);
+  assert.equal(count.total, 2);
+  rmSync(gone, { recursive: true });
+  const listed = [...walkInputs([gone, kept], out, count)];
+  assert.deepEqual(listed.map((i) => [i.path, i.problem?.code]), [[gone, "READ_ERROR"], [
+    join(kept, "a.dcm"),
+    undefined,
+  ]]);
+  assert.match(listed[0].problem!.message, /was there when the run counted its inputs/);
+  await assert.rejects(
+    counted([gone], out),
+    /no such file or folder/,
+    "before the run: a command-line error",
+  );
 });
