@@ -88,8 +88,7 @@ export const walkInputs = (
 ): Iterable<ListedInput> => ({
   [Symbol.iterator]: () => {
     const files = counted ? new RepeatedFiles(counted.repeated) : new AllFiles();
-    const streamed = counted !== undefined;
-    return new InputWalker(resolve(exclude), io, files, streamed, streamed).all(paths);
+    return new InputWalker(resolve(exclude), io, files, counted !== undefined).all(paths);
   },
 });
 
@@ -105,9 +104,10 @@ export interface InputCount {
 
 /**
  * How many inputs the walk of `paths` lists (`keep` says which count, by path and output name: e.g. those of
- * a shard; a file's second path is not marked a duplicate yet when `keep` sees it), holding none of them: the folders are walked as {@link walkInputs} walks them, and each file's device and inode go into a
- * flat table (no string, no object per file) that tells which files are listed under more than one path. A
- * missing `--input` is a command-line error, as in {@link discoverInputs}.
+ * a shard; a file's second path is not marked a duplicate yet when `keep` sees it), holding none of them: the
+ * folders are walked as {@link walkInputs} walks them, and each file's device and inode go into a flat table
+ * (no string, no object per file) that tells which files are listed under more than one path. A missing
+ * `--input` is a command-line error, as in {@link discoverInputs}.
  */
 export const countInputs = (
   paths: ReadonlyArray<string>,
@@ -147,16 +147,15 @@ class InputWalker {
 
   /**
    * @param files which real files were listed (duplicates)
-   * @param markShared mark the files that may share their output name with a sibling
-   * @param countedBefore the inputs were counted before this walk (it runs while the run goes): an `--input`
-   *   gone since is that input's `READ_ERROR` entry, not a command-line error thrown in the middle of the run
+   * @param streamed the inputs were counted before this walk, which runs while the run goes: the files that
+   *   may share their output name with a sibling are marked, and an `--input` gone since the count is that
+   *   input's `READ_ERROR` entry, not a command-line error thrown in the middle of the run
    */
   constructor(
     private readonly excluded: string,
     private readonly io: WalkIo,
     private readonly files: FileCheck,
-    private readonly markShared: boolean,
-    private readonly countedBefore = false,
+    private readonly streamed: boolean,
   ) {}
 
   /** Every `--input` path, in order. */
@@ -176,7 +175,7 @@ class InputWalker {
   /** One `--input` path. */
   private *input(p: string): Generator<ListedInput, void, undefined> {
     const info = this.statOf(p);
-    if (info instanceof Error && this.countedBefore) {
+    if (info instanceof Error && this.streamed) {
       const why =
         `--input ${p} was there when the run counted its inputs and cannot be read now (${info.message})`;
       return yield problem(p, "", "READ_ERROR", why);
@@ -228,7 +227,7 @@ class InputWalker {
     }
     const inside = [...ancestors, key];
     const resolved = resolve(dir);
-    const siblings = this.markShared ? new Siblings(names.sort()) : undefined;
+    const siblings = this.streamed ? new Siblings(names.sort()) : undefined;
     for (const name of siblings?.names ?? names.sort()) {
       yield* this.entry(dir, resolved, name, rel, inside, siblings);
     }
