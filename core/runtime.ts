@@ -404,9 +404,6 @@ interface RunContext {
   readonly options: RunOptions;
   readonly recorder: RunRecorder;
   readonly local: CpuProcessor;
-  readonly workers: number;
-  /** `all` or `shard-I-of-N`. */
-  readonly tag: string;
   /** The worker threads of the CPU path (none: this thread does everything). */
   readonly pool?: WorkerPool;
 }
@@ -576,8 +573,6 @@ export const runPlan = (
       options,
       recorder,
       local,
-      workers,
-      tag: runTag(shard),
       ...(pool && !chosen.gpu ? { pool } : {}),
     };
     const { device, abandoned } = yield* runInputs(ctx, chosen, inputs);

@@ -18,14 +18,14 @@ Deno.test("claims: closing claims every round left and returns the first; nothin
   claims.raise(4);
   claims.claim();
   claims.claim();
-  assert.equal(claims.closeAt(10), 2, "rounds 2..9 were never claimed");
+  assert.equal(claims.close(), 2, "rounds from 2 on were never claimed");
   assert.equal(claims.claim(), undefined);
   claims.raise(20);
   assert.equal(claims.claim(), undefined, "the run's end: no round beyond it either");
   const done = new RoundClaims();
   done.raise(3);
   [0, 1, 2].forEach(() => done.claim());
-  assert.equal(done.closeAt(3), 3, "every round claimed: none withdrawn");
+  assert.equal(done.close(), 3, "every round claimed: none withdrawn");
 });
 
 Deno.test("claims: a slot holds the round its worker claimed, is idle once answered, and counts answers", () => {

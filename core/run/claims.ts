@@ -28,6 +28,8 @@ export const CLAIMING = -2;
 
 /** The claim limit of closed claims: below every round. */
 const CLOSED = -1;
+/** The counter of closed claims: beyond every round. */
+const PAST_EVERY_ROUND = 0x7fffffff;
 
 /** The run's round counter and claim limit, shared by every thread of the run. */
 export class RoundClaims {
@@ -64,12 +66,12 @@ export class RoundClaims {
   }
 
   /**
-   * Claims every round left, up to `end` (the run's round count): none is processed any more, whatever is
-   * raised later. Returns the first of them (rounds below it were claimed by someone and will be answered).
+   * Claims every round left: none is processed any more, whatever is raised later. Returns the first of them
+   * (rounds below it were claimed by someone and will be answered).
    */
-  closeAt(end: number): number {
+  close(): number {
     Atomics.store(this.#cells, 1, CLOSED);
-    return Math.min(end, Atomics.exchange(this.#cells, 0, end));
+    return Atomics.exchange(this.#cells, 0, PAST_EVERY_ROUND);
   }
 }
 

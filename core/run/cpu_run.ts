@@ -131,9 +131,6 @@ const runLocal = async (ctx: CpuRunContext, rounds: Rounds): Promise<number[]> =
   return rounds.indicesFrom(next);
 };
 
-/** The claim counter's value once claims are closed: beyond any round. */
-const CLOSED_AT = 0x7fffffff;
-
 /**
  * The CPU path on worker threads: every thread claims the next round itself (claims.ts), up to a window past
  * the earliest unanswered round; this thread processes rounds too until a worker is ready, and all along when
@@ -235,7 +232,7 @@ class PooledRun {
 
   /** Claims every round nobody has claimed: they are not processed (those claimed are answered). */
   #withdraw(): void {
-    this.#withdrawnFrom ??= this.pool.claims.closeAt(CLOSED_AT);
+    this.#withdrawnFrom ??= this.pool.claims.close();
   }
 
   /**
