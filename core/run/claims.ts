@@ -7,12 +7,14 @@
  * when it waits for a timer, not on every `setImmediate` turn (18 ms median, 35 ms at the 90th percentile, for
  * a thread yielding every 1.3 ms) - so rounds handed out by message, answer after answer, left a worker idle a
  * third of the time (500 of 760 ms on 1,024 slices). A claimed round needs no answer to be handed out: the
- * worker learns what the round holds from the task lists the calling thread posts ahead of the counter.
+ * worker learns what the round holds from the task lists the calling thread posts as it raises the limit.
  *
  * Layout (Int32 cells):
  * - {@link RoundClaims}: `[0]` the next round to claim, `[1]` the limit (exclusive) below which rounds may be
  *   claimed - the calling thread raises it as rounds are answered, so results waiting for an earlier one stay
- *   bounded, and posts the task lists of every round below it before it does.
+ *   bounded, and then posts the task lists of the rounds below it (a worker that claimed a round whose list
+ *   is still on its way waits for it; one that found nothing to claim waits for the next list, which finds
+ *   the limit raised).
  * - {@link ClaimSlot}, one per worker: `[0]` what the worker holds ({@link IDLE}, {@link CLAIMING} or a round),
  *   `[1]` how many rounds it has answered. A worker that dies leaves there the round it was processing (its
  *   inputs become coded errors), and the count tells the calling thread when every answer posted by the live

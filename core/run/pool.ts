@@ -2,9 +2,9 @@
  * A pool of worker threads for the CPU path: one per core by default, each planning the pipeline once and
  * then processing rounds of inputs (see worker.ts, protocol.ts).
  *
- * - Each worker claims its next round itself when it is done with one (claims.ts); the caller posts the
- *   inputs of rounds ahead of the claims and bounds how far ahead rounds may be claimed, so memory stays flat
- *   however many inputs there are. The caller's own thread claims rounds through the same counter (all along
+ * - Each worker claims its next round itself when it is done with one (claims.ts); the caller bounds how far
+ *   ahead rounds may be claimed, so memory stays flat however many inputs there are, and posts the inputs of
+ *   the rounds it lets be claimed as it does. The caller's own thread claims rounds through the same counter (all along
  *   when the workers leave a core free, and until a worker is ready), so the first inputs never wait for
  *   workers to start.
  * - A worker that dies (a codec abort, an out-of-memory in its heap) turns the inputs of the round it held
@@ -163,12 +163,17 @@ export class WorkerPool {
   }
 
   /**
-   * Lets rounds below `limit` be claimed: posts their inputs to every worker that was not sent them yet,
-   * then raises the shared limit (a worker never claims a round whose inputs are not on their way to it).
+   * Lets rounds below `limit` be claimed: raises the shared limit, then posts their inputs to every worker
+   * that was not sent them yet. In that order: a worker that finds nothing to claim waits for its next
+   * "rounds" message, so each message must find the limit already raised. Posted first, a message could
+   * reach a worker that then tried to claim before the raise, failed, and waited for a message that never
+   * came - at the end of a run (the last raise), with every worker asleep that way, the run hung (4 runs in
+   * 25 with `--workers 2` on 2 busy cores). A worker that claims a round whose inputs are still on their way
+   * waits for them (worker.ts), and they are: posted here before this call returns.
    */
   offer(limit: number): void {
-    for (const slot of this.#slots) this.#send(slot, limit);
     this.claims.raise(limit);
+    for (const slot of this.#slots) this.#send(slot, limit);
   }
 
   /**

@@ -8,8 +8,8 @@
  * worker -> main  { type: "done", id, results }          round id's results (staged outputs or coded errors)
  * ```
  *
- * A worker claims its rounds itself (claims.ts: `claims` and its own `slot` are shared memory) among those
- * whose inputs it was sent; the main thread posts every round's inputs to every worker ahead of the claims.
+ * A worker claims its rounds itself (claims.ts: `claims` and its own `slot` are shared memory); the main
+ * thread posts every round's inputs to every worker as it lets the round be claimed (pool.ts's `offer`).
  * Everything else is plain data (structured clone); a worker re-plans the pipeline from its text, so stages
  * and plugins are imported again on each thread.
  *
