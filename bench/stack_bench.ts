@@ -19,6 +19,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { makeCtSlice } from "./synthetic.ts";
 import { timed } from "./whole_process.ts";
+import { DENO_V8_FLAGS } from "../cli/v8_flags.ts";
 
 const sizesAt = process.argv.indexOf("--sizes");
 const SIZES = sizesAt >= 0 ? process.argv[sizesAt + 1].split(",").map(Number) : [100, 1000, 2000, 10000];
@@ -70,7 +71,7 @@ try {
         "run",
         "-A",
         "--node-modules-dir=manual",
-        "--v8-flags=--max-semi-space-size=4,--no-concurrent-recompilation,--no-enable-lazy-source-positions",
+        DENO_V8_FLAGS,
         ENTRY,
         "run",
         file,

@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { findBun } from "../tests/helpers.ts";
+import { DENO_V8_FLAGS } from "../cli/v8_flags.ts";
 
 const REPEATS = Number(process.env.STARTUP_REPEATS ?? 7);
 const PIPELINE = "pipelines/seed-recipe.yaml";
@@ -84,7 +85,7 @@ const main = async () => {
         "run",
         "-A",
         "--node-modules-dir=manual",
-        "--v8-flags=--max-semi-space-size=4,--no-concurrent-recompilation,--no-enable-lazy-source-positions",
+        DENO_V8_FLAGS,
       ],
     ],
   ];

@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { runtimeName } from "../core/platform.ts";
 import { numberOption, textOption } from "./options.ts";
 import { makeCtSlice, type SliceHeader } from "./synthetic.ts";
+import { DENO_V8_FLAGS } from "../cli/v8_flags.ts";
 
 const PYTHON = "/usr/bin/python3";
 /** The seed recipe: decode -> HU -> window 40/400 -> 224² antialiased -> normalize 0.5/0.5 -> npy. */
@@ -88,7 +89,7 @@ const contenders = (root: string, pipeline: string, hasGpu: boolean) => {
       "run",
       "-A",
       "--node-modules-dir=manual",
-      "--v8-flags=--max-semi-space-size=4,--no-concurrent-recompilation,--no-enable-lazy-source-positions",
+      DENO_V8_FLAGS,
       cli,
       "run",
       pipeline,

@@ -25,6 +25,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, relative, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { V8_FLAGS } from "../cli/v8_flags.ts";
 
 /** The project root (this file is in `scripts/`). */
 export const ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -193,15 +194,8 @@ export const build = async (options: BuildOptions = {}): Promise<string[]> => {
   }
   const bin = join(outdir, `${BIN}.js`);
   if (existsSync(bin)) {
-    // A small young generation keeps peak memory flat over long runs (V8 would grow it to 32 MB per thread).
-    // Eager source positions: effect reads an Error's stack while its modules load, and V8's first stack read
-    // in a thread would otherwise re-parse this whole script to find positions (35-48 ms per thread).
-    writeFileSync(
-      bin,
-      `#!/usr/bin/env -S node --max-semi-space-size=4 --no-concurrent-recompilation --no-enable-lazy-source-positions\n${
-        readFileSync(bin, "utf8")
-      }`,
-    );
+    // The CLI's V8 flags (cli/v8_flags.ts: why each), as node takes them.
+    writeFileSync(bin, `#!/usr/bin/env -S node ${V8_FLAGS.join(" ")}\n${readFileSync(bin, "utf8")}`);
     chmodSync(bin, 0o755);
   }
   if (options.types ?? true) await declarations(root, join(outdir, "types"));

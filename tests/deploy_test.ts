@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { readJson, runCli, tempDir } from "./helpers.ts";
+import { DENO_V8_FLAGS, V8_FLAGS } from "../cli/v8_flags.ts";
 
 /** The `--flags` a CLI command defines (the first word of each line of its help's FLAGS section). */
 const flagsOf = async (command: string): Promise<Set<string>> => {
@@ -115,26 +116,34 @@ Deno.test("the Slurm scripts run for real: two array tasks, then the merge, on s
   assert.equal(ledger.merged.shards, 2);
 });
 
-Deno.test("every launch point passes the same V8 flags (deno.json tasks, Docker, Slurm, benches, the npm bin)", () => {
+Deno.test("every launch point passes the CLI's V8 flags (cli/v8_flags.ts: deno.json tasks, Docker, Slurm, the npm bin)", () => {
   const files = [
     "deno.json",
     "deploy/Dockerfile",
     "deploy/slurm/dcmflow-array.sbatch",
     "deploy/slurm/dcmflow-merge.sbatch",
-    "bench/whole_process.ts",
-    "bench/stack_bench.ts",
-    "bench/startup.ts",
   ];
   const found = files.flatMap((f) =>
     [...readFileSync(f, "utf8").matchAll(/--v8-flags=([^\s"',]+(?:,[^\s"',]+)*)/g)].map((m) => ({
       f,
-      flags: m[1],
+      arg: m[0],
     }))
   );
   for (const f of files) assert.ok(found.some((x) => x.f === f), `${f} passes no --v8-flags`);
-  const shipped = found.find((x) => x.f === "deploy/Dockerfile")!.flags;
-  for (const x of found) assert.equal(x.flags, shipped, `${x.f}: --v8-flags=${x.flags}`);
-  // The npm bin runs under Node: the same flags in its shebang.
-  const shebang = /#!\/usr\/bin\/env -S node ([^\\\n]+)\\n/.exec(readFileSync("scripts/build.ts", "utf8"));
-  assert.deepEqual(shebang?.[1].trim().split(/\s+/), shipped.split(","));
+  for (const x of found) assert.equal(x.arg, DENO_V8_FLAGS, x.f);
+  // The benchmarks import the list; the npm bin runs under Node: the same flags in its shebang.
+  for (const f of ["bench/whole_process.ts", "bench/stack_bench.ts", "bench/startup.ts"]) {
+    assert.match(readFileSync(f, "utf8"), /^\s+DENO_V8_FLAGS,$/m, `${f} runs the CLI with DENO_V8_FLAGS`);
+  }
+  assert.match(
+    readFileSync("scripts/build.ts", "utf8"),
+    /#!\/usr\/bin\/env -S node \$\{V8_FLAGS\.join\(" "\)\}/,
+  );
+  if (existsSync("dist/cli.js")) {
+    assert.equal(
+      readFileSync("dist/cli.js", "utf8").split("\n")[0],
+      `#!/usr/bin/env -S node ${V8_FLAGS.join(" ")}`,
+    );
+  }
+  assert.equal(new Set(V8_FLAGS.map((f) => f.split("=")[0])).size, V8_FLAGS.length, "each flag once");
 });
