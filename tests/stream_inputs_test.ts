@@ -16,6 +16,7 @@ import {
   RealKeyTable,
   walkInputs,
 } from "../core/inputs.ts";
+import { listDir, statPath } from "../core/platform.ts";
 import { tempDir } from "./helpers.ts";
 
 /** A tree with every kind of entry the walk treats apart. */
@@ -180,4 +181,30 @@ Deno.test("an --input gone between the count and the walk is its READ_ERROR entr
     /no such file or folder/,
     "before the run: a command-line error",
   );
+});
+
+Deno.test("the walk after a count takes the count's listing of the first folder instead of listing it again", async () => {
+  const root = trickyTree();
+  const out = join(root, "out");
+  const listed: string[] = [];
+  const io = {
+    stat: (path: string) => statPath(path),
+    readdir: (dir: string) => {
+      listed.push(dir);
+      return listDir(dir);
+    },
+  };
+  const count = await Effect.runPromise(countInputs([root], out, () => true, io));
+  assert.equal(count.firstListing?.dir, root);
+  const listedByCount = listed.splice(0);
+  const streamed = [...walkInputs([root], out, count, io)];
+  assert.deepEqual(listed, listedByCount.slice(1), "every folder but the first is listed again by the walk");
+  const whole = await Effect.runPromise(discoverInputs([root], out));
+  assert.deepEqual(withoutMarks(streamed), whole, "and it lists the same inputs");
+  // A file gone since the count: an entry of its own (READ_ERROR), so the walk lists what the count counted.
+  rmSync(join(root, "x-1.dcm"));
+  const again = [...walkInputs([root], out, count)];
+  assert.equal(again.length, count.total);
+  const gone = again.find((i) => i.path === join(root, "x-1.dcm"));
+  assert.equal(gone?.problem?.code, "READ_ERROR");
 });
