@@ -166,10 +166,11 @@ export class WorkerPool {
    * Lets rounds below `limit` be claimed: raises the shared limit, then posts their inputs to every worker
    * that was not sent them yet. In that order: a worker that finds nothing to claim waits for its next
    * "rounds" message, so each message must find the limit already raised. Posted first, a message could
-   * reach a worker that then tried to claim before the raise, failed, and waited for a message that never
-   * came - at the end of a run (the last raise), with every worker asleep that way, the run hung (4 runs in
-   * 25 with `--workers 2` on 2 busy cores). A worker that claims a round whose inputs are still on their way
-   * waits for them (worker.ts), and they are: posted here before this call returns.
+   * reach a worker that then tried to claim before the raise, failed, and waited for the message of the next
+   * raise, which needs an answer: with every worker asleep that way at once (and this thread not processing
+   * rounds), the run hung (4 runs in 25 with `--workers 2` on 2 busy cores). A worker that claims a round
+   * whose inputs are still on their way waits for them (worker.ts), and they are: posted here before this
+   * call returns.
    */
   offer(limit: number): void {
     this.claims.raise(limit);
