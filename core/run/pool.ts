@@ -4,9 +4,9 @@
  *
  * - Each worker claims its next round itself when it is done with one (claims.ts); the caller bounds how far
  *   ahead rounds may be claimed, so memory stays flat however many inputs there are, and posts the inputs of
- *   the rounds it lets be claimed as it does. The caller's own thread claims rounds through the same counter (all along
- *   when the workers leave a core free, and until a worker is ready), so the first inputs never wait for
- *   workers to start.
+ *   the rounds it lets be claimed as it does. The caller's own thread claims rounds through the same counter
+ *   (all along when the workers leave a core free, and until a worker is ready), so the first inputs never
+ *   wait for workers to start.
  * - A worker that dies (a codec abort, an out-of-memory in its heap) turns the inputs of the round it held
  *   into coded errors (`WORKER_CRASHED`) and is replaced; the run goes on.
  * - Workers may be started before the run is planned ({@link prestartWorkers}: the CLI does it first thing,
@@ -119,8 +119,8 @@ export const releasePrestarted = (): number => {
 
 /**
  * Worker threads claiming rounds of inputs (claims.ts). The run hands the pool its rounds
- * ({@link WorkerPool.begin}), raises the claim limit as rounds are answered ({@link WorkerPool.offer}: the
- * inputs of every round below the limit are posted to every worker first), and may claim rounds on its own
+ * ({@link WorkerPool.begin}), raises the claim limit as rounds are answered ({@link WorkerPool.offer}: then
+ * the inputs of the rounds below the new limit are posted to every worker), and may claim rounds on its own
  * thread through {@link WorkerPool.claims}.
  */
 export class WorkerPool {

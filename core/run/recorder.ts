@@ -94,8 +94,7 @@ export class RunRecorder implements FeedSink {
 
   /** Accepts one finished input and records every input now in order. */
   accept(finished: Finished): void {
-    // The next in order (the usual case) is recorded without passing through the map: a map that grows and
-    // shrinks by one entry per input reallocates its table each time.
+    // The next in order (the usual case) is recorded at once; an input finished early waits in its slot.
     if (finished.index === this.#order[this.#head]) this.#record(finished);
     else {
       const at = this.#placeOf(finished.index);
