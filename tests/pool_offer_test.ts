@@ -24,28 +24,20 @@ class RecordingWorker implements ThreadWorker {
   terminate(): void {}
 }
 
-const URL_OF_TEST = "dcmflow-test:recording-worker";
-
-/** Hands `worker` to the next pool started from {@link URL_OF_TEST} (the pool adopts workers started ahead). */
-const startAhead = (worker: RecordingWorker) => {
-  const key = Symbol.for("dcmflow.prestartedWorkers");
-  const global = globalThis as { [key: symbol]: unknown[] | undefined };
-  (global[key] ??= []).push({ url: URL_OF_TEST, worker, failed: false });
-};
-
 const task = (index: number): InputTask => ({ index, path: `in/${index}.dcm`, outputBase: `${index}` });
 
 Deno.test("pool: every round offered is claimable by the time its inputs reach a worker", () => {
   const workers = [new RecordingWorker(), new RecordingWorker()];
-  workers.forEach(startAhead);
+  let started = 0;
   const init = {
     pipeline: { text: "", file: "p.yaml", overrides: [] },
     outDir: "out",
     tempTag: "all",
     fuse: true,
   };
-  const pool = new WorkerPool(URL_OF_TEST, 2, init);
+  const pool = new WorkerPool("dcmflow-test:recording-worker", 2, init, () => workers[started++]);
   try {
+    assert.equal(started, 2);
     for (const w of workers) w.limitNow = () => pool.claims.limit;
     pool.begin({ at: (r) => [task(r)] }, { answered: () => {}, changed: () => {} });
     pool.offer(3);

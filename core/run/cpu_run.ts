@@ -10,6 +10,7 @@ import type { TaskFeed } from "./feed.ts";
 import { callerShouldHelp, crashed, type WorkerPool } from "./pool.ts";
 import type { InputTask, TaskResult } from "./process.ts";
 import type { Finished } from "./recorder.ts";
+import { SlidingList } from "./sliding.ts";
 
 /** What the run loop needs of a worker pool (a `WorkerPool`; tests give a scripted one). */
 export type ClaimPool = Pick<
@@ -55,16 +56,15 @@ export const CLAIM_WINDOW_PER_THREAD = 24;
  * started later, or turned into coded errors when its worker died).
  */
 class Rounds {
-  /** The rounds held: `#held[i]` is round `#base + i`. */
-  #held: InputTask[][] = [];
-  #base = 0;
+  /** The rounds held, by round number (dropped a few dozen at a time once {@link release}d). */
+  readonly #held = new SlidingList<InputTask[]>(64);
   #ended = false;
 
   constructor(readonly feed: TaskFeed, readonly size: number) {}
 
   /** Rounds pulled so far: every round of the run once {@link ended}. */
   get pulled(): number {
-    return this.#base + this.#held.length;
+    return this.#held.end;
   }
 
   /** Whether the feed is exhausted (there is no round from {@link pulled} on). */
@@ -85,27 +85,22 @@ class Rounds {
   /** Round `i`'s inputs (pulled if it was not yet; it must not have been released). */
   at(i: number): InputTask[] {
     this.fill(i + 1);
-    const round = this.#held[i - this.#base];
+    const round = this.#held.at(i);
     if (!round) {
-      throw new Error(`dcmflow: round ${i} is not held (from ${this.#base}, ${this.pulled} pulled)`);
+      throw new Error(`dcmflow: round ${i} is not held (from ${this.#held.start}, ${this.pulled} pulled)`);
     }
     return round;
   }
 
-  /** Rounds before `i` are not read again (they are dropped a few dozen at a time). */
+  /** Rounds before `i` are not read again. */
   release(i: number): void {
-    const done = i - this.#base;
-    if (done < 64 || done * 2 < this.#held.length) return;
-    this.#held = this.#held.slice(done);
-    this.#base = i;
+    this.#held.dropBefore(i);
   }
 
   /** The input indices of round `from` and every round after it (the rest of the feed is pulled). */
   indicesFrom(from: number): number[] {
     const indices: number[] = [];
-    for (let r = Math.max(from, this.#base); r < this.pulled; r++) {
-      for (const task of this.#held[r - this.#base]) indices.push(task.index);
-    }
+    for (const round of this.#held.from(from)) for (const task of round) indices.push(task.index);
     for (let t = this.feed.next(); t !== undefined; t = this.feed.next()) indices.push(t.index);
     this.#ended = true;
     return indices;

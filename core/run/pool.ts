@@ -117,6 +117,12 @@ export const releasePrestarted = (): number => {
   return left.length;
 };
 
+/** How a pool gets a worker thread running `url`. */
+export type StartWorker = (url: URL | string) => ThreadWorker;
+
+/** A worker started ahead from `url` if one is left ({@link prestartWorkers}), else a new one. */
+const adoptOrStart: StartWorker = (url) => adoptPrestarted(url) ?? startWorker(url);
+
 /**
  * Worker threads claiming rounds of inputs (claims.ts). The run hands the pool its rounds
  * ({@link WorkerPool.begin}), raises the claim limit as rounds are answered ({@link WorkerPool.offer}: then
@@ -137,7 +143,16 @@ export class WorkerPool {
   /** Set when workers cannot start at all (the caller then processes everything itself). */
   failed?: string;
 
-  constructor(readonly url: URL | string, count: number, readonly init: WorkerInit) {
+  /**
+   * @param start how each worker (the first ones, and those replacing a dead one) is started: by default one
+   *   started ahead is adopted, else a new thread (tests give workers that record what they are sent)
+   */
+  constructor(
+    readonly url: URL | string,
+    count: number,
+    readonly init: WorkerInit,
+    private readonly start: StartWorker = adoptOrStart,
+  ) {
     for (let i = 0; i < count; i++) this.#slots.push(this.#spawn());
   }
 
@@ -204,7 +219,7 @@ export class WorkerPool {
   }
 
   #spawn(): Slot {
-    const worker = adoptPrestarted(this.url) ?? startWorker(this.url);
+    const worker = this.start(this.url);
     // Rounds already claimed are not its; those claimable and not claimed yet are sent now.
     const slot: Slot = { worker, cells: new ClaimSlot(), ready: false, sent: this.claims.next, received: 0 };
     worker.onmessage = (event) => this.#onMessage(slot, event.data as FromWorker);

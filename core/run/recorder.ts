@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { indexInSorted } from "../sorted.ts";
 import type { RunCollectors, StagedRows } from "../collect.ts";
 import { commitStaged, type LedgerEntry, okEntry } from "../session.ts";
 import { toCodedError } from "../errors.ts";
@@ -13,6 +12,7 @@ import type { Journal } from "./journal.ts";
 import type { EntryCounts } from "./ledger.ts";
 import type { FeedSink } from "./feed.ts";
 import type { TaskResult } from "./process.ts";
+import { SlidingList } from "./sliding.ts";
 
 /**
  * A finished input: a result to commit, or an entry that is already final (conflicts, resumed inputs, the
@@ -42,6 +42,9 @@ const entryOf = (r: TaskResult): LedgerEntry => {
   }
 };
 
+/** Recorded inputs let go of at a time, at least (see `SlidingList`). */
+const DROP_RECORDED = 1024;
+
 /**
  * Accepts finished inputs in any order; commits, journals and reports them in run order. Keeps the recorded
  * entries for the run's ledger unless told not to (`keep: false`: the journal has them, and the ledger is
@@ -50,14 +53,15 @@ const entryOf = (r: TaskResult): LedgerEntry => {
 export class RunRecorder implements FeedSink {
   readonly #entries: LedgerEntry[] = [];
   readonly #keep: boolean;
-  /** The indices to record, in order: those before `#head` are recorded (and dropped now and then). */
-  #order: number[];
+  /** The indices to record, in order: those before `#head` are recorded (and let go a block at a time). */
+  #order: SlidingList<number>;
   /**
    * The inputs finished before their turn, at their place in `#order` (not a map: a map whose size goes up and
    * down by one reallocates its table each time, and the old tables outlive young-generation collections).
    */
-  #slots: Array<Finished | undefined>;
+  #slots: SlidingList<Finished | undefined>;
   #waiting = 0;
+  /** The place in `#order` of the next input to record. */
   #head = 0;
   #recorded = 0;
   #failed = 0;
@@ -76,8 +80,8 @@ export class RunRecorder implements FeedSink {
     readonly collectors?: RunCollectors,
     options: { readonly keep?: boolean } = {},
   ) {
-    this.#order = [...order];
-    this.#slots = order.map(() => undefined);
+    this.#order = new SlidingList(DROP_RECORDED, [...order]);
+    this.#slots = new SlidingList(DROP_RECORDED, order.map(() => undefined));
     this.#keep = options.keep ?? true;
   }
 
@@ -95,20 +99,20 @@ export class RunRecorder implements FeedSink {
   /** Accepts one finished input and records every input now in order. */
   accept(finished: Finished): void {
     // The next in order (the usual case) is recorded at once; an input finished early waits in its slot.
-    if (finished.index === this.#order[this.#head]) this.#record(finished);
+    if (finished.index === this.#order.at(this.#head)) this.#record(finished);
     else {
       const at = this.#placeOf(finished.index);
-      if (this.#slots[at] === undefined) this.#waiting++;
-      this.#slots[at] = finished;
+      if (this.#slots.at(at) === undefined) this.#waiting++;
+      this.#slots.set(at, finished);
     }
     this.#drain();
   }
 
   /** Where input `index` is in `#order` (ascending, as the inputs are found: a binary search first). */
   #placeOf(index: number): number {
-    const found = indexInSorted(this.#order, index, this.#head);
+    const found = this.#order.positionOfSorted(index, this.#head);
     if (found >= 0) return found;
-    const at = this.#order.indexOf(index, this.#head);
+    const at = this.#order.positionOf(index, this.#head);
     if (at < 0) throw new Error(`input ${index} is not one of this run's`);
     return at;
   }
@@ -121,13 +125,14 @@ export class RunRecorder implements FeedSink {
     const skipped = new Set(indices);
     const order: number[] = [];
     const slots: Array<Finished | undefined> = [];
-    for (let at = this.#head; at < this.#order.length; at++) {
-      if (skipped.has(this.#order[at])) continue;
-      order.push(this.#order[at]);
-      slots.push(this.#slots[at]);
+    for (let at = this.#head; at < this.#order.end; at++) {
+      const index = this.#order.at(at)!;
+      if (skipped.has(index)) continue;
+      order.push(index);
+      slots.push(this.#slots.at(at));
     }
-    this.#order = order;
-    this.#slots = slots;
+    this.#order = new SlidingList(DROP_RECORDED, order);
+    this.#slots = new SlidingList(DROP_RECORDED, slots);
     this.#waiting = slots.filter((s) => s !== undefined).length;
     this.#head = 0;
     this.#drain();
@@ -144,10 +149,10 @@ export class RunRecorder implements FeedSink {
   }
 
   #drain(): void {
-    while (this.#waiting > 0 && this.#head < this.#order.length) {
-      const next = this.#slots[this.#head];
+    while (this.#waiting > 0 && this.#head < this.#order.end) {
+      const next = this.#slots.at(this.#head);
       if (!next) break;
-      this.#slots[this.#head] = undefined;
+      this.#slots.set(this.#head, undefined);
       this.#waiting--;
       this.#record(next);
     }
@@ -167,12 +172,10 @@ export class RunRecorder implements FeedSink {
     this.onRecord(entry, this.#recorded, this.#failed);
   }
 
-  /** Past the input just recorded; the recorded indices are dropped once they are most of the list. */
+  /** Past the input just recorded (the recorded part of the lists is let go a block at a time). */
   #advance(): void {
-    if (++this.#head >= 1024 && this.#head * 2 >= this.#order.length) {
-      this.#order = this.#order.slice(this.#head);
-      this.#slots = this.#slots.slice(this.#head);
-      this.#head = 0;
-    }
+    this.#head++;
+    this.#order.dropBefore(this.#head);
+    this.#slots.dropBefore(this.#head);
   }
 }
