@@ -1,7 +1,7 @@
 /**
  * The V8 flags every launch point of the CLI passes (deno.json's tasks, the npm bin's shebang, the container's
  * entrypoint, the Slurm scripts, the benchmarks): written here once; `tests/v8_flags_test.ts` fails when a
- * launch point drifts from this list. Measured on the 2-core development machine (README, "Benchmarks").
+ * launch point drifts from this list. Measured on the 2-core development machine (docs/PERFORMANCE.md).
  *
  * - `--max-semi-space-size=4`: a small young generation per thread (V8 would grow it to 32 MB each), for a
  *   flat peak over long runs.
