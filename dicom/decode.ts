@@ -27,9 +27,9 @@ import {
   codecForFrame,
   type CodecId,
   describeCodec,
-  forgetCodec,
   loadCodec,
   loadedCodec,
+  resetCodec,
 } from "./codecs/registry.ts";
 import { endsWithEndMarker } from "./codecs/jpeg_markers.ts";
 import type { DecodedFrame, FrameCodec, FrameRequest } from "./codecs/types.ts";
@@ -109,8 +109,9 @@ export function decodeDicom(bytes: Uint8Array, options?: DecodeOptions): Decoded
         throw new DicomDecodeError(
           "CODEC_UNAVAILABLE",
           `${syntaxLabel(prepared.meta.transferSyntaxUid)} needs the ${id} codec, which is loaded ` +
-            "asynchronously on first use and is not loaded yet: call `await decodeDicomAsync(bytes)` (the " +
-            "decode stage does) or `await loadCodecs()` before the synchronous decodeDicom().",
+            "asynchronously (on first use, and afresh after a frame it failed on) and is not loaded now: call " +
+            "`await decodeDicomAsync(bytes)` (the decode stage does) or `await loadCodecs()` before the " +
+            "synchronous decodeDicom().",
         );
       }
       codecs.set(id, codec);
@@ -399,17 +400,32 @@ function toRgb(p: Prepared, f: Frames): { readonly data: Float32Array; readonly 
   return { data: f.data };
 }
 
+/**
+ * What a codec's failure says, for people: a codec's own message, else what kind of failure it was (the
+ * runtime's words - "memory access out of bounds", "Cannot read properties of undefined" - say nothing about
+ * the file).
+ */
+function codecFailure(e: unknown): string {
+  // Embind codecs throw C++ exceptions as bare pointers (numbers).
+  if (typeof e === "number") return "the codec reported an error";
+  if (typeof WebAssembly !== "undefined" && e instanceof WebAssembly.RuntimeError) {
+    return "the codec stopped on data it could not follow (a WebAssembly trap)";
+  }
+  const internal = e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError;
+  return internal ? "the codec failed on data it could not follow" : errorText(e);
+}
+
 /** One frame through its codec, with every failure turned into a coded error. */
 function decodeFrame(id: CodecId, codec: FrameCodec, frame: Uint8Array, request: FrameRequest): DecodedFrame {
   try {
     return codec.decode(frame, request);
   } catch (e) {
     if (e instanceof DicomDecodeError) throw e;
-    // A WASM trap may leave the module unusable: load a fresh instance next time.
-    if (e instanceof WebAssembly.RuntimeError) forgetCodec(id);
-    // Embind codecs throw C++ exceptions as bare pointers (numbers).
-    const detail = typeof e === "number" ? "the codec reported an error" : errorText(e);
-    const what = `${codec.name} could not decode frame ${request.frame} (${detail})`;
+    // Anything else may have left the codec's instance broken: the fuzz campaign found the JavaScript
+    // (wasm2js) build of CharLS failing every later JPEG-LS frame, valid ones too, after one corrupt stream.
+    // The next frame gets a fresh instance.
+    resetCodec(id);
+    const what = `${codec.name} could not decode frame ${request.frame} (${codecFailure(e)})`;
     if (!endsWithEndMarker(frame)) {
       throw new DicomDecodeError(
         "TRUNCATED",

@@ -434,11 +434,27 @@ const installProject = (base: string) => {
     cpSync(join(project, "node_modules", "dcmflow", demo), join(project, demo), { recursive: true });
   }
   writeReadmeFiles(project);
+  writeCodecCheck(project);
   writeFileSync(
     join(project, "stray.yaml"),
     "dcmflow: 1\nplugins: [dcmflow-plugin-stray]\nstages: [{ use: decode }]\n",
   );
   return project;
+};
+
+/** `codecs.mjs`: decodes a JPEG-LS, a JPEG 2000 and a JPEG baseline fixture, printing the codec of each. */
+const writeCodecCheck = (project: string) => {
+  const files = ["jpegls_lossless_signed.dcm", "j2k_ybr_rct.dcm", "jpeg_baseline.dcm"];
+  for (const f of files) cpSync(join(ROOT, "tests/fixtures/dicom", f), join(project, f));
+  writeFileSync(
+    join(project, "codecs.mjs"),
+    `import { readFileSync } from "node:fs";
+import { decodeDicomAsync } from "dcmflow/dicom";
+for (const f of ${JSON.stringify(files)}) {
+  console.log((await decodeDicomAsync(new Uint8Array(readFileSync(f)))).meta.codec);
+}
+`,
+  );
 };
 
 /** README's embedding examples, as printed, and what each prints. */
@@ -460,6 +476,19 @@ Deno.test({
     for (const [file, printed] of EMBEDDING) {
       assert.match(ok(run(deno, ["run", "-A", file], project), `deno ${file}`), printed);
       assert.match(ok(run(bun, [file], project), `bun ${file}`), printed);
+    }
+    // the codecs load their WebAssembly builds from the installed packages, under every runtime
+    for (
+      const [name, cmd, pre] of [["deno", deno, ["run", "-A"]], ["bun", bun, []], [
+        "node",
+        "node",
+        [],
+      ]] as const
+    ) {
+      const printed = ok(run(cmd, [...pre, "codecs.mjs"], project), `${name} codecs.mjs`);
+      for (const codec of ["CharLS", "OpenJPEG", "libjpeg-turbo 8-bit"]) {
+        assert.match(printed, new RegExp(`^${codec} \\(WASM, @cornerstonejs/`, "m"), `${name}: ${printed}`);
+      }
     }
     // the declarations: README's examples type-check against dist/types
     ok(run(deno, ["check", ...EMBEDDING.map(([f]) => f), "my_stage.ts"], project), "deno check");

@@ -11,10 +11,21 @@
 import { DicomDecodeError } from "../errors.ts";
 import { endsWithEndMarker } from "./jpeg_markers.ts";
 import type { FrameCodec } from "./types.ts";
-import { copyOut, loadWasmCodec, type WasmDecoder, withDecoder } from "./wasm.ts";
+import {
+  copyOut,
+  loadWasmCodec,
+  type WasmCodecSpec,
+  type WasmDecoder,
+  type WasmModule,
+  withDecoder,
+} from "./wasm.ts";
 
-const SPEC = {
+const SPEC: WasmCodecSpec = {
   packageName: "@cornerstonejs/codec-charls",
+  wasm: {
+    load: () => import("@cornerstonejs/codec-charls/decodewasmjs"),
+    file: () => import.meta.resolve("@cornerstonejs/codec-charls/decodewasm"),
+  },
   load: () => import("@cornerstonejs/codec-charls"),
   className: "JpegLSDecoder",
 };
@@ -25,10 +36,10 @@ interface JpegLsDecoder extends WasmDecoder {
 }
 
 /** Loads the WASM module (the registry caches the codec). */
-export async function loadCharls(): Promise<FrameCodec> {
-  const { module, Decoder } = await loadWasmCodec<JpegLsDecoder>(SPEC);
+export async function loadCharls(prefer?: WasmModule["build"]): Promise<FrameCodec> {
+  const { module, Decoder } = await loadWasmCodec<JpegLsDecoder>(SPEC, prefer);
   return {
-    name: `CharLS (WASM, ${SPEC.packageName})`,
+    name: `CharLS (${module.build}, ${SPEC.packageName})`,
     decode(data, request) {
       // CharLS can spend seconds on a corrupt stream that was also cut short: refuse those first.
       if (!endsWithEndMarker(data)) {

@@ -161,7 +161,7 @@ class DctDecoder {
       c.ac = this.acTables[t & 15];
       if (!c.dc || !c.ac) throw corrupt(`${this.where}: a scan uses a Huffman table that was never defined`);
       if (!this.quant[c.tq]) {
-        throw corrupt(`${this.where}: component ${id} uses an undefined quantization table`);
+        throw corrupt(`${this.where}: component ${id} uses quantization table ${c.tq}, which no DQT defined`);
       }
       c.pred = 0;
       scan.push(c);

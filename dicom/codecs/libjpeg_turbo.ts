@@ -13,19 +13,30 @@
 import { DicomDecodeError } from "../errors.ts";
 import { isYcbcr, markedForLibjpeg, readJpegHeader } from "./jpeg_markers.ts";
 import type { FrameCodec } from "./types.ts";
-import { copyOut, loadWasmCodec, type WasmDecoder, withDecoder } from "./wasm.ts";
+import {
+  copyOut,
+  loadWasmCodec,
+  type WasmCodecSpec,
+  type WasmDecoder,
+  type WasmModule,
+  withDecoder,
+} from "./wasm.ts";
 
-const SPEC = {
+const SPEC: WasmCodecSpec = {
   packageName: "@cornerstonejs/codec-libjpeg-turbo-8bit",
+  wasm: {
+    load: () => import("@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs"),
+    file: () => import.meta.resolve("@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasm"),
+  },
   load: () => import("@cornerstonejs/codec-libjpeg-turbo-8bit"),
   className: "JPEGDecoder",
 };
 
 /** Loads the WASM module (once per call; the registry caches the codec). */
-export async function loadLibjpegTurbo(): Promise<FrameCodec> {
-  const { module, Decoder } = await loadWasmCodec<WasmDecoder>(SPEC);
+export async function loadLibjpegTurbo(prefer?: WasmModule["build"]): Promise<FrameCodec> {
+  const { module, Decoder } = await loadWasmCodec<WasmDecoder>(SPEC, prefer);
   return {
-    name: `libjpeg-turbo 8-bit (WASM, ${SPEC.packageName})`,
+    name: `libjpeg-turbo 8-bit (${module.build}, ${SPEC.packageName})`,
     decode(data, request) {
       const header = readJpegHeader(data, request.frame);
       if (header.precision !== 8 || header.components.length === 2 || header.components.length > 3) {

@@ -17,23 +17,28 @@ import type { DecodedFrame, FrameCodec } from "./types.ts";
 import {
   copyOut,
   loadWasmCodec,
+  type WasmCodecSpec,
   type WasmDecoder,
   type WasmFrameInfo,
   type WasmModule,
   withDecoder,
 } from "./wasm.ts";
 
-const SPEC = {
+const SPEC: WasmCodecSpec = {
   packageName: "@cornerstonejs/codec-openjpeg",
+  wasm: {
+    load: () => import("@cornerstonejs/codec-openjpeg/decodewasmjs"),
+    file: () => import.meta.resolve("@cornerstonejs/codec-openjpeg/decodewasm"),
+  },
   load: () => import("@cornerstonejs/codec-openjpeg"),
   className: "J2KDecoder",
 };
 
 /** Loads the WASM module (the registry caches the codec). */
-export async function loadOpenJpeg(): Promise<FrameCodec> {
-  const { module, Decoder } = await loadWasmCodec<WasmDecoder>(SPEC);
+export async function loadOpenJpeg(prefer?: WasmModule["build"]): Promise<FrameCodec> {
+  const { module, Decoder } = await loadWasmCodec<WasmDecoder>(SPEC, prefer);
   return {
-    name: `OpenJPEG (WASM, ${SPEC.packageName})`,
+    name: `OpenJPEG (${module.build}, ${SPEC.packageName})`,
     decode(data, request) {
       const header = readCompleteJ2kHeader(data, request.frame);
       const unsupported = header.components > 1 && header.precision > 8

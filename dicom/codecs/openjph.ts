@@ -11,11 +11,12 @@ import { DicomDecodeError } from "../errors.ts";
 import { readCompleteJ2kHeader } from "./j2k_markers.ts";
 import { decodeJ2k } from "./openjpeg.ts";
 import type { FrameCodec } from "./types.ts";
-import { loadWasmCodec, type WasmDecoder } from "./wasm.ts";
+import { loadWasmCodec, type WasmCodecSpec, type WasmDecoder } from "./wasm.ts";
 
-const SPEC = {
+const SPEC: WasmCodecSpec = {
   packageName: "@cornerstonejs/codec-openjph",
   load: () => import("@cornerstonejs/codec-openjph"),
+  mainBuild: "WASM",
   className: "HTJ2KDecoder",
 };
 
@@ -27,7 +28,7 @@ interface HtJ2kDecoder extends WasmDecoder {
 export async function loadOpenJph(): Promise<FrameCodec> {
   const { module, Decoder } = await loadWasmCodec<HtJ2kDecoder>(SPEC);
   return {
-    name: `OpenJPH (WASM, ${SPEC.packageName})`,
+    name: `OpenJPH (${module.build}, ${SPEC.packageName})`,
     decode(data, request) {
       const header = readCompleteJ2kHeader(data, request.frame);
       if (header.subsampled) {

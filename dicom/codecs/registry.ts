@@ -90,9 +90,22 @@ export function loadCodec(id: CodecId): Promise<FrameCodec> {
   return pending;
 }
 
-/** Drops a loaded WASM codec (after a trap) so that the next {@link loadCodec} instantiates a fresh one. */
-export function forgetCodec(id: CodecId): void {
-  if (id !== "rle" && id !== "jpeg-dct") loaded.delete(id);
+/**
+ * Replaces a loaded codec with a fresh instance, after it failed on a frame other than with a coded error of
+ * its own (a WebAssembly trap, a C++ exception thrown through Embind, a JavaScript error inside it): such a
+ * failure can leave the instance's memory or stack broken for every later frame, valid ones included (see
+ * `decodeFrame`). The new instance loads at once, in the background: {@link loadCodec} callers wait for it,
+ * and the synchronous decoder uses it once it is there. The built-in codecs keep no state between frames.
+ */
+export function resetCodec(id: CodecId): void {
+  if (id === "rle" || id === "jpeg-dct") return;
+  loaded.delete(id);
+  loadCodec(id).catch(() => {}); // a load that fails is not kept: the next decode tries again and reports it
+}
+
+/** Makes `codec` the one used for `id` (tests: the same frames through another build of a codec). */
+export function useCodec(id: CodecId, codec: FrameCodec): void {
+  loaded.set(id, codec);
 }
 
 /** The codec if it is loaded already (the synchronous decoder can use only those). */

@@ -1,13 +1,18 @@
 /**
  * Loading the Emscripten-built WASM codecs of `@cornerstonejs/codec-*`.
  *
- * Each package's default export is a factory that instantiates its WebAssembly module (embedded in the JS
- * file, so no file lookup is needed) and resolves to an object exposing Embind classes (`JpegLSDecoder`,
- * `J2KDecoder`, ...). The codecs print diagnostics with `printf`; those lines are captured here (never
- * written to the console) so that a decoder can quote them in its error message.
+ * Each package ships its codec twice: a WebAssembly build (`<pkg>/decodewasmjs`, Emscripten's loader, with the
+ * module in `<pkg>/decodewasm`) and, as its main export, the same code translated to JavaScript by wasm2js
+ * (asm.js-style, no WebAssembly needed). The WebAssembly build decodes 1.5-4x faster (`bench/decode_bench.ts`),
+ * so it is what loads: its `.wasm` file is found with `import.meta.resolve` and read here. Where that file
+ * cannot be read (a bundle without `node_modules` beside it, no file system), the wasm2js build loads instead
+ * and the codec says so in its name. Both expose the same Embind classes (`JpegLSDecoder`, `J2KDecoder`, ...).
+ * The codecs print diagnostics with `printf`; those lines are captured here (never written to the console) so
+ * that a decoder can quote them in its error message.
  *
  * @module
  */
+import { readFileSync } from "node:fs";
 import { DicomDecodeError, errorText } from "../errors.ts";
 
 /** The fields of the FrameInfo object the cornerstone decoders return. */
@@ -34,6 +39,8 @@ export interface WasmModule {
   readonly exports: Readonly<Record<string, unknown>>;
   /** Returns the captured output lines and clears them. */
   drain(): string[];
+  /** Which build loaded: WebAssembly, or the package's JavaScript translation of it (see the module doc). */
+  readonly build: "WASM" | "wasm2js";
 }
 
 type Factory = (moduleArg?: Record<string, unknown>) => Promise<Record<string, unknown>>;
@@ -47,6 +54,8 @@ type Factory = (moduleArg?: Record<string, unknown>) => Promise<Record<string, u
 export async function loadWasmModule(
   load: () => Promise<{ default?: unknown }>,
   packageName: string,
+  build: WasmModule["build"] = "wasm2js",
+  wasmBinary?: Uint8Array,
 ): Promise<WasmModule> {
   const lines: string[] = [];
   const capture = (s: unknown) => {
@@ -56,8 +65,9 @@ export async function loadWasmModule(
     const mod = await load();
     const factory = mod.default as Factory | undefined;
     if (typeof factory !== "function") throw new Error(`${packageName} has no default export factory`);
-    const exports = await factory({ print: capture, printErr: capture });
-    return { exports, drain: () => lines.splice(0, lines.length) };
+    const binary = wasmBinary ? { wasmBinary } : {};
+    const exports = await factory({ print: capture, printErr: capture, ...binary });
+    return { exports, drain: () => lines.splice(0, lines.length), build };
   } catch (e) {
     throw new DicomDecodeError(
       "CODEC_UNAVAILABLE",
@@ -68,20 +78,55 @@ export async function loadWasmModule(
   }
 }
 
-/** Where a codec's WASM decoder is: its package, the dynamic import of it, and its Embind class. */
+/** Where a codec's decoder is: its package, its two builds (see the module doc) and its Embind class. */
 export interface WasmCodecSpec {
   readonly packageName: string;
-  /** The `import()` of the package (a literal specifier, so bundlers see it). */
+  /**
+   * The package's WebAssembly build: the `import()` of its Emscripten loader and the URL of its `.wasm` file
+   * (`import.meta.resolve`), both with literal specifiers so that bundlers see them.
+   */
+  readonly wasm?: { readonly load: () => Promise<{ default?: unknown }>; readonly file: () => string };
+  /** The `import()` of the package's main export, used when there is no `wasm` or its file cannot be read. */
   readonly load: () => Promise<{ default?: unknown }>;
+  /** What the main export is: the wasm2js build (the default), or WebAssembly finding its file itself. */
+  readonly mainBuild?: WasmModule["build"];
   readonly className: string;
 }
 
-/** A codec package instantiated, with its decoder class (see {@link loadWasmModule}). */
+/**
+ * A codec package instantiated, with its decoder class (see {@link loadWasmModule}): its WebAssembly build
+ * where it can, unless `prefer` is "wasm2js" (tests compare the two builds).
+ */
 export async function loadWasmCodec<D>(
   spec: WasmCodecSpec,
+  prefer: WasmModule["build"] = "WASM",
 ): Promise<{ readonly module: WasmModule; readonly Decoder: new () => D }> {
-  const module = await loadWasmModule(spec.load, spec.packageName);
+  const module = prefer === "WASM"
+    ? await loadFastestBuild(spec)
+    : await loadWasmModule(spec.load, spec.packageName);
   return { module, Decoder: wasmClass<D>(module, spec.className, spec.packageName) };
+}
+
+/** The WebAssembly build when its `.wasm` file can be read and instantiated, else the wasm2js build. */
+async function loadFastestBuild(spec: WasmCodecSpec): Promise<WasmModule> {
+  const binary = spec.wasm && readWasmFile(spec.wasm.file);
+  if (spec.wasm && binary) {
+    try {
+      return await loadWasmModule(spec.wasm.load, spec.packageName, "WASM", binary);
+    } catch {
+      // e.g. a runtime without WebAssembly: the JavaScript build below still decodes
+    }
+  }
+  return loadWasmModule(spec.load, spec.packageName, spec.mainBuild);
+}
+
+/** The bytes of a `.wasm` file given by a resolver of its URL; undefined when it cannot be found or read. */
+function readWasmFile(file: () => string): Uint8Array | undefined {
+  try {
+    return new Uint8Array(readFileSync(new URL(file())));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The Embind class `name` of a module, typed by the caller. */

@@ -1,17 +1,17 @@
 /**
  * A long fuzz campaign: `deno task fuzz [--mutants N] [--seed S] [--workers W] [--timeout MS]
- * [--pipeline N]`.
+ * [--pipeline N] [--report FILE]`.
  *
  * Mutates the committed fixtures (tests/fuzz/mutate.ts), decodes each mutant in a worker with a time limit,
  * and prints what it found: outcomes by code, inputs that broke a rule (crash, hang, uncoded error,
  * internal text), the slowest input and the peak memory of a worker. With `--pipeline N`, the first N
  * mutants also go through a `decode` -> `write` run whose ledger is checked (no output for a failed input).
  * Exits 1 when anything broke a rule; every finding names its base file, mutant id and mutation, and the
- * same seed reproduces it.
+ * same seed reproduces it. The first 50 findings are printed; `--report FILE` writes them all as JSON.
  *
  * @module
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -52,6 +52,11 @@ let broken = report.findings.length;
 console.log(`  rule breaks: ${broken}`);
 for (const f of report.findings.slice(0, 50)) {
   console.log(`    ${f.mutant}\n      ${f.problems.join("\n      ")}`);
+}
+const reportAt = args.indexOf("--report");
+if (reportAt >= 0) {
+  writeFileSync(args[reportAt + 1], JSON.stringify({ seed, count, findings: report.findings }, null, 1));
+  console.log(`  every finding: ${args[reportAt + 1]}`);
 }
 
 if (pipeline > 0) {

@@ -54,7 +54,9 @@ export function scanElements(d: Uint8Array): ElementSpot[] {
     if (!s) return out;
     out.push(s);
     if (v.getUint16(p + 2, true) === 0x10) {
-      syntax = String.fromCharCode(...d.subarray(s.lengthAt + s.lengthSize, s.end)).replace(/[\0 ]+$/, "");
+      // A UID is at most 64 characters (a mutated length may claim megabytes: too many arguments to spread).
+      const uid = d.subarray(s.lengthAt + s.lengthSize, Math.min(s.end, s.lengthAt + s.lengthSize + 64));
+      syntax = String.fromCharCode(...uid).replace(/[\0 ]+$/, "");
     }
     p = s.end;
   }
