@@ -94,7 +94,7 @@ export async function decodeDicomAsync(bytes: Uint8Array, options?: DecodeOption
 }
 
 /**
- * Decode a DICOM file synchronously. Native syntaxes, RLE and 12-bit JPEG always work; the other codecs must
+ * Decode a DICOM file synchronously. Native syntaxes, RLE, 12-bit and lossless JPEG always work; the other codecs must
  * have been loaded before (by {@link loadCodecs}, or by an earlier {@link decodeDicomAsync}).
  *
  * @throws DicomDecodeError (never anything else); CODEC_UNAVAILABLE when the codec is not loaded yet

@@ -52,7 +52,6 @@ const ALWAYS_EXTERNAL = [
   "@cornerstonejs/*",
   "onnxruntime-node",
   "onnxruntime-web",
-  "jpeg-lossless-decoder-js",
 ];
 
 /** The modules whose declarations are published (package.json `exports` -> `types`). */

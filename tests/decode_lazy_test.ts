@@ -20,13 +20,14 @@ const syncError = (name: string) => {
   return undefined;
 };
 
-Deno.test("nothing is loaded up front; native, RLE and 12-bit JPEG decode synchronously without loading", () => {
-  for (const id of ["libjpeg-turbo", "jpeg-lossless", "charls", "openjpeg", "openjph"] as const) {
+Deno.test("nothing is loaded up front; native, RLE, 12-bit and lossless JPEG decode synchronously without loading", () => {
+  for (const id of ["libjpeg-turbo", "charls", "openjpeg", "openjph"] as const) {
     assert.equal(loadedCodec(id), undefined, id);
   }
   assert.equal(decodeDicom(read("unsigned16_rescale.dcm")).shape[2], 24);
   assert.equal(decodeDicom(read("rle_rgb.dcm")).shape[1], 3);
   assert.equal(decodeDicom(read("jpeg_extended_12bit.dcm")).shape[3], 64);
+  assert.equal(decodeDicom(read("jpeg_lossless_sv1.dcm")).shape[3], 64);
 });
 
 Deno.test("synchronous decode before the codec is loaded: CODEC_UNAVAILABLE saying what to call", () => {
@@ -51,17 +52,15 @@ Deno.test("codecs are cached: concurrent and repeated loads give the same instan
   const [x, y] = await Promise.all([loadCodec("openjph"), loadCodec("openjph")]);
   assert.equal(x, y);
   assert.equal(await loadCodec("openjph"), x);
-  const t0 = performance.now();
-  for (let i = 0; i < 100; i++) await loadCodec("openjph");
-  assert.ok(performance.now() - t0 < 50, "a cached load is immediate");
+  assert.equal(loadedCodec("openjph"), x, "the cached instance, with no load");
 });
 
 Deno.test("loadCodecs(syntaxes) preloads just those", async () => {
   await loadCodecs(["1.2.840.10008.1.2.4.90"]);
   assert.ok(loadedCodec("openjpeg"));
-  assert.equal(loadedCodec("jpeg-lossless"), undefined);
+  assert.equal(loadedCodec("libjpeg-turbo"), undefined);
   assert.equal(decodeDicom(read("j2k_lossless.dcm")).shape[3], 64);
-  assert.equal(syncError("jpeg_lossless_sv1.dcm")?.code, "CODEC_UNAVAILABLE");
+  assert.equal(syncError("jpeg_baseline.dcm")?.code, "CODEC_UNAVAILABLE");
   await loadCodecs();
-  assert.equal(decodeDicom(read("jpeg_lossless_sv1.dcm")).shape[3], 64);
+  assert.equal(decodeDicom(read("jpeg_baseline.dcm")).shape[1], 1);
 });

@@ -16,7 +16,17 @@
  * @module
  */
 import { DicomDecodeError } from "../errors.ts";
-import { BitReader, buildHuffman, corrupt, decodeBlock, type Huffman, NATURAL } from "./jpeg_huffman.ts";
+import {
+  BitReader,
+  buildHuffman,
+  checkEntropyData,
+  corrupt,
+  decodeBlock,
+  type Huffman,
+  NATURAL,
+  passRestart,
+  scansMissing,
+} from "./jpeg_huffman.ts";
 import { Idct } from "./jpeg_idct.ts";
 import {
   isYcbcr,
@@ -102,13 +112,7 @@ class DctDecoder {
       else if (s.marker === 0xda) reader.pos = this.scan(s);
     }
     const missing = this.comps.filter((c) => !c.decoded);
-    if (missing.length > 0) {
-      throw new DicomDecodeError(
-        "TRUNCATED",
-        `The JPEG data of ${this.where} ends before the scan of component(s) ` +
-          `${missing.map((c) => c.id).join(", ")}: the frame was cut short; fetch the complete file again.`,
-      );
-    }
+    if (missing.length > 0) throw scansMissing(missing.map((c) => c.id), this.where, "JPEG");
     return frameOutput(this.comps, this.header, isYcbcr(this.header, this.request.photometric));
   }
 
@@ -194,7 +198,7 @@ class DctDecoder {
         }
       }
     }
-    this.checkData(r);
+    checkEntropyData(r, this.where, "JPEG");
     // Continue at the next marker.
     const d = this.d;
     let q = r.pos;
@@ -210,31 +214,8 @@ class DctDecoder {
 
   /** The restart marker RSTn expected after `restartInterval` units: resets the bit reader and predictors. */
   private restart(r: BitReader, scan: Component[], n: number): void {
-    this.checkData(r);
-    r.reset();
-    const d = this.d;
-    let q = r.pos;
-    while (q < d.length && d[q] === 0xff && d[q + 1] === 0xff) q++;
-    if (d[q] !== 0xff || d[q + 1] !== 0xd0 + (n & 7)) {
-      throw corrupt(`${this.where}: restart marker RST${n & 7} is missing`);
-    }
-    r.pos = q + 2;
+    passRestart(r, n, this.where, "JPEG");
     for (const c of scan) c.pred = 0;
-  }
-
-  /** The entropy-coded data must not have run out (the end of the data) or into a marker. */
-  private checkData(r: BitReader): void {
-    if (!r.underrun()) return;
-    if (r.ranOut) {
-      throw new DicomDecodeError(
-        "TRUNCATED",
-        `The JPEG data of ${this.where} ends in the middle of its entropy-coded data: the frame was cut ` +
-          "short; fetch the complete file again.",
-      );
-    }
-    throw corrupt(
-      `${this.where}: the entropy-coded data is shorter than the image (a marker came too early)`,
-    );
   }
 }
 

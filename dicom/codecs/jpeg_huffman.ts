@@ -68,21 +68,23 @@ export function buildHuffman(counts: Uint8Array, values: Uint8Array, where: stri
   return { lookup, maxcode, valoffset, values };
 }
 
-/** Entropy-coded data reader: bits MSB first, FF00 unstuffed, zeros after a marker or the end. */
-export class BitReader {
-  pos: number;
-  private buf = 0;
-  private bits = 0;
+/**
+ * The bytes of entropy-coded data, for the bit readers built on it: FF00 unstuffed, zeros supplied past a
+ * marker or the end of the data (counted, so that a scan that used them is found short), and a bit buffer.
+ */
+export class EntropyBytes implements EntropyReader {
+  /** Valid bits at the bottom of `buf`, the oldest first. */
+  protected buf = 0;
+  protected bits = 0;
   /** Zero bytes supplied past a marker or the end of the data. */
-  private fake = 0;
+  protected fake = 0;
   /** The data ended (rather than reaching a marker). */
   ranOut = false;
 
-  constructor(readonly d: Uint8Array, pos: number) {
-    this.pos = pos;
-  }
+  constructor(readonly d: Uint8Array, public pos: number) {}
 
-  private next(): number {
+  /** The next data byte, or 0 past a marker (left for the parser) or the end of the data. */
+  protected nextByte(): number {
     const d = this.d;
     const p = this.pos;
     if (p >= d.length) {
@@ -108,9 +110,27 @@ export class BitReader {
     return 0;
   }
 
+  /** Bits taken from the zeros supplied past the data: the entropy-coded segment was too short. */
+  underrun(): boolean {
+    return this.fake * 8 > this.bits;
+  }
+
+  /**
+   * Byte-aligns for a restart marker or the end of the scan. The reader never reads past a marker (it supplies
+   * zeros there), so what is left in the buffer is padding, and `pos` is at the marker.
+   */
+  reset(): void {
+    this.buf = 0;
+    this.bits = 0;
+    this.fake = 0;
+  }
+}
+
+/** Entropy-coded data reader for DCT blocks: bits MSB first. */
+export class BitReader extends EntropyBytes {
   private fill(): void {
     while (this.bits <= 16) {
-      this.buf = (this.buf << 8) | this.next();
+      this.buf = (this.buf << 8) | this.nextByte();
       this.bits += 8;
     }
   }
@@ -134,29 +154,81 @@ export class BitReader {
       this.buf &= (1 << this.bits) - 1;
       return hit & 0xff;
     }
-    let len = LOOKAHEAD + 1;
-    let code = (this.buf >>> (this.bits - len)) & ((1 << len) - 1);
-    while (code > h.maxcode[len]) {
-      len++;
-      if (len > 16) throw corrupt("a Huffman code is not in its table");
-      code = (this.buf >>> (this.bits - len)) & ((1 << len) - 1);
-    }
-    this.bits -= len;
+    const long = longCode(h, this.buf, this.bits, LOOKAHEAD + 1);
+    this.bits -= long >> 8;
     this.buf &= (1 << this.bits) - 1;
-    return h.values[h.valoffset[len] + code];
+    return long & 0xff;
   }
+}
 
-  /** Bits taken from the zeros supplied past the data: the entropy-coded segment was too short. */
-  underrun(): boolean {
-    return this.fake * 8 > this.bits;
+/**
+ * A code of `h` at least `from` bits long at the top of `buf` (which holds `bits` valid bits, at least 16):
+ * `length << 8 | symbol`.
+ *
+ * @throws DicomDecodeError INVALID_DICOM when no code of 16 bits or fewer matches
+ */
+export function longCode(h: Huffman, buf: number, bits: number, from: number): number {
+  let len = from;
+  let code = (buf >>> (bits - len)) & ((1 << len) - 1);
+  while (code > h.maxcode[len]) {
+    if (++len > 16) throw corrupt("a Huffman code is not in its table");
+    code = (buf >>> (bits - len)) & ((1 << len) - 1);
   }
+  return (len << 8) | h.values[h.valoffset[len] + code];
+}
 
-  /** Byte-aligns for a restart marker or the end of the scan. */
-  reset(): void {
-    this.buf = 0;
-    this.bits = 0;
-    this.fake = 0;
+/** What the scan loops need of an entropy-coded data reader (this file's, or the lossless decoder's). */
+export interface EntropyReader {
+  /** The JPEG stream. */
+  readonly d: Uint8Array;
+  /** Where the next byte is read. */
+  pos: number;
+  /** The data ended (rather than reaching a marker). */
+  readonly ranOut: boolean;
+  /** Bits were taken from the zeros supplied past the data. */
+  underrun(): boolean;
+  /** Byte-aligns (drops what is buffered). */
+  reset(): void;
+}
+
+/**
+ * The entropy-coded data must not have run out (TRUNCATED: the end of the data) or into a marker
+ * (INVALID_DICOM). `what` names the data in messages ("JPEG", "JPEG lossless").
+ */
+export function checkEntropyData(r: EntropyReader, where: string, what: string): void {
+  if (!r.underrun()) return;
+  if (r.ranOut) {
+    throw new DicomDecodeError(
+      "TRUNCATED",
+      `The ${what} data of ${where} ends in the middle of its entropy-coded data: the frame was cut short; ` +
+        "fetch the complete file again.",
+    );
   }
+  throw corrupt(`${where}: the entropy-coded data is shorter than the image (a marker came too early)`);
+}
+
+/** TRUNCATED: the data ended before the scans of components `ids`. */
+export function scansMissing(ids: ReadonlyArray<number>, where: string, what: string): DicomDecodeError {
+  return new DicomDecodeError(
+    "TRUNCATED",
+    `The ${what} data of ${where} ends before the scan of component(s) ${
+      ids.join(", ")
+    }: the frame was cut ` +
+      "short; fetch the complete file again.",
+  );
+}
+
+/** The restart marker RSTn expected after a restart interval: checks the interval, then moves past it. */
+export function passRestart(r: EntropyReader, n: number, where: string, what: string): void {
+  checkEntropyData(r, where, what);
+  r.reset();
+  const d = r.d;
+  let q = r.pos;
+  while (q < d.length && d[q] === 0xff && d[q + 1] === 0xff) q++;
+  if (d[q] !== 0xff || d[q + 1] !== 0xd0 + (n & 7)) {
+    throw corrupt(`${where}: restart marker RST${n & 7} is missing`);
+  }
+  r.pos = q + 2;
 }
 
 /** EXTEND (T.81 F.2.2.1): the s-bit magnitude category value v as a signed number. */

@@ -1,7 +1,7 @@
 /**
  * Which codec decodes which frame, and lazy, cached codec loading.
  *
- * Built-in codecs (RLE, the 12-bit DCT JPEG decoder) are always available. The others are loaded on first
+ * Built-in codecs (RLE, the DCT and lossless JPEG decoders) are always available. The others are loaded on first
  * use of a syntax that needs them (a dynamic `import()` plus, for the WASM ones, instantiation) and cached
  * for the life of the process; a load that fails is not cached, so a later call retries.
  *
@@ -11,7 +11,7 @@ import { DicomDecodeError } from "../errors.ts";
 import type { PixelEncoding } from "../syntaxes.ts";
 import { loadCharls } from "./charls.ts";
 import { jpegDctCodec } from "./jpeg_dct.ts";
-import { loadJpegLossless } from "./jpeg_lossless.ts";
+import { jpegLosslessCodec } from "./jpeg_lossless.ts";
 import { readJpegHeader, sofName } from "./jpeg_markers.ts";
 import { loadLibjpegTurbo } from "./libjpeg_turbo.ts";
 import { loadOpenJpeg } from "./openjpeg.ts";
@@ -45,7 +45,7 @@ export const CODEC_DESCRIPTIONS: Readonly<Record<CodecId, string>> = {
   rle: "built-in RLE Lossless decoder (pure TypeScript)",
   "jpeg-dct": "built-in 8/12-bit sequential DCT JPEG decoder (pure TypeScript, IJG-exact)",
   "libjpeg-turbo": "libjpeg-turbo 8-bit (WASM, @cornerstonejs/codec-libjpeg-turbo-8bit)",
-  "jpeg-lossless": "jpeg-lossless-decoder-js (pure JavaScript)",
+  "jpeg-lossless": "built-in JPEG lossless decoder (process 14, pure TypeScript)",
   charls: "CharLS (WASM, @cornerstonejs/codec-charls)",
   openjpeg: "OpenJPEG (WASM, @cornerstonejs/codec-openjpeg)",
   openjph: "OpenJPH (WASM, @cornerstonejs/codec-openjph)",
@@ -55,13 +55,20 @@ const LOADERS: Readonly<Record<CodecId, () => Promise<FrameCodec>>> = {
   rle: () => Promise.resolve(rleCodec),
   "jpeg-dct": () => Promise.resolve(jpegDctCodec),
   "libjpeg-turbo": loadLibjpegTurbo,
-  "jpeg-lossless": loadJpegLossless,
+  "jpeg-lossless": () => Promise.resolve(jpegLosslessCodec),
   charls: loadCharls,
   openjpeg: loadOpenJpeg,
   openjph: loadOpenJph,
 };
 
-const loaded = new Map<CodecId, FrameCodec>([["rle", rleCodec], ["jpeg-dct", jpegDctCodec]]);
+/** The codecs written here: always loaded, and keeping no state between frames. */
+const BUILT_IN: ReadonlyArray<readonly [CodecId, FrameCodec]> = [
+  ["rle", rleCodec],
+  ["jpeg-dct", jpegDctCodec],
+  ["jpeg-lossless", jpegLosslessCodec],
+];
+
+const loaded = new Map<CodecId, FrameCodec>(BUILT_IN);
 const loading = new Map<CodecId, Promise<FrameCodec>>();
 
 /**
@@ -98,7 +105,7 @@ export function loadCodec(id: CodecId): Promise<FrameCodec> {
  * and the synchronous decoder uses it once it is there. The built-in codecs keep no state between frames.
  */
 export function resetCodec(id: CodecId): void {
-  if (id === "rle" || id === "jpeg-dct") return;
+  if (BUILT_IN.some(([builtIn]) => builtIn === id)) return;
   loaded.delete(id);
   loadCodec(id).catch(() => {}); // a load that fails is not kept: the next decode tries again and reports it
 }
@@ -115,7 +122,7 @@ export function loadedCodec(id: CodecId): FrameCodec | undefined {
 
 /**
  * The codec for one compressed frame of a syntax family. JPEG frames are routed by their SOF marker:
- * lossless to jpeg-lossless-decoder-js, 8-bit DCT to libjpeg-turbo, 12-bit DCT to the built-in decoder.
+ * lossless to the built-in lossless decoder, 8-bit DCT to libjpeg-turbo, 12-bit DCT to the built-in DCT decoder.
  * A JPEG 2000 Part 1 codestream in an HTJ2K syntax goes to OpenJPEG (HTJ2K decoders read Part 1 too).
  *
  * @throws DicomDecodeError UNSUPPORTED_PIXEL_DATA for JPEG processes no codec here implements
