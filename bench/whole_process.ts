@@ -5,10 +5,12 @@
  * Also: start-up (a one-input run), the marginal cost per slice ((T1024 - T256) / 768), peak RSS (256 vs 1024:
  * memory must stay flat), and the GPU path on the adapter at hand.
  *
- * `deno run -A bench/whole_process.ts [--rounds N] [--sizes 256,1024] [--dir DIR] [--header minimal|scanner]`
- * (`--dir`: where the slices and every output go, default the system's temporary folder; e.g. `/dev/shm` to
- * leave the disk's file system out; `--header scanner`: slices whose header also holds what a CT scanner
- * writes, ~90 elements instead of 16, see synthetic.ts).
+ * `deno run -A bench/whole_process.ts [--rounds N] [--sizes 256,1024] [--dir DIR] [--header minimal|scanner]
+ * [--syntax native|jpeg-lossless]` (`--dir`: where the slices and every output go, default the system's
+ * temporary folder; e.g. `/dev/shm` to leave the disk's file system out; `--header scanner`: slices whose
+ * header also holds what a CT scanner writes, ~90 elements instead of 16, see synthetic.ts; `--syntax
+ * jpeg-lossless`: the slices compressed by DCMTK's `dcmcjpeg +e1` (JPEG Lossless SV1, .70, as archives store
+ * CT), which the recipe's pydicom decodes with GDCM (`python3-gdcm`)).
  * dcmflow runs as `deno task
  * dcmflow:fast` does: the bundle `dist/cli.js` (from `deno task build`; `cli.ts` when there is none) with the
  * shipped V8 flags; `DCMFLOW_BENCH_CLI` names another entry.
@@ -16,7 +18,7 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { runtimeName } from "../core/platform.ts";
@@ -62,14 +64,28 @@ const median = (xs: ReadonlyArray<number>): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** A folder of `n` synthetic 512² CT slices with the given header. */
-const makeSlices = (root: string, n: number, header: SliceHeader): string => {
+/** How the slices' pixel data is stored. */
+type Syntax = "native" | "jpeg-lossless";
+
+/** A folder of `n` synthetic 512² CT slices with the given header, stored in `syntax`. */
+const makeSlices = (root: string, n: number, header: SliceHeader, syntax: Syntax): string => {
   const dir = join(root, `slices-${n}`);
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < n; i++) {
-    writeFileSync(join(dir, `slice-${String(i + 1).padStart(5, "0")}.dcm`), makeCtSlice(512, 512, i, header));
+    const file = join(dir, `slice-${String(i + 1).padStart(5, "0")}.dcm`);
+    writeFileSync(file, makeCtSlice(512, 512, i, header));
+    if (syntax === "jpeg-lossless") compress(file);
   }
   return dir;
+};
+
+/** Compresses a file in place with DCMTK's JPEG Lossless SV1 encoder. */
+const compress = (file: string) => {
+  const r = spawnSync("dcmcjpeg", ["+e1", "+un", file, `${file}.jl`], { encoding: "utf8" });
+  if (r.error || r.status !== 0) {
+    throw new Error(`--syntax jpeg-lossless needs DCMTK's dcmcjpeg on PATH: ${r.error ?? r.stderr}`);
+  }
+  renameSync(`${file}.jl`, file);
 };
 
 /** The contenders, as commands on a folder of slices. */
@@ -145,16 +161,20 @@ export const wholeProcess = (options: { rounds?: number; sizes?: number[]; gpu?:
   if (header !== "minimal" && header !== "scanner") {
     throw new Error(`--header minimal|scanner, not ${header}`);
   }
+  const syntax = textOption("syntax", "native") as Syntax;
+  if (syntax !== "native" && syntax !== "jpeg-lossless") {
+    throw new Error(`--syntax native|jpeg-lossless, not ${syntax}`);
+  }
   const root = mkdtempSync(join(dir, "dcmflow-bench-wp-"));
   const pipeline = join(root, "seed.yaml");
   writeFileSync(pipeline, SEED_RECIPE);
   const list = contenders(root, pipeline, options.gpu ?? true);
-  const one = makeSlices(root, 1, header);
+  const one = makeSlices(root, 1, header, syntax);
   const results = new Map<number, Map<string, Sample[]>>();
   results.set(1, race(list.filter((c) => c.name.startsWith("dcmflow run (CPU")), one, rounds));
-  for (const n of sizes) results.set(n, race(list, makeSlices(root, n, header), rounds));
+  for (const n of sizes) results.set(n, race(list, makeSlices(root, n, header, syntax), rounds));
   rmSync(root, { recursive: true, force: true });
-  print(results, list.map((c) => c.name), sizes, rounds, dir, header);
+  print(results, list.map((c) => c.name), sizes, rounds, dir, header, syntax);
   return results;
 };
 
@@ -165,6 +185,7 @@ const print = (
   rounds: number,
   dir: string,
   header: SliceHeader,
+  syntax: Syntax,
 ) => {
   const med = (n: number, name: string, f: (s: Sample) => number) =>
     median(results.get(n)!.get(name)!.map(f));
@@ -172,7 +193,7 @@ const print = (
   console.log(
     `\nWhole process, seed recipe, synthetic 512² CT slices${
       header === "scanner" ? " with a scanner-like header (~90 elements)" : ""
-    } -> 224², ${runtimeName()}, ` +
+    }${syntax === "jpeg-lossless" ? ", JPEG Lossless SV1 (dcmcjpeg +e1)" : ""} -> 224², ${runtimeName()}, ` +
       `${availableParallelism()} cores, median of ${rounds} alternating rounds, files under ${dir}\n`,
   );
   console.log(

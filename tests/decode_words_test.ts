@@ -1,0 +1,45 @@
+/**
+ * Decoded images handed on as 16-bit stored words (plugins/decode's `storedWords`), so that compressed
+ * inputs take the fused table lookup: the words read back as the values, or the floats stay floats.
+ * (tests/runtime_test.ts checks the fused path against the stages one by one on every fixture.)
+ */
+import assert from "node:assert/strict";
+import { storedValues } from "../core/cpu/unpack.ts";
+import { storedWords } from "../plugins/decode/mod.ts";
+
+const readBack = (values: number[], bitsStored: number, signed: boolean) => {
+  const data = Float32Array.from(values);
+  const words = storedWords(data, bitsStored, signed);
+  return words && { words, back: Array.from(storedValues(words, [1, 1, values.length])) };
+};
+
+Deno.test("storedWords: integer values as words that unpack to the same values, with the file's BitsStored", () => {
+  const unsigned = [0, 1, 2047, 4095, 17];
+  const u = readBack(unsigned, 12, false)!;
+  assert.deepEqual(u.back, unsigned);
+  assert.deepEqual([u.words.bitsStored, u.words.signed, u.words.bitsAllocated, u.words.planar], [
+    12,
+    false,
+    16,
+    1,
+  ]);
+  const signed = [-2048, -1, 0, 2047, -1024];
+  const s = readBack(signed, 12, true)!;
+  assert.deepEqual(s.back, signed);
+  assert.deepEqual([s.words.bitsStored, s.words.signed], [12, true]);
+  // values the file's BitsStored cannot hold (RGB from a palette, 16-bit): the bits they need
+  const wide = readBack([0, 65535, 300], 8, false)!;
+  assert.deepEqual(wide.back, [0, 65535, 300]);
+  assert.equal(wide.words.bitsStored, 16);
+  const negative = readBack([-5, 3], 16, false)!;
+  assert.deepEqual(negative.back, [-5, 3]);
+  assert.equal(negative.words.signed, true);
+});
+
+Deno.test("storedWords: floats, and integers beyond 16 bits, stay floats (untouched)", () => {
+  for (const values of [[0.5, 1], [0, 70000], [-40000, 0], [-1, 40000]]) {
+    const data = Float32Array.from(values);
+    assert.equal(storedWords(data, 16, false), undefined, String(values));
+    assert.deepEqual(Array.from(data), values.map(Math.fround), "the floats are not written over");
+  }
+});
