@@ -42,7 +42,7 @@ import { buildMeta, missingPixelData } from "./header.ts";
 import { metaWith } from "./lazy_dataset.ts";
 import { parsePalette } from "./lut.ts";
 import { nativeFrameValues, nativeStoredValues } from "./native.ts";
-import { checkFrameSize, checkPixelModule, pixelWarnings, storeFrame } from "./pixels.ts";
+import { checkDecodedFrame, checkFrameSize, checkPixelModule, pixelWarnings, storeFrame } from "./pixels.ts";
 import {
   EXPLICIT_BE,
   type PixelEncoding,
@@ -210,6 +210,74 @@ export function readRawPixels(bytes: Uint8Array, options?: DecodeOptions): RawIm
   });
 }
 
+/**
+ * The stored words of a compressed grayscale image (MONOCHROME1/2, one sample, BitsStored <= 16) as its
+ * codec gives them, like {@link readRawPixels} gives an uncompressed one's: no conversion to floats (the fused
+ * CPU path and the GPU unpack mask and sign-extend the words as they read them, as {@link decodeDicomAsync}
+ * does). A single frame's words are the codec's own output. Undefined for anything else - uncompressed data
+ * (see readRawPixels), colour, float or wider data (see decodeDicomAsync) - decided before any frame is
+ * decoded.
+ *
+ * @throws DicomDecodeError as {@link decodeDicomAsync}
+ */
+export async function decodeRawPixelsAsync(
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): Promise<RawImage | undefined> {
+  const prepared = guard(() => prepare(bytes, limitsOf(options)));
+  const { meta, encoding } = prepared;
+  const gray = meta.photometric === "MONOCHROME1" || meta.photometric === "MONOCHROME2";
+  if (encoding === "native" || encoding === "uncompressed" || !gray || meta.samplesPerPixel !== 1) {
+    return undefined;
+  }
+  if (meta.bitsStored > 16 || meta.floatPixelData) return undefined;
+  const codecs = new Map<CodecId, FrameCodec>();
+  try {
+    await Promise.all([...prepared.codecIds].map(async (id) => codecs.set(id, await loadCodec(id))));
+  } catch (e) {
+    throw asDecodeError(e);
+  }
+  return guard(() => finishRaw(prepared, codecs));
+}
+
+/** Every frame through its codec, into one array of 8- or 16-bit words (see {@link decodeRawPixelsAsync}). */
+function finishRaw(p: Prepared, codecs: ReadonlyMap<CodecId, FrameCodec>): RawImage {
+  const { meta } = p;
+  const plane = meta.rows * meta.cols;
+  const names = new Set<string>();
+  const samples = p.encapsulated!.frames.map((frame, i) => {
+    const codec = codecs.get(p.frameCodecs[i])!;
+    names.add(codec.name);
+    const decoded = decodeFrame(p.frameCodecs[i], codec, frame, frameRequest(meta, i));
+    checkDecodedFrame(decoded, i, meta);
+    return decoded.samples.subarray(0, plane);
+  });
+  const bytes = samples.every((s) => s.BYTES_PER_ELEMENT === 1) ? 1 : 2;
+  let words: Uint8Array | Uint16Array;
+  const only = samples.length === 1 ? samples[0] : undefined;
+  if (only && only.BYTES_PER_ELEMENT === bytes) {
+    words = bytes === 1
+      ? new Uint8Array(only.buffer, only.byteOffset, plane)
+      : new Uint16Array(only.buffer, only.byteOffset, plane);
+  } else {
+    // several frames, or wider samples: the low 16 bits of each (BitsStored <= 16: nothing above is read)
+    words = bytes === 1 ? new Uint8Array(samples.length * plane) : new Uint16Array(samples.length * plane);
+    samples.forEach((s, i) => words.set(s, i * plane));
+  }
+  const raw: RawPixels = {
+    type: "raw",
+    bytes: new Uint8Array(words.buffer, words.byteOffset, words.byteLength),
+    bitsAllocated: bytes === 1 ? 8 : 16,
+    bitsStored: meta.bitsStored,
+    shift: 0,
+    signed: meta.pixelRepresentation === 1,
+    byteSwap: false,
+    planar: 1,
+  };
+  const decodedMeta = metaWith(meta, { codec: [...names].join(" + ") });
+  return { meta: decodedMeta, shape: [meta.frames, 1, meta.rows, meta.cols], raw };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Decoding
 // ---------------------------------------------------------------------------------------------------------
@@ -337,21 +405,25 @@ function decodeFrames(p: Prepared, codecs: ReadonlyMap<CodecId, FrameCodec>): Fr
   const converted = p.encapsulated!.frames.map((frame, i) => {
     const codec = codecs.get(p.frameCodecs[i])!;
     names.add(codec.name);
-    const request: FrameRequest = {
-      rows: meta.rows,
-      cols: meta.cols,
-      samples: meta.samplesPerPixel,
-      bitsAllocated: meta.bitsAllocated,
-      bitsStored: meta.bitsStored,
-      signed: meta.pixelRepresentation === 1,
-      photometric: meta.photometric,
-      frame: i + 1,
-    };
-    const decoded = decodeFrame(p.frameCodecs[i], codec, frame, request);
+    const decoded = decodeFrame(p.frameCodecs[i], codec, frame, frameRequest(meta, i));
     storeFrame(data, i, decoded, meta);
     return decoded.convertedToRgb;
   });
   return { data, converted, codecName: [...names].join(" + ") };
+}
+
+/** What a codec is told of frame `i` (0-based). */
+function frameRequest(meta: ImageMeta, i: number): FrameRequest {
+  return {
+    rows: meta.rows,
+    cols: meta.cols,
+    samples: meta.samplesPerPixel,
+    bitsAllocated: meta.bitsAllocated,
+    bitsStored: meta.bitsStored,
+    signed: meta.pixelRepresentation === 1,
+    photometric: meta.photometric,
+    frame: i + 1,
+  };
 }
 
 /** The colour model -> RGB, exactly once (by the codec, or here); says who converted. */

@@ -6,7 +6,8 @@
  * - {@link decodeDicomAsync} / {@link decodeDicom}: stored pixel values `[frames, channels, rows, cols]`
  *   (float32, planar), every standard image transfer syntax, colour always as RGB.
  * - {@link readRawPixels}: the stored words of an uncompressed image as they are in the file, for callers
- *   that unpack them themselves (dcmflow's fused CPU and GPU paths).
+ *   that unpack them themselves (dcmflow's fused CPU and GPU paths); {@link decodeRawPixelsAsync}: the same
+ *   for a compressed grayscale image, as its codec gives them.
  * - {@link unpackRaw} / {@link rawWords}: those words as stored values (the decoder's own unpacker).
  * - Series -> volumes ({@link partitionSeries}, {@link assembleVolume}, series.ts): grouping by
  *   SeriesInstanceUID, splits where the geometry differs, slices ordered along the slice normal, missing,
@@ -36,6 +37,7 @@ export {
   type DecodeErrorCode,
   type DecodeLimits,
   type DecodeOptions,
+  decodeRawPixelsAsync,
   DEFAULT_LIMITS,
   DicomDecodeError,
   loadCodecs,

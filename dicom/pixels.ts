@@ -106,19 +106,28 @@ export function checkPixelModule(m: ImageMeta, encoding: PixelEncoding): void {
 }
 
 /**
+ * A decoded frame must have the data set's size and samples (frame `index`, 0-based).
+ *
+ * @throws DicomDecodeError INVALID_DICOM when it does not
+ */
+export function checkDecodedFrame(frame: DecodedFrame, index: number, m: ImageMeta): void {
+  if (frame.rows !== m.rows || frame.cols !== m.cols || frame.components !== m.samplesPerPixel) {
+    throw new DicomDecodeError(
+      "INVALID_DICOM",
+      `Frame ${index + 1} decodes to ${frame.cols} x ${frame.rows} pixels with ${frame.components} ` +
+        `component(s), but the data set says ${m.cols} x ${m.rows} with ${m.samplesPerPixel} sample(s) per pixel.`,
+    );
+  }
+}
+
+/**
  * Writes one decoded frame as stored values into `out` (planar `[samples, rows, cols]` at frame `index`).
  *
  * @throws DicomDecodeError INVALID_DICOM when the frame's size or components differ from the data set
  */
 export function storeFrame(out: Float32Array, index: number, frame: DecodedFrame, m: ImageMeta): void {
+  checkDecodedFrame(frame, index, m);
   const spp = m.samplesPerPixel;
-  if (frame.rows !== m.rows || frame.cols !== m.cols || frame.components !== spp) {
-    throw new DicomDecodeError(
-      "INVALID_DICOM",
-      `Frame ${index + 1} decodes to ${frame.cols} x ${frame.rows} pixels with ${frame.components} ` +
-        `component(s), but the data set says ${m.cols} x ${m.rows} with ${spp} sample(s) per pixel.`,
-    );
-  }
   const plane = m.rows * m.cols;
   const base = index * plane * spp;
   const src = frame.samples;

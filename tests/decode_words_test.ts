@@ -43,3 +43,40 @@ Deno.test("storedWords: floats, and integers beyond 16 bits, stay floats (untouc
     assert.deepEqual(Array.from(data), values.map(Math.fround), "the floats are not written over");
   }
 });
+
+Deno.test("decodeRawPixelsAsync: a compressed grayscale fixture's words unpack to decodeDicomAsync's values", async () => {
+  const { readdirSync, readFileSync } = await import("node:fs");
+  const { decodeDicomAsync, decodeRawPixelsAsync, DicomDecodeError } = await import("../dicom/mod.ts");
+  const dirs = ["./fixtures/dicom/", "./fixtures/lossless/"].map((d) => new URL(d, import.meta.url));
+  let compared = 0;
+  for (const dir of dirs) {
+    for (const name of readdirSync(dir).filter((f) => f.endsWith(".dcm"))) {
+      const bytes = new Uint8Array(readFileSync(new URL(name, dir)));
+      const outcome = async <T>(f: () => Promise<T>) => {
+        try {
+          return await f();
+        } catch (e) {
+          assert.ok(e instanceof DicomDecodeError, `${name}: ${e}`);
+          return e.code;
+        }
+      };
+      const raw = await outcome(() => decodeRawPixelsAsync(bytes));
+      const decoded = await outcome(() => decodeDicomAsync(bytes));
+      if (raw === undefined) continue; // not compressed grayscale
+      if (typeof raw === "string" || typeof decoded === "string") {
+        assert.equal(raw, decoded, `${name}: the same error`);
+        continue;
+      }
+      const [f, c, rows, cols] = decoded.shape;
+      assert.deepEqual([...raw.shape], [f, c, rows, cols], name);
+      assert.deepEqual(
+        Array.from(storedValues(raw.raw, [f, c, rows * cols])),
+        Array.from(decoded.data),
+        name,
+      );
+      assert.deepEqual(raw.meta, decoded.meta, `${name}: the same metadata`);
+      compared++;
+    }
+  }
+  assert.ok(compared >= 30, `${compared} compressed grayscale fixtures compared`);
+});

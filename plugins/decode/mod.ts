@@ -15,7 +15,7 @@
  */
 import * as Effect from "effect/Effect";
 import * as Schema from "effect/Schema";
-import { decodeDicomAsync, readRawPixels } from "../../dicom/mod.ts";
+import { decodeDicomAsync, decodeRawPixelsAsync, type RawImage, readRawPixels } from "../../dicom/mod.ts";
 import { defineStage, type Image, type RawPixels, type StageError, type Upload } from "../../plugin.ts";
 import { decodeNotes, toStageError } from "./notes.ts";
 import { seriesGrouping } from "./series.ts";
@@ -74,6 +74,19 @@ export const storedWords = (
   };
 };
 
+/** The upload of stored words (an uncompressed image's, or a compressed grayscale image's from its codec). */
+const rawUpload = (raw: RawImage): Upload => ({
+  image: { kind: "stored", shape: raw.shape, meta: raw.meta, notes: { decode: decodeNotes(raw.meta) } },
+  pixels: raw.raw,
+});
+
+/** A compressed image: grayscale as its codec's words, anything else decoded (as words where they fit). */
+const compressedUpload = (bytes: Uint8Array): Effect.Effect<Upload, StageError> =>
+  Effect.flatMap(
+    Effect.tryPromise({ try: () => decodeRawPixelsAsync(bytes), catch: toStageError }),
+    (raw) => raw ? Effect.succeed(rawUpload(raw)) : Effect.map(decodeImage(bytes), decodedUpload),
+  );
+
 /** The upload of a decoded image: its stored values as words where they fit, else as floats. */
 const decodedUpload = ({ data, ...image }: Image): Upload => {
   const meta = image.meta;
@@ -91,21 +104,11 @@ export const decode = defineStage({
   run: (file) => decodeImage(file.bytes),
   group: seriesGrouping,
   // Uncompressed grayscale/RGB: the file's stored words as they are, unpacked by the fused CPU path or
-  // shaders/unpack.wgsl; everything else is decoded here, and handed on as words where the values fit.
+  // shaders/unpack.wgsl; compressed grayscale: its codec's words; everything else is decoded here, and
+  // handed on as words where the values fit.
   prepare: (file) =>
     Effect.flatMap(
       Effect.try({ try: () => readRawPixels(file.bytes), catch: toStageError }),
-      (raw): Effect.Effect<Upload, StageError> =>
-        raw
-          ? Effect.succeed({
-            image: {
-              kind: "stored",
-              shape: raw.shape,
-              meta: raw.meta,
-              notes: { decode: decodeNotes(raw.meta) },
-            },
-            pixels: raw.raw,
-          })
-          : Effect.map(decodeImage(file.bytes), decodedUpload),
+      (raw) => raw ? Effect.succeed(rawUpload(raw)) : compressedUpload(file.bytes),
     ),
 });
