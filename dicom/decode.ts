@@ -84,13 +84,19 @@ export interface DecodedDicom {
  */
 export async function decodeDicomAsync(bytes: Uint8Array, options?: DecodeOptions): Promise<DecodedDicom> {
   const prepared = guard(() => prepare(bytes, limitsOf(options)));
+  const codecs = await codecsOf(prepared);
+  return guard(() => finish(prepared, codecs));
+}
+
+/** The codecs a prepared file needs, loaded. */
+async function codecsOf(prepared: Prepared): Promise<ReadonlyMap<CodecId, FrameCodec>> {
   const codecs = new Map<CodecId, FrameCodec>();
   try {
     await Promise.all([...prepared.codecIds].map(async (id) => codecs.set(id, await loadCodec(id))));
   } catch (e) {
     throw asDecodeError(e);
   }
-  return guard(() => finish(prepared, codecs));
+  return codecs;
 }
 
 /**
@@ -231,12 +237,7 @@ export async function decodeRawPixelsAsync(
     return undefined;
   }
   if (meta.bitsStored > 16 || meta.floatPixelData) return undefined;
-  const codecs = new Map<CodecId, FrameCodec>();
-  try {
-    await Promise.all([...prepared.codecIds].map(async (id) => codecs.set(id, await loadCodec(id))));
-  } catch (e) {
-    throw asDecodeError(e);
-  }
+  const codecs = await codecsOf(prepared);
   return guard(() => finishRaw(prepared, codecs));
 }
 
