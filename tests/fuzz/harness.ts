@@ -26,13 +26,18 @@ export interface Mutant {
   readonly bytes: Uint8Array;
 }
 
-/** The committed DICOM fixtures (tests/fixtures/dicom/*.dcm), sorted by name. */
+/** Folders of committed DICOM fixtures the campaign mutates. */
+const BASE_FOLDERS = ["dicom", "lossless", "codecs"];
+
+/** The committed DICOM fixtures (tests/fixtures/{dicom,lossless,codecs}/*.dcm), sorted by name in each folder. */
 export function fixtureBases(): Base[] {
-  const dir = new URL("../fixtures/dicom/", import.meta.url);
-  return readdirSync(dir).filter((n) => n.endsWith(".dcm")).sort().map((name) => ({
-    name,
-    bytes: new Uint8Array(readFileSync(new URL(name, dir))),
-  }));
+  return BASE_FOLDERS.flatMap((folder) => {
+    const dir = new URL(`../fixtures/${folder}/`, import.meta.url);
+    return readdirSync(dir).filter((n) => n.endsWith(".dcm")).sort().map((name) => ({
+      name: folder === "dicom" ? name : `${folder}/${name}`,
+      bytes: new Uint8Array(readFileSync(new URL(name, dir))),
+    }));
+  });
 }
 
 /** `count` mutants from `seed`: base files in turn, each mutated by its own generator. */
