@@ -494,9 +494,9 @@ function decodeFrame(id: CodecId, codec: FrameCodec, frame: Uint8Array, request:
     return codec.decode(frame, request);
   } catch (e) {
     if (e instanceof DicomDecodeError) throw e;
-    // Anything else may have left the codec's instance broken: the fuzz campaign found the JavaScript
-    // (wasm2js) build of CharLS failing every later JPEG-LS frame, valid ones too, after one corrupt stream.
-    // The next frame gets a fresh instance.
+    // Anything else may have left the codec's instance broken: the fuzz campaign found CharLS (either build),
+    // kept through a few hundred such failures, failing every later JPEG-LS frame, valid ones too
+    // (tests/fixtures/codecs). The next frame gets a fresh instance.
     resetCodec(id);
     const what = `${codec.name} could not decode frame ${request.frame} (${codecFailure(e)})`;
     if (!endsWithEndMarker(frame)) {
