@@ -99,6 +99,12 @@ export interface SourceFile {
 export interface Upload {
   readonly image: Omit<Image, "data">;
   readonly pixels: RawPixels | { readonly type: "f32"; readonly data: Float32Array };
+  /**
+   * Frees what the pixels hold that belongs to this upload alone (e.g. a codec's output), called once the CPU
+   * path has read them: at once, rather than left to the garbage collector, which lets tens of megabytes of
+   * such buffers pile up per thread before it frees them. Absent for pixels that are views of other memory.
+   */
+  readonly release?: () => void;
 }
 
 /** Per-image values of an elementwise function's fields, plus what the stage records about the image. */

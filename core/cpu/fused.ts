@@ -376,17 +376,40 @@ export const loadSource = Effect.fnUntraced(function* (
   const source = plan.source;
   if (chain && source.stage.prepare) {
     const upload = (yield* source.stage.prepare(file, source.params)) as Upload;
-    const ready = chain.resolve(upload);
-    if (ready.ok) {
-      const entered = yield* chain.enter(plan, upload, ready);
-      if (entered) return { image: entered, fused: { pending: [], through: chain.entry } } satisfies Loaded;
-      const image = chain.image(upload, ready, scratch?.(upload));
-      return { image, fused: { pending: ready.pending } } satisfies Loaded;
-    }
-    if ("error" in ready) return yield* Effect.fail(new ChainFailure(ready.error, ready.stage));
+    const loaded = yield* throughChain(plan, chain, upload, scratch).pipe(
+      Effect.onExit((exit) =>
+        Effect.sync(() => releaseUpload(upload, Exit.isSuccess(exit) ? exit.value : undefined))
+      ),
+    );
+    if (loaded) return loaded;
     // The fused form declined this image (e.g. a Modality LUT Sequence): the stages one by one.
   }
   return { image: yield* source.stage.run(file, source.params) } satisfies Loaded;
+});
+
+/** Frees the upload's own memory once read, unless the image the chain gave is that memory (floats as they are). */
+const releaseUpload = (upload: Upload, loaded: Loaded | undefined): void => {
+  const px = upload.pixels;
+  const kept = loaded && (px.type === "raw" ? px.bytes.buffer : px.data.buffer) === loaded.image.data.buffer;
+  if (!kept) upload.release?.();
+};
+
+/** An upload through the fused chain (into its entry stage when it offers that); undefined when it declines. */
+const throughChain = Effect.fnUntraced(function* (
+  plan: Plan,
+  chain: FusedChain,
+  upload: Upload,
+  scratch?: (upload: Upload) => Float32Array | undefined,
+) {
+  const ready = chain.resolve(upload);
+  if (!ready.ok) {
+    if ("error" in ready) return yield* Effect.fail(new ChainFailure(ready.error, ready.stage));
+    return undefined;
+  }
+  const entered = yield* chain.enter(plan, upload, ready);
+  if (entered) return { image: entered, fused: { pending: [], through: chain.entry } } satisfies Loaded;
+  const image = chain.image(upload, ready, scratch?.(upload));
+  return { image, fused: { pending: ready.pending } } satisfies Loaded;
 });
 
 /** True when stage `i` runs on its own for this image (not replaced by the chain it went through). */

@@ -84,8 +84,26 @@ const rawUpload = (raw: RawImage): Upload => ({
 const compressedUpload = (bytes: Uint8Array): Effect.Effect<Upload, StageError> =>
   Effect.flatMap(
     Effect.tryPromise({ try: () => decodeRawPixelsAsync(bytes), catch: toStageError }),
-    (raw) => raw ? Effect.succeed(rawUpload(raw)) : Effect.map(decodeImage(bytes), decodedUpload),
+    (raw) =>
+      raw
+        ? Effect.succeed(owning(rawUpload(raw), raw.raw.bytes.buffer))
+        : Effect.map(decodeImage(bytes), (image) => {
+          const upload = decodedUpload(image);
+          return upload.pixels.type === "raw" ? owning(upload, upload.pixels.bytes.buffer) : upload;
+        }),
   );
+
+/** ES2024's ArrayBuffer transfer (Deno, Bun, Node 21+; absent on Node 20, where the buffer is left to the GC). */
+type Transferable2024 = ArrayBufferLike & { transfer?(length: number): ArrayBuffer };
+
+/**
+ * An upload whose pixels are in `buffer`, which the decoder made for it alone: freed once the CPU path has
+ * read it (`Upload.release`), not left to the garbage collector with the other inputs' (1 MB a 512² slice).
+ */
+const owning = (upload: Upload, buffer: ArrayBufferLike): Upload => ({
+  ...upload,
+  release: () => void (buffer as Transferable2024).transfer?.(0),
+});
 
 /** The upload of a decoded image: its stored values as words where they fit, else as floats. */
 const decodedUpload = ({ data, ...image }: Image): Upload => {
