@@ -19,19 +19,20 @@ import { DicomDecodeError } from "../errors.ts";
 import {
   BitReader,
   buildHuffman,
-  checkEntropyData,
   corrupt,
   decodeBlock,
+  endOfScan,
   type Huffman,
   NATURAL,
   passRestart,
+  readHuffmanTables,
   scansMissing,
 } from "./jpeg_huffman.ts";
 import { Idct } from "./jpeg_idct.ts";
 import {
+  forEachSegment,
   isYcbcr,
   type JpegHeader,
-  MarkerReader,
   readJpegHeader,
   type Segment,
   sofName,
@@ -97,20 +98,12 @@ class DctDecoder {
 
   /** @throws DicomDecodeError INVALID_DICOM (corrupt) or TRUNCATED (cut short) */
   decode(): DecodedFrame {
-    const reader = new MarkerReader(this.d, 2, true);
-    for (let s = reader.next(); s && s.marker !== 0xd9; s = reader.next()) {
-      if (s.end > this.d.length) {
-        throw new DicomDecodeError(
-          "TRUNCATED",
-          `The JPEG data of ${this.where} ends inside a marker segment: the frame was cut short; fetch the ` +
-            "complete file again.",
-        );
-      }
+    forEachSegment(this.d, this.where, "JPEG", (s) => {
       if (s.marker === 0xdb) this.defineQuant(s);
       else if (s.marker === 0xc4) this.defineHuffman(s);
       else if (s.marker === 0xdd) this.restartInterval = (this.d[s.body] << 8) | this.d[s.body + 1];
-      else if (s.marker === 0xda) reader.pos = this.scan(s);
-    }
+      else if (s.marker === 0xda) return this.scan(s);
+    });
     const missing = this.comps.filter((c) => !c.decoded);
     if (missing.length > 0) throw scansMissing(missing.map((c) => c.id), this.where, "JPEG");
     return frameOutput(this.comps, this.header, isYcbcr(this.header, this.request.photometric));
@@ -136,20 +129,9 @@ class DctDecoder {
 
   /** DHT: DC and AC Huffman tables. */
   private defineHuffman(s: Segment): void {
-    const d = this.d;
-    for (let q = s.body; q < s.end;) {
-      const tc = d[q] >> 4;
-      const th = d[q] & 15;
-      const counts = d.subarray(q + 1, q + 17);
-      const total = counts.reduce((a, b) => a + b, 0);
-      if (q + 17 + total > s.end) throw corrupt(`${this.where}: a Huffman table overruns its segment`);
-      (tc === 0 ? this.dcTables : this.acTables)[th] = buildHuffman(
-        counts,
-        d.subarray(q + 17, q + 17 + total),
-        this.where,
-      );
-      q += 17 + total;
-    }
+    readHuffmanTables(this.d, s.body, s.end, this.where, (tc, th, counts, values) => {
+      (tc === 0 ? this.dcTables : this.acTables)[th] = buildHuffman(counts, values, this.where);
+    });
   }
 
   /** SOS: the scan's components and tables, then its entropy-coded data; returns where the next marker is. */
@@ -198,12 +180,7 @@ class DctDecoder {
         }
       }
     }
-    checkEntropyData(r, this.where, "JPEG");
-    // Continue at the next marker.
-    const d = this.d;
-    let q = r.pos;
-    while (q + 1 < d.length && !(d[q] === 0xff && d[q + 1] !== 0 && d[q + 1] !== 0xff)) q++;
-    return q;
+    return endOfScan(r, this.where, "JPEG");
   }
 
   /** One 8 x 8 block of component `c` at block row `by`, column `bx`. */

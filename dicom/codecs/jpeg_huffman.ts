@@ -126,6 +126,28 @@ export class EntropyBytes implements EntropyReader {
   }
 }
 
+/**
+ * The tables of a DHT segment (`body` to `end` of `d`), each handed to `define` with its class (0 DC or
+ * lossless, 1 AC), its identifier, its 16 code-length counts and its values.
+ *
+ * @throws DicomDecodeError INVALID_DICOM when a table overruns the segment
+ */
+export function readHuffmanTables(
+  d: Uint8Array,
+  body: number,
+  end: number,
+  where: string,
+  define: (tc: number, th: number, counts: Uint8Array, values: Uint8Array) => void,
+): void {
+  for (let q = body; q < end;) {
+    const counts = d.subarray(q + 1, q + 17);
+    const total = counts.reduce((a, b) => a + b, 0);
+    if (q + 17 + total > end) throw corrupt(`${where}: a Huffman table overruns its segment`);
+    define(d[q] >> 4, d[q] & 15, counts, d.subarray(q + 17, q + 17 + total));
+    q += 17 + total;
+  }
+}
+
 /** Entropy-coded data reader for DCT blocks: bits MSB first. */
 export class BitReader extends EntropyBytes {
   private fill(): void {
@@ -195,7 +217,7 @@ export interface EntropyReader {
  * The entropy-coded data must not have run out (TRUNCATED: the end of the data) or into a marker
  * (INVALID_DICOM). `what` names the data in messages ("JPEG", "JPEG lossless").
  */
-export function checkEntropyData(r: EntropyReader, where: string, what: string): void {
+function checkEntropyData(r: EntropyReader, where: string, what: string): void {
   if (!r.underrun()) return;
   if (r.ranOut) {
     throw new DicomDecodeError(
@@ -205,6 +227,15 @@ export function checkEntropyData(r: EntropyReader, where: string, what: string):
     );
   }
   throw corrupt(`${where}: the entropy-coded data is shorter than the image (a marker came too early)`);
+}
+
+/** The end of a scan: its data must be whole (see {@link checkEntropyData}); where the next marker is. */
+export function endOfScan(r: EntropyReader, where: string, what: string): number {
+  checkEntropyData(r, where, what);
+  const d = r.d;
+  let q = r.pos;
+  while (q + 1 < d.length && !(d[q] === 0xff && d[q + 1] !== 0 && d[q + 1] !== 0xff)) q++;
+  return q;
 }
 
 /** TRUNCATED: the data ended before the scans of components `ids`. */

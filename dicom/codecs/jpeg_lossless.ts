@@ -23,15 +23,16 @@
 import { DicomDecodeError } from "../errors.ts";
 import {
   buildHuffman,
-  checkEntropyData,
   corrupt,
+  endOfScan,
   EntropyBytes,
   type Huffman,
   longCode,
   passRestart,
+  readHuffmanTables,
   scansMissing,
 } from "./jpeg_huffman.ts";
-import { type JpegHeader, MarkerReader, readJpegHeader, type Segment, sofName } from "./jpeg_markers.ts";
+import { forEachSegment, type JpegHeader, readJpegHeader, type Segment, sofName } from "./jpeg_markers.ts";
 import type { DecodedFrame, FrameCodec, FrameRequest } from "./types.ts";
 
 /** The built-in lossless decoder as a {@link FrameCodec}. */
@@ -73,19 +74,11 @@ class LosslessDecoder {
 
   /** @throws DicomDecodeError INVALID_DICOM (corrupt) or TRUNCATED (cut short) */
   decode(): DecodedFrame {
-    const reader = new MarkerReader(this.d, 2, true);
-    for (let s = reader.next(); s && s.marker !== 0xd9; s = reader.next()) {
-      if (s.end > this.d.length) {
-        throw new DicomDecodeError(
-          "TRUNCATED",
-          `The JPEG lossless data of ${this.where} ends inside a marker segment: the frame was cut short; fetch the ` +
-            "complete file again.",
-        );
-      }
+    forEachSegment(this.d, this.where, "JPEG lossless", (s) => {
       if (s.marker === 0xc4) this.defineHuffman(s);
       else if (s.marker === 0xdd) this.restartInterval = (this.d[s.body] << 8) | this.d[s.body + 1];
-      else if (s.marker === 0xda) reader.pos = this.scan(s);
-    }
+      else if (s.marker === 0xda) return this.scan(s);
+    });
     const missing = this.comps.filter((c) => !c.decoded);
     if (missing.length > 0) throw scansMissing(missing.map((c) => c.id), this.where, "JPEG lossless");
     return this.output();
@@ -93,17 +86,9 @@ class LosslessDecoder {
 
   /** DHT: the Huffman tables of the differences (lossless scans use the "DC" class). */
   private defineHuffman(s: Segment): void {
-    const d = this.d;
-    for (let q = s.body; q < s.end;) {
-      const th = d[q] & 15;
-      const counts = d.subarray(q + 1, q + 17);
-      const total = counts.reduce((a, b) => a + b, 0);
-      if (q + 17 + total > s.end) throw corrupt(`${this.where}: a Huffman table overruns its segment`);
-      if (d[q] >> 4 === 0) {
-        this.tables[th] = diffTable(counts, d.subarray(q + 17, q + 17 + total), this.where);
-      }
-      q += 17 + total;
-    }
+    readHuffmanTables(this.d, s.body, s.end, this.where, (tc, th, counts, values) => {
+      if (tc === 0) this.tables[th] = diffTable(counts, values, this.where);
+    });
   }
 
   /** SOS: the scan's components, predictor and point transform, then its data; returns the next marker's offset. */
@@ -132,12 +117,9 @@ class LosslessDecoder {
     this.pointTransform = pt;
     const r = new DiffReader(d, s.end);
     this.rows(r, scan, predictor, 1 << (this.header.precision - pt - 1));
-    checkEntropyData(r, this.where, "JPEG lossless");
+    const next = endOfScan(r, this.where, "JPEG lossless");
     for (const c of scan) c.decoded = true;
-    // Continue at the next marker.
-    let q = r.pos;
-    while (q + 1 < d.length && !(d[q] === 0xff && d[q + 1] !== 0 && d[q + 1] !== 0xff)) q++;
-    return q;
+    return next;
   }
 
   /** Every line of a scan, with its restart intervals (each a whole number of lines). */

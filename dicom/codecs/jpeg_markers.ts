@@ -107,6 +107,33 @@ export class MarkerReader {
 }
 
 /**
+ * Every marker segment of a JPEG stream from its SOI up to EOI, in order, for a decoder: `visit` returns the
+ * offset to go on from when it read past the segment (a scan's entropy-coded data). `what` names the data in
+ * messages ("JPEG", "JPEG lossless").
+ *
+ * @throws DicomDecodeError TRUNCATED when a segment runs past the data
+ */
+export function forEachSegment(
+  d: Uint8Array,
+  where: string,
+  what: string,
+  visit: (s: Segment) => number | void,
+): void {
+  const reader = new MarkerReader(d, 2, true);
+  for (let s = reader.next(); s && s.marker !== 0xd9; s = reader.next()) {
+    if (s.end > d.length) {
+      throw new DicomDecodeError(
+        "TRUNCATED",
+        `The ${what} data of ${where} ends inside a marker segment: the frame was cut short; fetch the ` +
+          "complete file again.",
+      );
+    }
+    const next = visit(s);
+    if (next !== undefined) reader.pos = next;
+  }
+}
+
+/**
  * Reads the markers before the first scan.
  *
  * @throws DicomDecodeError INVALID_DICOM (not a JPEG stream, no SOF) or TRUNCATED (ends inside the header)
