@@ -26,7 +26,7 @@
  */
 import { closeSync, mkdirSync, openSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { isPooled } from "./cpu/tensor_pool.ts";
+import { freeBuffer, isDetached, isPooled } from "./cpu/tensor_pool.ts";
 import { type CodedError, OutputWriteError, toCodedError } from "./errors.ts";
 import { type LedgerEntry, writeAll } from "./session.ts";
 
@@ -102,9 +102,6 @@ export interface PlannedCollection {
 /** Rows one input staged for run-level outputs (plain data: they travel from worker threads). */
 export type StagedRows = ReadonlyArray<{ readonly name: string; readonly row: unknown }>;
 
-/** ES2024's ArrayBuffer transfer (Deno, Bun, Node 21+; absent on Node 20, where rows are left to the GC). */
-type Transferable2024 = ArrayBuffer & { readonly detached?: boolean; transfer?(length: number): ArrayBuffer };
-
 /**
  * The memory the rows own: the ArrayBuffers behind typed arrays that are a row's own fields, whole, not
  * shared and not the tensor pool's. A row is handed over to the runtime (see `Output.append`), so this
@@ -118,7 +115,7 @@ export const rowBuffers = (rows: StagedRows): ArrayBuffer[] => {
     for (const value of Object.values(row)) {
       if (!ArrayBuffer.isView(value) || !(value.buffer instanceof ArrayBuffer)) continue;
       const whole = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength;
-      if (whole && !isPooled(value.buffer) && !(value.buffer as Transferable2024).detached) {
+      if (whole && !isPooled(value.buffer) && !isDetached(value.buffer)) {
         found.add(value.buffer);
       }
     }
@@ -128,7 +125,7 @@ export const rowBuffers = (rows: StagedRows): ArrayBuffer[] => {
 
 /** Frees the rows' memory now ({@link rowBuffers}; their arrays read as empty afterwards). */
 export const releaseRows = (rows: StagedRows): void => {
-  for (const buffer of rowBuffers(rows)) (buffer as Transferable2024).transfer?.(0);
+  for (const buffer of rowBuffers(rows)) freeBuffer(buffer);
 };
 
 /** The ledger's record of a collection. */

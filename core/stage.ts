@@ -100,11 +100,12 @@ export interface Upload {
   readonly image: Omit<Image, "data">;
   readonly pixels: RawPixels | { readonly type: "f32"; readonly data: Float32Array };
   /**
-   * Frees what the pixels hold that belongs to this upload alone (e.g. a codec's output), called once the CPU
-   * path has read them: at once, rather than left to the garbage collector, which lets tens of megabytes of
-   * such buffers pile up per thread before it frees them. Absent for pixels that are views of other memory.
+   * The pixels' buffer belongs to this upload alone (e.g. a codec's output): the CPU path frees it once it has
+   * read it (unless the image it gives is that memory), rather than leave it to the garbage collector, which
+   * lets tens of megabytes of such buffers pile up per thread. Unset for pixels that are views of other
+   * memory (a file's bytes in a reused read buffer).
    */
-  readonly release?: () => void;
+  readonly owned?: true;
 }
 
 /** Per-image values of an elementwise function's fields, plus what the stage records about the image. */

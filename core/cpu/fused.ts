@@ -36,6 +36,7 @@ import {
   type Upload,
 } from "../stage.ts";
 import type { Image, TensorSpec } from "../tensor.ts";
+import { freeBuffer } from "./tensor_pool.ts";
 import { lookUp, storedRange, storedValues } from "./unpack.ts";
 
 type Placed = PlannedStage<AnyImageStage>;
@@ -387,11 +388,12 @@ export const loadSource = Effect.fnUntraced(function* (
   return { image: yield* source.stage.run(file, source.params) } satisfies Loaded;
 });
 
-/** Frees the upload's own memory once read, unless the image the chain gave is that memory (floats as they are). */
+/** Frees an owned upload's pixels once read, unless the image the chain gave is that memory (floats as they are). */
 const releaseUpload = (upload: Upload, loaded: Loaded | undefined): void => {
+  if (!upload.owned) return;
   const px = upload.pixels;
-  const kept = loaded && (px.type === "raw" ? px.bytes.buffer : px.data.buffer) === loaded.image.data.buffer;
-  if (!kept) upload.release?.();
+  const buffer = px.type === "raw" ? px.bytes.buffer : px.data.buffer;
+  if (loaded?.image.data.buffer !== buffer) freeBuffer(buffer);
 };
 
 /** An upload through the fused chain (into its entry stage when it offers that); undefined when it declines. */

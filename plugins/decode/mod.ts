@@ -80,30 +80,20 @@ const rawUpload = (raw: RawImage): Upload => ({
   pixels: raw.raw,
 });
 
-/** A compressed image: grayscale as its codec's words, anything else decoded (as words where they fit). */
+/**
+ * A compressed image: grayscale as its codec's words, anything else decoded (as words where they fit). Words
+ * are memory the decoder made for this upload alone, which the CPU path frees once read (`Upload.owned`) rather
+ * than leave to the garbage collector with the other inputs' (1 MB a 512² slice).
+ */
 const compressedUpload = (bytes: Uint8Array): Effect.Effect<Upload, StageError> =>
   Effect.flatMap(
     Effect.tryPromise({ try: () => decodeRawPixelsAsync(bytes), catch: toStageError }),
-    (raw) =>
-      raw
-        ? Effect.succeed(owning(rawUpload(raw), raw.raw.bytes.buffer))
-        : Effect.map(decodeImage(bytes), (image) => {
-          const upload = decodedUpload(image);
-          return upload.pixels.type === "raw" ? owning(upload, upload.pixels.bytes.buffer) : upload;
-        }),
+    (raw): Effect.Effect<Upload, StageError> =>
+      raw ? Effect.succeed({ ...rawUpload(raw), owned: true }) : Effect.map(decodeImage(bytes), (image) => {
+        const upload = decodedUpload(image);
+        return upload.pixels.type === "raw" ? { ...upload, owned: true } : upload;
+      }),
   );
-
-/** ES2024's ArrayBuffer transfer (Deno, Bun, Node 21+; absent on Node 20, where the buffer is left to the GC). */
-type Transferable2024 = ArrayBufferLike & { transfer?(length: number): ArrayBuffer };
-
-/**
- * An upload whose pixels are in `buffer`, which the decoder made for it alone: freed once the CPU path has
- * read it (`Upload.release`), not left to the garbage collector with the other inputs' (1 MB a 512² slice).
- */
-const owning = (upload: Upload, buffer: ArrayBufferLike): Upload => ({
-  ...upload,
-  release: () => void (buffer as Transferable2024).transfer?.(0),
-});
 
 /** The upload of a decoded image: its stored values as words where they fit, else as floats. */
 const decodedUpload = ({ data, ...image }: Image): Upload => {
