@@ -6,11 +6,12 @@
  * memory must stay flat), and the GPU path on the adapter at hand.
  *
  * `deno run -A bench/whole_process.ts [--rounds N] [--sizes 256,1024] [--dir DIR] [--header minimal|scanner]
- * [--syntax native|jpeg-lossless]` (`--dir`: where the slices and every output go, default the system's
+ * [--syntax native|jpeg-lossless|jpeg-extended|jpeg-ls|rle|jpeg2000] [--no-gpu]` (`--dir`: where the slices and every output go, default the system's
  * temporary folder; e.g. `/dev/shm` to leave the disk's file system out; `--header scanner`: slices whose
  * header also holds what a CT scanner writes, ~90 elements instead of 16, see synthetic.ts; `--syntax
  * jpeg-lossless`: the slices compressed by DCMTK's `dcmcjpeg +e1` (JPEG Lossless SV1, .70, as archives store
- * CT), which the recipe's pydicom decodes with GDCM (`python3-gdcm`)).
+ * CT), which the recipe's pydicom decodes with GDCM (`python3-gdcm`); the other syntaxes likewise, by
+ * `dcmcjpeg +ee`, `dcmcjpls`, `dcmcrle` or GDCM, see SYNTAXES; `--no-gpu`: leave the GPU path out).
  * dcmflow runs as `deno task
  * dcmflow:fast` does: the bundle `dist/cli.js` (from `deno task build`; `cli.ts` when there is none) with the
  * shipped V8 flags; `DCMFLOW_BENCH_CLI` names another entry.
@@ -22,7 +23,7 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync }
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { runtimeName } from "../core/platform.ts";
-import { numberOption, textOption } from "./options.ts";
+import { flagOption, numberOption, textOption } from "./options.ts";
 import { makeCtSlice, type SliceHeader } from "./synthetic.ts";
 import { DENO_V8_FLAGS } from "../cli/v8_flags.ts";
 
@@ -64,28 +65,59 @@ const median = (xs: ReadonlyArray<number>): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** How the slices' pixel data is stored. */
-type Syntax = "native" | "jpeg-lossless";
+/**
+ * How the slices' pixel data is stored, and what stores it so: a DCMTK command (`file` in, `file.z` out) or
+ * GDCM through Python (a whole folder at once; DCMTK writes no JPEG 2000).
+ */
+const SYNTAXES = {
+  native: { title: "", tool: undefined },
+  "jpeg-lossless": { title: "JPEG Lossless SV1 (dcmcjpeg +e1)", tool: ["dcmcjpeg", "+e1", "+un"] },
+  "jpeg-extended": { title: "JPEG extended 12-bit, lossy (dcmcjpeg +ee)", tool: ["dcmcjpeg", "+ee", "+un"] },
+  "jpeg-ls": { title: "JPEG-LS lossless (dcmcjpls)", tool: ["dcmcjpls", "+el", "+un"] },
+  rle: { title: "RLE Lossless (dcmcrle)", tool: ["dcmcrle"] },
+  jpeg2000: { title: "JPEG 2000 lossless (GDCM)", tool: "gdcm" },
+} as const;
+type Syntax = keyof typeof SYNTAXES;
+
+/** GDCM (python3-gdcm) re-encodes every .dcm of a folder as JPEG 2000 lossless, in place. */
+const GDCM_J2K = `import gdcm, pathlib, sys
+for f in sorted(pathlib.Path(sys.argv[1]).glob("*.dcm")):
+    r = gdcm.ImageReader(); r.SetFileName(str(f))
+    assert r.Read(), f
+    c = gdcm.ImageChangeTransferSyntax()
+    c.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEG2000Lossless))
+    c.SetInput(r.GetImage())
+    assert c.Change(), f
+    w = gdcm.ImageWriter(); w.SetFileName(str(f)); w.SetFile(r.GetFile()); w.SetImage(c.GetOutput())
+    assert w.Write(), f
+`;
 
 /** A folder of `n` synthetic 512² CT slices with the given header, stored in `syntax`. */
 const makeSlices = (root: string, n: number, header: SliceHeader, syntax: Syntax): string => {
   const dir = join(root, `slices-${n}`);
   mkdirSync(dir, { recursive: true });
+  const { tool } = SYNTAXES[syntax];
   for (let i = 0; i < n; i++) {
     const file = join(dir, `slice-${String(i + 1).padStart(5, "0")}.dcm`);
     writeFileSync(file, makeCtSlice(512, 512, i, header));
-    if (syntax === "jpeg-lossless") compress(file);
+    if (Array.isArray(tool)) compress(tool, file, syntax);
+  }
+  if (tool === "gdcm") {
+    succeed(spawnSync(PYTHON, ["-c", GDCM_J2K, dir], { encoding: "utf8" }), syntax, "python3-gdcm");
   }
   return dir;
 };
 
-/** Compresses a file in place with DCMTK's JPEG Lossless SV1 encoder. */
-const compress = (file: string) => {
-  const r = spawnSync("dcmcjpeg", ["+e1", "+un", file, `${file}.jl`], { encoding: "utf8" });
+/** Compresses a file in place with a DCMTK encoder. */
+const compress = (tool: ReadonlyArray<string>, file: string, syntax: Syntax) => {
+  succeed(spawnSync(tool[0], [...tool.slice(1), file, `${file}.z`], { encoding: "utf8" }), syntax, "DCMTK");
+  renameSync(`${file}.z`, file);
+};
+
+const succeed = (r: ReturnType<typeof spawnSync>, syntax: Syntax, needs: string) => {
   if (r.error || r.status !== 0) {
-    throw new Error(`--syntax jpeg-lossless needs DCMTK's dcmcjpeg on PATH: ${r.error ?? r.stderr}`);
+    throw new Error(`--syntax ${syntax} needs ${needs} (apt): ${r.error ?? String(r.stderr).slice(-1000)}`);
   }
-  renameSync(`${file}.jl`, file);
 };
 
 /** The contenders, as commands on a folder of slices. */
@@ -162,13 +194,11 @@ export const wholeProcess = (options: { rounds?: number; sizes?: number[]; gpu?:
     throw new Error(`--header minimal|scanner, not ${header}`);
   }
   const syntax = textOption("syntax", "native") as Syntax;
-  if (syntax !== "native" && syntax !== "jpeg-lossless") {
-    throw new Error(`--syntax native|jpeg-lossless, not ${syntax}`);
-  }
+  if (!(syntax in SYNTAXES)) throw new Error(`--syntax ${Object.keys(SYNTAXES).join("|")}, not ${syntax}`);
   const root = mkdtempSync(join(dir, "dcmflow-bench-wp-"));
   const pipeline = join(root, "seed.yaml");
   writeFileSync(pipeline, SEED_RECIPE);
-  const list = contenders(root, pipeline, options.gpu ?? true);
+  const list = contenders(root, pipeline, options.gpu ?? !flagOption("no-gpu"));
   const one = makeSlices(root, 1, header, syntax);
   const results = new Map<number, Map<string, Sample[]>>();
   results.set(1, race(list.filter((c) => c.name.startsWith("dcmflow run (CPU")), one, rounds));
@@ -193,7 +223,7 @@ const print = (
   console.log(
     `\nWhole process, seed recipe, synthetic 512² CT slices${
       header === "scanner" ? " with a scanner-like header (~90 elements)" : ""
-    }${syntax === "jpeg-lossless" ? ", JPEG Lossless SV1 (dcmcjpeg +e1)" : ""} -> 224², ${runtimeName()}, ` +
+    }${SYNTAXES[syntax].title ? `, ${SYNTAXES[syntax].title}` : ""} -> 224², ${runtimeName()}, ` +
       `${availableParallelism()} cores, median of ${rounds} alternating rounds, files under ${dir}\n`,
   );
   console.log(

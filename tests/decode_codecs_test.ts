@@ -71,6 +71,7 @@ const CASES: ReadonlyArray<Case> = [
   // JPEG extended: 12-bit (built-in decoder, odd size, 2 frames) and 8-bit colour (libjpeg-turbo)
   { file: "jpeg_extended_12bit.dcm", shape: [1, 1, 48, 64], codec: DCT },
   { file: "jpeg_extended_12bit_odd.dcm", shape: [2, 1, 45, 61], codec: DCT },
+  { file: "jpeg_extended_12bit_noisy.dcm", shape: [1, 1, 64, 96], codec: DCT }, // dense blocks, long codes
   { file: "jpeg_extended_8bit_ybr422.dcm", shape: [1, 3, 48, 64], codec: TURBO, colour: /YBR_FULL_422/ },
   // JPEG lossless .70 / .57
   { file: "jpeg_lossless_sv1.dcm", shape: [1, 1, 48, 64], codec: LOSSLESS },

@@ -17,10 +17,12 @@
  */
 import { DicomDecodeError } from "../errors.ts";
 import {
+  type AcTable,
+  acTable,
   BitReader,
   buildHuffman,
+  clearBlock,
   corrupt,
-  decodeBlock,
   endOfScan,
   type Huffman,
   NATURAL,
@@ -53,7 +55,7 @@ interface Component extends ComponentPlane {
   /** DC predictor. */
   pred: number;
   dc?: Huffman;
-  ac?: Huffman;
+  ac?: AcTable;
   decoded: boolean;
 }
 
@@ -63,7 +65,7 @@ class DctDecoder {
   private readonly where: string;
   private readonly quant: (Int32Array | undefined)[] = [];
   private readonly dcTables: (Huffman | undefined)[] = [];
-  private readonly acTables: (Huffman | undefined)[] = [];
+  private readonly acTables: (AcTable | undefined)[] = [];
   private restartInterval = 0;
   private readonly comps: Component[];
   private readonly mcusX: number;
@@ -130,7 +132,8 @@ class DctDecoder {
   /** DHT: DC and AC Huffman tables. */
   private defineHuffman(s: Segment): void {
     readHuffmanTables(this.d, s.body, s.end, this.where, (tc, th, counts, values) => {
-      (tc === 0 ? this.dcTables : this.acTables)[th] = buildHuffman(counts, values, this.where);
+      if (tc === 0) this.dcTables[th] = buildHuffman(counts, values, this.where);
+      else this.acTables[th] = acTable(counts, values, this.where);
     });
   }
 
@@ -183,10 +186,15 @@ class DctDecoder {
     return endOfScan(r, this.where, "JPEG");
   }
 
-  /** One 8 x 8 block of component `c` at block row `by`, column `bx`. */
+  /** One 8 x 8 block of component `c` at block row `by`, column `bx` (a DC-only block skips the IDCT). */
   private block8(r: BitReader, c: Component, by: number, bx: number): void {
-    c.pred = decodeBlock(r, c.dc!, c.ac!, c.pred, this.block);
-    this.idct.run(this.block, this.quant[c.tq]!, c.plane, by * 8 * c.stride + bx * 8, c.stride);
+    const block = this.block;
+    const last = r.readBlock(c.dc!, c.ac!, c.pred, block);
+    c.pred = block[0];
+    const at = by * 8 * c.stride + bx * 8;
+    if (last === 0) this.idct.dcOnly(block[0], this.quant[c.tq]!, c.plane, at, c.stride);
+    else this.idct.run(block, this.quant[c.tq]!, c.plane, at, c.stride);
+    clearBlock(block, last);
   }
 
   /** The restart marker RSTn expected after `restartInterval` units: resets the bit reader and predictors. */

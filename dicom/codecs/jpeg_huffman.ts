@@ -148,39 +148,121 @@ export function readHuffmanTables(
   }
 }
 
-/** Entropy-coded data reader for DCT blocks: bits MSB first. */
+/**
+ * Entropy-coded data reader for DCT blocks: bits MSB first, from a buffer topped up to more than 24 bits
+ * (the bits above the valid ones are left as they are and masked off when read, as in the lossless reader).
+ */
 export class BitReader extends EntropyBytes {
   private fill(): void {
-    while (this.bits <= 16) {
+    while (this.bits <= 24) {
       this.buf = (this.buf << 8) | this.nextByte();
       this.bits += 8;
     }
   }
 
-  /** `n` bits as an unsigned number. */
+  /** `n` (at most 16) bits as an unsigned number. */
   get(n: number): number {
     if (this.bits < n) this.fill();
     this.bits -= n;
-    const v = (this.buf >>> this.bits) & ((1 << n) - 1);
-    this.buf &= (1 << this.bits) - 1;
-    return v;
+    return (this.buf >>> this.bits) & ((1 << n) - 1);
   }
 
   /** One symbol of table `h`. */
   decode(h: Huffman): number {
     if (this.bits < 16) this.fill();
-    const look = (this.buf >>> (this.bits - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1);
-    const hit = h.lookup[look];
+    const hit = h.lookup[(this.buf >>> (this.bits - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1)];
     if (hit !== 0) {
       this.bits -= hit >> 8;
-      this.buf &= (1 << this.bits) - 1;
       return hit & 0xff;
     }
     const long = longCode(h, this.buf, this.bits, LOOKAHEAD + 1);
     this.bits -= long >> 8;
-    this.buf &= (1 << this.bits) - 1;
     return long & 0xff;
   }
+
+  /**
+   * The quantized coefficients of one block (natural order) into `block`, which must hold zeros (see
+   * {@link clearBlock}); the DC coefficient, the component's new predictor, is `block[0]`. Returns the
+   * zig-zag index of the last coefficient written: 0 when the block has only its DC coefficient.
+   *
+   * @throws DicomDecodeError INVALID_DICOM for codes that are not in their tables
+   */
+  readBlock(dc: Huffman, ac: AcTable, pred: number, block: Int32Array): number {
+    const t = this.decode(dc);
+    if (t > 16) throw corrupt("a DC difference category is out of range");
+    block[0] = pred + (t === 0 ? 0 : extend(this.get(t), t));
+    const lookup = ac.lookup;
+    let last = 0;
+    for (let k = 1; k < 64;) {
+      if (this.bits < 16) this.fill();
+      const e = lookup[(this.buf >>> (this.bits - AC_LOOK)) & AC_MASK];
+      if (e >= AC_FULL) {
+        // The code and its value bits in one lookup.
+        k += (e >> 21) & 15;
+        this.bits -= (e >> 16) & 31;
+        block[NATURAL[k]] = (e & 0xffff) - 32768;
+        last = k++;
+        continue;
+      }
+      const code = e !== 0 ? e : longCode(ac.huffman, this.buf, this.bits, AC_LOOK + 1);
+      this.bits -= code >> 8;
+      const run = (code >> 4) & 15;
+      const s = code & 15;
+      if (s !== 0) {
+        k += run;
+        block[NATURAL[k]] = extend(this.get(s), s);
+        last = k++;
+      } else if (run === 15) {
+        k += 16;
+      } else {
+        break;
+      }
+    }
+    return last;
+  }
+}
+
+/** Zeroes what {@link BitReader.readBlock} wrote, up to zig-zag index `last`, for the next block. */
+export function clearBlock(block: Int32Array, last: number): void {
+  block[0] = 0;
+  for (let k = 1; k <= last; k++) block[NATURAL[k]] = 0;
+}
+
+/** Bits an AC lookup reads at once: most coefficients (code and value bits) take one lookup. */
+const AC_LOOK = 12;
+const AC_MASK = (1 << AC_LOOK) - 1;
+/** A lookup entry that holds a whole coefficient: `AC_FULL | run << 21 | bits << 16 | value + 32768`. */
+const AC_FULL = 1 << 30;
+
+/**
+ * An AC table: the Huffman table of a DHT segment, plus an {@link AC_LOOK}-bit lookup whose entries give a
+ * whole coefficient (its zero run, value and the bits it takes) where its code and value bits fit, else the
+ * code's length and symbol (`len << 8 | rs`, end of block and ZRL among them), or 0 for a longer code.
+ */
+export interface AcTable {
+  readonly huffman: Huffman;
+  readonly lookup: Int32Array;
+}
+
+/** The AC table of the code lengths `counts` (16 values) and symbols `values` (run << 4 | size). */
+export function acTable(counts: Uint8Array, values: Uint8Array, where: string): AcTable {
+  const huffman = buildHuffman(counts, values, where);
+  const lookup = new Int32Array(1 << AC_LOOK);
+  let code = 0;
+  let k = 0;
+  for (let len = 1; len <= AC_LOOK; len++, code <<= 1) {
+    for (let i = 0; i < counts[len - 1]; i++, k++, code++) {
+      const rs = values[k];
+      const s = rs & 15;
+      const free = AC_LOOK - len;
+      for (let rest = 0; rest < 1 << free; rest++) {
+        lookup[(code << free) | rest] = s !== 0 && len + s <= AC_LOOK
+          ? AC_FULL | (rs >> 4) << 21 | (len + s) << 16 | (extend(rest >> (free - s), s) + 32768)
+          : (len << 8) | rs;
+      }
+    }
+  }
+  return { huffman, lookup };
 }
 
 /**
@@ -265,32 +347,4 @@ export function passRestart(r: EntropyReader, n: number, where: string, what: st
 /** EXTEND (T.81 F.2.2.1): the s-bit magnitude category value v as a signed number. */
 function extend(v: number, s: number): number {
   return v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
-}
-
-/**
- * The quantized coefficients of one block (natural order) into `block`; returns the new DC predictor.
- *
- * @throws DicomDecodeError INVALID_DICOM for codes that are not in their tables
- */
-export function decodeBlock(r: BitReader, dc: Huffman, ac: Huffman, pred: number, block: Int32Array): number {
-  block.fill(0);
-  const t = r.decode(dc);
-  if (t > 16) throw corrupt("a DC difference category is out of range");
-  const value = pred + (t === 0 ? 0 : extend(r.get(t), t));
-  block[0] = value;
-  for (let k = 1; k < 64;) {
-    const rs = r.decode(ac);
-    const run = rs >> 4;
-    const s = rs & 15;
-    if (s !== 0) {
-      k += run;
-      block[NATURAL[k]] = extend(r.get(s), s);
-      k++;
-    } else if (run === 15) {
-      k += 16;
-    } else {
-      break;
-    }
-  }
-  return value;
 }

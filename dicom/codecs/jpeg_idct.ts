@@ -3,6 +3,11 @@
  * and 1 for 12-bit samples), with its post-IDCT range-limit table (jdmaster.c), so that the built-in
  * decoder's output equals DCMTK's and libjpeg-turbo's bit for bit.
  *
+ * The arithmetic is done on doubles, which hold libjpeg's 64-bit intermediate products exactly (12-bit
+ * samples overflow 32 bits). DESCALE, libjpeg's rounding right shift, is `Math.floor((x + half) * 2^-n)`:
+ * scaling by a power of two is exact on doubles, so this equals the shift without a division.
+ * `tests/jpeg_idct_test.ts` holds it equal to the straightforward form, including out-of-range blocks.
+ *
  * @module
  */
 
@@ -21,30 +26,35 @@ const FIX_2_562915447 = 20995;
 const FIX_3_072711336 = 25172;
 const CONST_SCALE = 8192; // 1 << CONST_BITS
 
-/** DESCALE: round and arithmetic-shift right (exact on doubles; C uses 64-bit longs here). */
-function descale(x: number, n: number): number {
-  return Math.floor((x + 2 ** (n - 1)) / 2 ** n);
+/** A DESCALE by `n` bits: add `half`, then scale by `inverse` (2^-n) and floor. */
+interface Descale {
+  readonly half: number;
+  readonly inverse: number;
 }
 
-/** C's `(int)` cast of a workspace value: wraps to 32 bits. */
-function toInt(x: number): number {
-  return x | 0;
-}
+const descaleBy = (n: number): Descale => ({ half: 2 ** (n - 1), inverse: 2 ** -n });
 
 /** The integer "islow" IDCT of one sample precision: dequantize, two 1-D passes, level shift, range limit. */
 export class Idct {
-  private readonly pass1: number;
-  private readonly shift1: number;
-  private readonly shift2: number;
+  /** 2^PASS1_BITS. */
+  private readonly scale1: number;
+  /** Pass 1's DESCALE (CONST_BITS - PASS1_BITS). */
+  private readonly d1: Descale;
+  /** Pass 2's DESCALE (CONST_BITS + PASS1_BITS + 3). */
+  private readonly d2: Descale;
+  /** Pass 2's DESCALE of a row with only its first value (PASS1_BITS + 3). */
+  private readonly dRow: Descale;
   private readonly range: Uint16Array;
   private readonly mask: number;
   /** The workspace between the passes (doubles: the products exceed 32 bits). */
   private readonly ws = new Float64Array(64);
 
   constructor(precision: number) {
-    this.pass1 = precision === 8 ? 2 : 1;
-    this.shift1 = 13 - this.pass1;
-    this.shift2 = 13 + this.pass1 + 3;
+    const pass1 = precision === 8 ? 2 : 1;
+    this.scale1 = 2 ** pass1;
+    this.d1 = descaleBy(13 - pass1);
+    this.d2 = descaleBy(13 + pass1 + 3);
+    this.dRow = descaleBy(pass1 + 3);
     this.range = rangeLimit(precision);
     this.mask = this.range.length - 1;
   }
@@ -55,15 +65,26 @@ export class Idct {
     this.rows(out, offset, stride);
   }
 
-  /** Pass 1: columns, from the coefficients into the workspace. */
+  /**
+   * A block whose coefficients are all 0 but the DC one (`dc`, quantized): what {@link run} gives for it
+   * (every column but the first is 0, every row holds only its first value), one sample repeated.
+   */
+  dcOnly(dc: number, q: Int32Array, out: Uint16Array, offset: number, stride: number): void {
+    const { half, inverse } = this.dRow;
+    const v = this.range[Math.floor((dc * q[0] * this.scale1 + half) * inverse) & this.mask];
+    for (let r = 0, o = offset; r < 8; r++, o += stride) out.fill(v, o, o + 8);
+  }
+
+  /** Pass 1: columns, from the coefficients into the workspace (libjpeg's `(int)` casts wrap to 32 bits). */
   private columns(coef: Int32Array, q: Int32Array): void {
-    const { ws, pass1, shift1 } = this;
+    const { ws, scale1 } = this;
+    const { half, inverse } = this.d1;
     for (let c = 0; c < 8; c++) {
       if (
         coef[8 + c] === 0 && coef[16 + c] === 0 && coef[24 + c] === 0 && coef[32 + c] === 0 &&
         coef[40 + c] === 0 && coef[48 + c] === 0 && coef[56 + c] === 0
       ) {
-        const dc = coef[c] * q[c] * (1 << pass1);
+        const dc = coef[c] * q[c] * scale1;
         for (let k = 0; k < 8; k++) ws[8 * k + c] = dc;
         continue;
       }
@@ -103,20 +124,22 @@ export class Idct {
       tmp1 += z2 + z4;
       tmp2 += z2 + z3;
       tmp3 += z1 + z4;
-      ws[c] = toInt(descale(tmp10 + tmp3, shift1));
-      ws[56 + c] = toInt(descale(tmp10 - tmp3, shift1));
-      ws[8 + c] = toInt(descale(tmp11 + tmp2, shift1));
-      ws[48 + c] = toInt(descale(tmp11 - tmp2, shift1));
-      ws[16 + c] = toInt(descale(tmp12 + tmp1, shift1));
-      ws[40 + c] = toInt(descale(tmp12 - tmp1, shift1));
-      ws[24 + c] = toInt(descale(tmp13 + tmp0, shift1));
-      ws[32 + c] = toInt(descale(tmp13 - tmp0, shift1));
+      ws[c] = Math.floor((tmp10 + tmp3 + half) * inverse) | 0;
+      ws[56 + c] = Math.floor((tmp10 - tmp3 + half) * inverse) | 0;
+      ws[8 + c] = Math.floor((tmp11 + tmp2 + half) * inverse) | 0;
+      ws[48 + c] = Math.floor((tmp11 - tmp2 + half) * inverse) | 0;
+      ws[16 + c] = Math.floor((tmp12 + tmp1 + half) * inverse) | 0;
+      ws[40 + c] = Math.floor((tmp12 - tmp1 + half) * inverse) | 0;
+      ws[24 + c] = Math.floor((tmp13 + tmp0 + half) * inverse) | 0;
+      ws[32 + c] = Math.floor((tmp13 - tmp0 + half) * inverse) | 0;
     }
   }
 
   /** Pass 2: rows, from the workspace into the output with level shift and range limit. */
   private rows(out: Uint16Array, offset: number, stride: number): void {
-    const { ws, pass1, shift2, range, mask } = this;
+    const { ws, range, mask } = this;
+    const { half, inverse } = this.d2;
+    const row = this.dRow;
     for (let r = 0; r < 8; r++) {
       const w = 8 * r;
       const o = offset + r * stride;
@@ -124,7 +147,7 @@ export class Idct {
         ws[w + 1] === 0 && ws[w + 2] === 0 && ws[w + 3] === 0 && ws[w + 4] === 0 && ws[w + 5] === 0 &&
         ws[w + 6] === 0 && ws[w + 7] === 0
       ) {
-        const v = range[descale(ws[w], pass1 + 3) & mask];
+        const v = range[Math.floor((ws[w] + row.half) * row.inverse) & mask];
         for (let k = 0; k < 8; k++) out[o + k] = v;
         continue;
       }
@@ -162,14 +185,14 @@ export class Idct {
       tmp1 += z2 + z4;
       tmp2 += z2 + z3;
       tmp3 += z1 + z4;
-      out[o] = range[descale(tmp10 + tmp3, shift2) & mask];
-      out[o + 7] = range[descale(tmp10 - tmp3, shift2) & mask];
-      out[o + 1] = range[descale(tmp11 + tmp2, shift2) & mask];
-      out[o + 6] = range[descale(tmp11 - tmp2, shift2) & mask];
-      out[o + 2] = range[descale(tmp12 + tmp1, shift2) & mask];
-      out[o + 5] = range[descale(tmp12 - tmp1, shift2) & mask];
-      out[o + 3] = range[descale(tmp13 + tmp0, shift2) & mask];
-      out[o + 4] = range[descale(tmp13 - tmp0, shift2) & mask];
+      out[o] = range[Math.floor((tmp10 + tmp3 + half) * inverse) & mask];
+      out[o + 7] = range[Math.floor((tmp10 - tmp3 + half) * inverse) & mask];
+      out[o + 1] = range[Math.floor((tmp11 + tmp2 + half) * inverse) & mask];
+      out[o + 6] = range[Math.floor((tmp11 - tmp2 + half) * inverse) & mask];
+      out[o + 2] = range[Math.floor((tmp12 + tmp1 + half) * inverse) & mask];
+      out[o + 5] = range[Math.floor((tmp12 - tmp1 + half) * inverse) & mask];
+      out[o + 3] = range[Math.floor((tmp13 + tmp0 + half) * inverse) & mask];
+      out[o + 4] = range[Math.floor((tmp13 - tmp0 + half) * inverse) & mask];
     }
   }
 }
