@@ -50,12 +50,13 @@ export function decodeRle(d: Uint8Array, request: FrameRequest): DecodedFrame {
   const offsets: number[] = [];
   for (let s = 0; s < count; s++) offsets.push(v.getUint32(4 + 4 * s, true));
   const plane = rows * cols;
-  const segment = new Uint8Array(plane);
   const out = bytesPerSample === 1
     ? new Uint8Array(plane * samples)
     : bytesPerSample === 2
     ? new Uint16Array(plane * samples)
     : new Uint32Array(plane * samples);
+  // Each segment is unpacked straight into its byte of every sample (a stride of bytesPerSample bytes).
+  const bytes = new Uint8Array(out.buffer);
   for (let s = 0; s < count; s++) {
     const start = offsets[s];
     const end = s + 1 < count ? offsets[s + 1] : d.length;
@@ -65,53 +66,92 @@ export function decodeRle(d: Uint8Array, request: FrameRequest): DecodedFrame {
         `The RLE header of frame ${frame} has an invalid offset for segment ${s + 1} (${start}).`,
       );
     }
-    unpackBits(d, start, end, segment, frame, s + 1);
     const sample = Math.floor(s / bytesPerSample);
-    const shift = 8 * (bytesPerSample - 1 - (s % bytesPerSample));
-    const base = sample * plane;
-    if (bytesPerSample === 1) {
-      (out as Uint8Array).set(segment, base);
-    } else {
-      for (let i = 0; i < plane; i++) out[base + i] = (out[base + i] | (segment[i] << shift)) >>> 0;
+    const significance = s % bytesPerSample; // 0: the most significant byte
+    const byte = LITTLE_ENDIAN ? bytesPerSample - 1 - significance : significance;
+    const at = sample * plane * bytesPerSample + byte;
+    const written = bytesPerSample === 1
+      ? unpackBits(d, start, end, bytes, at, plane)
+      : unpackBitsStrided(d, start, end, bytes, at, bytesPerSample, plane);
+    if (written < plane) {
+      throw new DicomDecodeError(
+        "TRUNCATED",
+        `RLE segment ${
+          s + 1
+        } of frame ${frame} ends after ${written} of ${plane} bytes: the RLE data was cut ` +
+          "short (or is corrupt); fetch the complete file again.",
+      );
     }
   }
   return { samples: out, rows, cols, components: samples, interleaved: false, convertedToRgb: false };
 }
 
-/** PackBits: header n >= 0 copies n + 1 bytes, -127 <= n <= -1 repeats the next byte 1 - n times. */
+/** Whether typed arrays store the least significant byte first (as on x86 and ARM). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * PackBits (header n >= 0 copies n + 1 bytes, -127 <= n <= -1 repeats the next byte 1 - n times, -128 does
+ * nothing) of `d[start, end)` into `need` consecutive bytes of `out` from `at`; returns how many it wrote.
+ */
 function unpackBits(
   d: Uint8Array,
   start: number,
   end: number,
   out: Uint8Array,
-  frame: number,
-  seg: number,
-): void {
-  const need = out.length;
-  let o = 0;
+  at: number,
+  need: number,
+): number {
+  const stop = at + need;
+  let o = at;
   let p = start;
-  while (o < need && p < end) {
+  while (o < stop && p < end) {
     const n = d[p++];
     if (n < 128) {
       const len = n + 1;
       if (p + len > end) break;
-      const take = Math.min(len, need - o);
-      for (let k = 0; k < take; k++) out[o + k] = d[p + k];
+      const take = Math.min(len, stop - o);
+      out.set(d.subarray(p, p + take), o);
       o += take;
       p += len;
     } else if (n > 128) {
       if (p >= end) break;
-      const len = 257 - n;
-      out.fill(d[p++], o, Math.min(o + len, need));
+      const len = Math.min(257 - n, stop - o);
+      out.fill(d[p++], o, o + len);
       o += len;
     }
-    // n === 128 (-128): no operation
   }
-  if (o < need) {
-    throw new DicomDecodeError(
-      "TRUNCATED",
-      `RLE segment ${seg} of frame ${frame} ends after ${o} of ${need} bytes: the RLE data was cut short ` +
-        "(or is corrupt); fetch the complete file again.",
-    );
+  return o - at;
+}
+
+/** {@link unpackBits} into every `stride`-th byte of `out` from `at`: one byte of each sample. */
+function unpackBitsStrided(
+  d: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  at: number,
+  stride: number,
+  need: number,
+): number {
+  let o = at;
+  let left = need;
+  let p = start;
+  while (left > 0 && p < end) {
+    const n = d[p++];
+    if (n < 128) {
+      const len = n + 1;
+      if (p + len > end) break;
+      const take = Math.min(len, left);
+      for (let k = 0; k < take; k++, o += stride) out[o] = d[p + k];
+      left -= take;
+      p += len;
+    } else if (n > 128) {
+      if (p >= end) break;
+      const take = Math.min(257 - n, left);
+      const b = d[p++];
+      for (let k = 0; k < take; k++, o += stride) out[o] = b;
+      left -= take;
+    }
   }
+  return need - left;
 }
