@@ -1,5 +1,5 @@
 /**
- * Decode throughput per transfer syntax: `deno run -A bench/decode_bench.ts [--frames N] [--size S]`.
+ * Decode throughput per transfer syntax: `deno run -A bench/decode_bench.ts [--frames N] [--size S] [--only TEXT]`.
  *
  * Builds multi-frame DICOM files of a synthetic S x S CT slice (12-bit, default 512 x 512, 4 frames) in every
  * supported syntax, in memory, with the codec packages' own WASM encoders (libjpeg-turbo, CharLS, OpenJPEG,
@@ -27,7 +27,7 @@ import {
   part10,
   text,
 } from "../tests/support/dicom_writer.ts";
-import { numberOption } from "./options.ts";
+import { numberOption, textOption } from "./options.ts";
 
 const SIZE = numberOption("size", 512);
 const FRAMES = numberOption("frames", 4);
@@ -309,8 +309,10 @@ const cases: Case[] = [
 
 // ---- timing -------------------------------------------------------------------------------------------------
 
+/** `--only TEXT`: the rows whose label holds TEXT (e.g. to profile one codec with `--cpu-prof`). */
+const only = textOption("only", "");
 const rows: string[] = [];
-for (const { label, uid, pixels, file } of cases) {
+for (const { label, uid, pixels, file } of cases.filter((c) => c.label.includes(only))) {
   if (!file) {
     rows.push(`| ${label} | ${uid} | skipped: \`dcmcjpeg\` (DCMTK) is not on PATH | | | |`);
     continue;

@@ -86,6 +86,9 @@ export function decodeRle(d: Uint8Array, request: FrameRequest): DecodedFrame {
   return { samples: out, rows, cols, components: samples, interleaved: false, convertedToRgb: false };
 }
 
+/** Literals at least this long are copied with `set` (a view and a copy cost more for shorter ones). */
+const LONG_LITERAL = 64;
+
 /** Whether typed arrays store the least significant byte first (as on x86 and ARM). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -110,7 +113,8 @@ function unpackBits(
       const len = n + 1;
       if (p + len > end) break;
       const take = Math.min(len, stop - o);
-      out.set(d.subarray(p, p + take), o);
+      if (take >= LONG_LITERAL) out.set(d.subarray(p, p + take), o);
+      else for (let k = 0; k < take; k++) out[o + k] = d[p + k];
       o += take;
       p += len;
     } else if (n > 128) {
