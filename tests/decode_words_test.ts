@@ -44,11 +44,12 @@ Deno.test("storedWords: floats, and integers beyond 16 bits, stay floats (untouc
   }
 });
 
-Deno.test("decodeRawPixelsAsync: a compressed grayscale fixture's words unpack to decodeDicomAsync's values", async () => {
+Deno.test("decodeRawPixelsAsync: a compressed fixture's words unpack to decodeDicomAsync's values, grayscale and colour", async () => {
   const { readdirSync, readFileSync } = await import("node:fs");
   const { decodeDicomAsync, decodeRawPixelsAsync, DicomDecodeError } = await import("../dicom/mod.ts");
   const dirs = ["./fixtures/dicom/", "./fixtures/lossless/"].map((d) => new URL(d, import.meta.url));
   let compared = 0;
+  const colour: string[] = [];
   for (const dir of dirs) {
     for (const name of readdirSync(dir).filter((f) => f.endsWith(".dcm"))) {
       const bytes = new Uint8Array(readFileSync(new URL(name, dir)));
@@ -62,7 +63,7 @@ Deno.test("decodeRawPixelsAsync: a compressed grayscale fixture's words unpack t
       };
       const raw = await outcome(() => decodeRawPixelsAsync(bytes));
       const decoded = await outcome(() => decodeDicomAsync(bytes));
-      if (raw === undefined) continue; // not compressed grayscale
+      if (raw === undefined) continue; // uncompressed, a palette, YBR_FULL left to convert, wider than 16 bits
       if (typeof raw === "string" || typeof decoded === "string") {
         assert.equal(raw, decoded, `${name}: the same error`);
         continue;
@@ -76,7 +77,10 @@ Deno.test("decodeRawPixelsAsync: a compressed grayscale fixture's words unpack t
       );
       assert.deepEqual(raw.meta, decoded.meta, `${name}: the same metadata`);
       compared++;
+      if (c === 3) colour.push(name);
     }
   }
-  assert.ok(compared >= 30, `${compared} compressed grayscale fixtures compared`);
+  assert.ok(compared >= 50, `${compared} compressed fixtures compared`);
+  // RGB, YBR_FULL(_422) converted by libjpeg-turbo or OpenJPEG, YBR_RCT / YBR_ICT, planar and interleaved
+  assert.ok(colour.length >= 18, `${colour.length} colour fixtures compared: ${colour.join(", ")}`);
 });

@@ -74,14 +74,15 @@ export const storedWords = (
   };
 };
 
-/** The upload of stored words (an uncompressed image's, or a compressed grayscale image's from its codec). */
+/** The upload of stored words (an uncompressed image's, or a compressed image's from its codec). */
 const rawUpload = (raw: RawImage): Upload => ({
   image: { kind: "stored", shape: raw.shape, meta: raw.meta, notes: { decode: decodeNotes(raw.meta) } },
   pixels: raw.raw,
 });
 
 /**
- * A compressed image: grayscale as its codec's words, anything else decoded (as words where they fit). Words
+ * A compressed image: grayscale, and colour its codec hands on as RGB, as the codec's words (planar); anything
+ * else decoded (as words where they fit). Words
  * are memory the decoder made for this upload alone, which the CPU path frees once read (`Upload.owned`) rather
  * than leave to the garbage collector with the other inputs' (1 MB a 512² slice).
  */
