@@ -8,7 +8,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { decodeNpy } from "../core/npy.ts";
 import { jpegLosslessCodec } from "../dicom/codecs/jpeg_lossless.ts";
 import type { FrameRequest } from "../dicom/codecs/types.ts";
-import { decodeDicomAsync, DicomDecodeError } from "../dicom/mod.ts";
+import { decodeDicom, decodeDicomAsync, DicomDecodeError } from "../dicom/mod.ts";
+import { losslessKernel, withoutLosslessKernel } from "../dicom/codecs/jpeg_lossless_kernel.ts";
+import { JPEG_LOSSLESS_WASM_BASE64 } from "../dicom/codecs/jpeg_lossless.wasm.ts";
+import { assembleWat, JPEG_LOSSLESS } from "../scripts/build_wasm.ts";
 import { rng } from "./fuzz/mutate.ts";
 import { encodeLossless, type LosslessImage } from "./support/jpeg_lossless_encode.ts";
 
@@ -153,4 +156,87 @@ Deno.test("lossless: what it does not implement, and corrupt or cut-short stream
   const dct = good.slice();
   dct[dct.findIndex((b, i) => b === 0xff && dct[i + 1] === 0xc3) + 1] = 0xc1;
   assert.equal(codeOf(dct), "UNSUPPORTED_PIXEL_DATA");
+});
+
+Deno.test("jpeg_lossless.wasm.ts holds exactly jpeg_lossless.wat assembled (run `deno task build:wasm`)", async () => {
+  const committed = Uint8Array.from(atob(JPEG_LOSSLESS_WASM_BASE64), (c) => c.charCodeAt(0));
+  const built = await assembleWat(JPEG_LOSSLESS);
+  assert.ok(
+    committed.length === built.length && committed.every((b, i) => b === built[i]),
+    "dicom/codecs/jpeg_lossless.wasm.ts is stale: run `deno task build:wasm`",
+  );
+});
+
+/** A decode's outcome: its samples' bytes, or its error's code and text. */
+const outcome = (
+  decode: () => { samples: { buffer: ArrayBufferLike; byteOffset: number; byteLength: number } },
+) => {
+  try {
+    const { samples } = decode();
+    return `ok ${new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength).join(",")}`;
+  } catch (e) {
+    assert.ok(e instanceof DicomDecodeError, String(e));
+    return `error ${e.code}: ${e.message}`;
+  }
+};
+
+Deno.test("lossless: the WebAssembly loop gives what the TypeScript one gives, on valid, cut-short and corrupt streams", () => {
+  assert.ok(losslessKernel(), "WebAssembly is available here: the kernel must run");
+  const next = rng(1203);
+  let decoded = 0;
+  let compared = 0;
+  const same = (bytes: Uint8Array, req: FrameRequest, what: string) => {
+    const fast = outcome(() => jpegLosslessCodec.decode(bytes, req));
+    const slow = outcome(() => withoutLosslessKernel(() => jpegLosslessCodec.decode(bytes, req)));
+    if (fast !== slow) {
+      assert.fail(`${what}: WebAssembly ${fast.slice(0, 300)}; TypeScript ${slow.slice(0, 300)}`);
+    }
+    compared++;
+    if (fast.startsWith("ok")) decoded++;
+  };
+  // Streams from the test encoder: predictor 1 (the kernel's) and others, restarts, 2-16 bits, jumps of 32768
+  // (codes that do not fit the lookup), noise (0xFF bytes to unstuff), then each cut short and changed.
+  for (let n = 0; n < 120; n++) {
+    const [rows, cols] = [1 + Math.floor(next() * 24), 1 + Math.floor(next() * 40)];
+    const precision = [2, 8, 12, 16][n % 4];
+    const noisy = Uint16Array.from(
+      { length: rows * cols },
+      () => Math.floor(next() * (n % 5 === 0 ? 1 << precision : Math.min(1 << precision, 64))),
+    );
+    const image: LosslessImage = {
+      rows,
+      cols,
+      precision,
+      planes: [n % 2 ? noisy : plane(rows, cols, precision, n)],
+      predictor: n % 3 === 2 ? 1 + (n % 7) : 1,
+      restartInterval: n % 4 === 1 ? cols * (1 + (n % 3)) : 0,
+    };
+    const good = encodeLossless(image);
+    same(good, request(image), `image ${n}`);
+    same(good.subarray(0, Math.floor(next() * good.length)), request(image), `image ${n} cut short`);
+    for (let k = 0; k < 3; k++) {
+      const bad = good.slice();
+      for (let j = 0; j < 1 + k; j++) bad[Math.floor(next() * bad.length)] = Math.floor(next() * 256);
+      same(bad, request(image), `image ${n} changed`);
+    }
+  }
+  // DCMTK's fixtures, and the decode fixtures in a lossless syntax (valid, cut short)
+  const DICOM = new URL("./fixtures/dicom/", import.meta.url);
+  const files = [
+    ...dcmFiles(LOSSLESS).map((f) => [f, read(LOSSLESS, f)] as const),
+    ...dcmFiles(DICOM).filter((f) => /^(jpeg_lossless|sv\d|broken_jpeg_lossless)/.test(f)).map((f) =>
+      [f, read(DICOM, f)] as const
+    ),
+  ];
+  for (const [k, bytes] of files) {
+    const fast = outcome(() => ({ samples: decodeDicom(bytes).data }));
+    const slow = outcome(() => withoutLosslessKernel(() => ({ samples: decodeDicom(bytes).data })));
+    if (fast !== slow) {
+      assert.fail(`file ${k}: WebAssembly ${fast.slice(0, 300)}; TypeScript ${slow.slice(0, 300)}`);
+    }
+    compared++;
+    if (fast.startsWith("ok")) decoded++;
+    else if (!k.startsWith("broken_")) assert.fail(`${k}: ${fast.slice(0, 300)}`);
+  }
+  assert.ok(compared > 600 && decoded > 150 && decoded < compared, `${decoded} of ${compared} decoded`);
 });

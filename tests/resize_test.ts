@@ -16,7 +16,7 @@ import {
 import type { LookupInput } from "../plugin.ts";
 import { simdAvailable } from "../plugins/resize/cpu_simd.ts";
 import { RESIZE_SIMD_WASM_BASE64 } from "../plugins/resize/resize_simd.wasm.ts";
-import { assembleResizeWat } from "../plugins/resize/build_wasm.ts";
+import { assembleWat, RESIZE_SIMD } from "../scripts/build_wasm.ts";
 import { decodeNpy } from "../core/npy.ts";
 import { findBun, maxAbsDiff } from "./helpers.ts";
 
@@ -173,7 +173,7 @@ Deno.test("cachedAxisTable: one table per (in, out, filter, antialias), equal to
 
 Deno.test("resize_simd.wasm.ts holds exactly resize_simd.wat assembled (run `deno task build:wasm`)", async () => {
   const committed = Uint8Array.from(atob(RESIZE_SIMD_WASM_BASE64), (c) => c.charCodeAt(0));
-  const built = await assembleResizeWat();
+  const built = await assembleWat(RESIZE_SIMD);
   assert.ok(
     committed.length === built.length && committed.every((b, i) => b === built[i]),
     "plugins/resize/resize_simd.wasm.ts is stale: run `deno task build:wasm`",

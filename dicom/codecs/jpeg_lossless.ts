@@ -33,6 +33,7 @@ import {
   scansMissing,
 } from "./jpeg_huffman.ts";
 import { forEachSegment, type JpegHeader, readJpegHeader, type Segment, sofName } from "./jpeg_markers.ts";
+import { type LosslessKernel, losslessKernel, type RunState } from "./jpeg_lossless_kernel.ts";
 import type { DecodedFrame, FrameCodec, FrameRequest } from "./types.ts";
 
 /** The built-in lossless decoder as a {@link FrameCodec}. */
@@ -116,7 +117,12 @@ class LosslessDecoder {
     }
     this.pointTransform = pt;
     const r = new DiffReader(d, s.end);
-    this.rows(r, scan, predictor, 1 << (this.header.precision - pt - 1));
+    const initial = 1 << (this.header.precision - pt - 1);
+    const kernel = n === 1 && predictor === 1 ? losslessKernel() : undefined;
+    const { rows, cols } = this.header;
+    if (kernel?.load(d, s.end, rows * cols, scan[0].table!.lookup)) {
+      this.leftRows(r, scan[0], initial, kernel);
+    } else this.rows(r, scan, predictor, initial);
     const next = endOfScan(r, this.where, "JPEG lossless");
     for (const c of scan) c.decoded = true;
     return next;
@@ -125,18 +131,8 @@ class LosslessDecoder {
   /** Every line of a scan, with its restart intervals (each a whole number of lines). */
   private rows(r: DiffReader, scan: Component[], predictor: number, initial: number): void {
     const { rows, cols } = this.header;
-    const interval = this.restartInterval;
-    if (interval > 0 && interval % cols !== 0) {
-      throw new DicomDecodeError(
-        "UNSUPPORTED_PIXEL_DATA",
-        `The JPEG lossless data of ${this.where} restarts every ${interval} samples, which is not a whole ` +
-          `number of lines of ${cols}: this decoder (like libjpeg) does not implement that. Decompress the ` +
-          "file with `gdcmconv --raw in.dcm out.dcm` (GDCM) first.",
-      );
-    }
-    const linesPerInterval = interval > 0 ? interval / cols : rows;
-    // libjpeg keeps samples of 8 bits or fewer in bytes: what a corrupt stream makes wraps there
-    const mask = this.header.precision <= 8 ? 0xff : 0xffff;
+    const linesPerInterval = this.linesPerInterval();
+    const mask = this.mask();
     for (let y = 0, restarts = 0; y < rows; y++) {
       const first = y % linesPerInterval === 0;
       if (first && y > 0) passRestart(r, restarts++, this.where, "JPEG lossless");
@@ -148,6 +144,43 @@ class LosslessDecoder {
         interleavedLine(r, scan, y * cols, cols, first ? 0 : predictor, initial, mask);
       }
     }
+  }
+
+  /**
+   * {@link rows} of a one-component scan with predictor 1 (most lossless CT), through the WebAssembly kernel:
+   * every line a run from the sample above its first (`initial` on a first line), into the kernel's plane
+   * (loaded with the scan).
+   */
+  private leftRows(r: DiffReader, c: Component, initial: number, kernel: LosslessKernel): void {
+    const { rows, cols } = this.header;
+    const linesPerInterval = this.linesPerInterval();
+    const mask = this.mask();
+    for (let y = 0, restarts = 0; y < rows; y++) {
+      const first = y % linesPerInterval === 0;
+      if (first && y > 0) passRestart(r, restarts++, this.where, "JPEG lossless");
+      r.leftRun(kernel, c.table!, y * cols, cols, first ? initial : kernel.get((y - 1) * cols), mask);
+    }
+    kernel.copyPlane(c.plane, rows * cols);
+  }
+
+  /** Lines per restart interval (all of them without restarts). */
+  private linesPerInterval(): number {
+    const { rows, cols } = this.header;
+    const interval = this.restartInterval;
+    if (interval > 0 && interval % cols !== 0) {
+      throw new DicomDecodeError(
+        "UNSUPPORTED_PIXEL_DATA",
+        `The JPEG lossless data of ${this.where} restarts every ${interval} samples, which is not a whole ` +
+          `number of lines of ${cols}: this decoder (like libjpeg) does not implement that. Decompress the ` +
+          "file with `gdcmconv --raw in.dcm out.dcm` (GDCM) first.",
+      );
+    }
+    return interval > 0 ? interval / cols : rows;
+  }
+
+  /** libjpeg keeps samples of 8 bits or fewer in bytes: what a corrupt stream makes wraps there. */
+  private mask(): number {
+    return this.header.precision <= 8 ? 0xff : 0xffff;
   }
 
   /** The samples, shifted by the point transform, pixel-interleaved; bytes up to 8-bit precision. */
@@ -226,6 +259,34 @@ class DiffReader extends EntropyBytes {
     }
   }
 
+  /**
+   * `count` samples predicted from the sample to the left into the kernel's plane from sample `at`, the first
+   * from `left`: the kernel runs until a difference needs this reader, which reads it, and so on.
+   */
+  leftRun(
+    kernel: LosslessKernel,
+    table: DiffTable,
+    at: number,
+    count: number,
+    left: number,
+    mask: number,
+  ): void {
+    const s: RunState = { pos: this.pos, buf: this.buf, bits: this.bits, left, x: 0 };
+    while (!kernel.run(s, at, count, mask)) {
+      this.pos = s.pos;
+      this.buf = s.buf;
+      this.bits = s.bits;
+      s.left = (s.left + this.diff(table)) & mask;
+      kernel.put(at + s.x++, s.left);
+      s.pos = this.pos;
+      s.buf = this.buf;
+      s.bits = this.bits;
+    }
+    this.pos = s.pos;
+    this.buf = s.buf;
+    this.bits = s.bits;
+  }
+
   /** The next difference of `table`. */
   diff(table: DiffTable): number {
     if (this.bits <= 24) this.fill();
@@ -267,9 +328,8 @@ function firstLine(
   initial: number,
   mask: number,
 ) {
-  let left = (initial + r.diff(table)) & mask;
-  plane[at] = left;
-  for (let x = 1; x < cols; x++) {
+  let left = initial;
+  for (let x = 0; x < cols; x++) {
     left = (left + r.diff(table)) & mask;
     plane[at + x] = left;
   }
