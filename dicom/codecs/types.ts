@@ -36,6 +36,7 @@ export type SampleArray =
 
 /** One decoded frame. */
 export interface DecodedFrame {
+  /** Memory the caller owns: a codec never keeps or reuses it (the decoder frees it once copied). */
   readonly samples: SampleArray;
   readonly rows: number;
   readonly cols: number;
