@@ -27,6 +27,7 @@ import {
   part10,
   text,
 } from "../tests/support/dicom_writer.ts";
+import { packBits, rleFrame } from "../tests/support/rle_encode.ts";
 import { numberOption, textOption } from "./options.ts";
 
 const SIZE = numberOption("size", 512);
@@ -134,37 +135,10 @@ function rleEncode(frame: Uint8Array, samples: number, bytesPerSample: number): 
     for (let b = bytesPerSample - 1; b >= 0; b--) {
       const plane = new Uint8Array(pixels);
       for (let p = 0; p < pixels; p++) plane[p] = frame[(p * samples + s) * bytesPerSample + b];
-      segments.push(even(packBits(plane)));
+      segments.push(packBits(plane));
     }
   }
-  const header = new Uint8Array(64);
-  const v = new DataView(header.buffer);
-  v.setUint32(0, segments.length, true);
-  let offset = 64;
-  segments.forEach((seg, i) => {
-    v.setUint32(4 + 4 * i, offset, true);
-    offset += seg.length;
-  });
-  return concatBytes([header, ...segments]);
-}
-
-function packBits(d: Uint8Array): Uint8Array {
-  const out: number[] = [];
-  let i = 0;
-  while (i < d.length) {
-    let run = 1;
-    while (i + run < d.length && run < 128 && d[i + run] === d[i]) run++;
-    if (run > 1) {
-      out.push(257 - run, d[i]);
-      i += run;
-      continue;
-    }
-    let lit = 1;
-    while (i + lit < d.length && lit < 128 && d[i + lit] !== d[i + lit - 1]) lit++;
-    out.push(lit - 1, ...d.subarray(i, i + lit));
-    i += lit;
-  }
-  return Uint8Array.from(out);
+  return rleFrame(segments);
 }
 
 /** DCMTK's dcmcjpeg on a native file, when installed. */

@@ -63,6 +63,13 @@ export async function assembleWat(m: WasmModule): Promise<Uint8Array> {
   }
 }
 
+/** Whether `base64` (a generated module's constant) holds exactly `m`'s text module assembled (drift tests). */
+export async function isCurrent(m: WasmModule, base64: string): Promise<boolean> {
+  const committed = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const built = await assembleWat(m);
+  return committed.length === built.length && committed.every((b, i) => b === built[i]);
+}
+
 /** The TypeScript module that carries `bytes`, `m`'s binary. */
 export function wasmModuleSource(m: WasmModule, bytes: Uint8Array): string {
   const b64 = Buffer.from(bytes).toString("base64");

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { decodeRle } from "../dicom/codecs/rle.ts";
 import type { FrameRequest } from "../dicom/codecs/types.ts";
+import { packBits, rleFrame } from "./support/rle_encode.ts";
 import { referenceDecodeRle } from "./support/rle_reference.ts";
 
 /** A small seeded generator (mulberry32). */
@@ -19,29 +20,10 @@ const random = (seed: number) => () => {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
 
-/** PackBits of `bytes`: repeats of 2-128 where they occur, literals of 1-128 elsewhere. */
-function packBits(bytes: Uint8Array): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < bytes.length;) {
-    let run = 1;
-    while (i + run < bytes.length && run < 128 && bytes[i + run] === bytes[i]) run++;
-    if (run >= 2) {
-      out.push(257 - run, bytes[i]);
-      i += run;
-      continue;
-    }
-    let lit = 1;
-    while (i + lit < bytes.length && lit < 128 && bytes[i + lit] !== bytes[i + lit - 1]) lit++;
-    out.push(lit - 1, ...bytes.subarray(i, i + lit));
-    i += lit;
-  }
-  return out;
-}
-
 /** An RLE frame (PS3.5 G.3) of random samples with runs: the 64-byte header, then a segment per byte. */
 function frame(next: () => number, request: FrameRequest): Uint8Array {
   const plane = request.rows * request.cols;
-  const segments: number[][] = [];
+  const segments: Uint8Array[] = [];
   for (let s = 0; s < request.samples * (request.bitsAllocated / 8); s++) {
     const bytes = new Uint8Array(plane);
     for (let i = 0; i < plane;) {
@@ -50,17 +32,9 @@ function frame(next: () => number, request: FrameRequest): Uint8Array {
       i += len;
     }
     const coded = packBits(bytes);
-    if (next() < 0.1) coded.push(128); // a no-op header, which decoders skip
-    segments.push(coded.length % 2 ? [...coded, 128] : coded);
+    segments.push(next() < 0.1 ? Uint8Array.from([...coded, 128]) : coded); // a no-op header, which decoders skip
   }
-  const header = new DataView(new ArrayBuffer(64));
-  header.setUint32(0, segments.length, true);
-  let offset = 64;
-  segments.forEach((seg, k) => {
-    header.setUint32(4 + 4 * k, offset, true);
-    offset += seg.length;
-  });
-  return new Uint8Array([...new Uint8Array(header.buffer), ...segments.flat()]);
+  return rleFrame(segments);
 }
 
 /** What a decoder gives: its samples' bytes, or its error's code and text. */

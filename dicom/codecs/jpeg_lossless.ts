@@ -130,12 +130,9 @@ class LosslessDecoder {
 
   /** Every line of a scan, with its restart intervals (each a whole number of lines). */
   private rows(r: DiffReader, scan: Component[], predictor: number, initial: number): void {
-    const { rows, cols } = this.header;
-    const linesPerInterval = this.linesPerInterval();
+    const cols = this.header.cols;
     const mask = this.mask();
-    for (let y = 0, restarts = 0; y < rows; y++) {
-      const first = y % linesPerInterval === 0;
-      if (first && y > 0) passRestart(r, restarts++, this.where, "JPEG lossless");
+    this.forEachLine(r, (y, first) => {
       if (scan.length === 1) {
         const c = scan[0];
         if (first) firstLine(r, c.table!, c.plane, y * cols, cols, initial, mask);
@@ -143,7 +140,7 @@ class LosslessDecoder {
       } else {
         interleavedLine(r, scan, y * cols, cols, first ? 0 : predictor, initial, mask);
       }
-    }
+    });
   }
 
   /**
@@ -153,14 +150,21 @@ class LosslessDecoder {
    */
   private leftRows(r: DiffReader, c: Component, initial: number, kernel: LosslessKernel): void {
     const { rows, cols } = this.header;
-    const linesPerInterval = this.linesPerInterval();
     const mask = this.mask();
-    for (let y = 0, restarts = 0; y < rows; y++) {
+    this.forEachLine(r, (y, first) => {
+      r.leftRun(kernel, c.table!, y * cols, cols, first ? initial : kernel.get((y - 1) * cols), mask);
+    });
+    kernel.copyPlane(c.plane, rows * cols);
+  }
+
+  /** Calls `line` for every line, `first` on the first of each restart interval, after passing its RSTn. */
+  private forEachLine(r: DiffReader, line: (y: number, first: boolean) => void): void {
+    const linesPerInterval = this.linesPerInterval();
+    for (let y = 0, restarts = 0; y < this.header.rows; y++) {
       const first = y % linesPerInterval === 0;
       if (first && y > 0) passRestart(r, restarts++, this.where, "JPEG lossless");
-      r.leftRun(kernel, c.table!, y * cols, cols, first ? initial : kernel.get((y - 1) * cols), mask);
+      line(y, first);
     }
-    kernel.copyPlane(c.plane, rows * cols);
   }
 
   /** Lines per restart interval (all of them without restarts). */
