@@ -25,7 +25,7 @@ import { type GpuStageRow, gpuStageTable, gpuStageTimes } from "./gpu_stages.ts"
 import { inferenceTimes } from "./infer_bench.ts";
 import type { Image } from "../core/tensor.ts";
 import { makeCtSlice } from "./synthetic.ts";
-import { SEED_RECIPE, wholeProcess } from "./whole_process.ts";
+import { canCompare, SEED_RECIPE, wholeProcess } from "./whole_process.ts";
 
 const N = 64;
 const SIZE = 512;
@@ -42,6 +42,10 @@ const best = async (fn: () => Promise<void> | void): Promise<number> => {
 };
 
 wholeProcess();
+// The same slices as archives store CT (JPEG Lossless SV1), when DCMTK and GDCM are installed (the recipe's
+// pydicom decodes them with GDCM); the GPU path is measured on the uncompressed ones above.
+if (canCompare("jpeg-lossless")) wholeProcess({ syntax: "jpeg-lossless", gpu: false });
+else console.log("\n(JPEG lossless comparison skipped: needs dcmtk's dcmcjpeg and python3-gdcm)");
 
 const files = Array.from({ length: N }, (_, i) => makeCtSlice(SIZE, SIZE, i));
 const plan = await Effect.runPromise(planText(SEED_RECIPE, "bench.yaml"));

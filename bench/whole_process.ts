@@ -77,7 +77,20 @@ const SYNTAXES = {
   rle: { title: "RLE Lossless (dcmcrle)", tool: ["dcmcrle"] },
   jpeg2000: { title: "JPEG 2000 lossless (GDCM)", tool: "gdcm" },
 } as const;
-type Syntax = keyof typeof SYNTAXES;
+export type Syntax = keyof typeof SYNTAXES;
+
+/**
+ * Whether `syntax` can be compared here: the tool that stores slices in it (DCMTK's command, or GDCM for
+ * Python) is installed, and the recipe's pydicom can decode it (GDCM, but for RLE, which pydicom reads itself).
+ */
+export const canCompare = (syntax: Syntax): boolean => {
+  const ok = (r: ReturnType<typeof spawnSync>) => !r.error && r.status === 0;
+  const gdcm = () => ok(spawnSync(PYTHON, ["-c", "import gdcm"], { encoding: "utf8" }));
+  const { tool } = SYNTAXES[syntax];
+  if (tool === undefined) return true;
+  if (tool === "gdcm") return gdcm();
+  return ok(spawnSync(tool[0], ["--version"], { encoding: "utf8" })) && (syntax === "rle" || gdcm());
+};
 
 /** GDCM (python3-gdcm) re-encodes every .dcm of a folder as JPEG 2000 lossless, in place. */
 const GDCM_J2K = `import gdcm, pathlib, sys
@@ -185,7 +198,9 @@ const race = (
 };
 
 /** Runs the comparison and prints Markdown tables; returns the medians for callers. */
-export const wholeProcess = (options: { rounds?: number; sizes?: number[]; gpu?: boolean } = {}) => {
+export const wholeProcess = (
+  options: { rounds?: number; sizes?: number[]; gpu?: boolean; syntax?: Syntax } = {},
+) => {
   const rounds = options.rounds ?? numberOption("rounds", 3);
   const sizes = options.sizes ?? textOption("sizes", "256,1024").split(",").map(Number);
   const dir = textOption("dir", tmpdir());
@@ -193,7 +208,7 @@ export const wholeProcess = (options: { rounds?: number; sizes?: number[]; gpu?:
   if (header !== "minimal" && header !== "scanner") {
     throw new Error(`--header minimal|scanner, not ${header}`);
   }
-  const syntax = textOption("syntax", "native") as Syntax;
+  const syntax = options.syntax ?? textOption("syntax", "native") as Syntax;
   if (!(syntax in SYNTAXES)) throw new Error(`--syntax ${Object.keys(SYNTAXES).join("|")}, not ${syntax}`);
   const root = mkdtempSync(join(dir, "dcmflow-bench-wp-"));
   const pipeline = join(root, "seed.yaml");
