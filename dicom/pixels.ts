@@ -134,16 +134,14 @@ export function storeFrame(out: Float32Array, index: number, frame: DecodedFrame
   const up = 32 - m.bitsStored;
   const signed = m.pixelRepresentation === 1;
   const step = frame.interleaved ? spp : 1;
-  // Samples that need no masking (their type's width is BitsStored, unsigned) are copied as they are.
+  // Planar samples that need no masking (unsigned, their type's width is BitsStored) are copied as they are.
   const whole = !signed &&
     (src instanceof Uint8Array ? up === 24 : src instanceof Uint16Array ? up === 16 : false);
   for (let s = 0; s < spp; s++) {
     const o = base + s * plane;
     let i = frame.interleaved ? s : s * plane;
-    if (whole) {
-      if (step === 1) out.set(src.subarray(i, i + plane), o);
-      else if (src instanceof Uint8Array) copyStrided8(src, i, step, out, o, plane);
-      else copyStrided16(src as Uint16Array, i, step, out, o, plane);
+    if (whole && step === 1) {
+      out.set(src.subarray(i, i + plane), o);
     } else if (signed) {
       for (let p = 0; p < plane; p++, i += step) out[o + p] = (src[i] << up) >> up;
     } else if (up === 0) {
@@ -152,23 +150,6 @@ export function storeFrame(out: Float32Array, index: number, frame: DecodedFrame
       for (let p = 0; p < plane; p++, i += step) out[o + p] = (src[i] << up) >>> up;
     }
   }
-}
-
-/** `count` bytes of `src` from `i`, every `step`-th, into `out` from `o` (one sample of interleaved pixels). */
-function copyStrided8(src: Uint8Array, i: number, step: number, out: Float32Array, o: number, count: number) {
-  for (let p = 0; p < count; p++, i += step) out[o + p] = src[i];
-}
-
-/** {@link copyStrided8} for 16-bit samples. */
-function copyStrided16(
-  src: Uint16Array,
-  i: number,
-  step: number,
-  out: Float32Array,
-  o: number,
-  count: number,
-) {
-  for (let p = 0; p < count; p++, i += step) out[o + p] = src[i];
 }
 
 /**
