@@ -38,7 +38,7 @@ import type { DecodedFrame, FrameCodec, FrameRequest } from "./types.ts";
 
 /** The built-in lossless decoder as a {@link FrameCodec}. */
 export const jpegLosslessCodec: FrameCodec = {
-  name: "built-in JPEG lossless decoder (process 14, pure TypeScript)",
+  name: "built-in JPEG lossless decoder (process 14; TypeScript, selection value 1 in WebAssembly)",
   decode: (data, request) => new LosslessDecoder(data, request).decode(),
 };
 
