@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { decodeNpy } from "../core/npy.ts";
 import { build, deferSegmenter, ENTRIES, rewriteModuleUrls, ROOT } from "../scripts/build.ts";
 import { loadPipelinePromise, PipelineError, processBytesPromise, VERSION } from "../mod.ts";
 import { locatePlugin } from "../core/registry.ts";
@@ -442,20 +443,38 @@ const installProject = (base: string) => {
   return project;
 };
 
-/** `codecs.mjs`: decodes a JPEG-LS, a JPEG 2000 and a JPEG baseline fixture, printing the codec of each. */
+/**
+ * `codecs.mjs`: decodes a JPEG-LS, a JPEG 2000, a JPEG baseline and a JPEG lossless fixture (the built-in
+ * decoder's WebAssembly loop, bundled), printing the codec of each and the first samples of the last.
+ */
 const writeCodecCheck = (project: string) => {
-  const files = ["jpegls_lossless_signed.dcm", "j2k_ybr_rct.dcm", "jpeg_baseline.dcm"];
+  const files = [
+    "jpegls_lossless_signed.dcm",
+    "j2k_ybr_rct.dcm",
+    "jpeg_baseline.dcm",
+    "jpeg_lossless_sv1.dcm",
+  ];
   for (const f of files) cpSync(join(ROOT, "tests/fixtures/dicom", f), join(project, f));
   writeFileSync(
     join(project, "codecs.mjs"),
     `import { readFileSync } from "node:fs";
 import { decodeDicomAsync } from "dcmflow/dicom";
 for (const f of ${JSON.stringify(files)}) {
-  console.log((await decodeDicomAsync(new Uint8Array(readFileSync(f)))).meta.codec);
+  const { meta, data } = await decodeDicomAsync(new Uint8Array(readFileSync(f)));
+  console.log(meta.codec);
+  if (f.includes("lossless")) console.log("samples " + Array.from(data.subarray(0, 8)).join(","));
 }
 `,
   );
 };
+
+/** The first 8 stored values of jpeg_lossless_sv1.dcm, as dcmdjpeg gives them (its committed .npy). */
+const losslessHead = (): string =>
+  Array.from(
+    decodeNpy(new Uint8Array(readFileSync(join(ROOT, "tests/fixtures/dicom/jpeg_lossless_sv1.npy"))))
+      .data.slice(0, 8),
+    Number,
+  ).join(",");
 
 /** README's embedding examples, as printed, and what each prints. */
 const EMBEDDING: ReadonlyArray<[string, RegExp]> = [
@@ -489,6 +508,8 @@ Deno.test({
       for (const codec of ["CharLS", "OpenJPEG", "libjpeg-turbo 8-bit"]) {
         assert.match(printed, new RegExp(`^${codec} \\(WASM, @cornerstonejs/`, "m"), `${name}: ${printed}`);
       }
+      assert.match(printed, /^built-in JPEG lossless decoder/m, `${name}: ${printed}`);
+      assert.match(printed, new RegExp(`^samples ${losslessHead()}$`, "m"), `${name}: ${printed}`);
     }
     // the declarations: README's examples type-check against dist/types
     ok(run(deno, ["check", ...EMBEDDING.map(([f]) => f), "my_stage.ts"], project), "deno check");
