@@ -253,27 +253,29 @@ const RGB_FROM_CODEC: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Every frame through its codec, into one planar array of 8- or 16-bit words (see {@link decodeRawPixelsAsync});
- * undefined when a YBR_FULL(_422) frame still needs converting.
+ * Every frame through its codec, into one planar array of 8- or 16-bit words (see {@link decodeRawPixelsAsync}),
+ * each frame copied in as soon as it is decoded; undefined when a YBR_FULL(_422) frame still needs converting.
  */
 function finishRaw(p: Prepared, codecs: ReadonlyMap<CodecId, FrameCodec>): RawImage | undefined {
   const { meta } = p;
   const names = new Set<string>();
-  const frames = p.encapsulated!.frames.map((frame, i) => {
+  const converted: boolean[] = [];
+  const ybrFull = meta.photometric === "YBR_FULL" || meta.photometric === "YBR_FULL_422";
+  const words = new PlanarWords(meta.frames, meta.samplesPerPixel * meta.rows * meta.cols);
+  for (const [i, frame] of p.encapsulated!.frames.entries()) {
     const codec = codecs.get(p.frameCodecs[i])!;
     names.add(codec.name);
     const decoded = decodeFrame(p.frameCodecs[i], codec, frame, frameRequest(meta, i));
     checkDecodedFrame(decoded, i, meta);
-    return decoded;
-  });
-  const converted = frames.map((f) => f.convertedToRgb);
-  const ybrFull = meta.photometric === "YBR_FULL" || meta.photometric === "YBR_FULL_422";
-  if (ybrFull && !converted.every(Boolean)) return undefined;
-  const words = planarWords(frames, meta.samplesPerPixel * meta.rows * meta.cols);
+    if (ybrFull && !decoded.convertedToRgb) return undefined;
+    converted.push(decoded.convertedToRgb);
+    words.add(i, decoded);
+  }
+  const all = words.all();
   const raw: RawPixels = {
     type: "raw",
-    bytes: new Uint8Array(words.buffer, words.byteOffset, words.byteLength),
-    bitsAllocated: words.BYTES_PER_ELEMENT === 1 ? 8 : 16,
+    bytes: new Uint8Array(all.buffer, all.byteOffset, all.byteLength),
+    bitsAllocated: all.BYTES_PER_ELEMENT === 1 ? 8 : 16,
     bitsStored: meta.bitsStored,
     shift: 0,
     signed: meta.pixelRepresentation === 1,
@@ -292,28 +294,54 @@ function finishRaw(p: Prepared, codecs: ReadonlyMap<CodecId, FrameCodec>): RawIm
 }
 
 /**
- * The frames' samples as one array of words, `[frames, samples, rows, cols]` (`size` words a frame): bytes
- * when every frame's are, else 16 bits (the low 16 of wider samples: BitsStored <= 16, nothing above is read).
- * A single planar frame of the right type is its codec's own memory.
+ * The frames' samples as one array of words, `[frames, samples, rows, cols]` (`size` words a frame), filled
+ * a frame at a time: bytes while every frame's are, else 16 bits (the low 16 of wider samples: BitsStored <=
+ * 16, nothing above is read). A single planar frame of either type is its codec's own memory; any other frame
+ * is copied in and its memory freed at once (a multi-frame file is never held twice).
  */
-function planarWords(frames: ReadonlyArray<DecodedFrame>, size: number): Uint8Array | Uint16Array {
-  const bytes = frames.every((f) => f.samples.BYTES_PER_ELEMENT === 1) ? 1 : 2;
-  const only = frames.length === 1 ? frames[0] : undefined;
-  if (only && only.samples.BYTES_PER_ELEMENT === bytes && (!only.interleaved || only.components === 1)) {
-    const s = only.samples;
-    return bytes === 1
-      ? new Uint8Array(s.buffer, s.byteOffset, size)
-      : new Uint16Array(s.buffer, s.byteOffset, size);
-  }
-  const words = bytes === 1 ? new Uint8Array(frames.length * size) : new Uint16Array(frames.length * size);
-  frames.forEach((f, i) => {
+class PlanarWords {
+  #words: Uint8Array | Uint16Array | undefined;
+  /** A single frame's own samples, when they can be the words. */
+  #own: Uint8Array | Uint16Array | undefined;
+
+  constructor(private readonly frames: number, private readonly size: number) {}
+
+  /** Frame `i`'s samples. */
+  add(i: number, f: DecodedFrame): void {
+    const bytes = f.samples.BYTES_PER_ELEMENT === 1 ? 1 : 2;
+    if (
+      this.frames === 1 && bytes === f.samples.BYTES_PER_ELEMENT && (!f.interleaved || f.components === 1)
+    ) {
+      const s = f.samples;
+      this.#own = bytes === 1
+        ? new Uint8Array(s.buffer, s.byteOffset, this.size)
+        : new Uint16Array(s.buffer, s.byteOffset, this.size);
+      return;
+    }
+    const words = this.#room(bytes);
     const n = f.components;
-    if (!f.interleaved || n === 1) words.set(f.samples.subarray(0, size), i * size);
-    else deinterleave(f.samples, n, size / n, words, i * size);
+    if (!f.interleaved || n === 1) words.set(f.samples.subarray(0, this.size), i * this.size);
+    else deinterleave(f.samples, n, this.size / n, words, i * this.size);
     // copied: the codec's memory goes now, not with the next full collection (0.8 MB a 512² RGB frame)
     release(f.samples.buffer);
-  });
-  return words;
+  }
+
+  /** The words of every frame added. */
+  all(): Uint8Array | Uint16Array {
+    return this.#own ?? this.#words ?? new Uint8Array(0);
+  }
+
+  /** The words, wide enough for samples of `bytes` (bytes become 16 bits when a wider frame comes). */
+  #room(bytes: 1 | 2): Uint8Array | Uint16Array {
+    const total = this.frames * this.size;
+    if (!this.#words) this.#words = bytes === 1 ? new Uint8Array(total) : new Uint16Array(total);
+    else if (bytes === 2 && this.#words.BYTES_PER_ELEMENT === 1) {
+      const wide = new Uint16Array(total);
+      wide.set(this.#words);
+      this.#words = wide;
+    }
+    return this.#words;
+  }
 }
 
 /** Gives `buffer`'s memory back at once (ES2024 `transfer`; where there is none, the collector does). */

@@ -84,3 +84,37 @@ Deno.test("decodeRawPixelsAsync: a compressed fixture's words unpack to decodeDi
   // RGB, YBR_FULL(_422) converted by libjpeg-turbo or OpenJPEG, YBR_RCT / YBR_ICT, planar and interleaved
   assert.ok(colour.length >= 18, `${colour.length} colour fixtures compared: ${colour.join(", ")}`);
 });
+
+Deno.test("decodeRawPixelsAsync: a multi-frame file whose frames decode to bytes, then 16 bits, keeps every value", async () => {
+  const { decodeDicomAsync, decodeRawPixelsAsync } = await import("../dicom/mod.ts");
+  const { encodeLossless } = await import("./support/jpeg_lossless_encode.ts");
+  const { element, encapsulatedPixelData, imagePixelModule, part10, text } = await import(
+    "./support/dicom_writer.ts"
+  );
+  const [rows, cols] = [6, 9];
+  const plane = (max: number, seed: number) =>
+    Uint16Array.from({ length: rows * cols }, (_, i) => (i * 37 + seed * 11) % (max + 1));
+  // JPEG lossless frames of 8 and then 12 bits in one 16-bit, BitsStored 12 file: the built-in decoder gives
+  // bytes for the first (precision <= 8) and 16-bit samples for the others
+  const frames = [
+    encodeLossless({ rows, cols, precision: 8, planes: [plane(255, 1)], predictor: 1 }),
+    encodeLossless({ rows, cols, precision: 12, planes: [plane(4095, 2)], predictor: 1 }),
+    encodeLossless({ rows, cols, precision: 12, planes: [plane(4095, 3)], predictor: 4 }),
+  ];
+  const file = part10("1.2.840.10008.1.2.4.70", [
+    element(0x00080060, "CS", text("OT")),
+    ...imagePixelModule({ rows, cols, bitsAllocated: 16, bitsStored: 12, frames: frames.length }),
+    encapsulatedPixelData(frames),
+  ]);
+  const raw = await decodeRawPixelsAsync(file);
+  const decoded = await decodeDicomAsync(file);
+  assert.ok(raw, "compressed grayscale goes on as words");
+  assert.equal(raw.raw.bitsAllocated, 16, "the words became 16 bits when a wider frame came");
+  const values = Array.from(storedValues(raw.raw, [frames.length, 1, rows * cols]));
+  assert.deepEqual(values, Array.from(decoded.data));
+  assert.deepEqual(
+    values.slice(0, rows * cols),
+    Array.from(plane(255, 1)),
+    "the first frame's bytes were kept",
+  );
+});
