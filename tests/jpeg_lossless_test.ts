@@ -238,3 +238,10 @@ Deno.test("lossless: the WebAssembly loop gives what the TypeScript one gives, o
   }
   assert.ok(compared > 600 && decoded > 150 && decoded < compared, `${decoded} of ${compared} decoded`);
 });
+
+Deno.test("lossless: a frame too large for the WebAssembly loop's memory (96 MiB) is left to TypeScript", () => {
+  const kernel = losslessKernel()!;
+  const lookup = new Int32Array(4096);
+  assert.equal(kernel.load(new Uint8Array(16), 0, 60_000_000, lookup), false, "120 MB of plane: refused");
+  assert.equal(kernel.load(new Uint8Array(16), 0, 512 * 512, lookup), true, "a 512² plane: placed");
+});
