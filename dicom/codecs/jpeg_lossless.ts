@@ -38,7 +38,7 @@ import type { DecodedFrame, FrameCodec, FrameRequest } from "./types.ts";
 
 /** The built-in lossless decoder as a {@link FrameCodec}. */
 export const jpegLosslessCodec: FrameCodec = {
-  name: "built-in JPEG lossless decoder (process 14; TypeScript, selection value 1 in WebAssembly)",
+  name: "built-in JPEG lossless decoder (process 14; TypeScript, one-component scans in WebAssembly)",
   decode: (data, request) => new LosslessDecoder(data, request).decode(),
 };
 
@@ -118,10 +118,10 @@ class LosslessDecoder {
     this.pointTransform = pt;
     const r = new DiffReader(d, s.end);
     const initial = 1 << (this.header.precision - pt - 1);
-    const kernel = n === 1 && predictor === 1 ? losslessKernel() : undefined;
+    const kernel = n === 1 ? losslessKernel() : undefined;
     const { rows, cols } = this.header;
     if (kernel?.load(d, s.end, rows * cols, scan[0].table!.lookup)) {
-      this.leftRows(r, scan[0], initial, kernel);
+      this.kernelRows(r, scan[0], predictor, initial, kernel);
     } else this.rows(r, scan, predictor, initial);
     const next = endOfScan(r, this.where, "JPEG lossless");
     for (const c of scan) c.decoded = true;
@@ -144,15 +144,22 @@ class LosslessDecoder {
   }
 
   /**
-   * {@link rows} of a one-component scan with predictor 1 (most lossless CT), through the WebAssembly kernel:
-   * every line a run from the sample above its first (`initial` on a first line), into the kernel's plane
-   * (loaded with the scan).
+   * {@link rows} of a one-component scan through the WebAssembly kernel, into its plane (loaded with the scan):
+   * a first line from `initial` by the sample to the left, every other from the sample above its first by
+   * `predictor`.
    */
-  private leftRows(r: DiffReader, c: Component, initial: number, kernel: LosslessKernel): void {
+  private kernelRows(
+    r: DiffReader,
+    c: Component,
+    predictor: number,
+    initial: number,
+    kernel: LosslessKernel,
+  ): void {
     const { rows, cols } = this.header;
     const mask = this.mask();
     this.forEachLine(r, (y, first) => {
-      r.leftRun(kernel, c.table!, y * cols, cols, first ? initial : kernel.get((y - 1) * cols), mask);
+      const start = first ? initial : kernel.get((y - 1) * cols);
+      r.kernelLine(kernel, c.table!, y * cols, cols, start, mask, first ? 1 : predictor);
     });
     kernel.copyPlane(c.plane, rows * cols);
   }
@@ -264,23 +271,30 @@ class DiffReader extends EntropyBytes {
   }
 
   /**
-   * `count` samples predicted from the sample to the left into the kernel's plane from sample `at`, the first
-   * from `left`: the kernel runs until a difference needs this reader, which reads it, and so on.
+   * A line of `count` samples into the kernel's plane from sample `at`: the first from `left`, the others by
+   * `predictor` (the line above is the plane's, before `at`). The kernel runs until a difference needs this
+   * reader, which reads it (and predicts as the kernel does), and so on.
    */
-  leftRun(
+  kernelLine(
     kernel: LosslessKernel,
     table: DiffTable,
     at: number,
     count: number,
     left: number,
     mask: number,
+    predictor: number,
   ): void {
     const s: RunState = { pos: this.pos, buf: this.buf, bits: this.bits, left, x: 0 };
-    while (!kernel.run(s, at, count, mask)) {
+    while (!kernel.run(s, at, count, mask, predictor)) {
       this.pos = s.pos;
       this.buf = s.buf;
       this.bits = s.bits;
-      s.left = (s.left + this.diff(table)) & mask;
+      const x = s.x;
+      const up = at - count + x;
+      const base = x === 0 || predictor === 1
+        ? s.left
+        : predict(predictor, s.left, kernel.get(up), kernel.get(up - 1));
+      s.left = (base + this.diff(table)) & mask;
       kernel.put(at + s.x++, s.left);
       s.pos = this.pos;
       s.buf = this.buf;

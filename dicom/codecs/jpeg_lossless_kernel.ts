@@ -1,7 +1,8 @@
 /**
- * The JPEG lossless decoder's inner loop in WebAssembly (jpeg_lossless.wat): runs of samples predicted from
- * the sample to the left - every line of a selection value 1 scan (most lossless CT), and every first line -
- * each difference read with one lookup of the decoder's 12-bit table. The module stops wherever a difference
+ * The JPEG lossless decoder's inner loop in WebAssembly (jpeg_lossless.wat): the lines of a one-component scan
+ * (every grayscale image), each sample predicted as T.81 Table H.1 says (the sample to the left on a first
+ * line; selection value 1, the left one, is most lossless CT), each difference read with one lookup of the
+ * decoder's 12-bit table. The module stops wherever a difference
  * needs more (an entry that does not hold it whole, a 0xFF byte other than FF00 stuffing, the end of the
  * data); the TypeScript reader (jpeg_lossless.ts) reads that one and calls again, so both give the same samples
  * and the same errors (`tests/jpeg_lossless_test.ts` holds them equal).
@@ -16,7 +17,16 @@ import { JPEG_LOSSLESS_WASM_BASE64 } from "./jpeg_lossless.wasm.ts";
 /** The exports of jpeg_lossless.wat (byte addresses into `memory`). */
 interface Exports {
   readonly memory: WebAssembly.Memory;
-  leftRun(data: number, end: number, lookup: number, out: number, count: number, mask: number): number;
+  line(
+    data: number,
+    end: number,
+    lookup: number,
+    out: number,
+    count: number,
+    mask: number,
+    predictor: number,
+    up: number,
+  ): number;
 }
 
 /** The reader's state the module reads and writes: pos, buf, bits, left, x (i32 at 0, 4, 8, 12, 16). */
@@ -76,17 +86,28 @@ export class LosslessKernel {
   }
 
   /**
-   * Samples `s.x` to `count - 1` of a run into the plane from sample `at`, from state `s` (updated in place);
-   * true when the run is done, false when the next difference needs the TypeScript reader.
+   * Samples `s.x` to `count - 1` of a line into the plane from sample `at`, from state `s` (updated in place):
+   * the first from `s.left`, the others by `predictor` (2-7 read the line above, from sample `at - count`);
+   * true when the line is done, false when the next difference needs the TypeScript reader.
    */
-  run(s: RunState, at: number, count: number, mask: number): boolean {
+  run(s: RunState, at: number, count: number, mask: number, predictor: number): boolean {
     const i32 = this.#i32;
     i32[STATE] = s.pos - this.#base;
     i32[STATE + 1] = s.buf;
     i32[STATE + 2] = s.bits;
     i32[STATE + 3] = s.left;
     i32[STATE + 4] = s.x;
-    const status = this.#k.leftRun(this.#data, this.#end, this.#table, PLANE + 2 * at, count, mask);
+    const out = PLANE + 2 * at;
+    const status = this.#k.line(
+      this.#data,
+      this.#end,
+      this.#table,
+      out,
+      count,
+      mask,
+      predictor,
+      out - 2 * count,
+    );
     s.pos = i32[STATE] + this.#base;
     s.buf = i32[STATE + 1];
     s.bits = i32[STATE + 2];

@@ -46,7 +46,7 @@ export const CODEC_DESCRIPTIONS: Readonly<Record<CodecId, string>> = {
   "jpeg-dct": "built-in 8/12-bit sequential DCT JPEG decoder (pure TypeScript, IJG-exact)",
   "libjpeg-turbo": "libjpeg-turbo 8-bit (WASM, @cornerstonejs/codec-libjpeg-turbo-8bit)",
   "jpeg-lossless":
-    "built-in JPEG lossless decoder (process 14; TypeScript, selection value 1 in WebAssembly)",
+    "built-in JPEG lossless decoder (process 14; TypeScript, one-component scans in WebAssembly)",
   charls: "CharLS (WASM, @cornerstonejs/codec-charls)",
   openjpeg: "OpenJPEG (WASM, @cornerstonejs/codec-openjpeg)",
   openjph: "OpenJPH (WASM, @cornerstonejs/codec-openjph)",
