@@ -60,7 +60,7 @@ export const timed = (argv: ReadonlyArray<string>): Sample => {
   return { seconds, rssMiB: rss / 1024 };
 };
 
-const median = (xs: ReadonlyArray<number>): number => {
+export const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
@@ -259,8 +259,8 @@ const print = (
     const rss = sizes.map((n) => med(n, name, (s) => s.rssMiB).toFixed(0)).join(" / ");
     console.log(
       `| ${name} | ${secs.map((s, k) => `${s.toFixed(2)} s${ratios[k]}`).join(" | ")} | ${
-        marginal.toFixed(2)
-      } ms | ${rss} MiB |`,
+        Number.isNaN(marginal) ? "—" : `${marginal.toFixed(2)} ms`
+      } | ${rss} MiB |`,
     );
   }
   const start = med(1, names[0], (s) => s.seconds);
