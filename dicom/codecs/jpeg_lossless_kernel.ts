@@ -2,10 +2,10 @@
  * The JPEG lossless decoder's inner loop in WebAssembly (jpeg_lossless.wat): the lines of a one-component scan
  * (every grayscale image), each sample predicted as T.81 Table H.1 says (the sample to the left on a first
  * line; selection value 1, the left one, is most lossless CT), each difference read with one lookup of the
- * decoder's 12-bit table. The module stops wherever a difference
- * needs more (an entry that does not hold it whole, a 0xFF byte other than FF00 stuffing, the end of the
- * data); the TypeScript reader (jpeg_lossless.ts) reads that one and calls again, so both give the same samples
- * and the same errors (`tests/jpeg_lossless_test.ts` holds them equal).
+ * decoder's 12-bit table. The module stops wherever a difference needs more (an entry that does not hold it
+ * whole, a 0xFF byte other than FF00 stuffing, the end of the data); the TypeScript reader (jpeg_lossless.ts)
+ * reads that one and calls again, so both give the same samples and the same errors
+ * (`tests/jpeg_lossless_test.ts` holds them equal).
  *
  * One instance per JS realm (each worker thread has its own), its memory grown as frames need; where
  * WebAssembly cannot be compiled, {@link losslessKernel} is undefined and the TypeScript loop runs alone.
