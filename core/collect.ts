@@ -26,7 +26,8 @@
  */
 import { closeSync, mkdirSync, openSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { freeBuffer, isDetached, isPooled } from "./cpu/tensor_pool.ts";
+import { freeBuffer, isDetached } from "../dicom/bytes.ts";
+import { isPooled } from "./cpu/tensor_pool.ts";
 import { type CodedError, OutputWriteError, toCodedError } from "./errors.ts";
 import { type LedgerEntry, writeAll } from "./session.ts";
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { HOST_LITTLE_ENDIAN } from "../dicom/bytes.ts";
 
 /** Typed arrays {@link decodeNpy} can return. */
 export type NpyData =
@@ -64,11 +65,9 @@ export function npyHeader(shape: readonly number[]): Uint8Array {
   return out;
 }
 
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 /** float32 values as little-endian bytes: a view of the same memory on little-endian hosts (no copy). */
 export function float32Bytes(data: Float32Array): Uint8Array {
-  if (LITTLE_ENDIAN_HOST) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (HOST_LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const out = new Uint8Array(data.length * 4);
   const view = new DataView(out.buffer);
   for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i], true);
@@ -182,7 +181,7 @@ export function decodeNpy(bytes: Uint8Array): NpyArray {
   }
   const data = info.make(count);
   const absStart = bytes.byteOffset + dataStart;
-  if (info.size === 1 || (absStart % info.size === 0 && littleEndianHost())) {
+  if (info.size === 1 || (absStart % info.size === 0 && HOST_LITTLE_ENDIAN)) {
     // Fast path: copy through a view of the same element type over the file bytes.
     const Ctor = data.constructor as new (buf: ArrayBufferLike, off: number, len: number) => NpyData;
     (data as Float32Array).set(new Ctor(bytes.buffer, absStart, count) as Float32Array);
@@ -190,10 +189,4 @@ export function decodeNpy(bytes: Uint8Array): NpyArray {
     for (let i = 0; i < count; i++) data[i] = info.read(view, dataStart + i * info.size);
   }
   return { shape, data };
-}
-
-let hostLE: boolean | undefined;
-function littleEndianHost(): boolean {
-  if (hostLE === undefined) hostLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  return hostLE;
 }

@@ -34,6 +34,7 @@ import {
 import { endsWithEndMarker } from "./codecs/jpeg_markers.ts";
 import type { DecodedFrame, FrameCodec, FrameRequest, SampleArray } from "./codecs/types.ts";
 import { applyPalette, ybrFullToRgb } from "./colour.ts";
+import { freeBuffer } from "./bytes.ts";
 import { type Container, parseContainer } from "./container.ts";
 import { type DecodeLimits, DEFAULT_LIMITS } from "./limits.ts";
 import { type EncapsulatedFrames, sniffEncoding, splitFrames } from "./encapsulated.ts";
@@ -323,7 +324,7 @@ class PlanarWords {
     if (!f.interleaved || n === 1) words.set(f.samples.subarray(0, this.size), i * this.size);
     else deinterleave(f.samples, n, this.size / n, words, i * this.size);
     // copied: the codec's memory goes now, not with the next full collection (0.8 MB a 512² RGB frame)
-    release(f.samples.buffer);
+    freeBuffer(f.samples.buffer);
   }
 
   /** The words of every frame added. */
@@ -343,10 +344,6 @@ class PlanarWords {
     return this.#words;
   }
 }
-
-/** Gives `buffer`'s memory back at once (ES2024 `transfer`; where there is none, the collector does). */
-const release = (buffer: ArrayBufferLike): void =>
-  void (buffer as { transfer?: (length: number) => ArrayBuffer }).transfer?.(0);
 
 /** Pixel-interleaved samples (`n` a pixel, `plane` pixels) into planes of `out` from `at`. */
 function deinterleave(

@@ -11,9 +11,8 @@
  *
  * @module
  */
+import { HOST_LITTLE_ENDIAN } from "./bytes.ts";
 import type { RawPixels } from "./meta.ts";
-
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Container words of any width. */
 export type Words = Uint8Array | Uint16Array | Uint32Array;

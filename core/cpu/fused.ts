@@ -36,7 +36,7 @@ import {
   type Upload,
 } from "../stage.ts";
 import type { Image, TensorSpec } from "../tensor.ts";
-import { freeBuffer } from "./tensor_pool.ts";
+import { freeBuffer } from "../../dicom/bytes.ts";
 import { lookUp, storedRange, storedValues } from "./unpack.ts";
 
 type Placed = PlannedStage<AnyImageStage>;

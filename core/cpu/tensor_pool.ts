@@ -45,20 +45,3 @@ export const recycleTensors = (arrays: Iterable<Float32Array>): void => {
     free.set(a.length, list);
   }
 };
-
-/** ES2024's ArrayBuffer transfer (Deno, Bun, Node 21+; absent on Node 20, where memory is left to the GC). */
-type Transferable2024 = ArrayBufferLike & {
-  readonly detached?: boolean;
-  transfer?(length: number): ArrayBuffer;
-};
-
-/**
- * Frees `buffer` now rather than at V8's next full collection, which lets tens of megabytes of dead buffers
- * pile up per thread (every view of it reads as empty afterwards). For memory that one owner holds alone, never
- * this pool's; a no-op where the runtime has no `transfer`.
- */
-export const freeBuffer = (buffer: ArrayBufferLike): void => void (buffer as Transferable2024).transfer?.(0);
-
-/** Whether `buffer` was freed or moved away already. */
-export const isDetached = (buffer: ArrayBufferLike): boolean =>
-  (buffer as Transferable2024).detached === true;

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { HOST_LITTLE_ENDIAN } from "../bytes.ts";
 import { DicomDecodeError } from "../errors.ts";
 import type { DecodedFrame, FrameCodec, FrameRequest } from "./types.ts";
 
@@ -68,7 +69,7 @@ export function decodeRle(d: Uint8Array, request: FrameRequest): DecodedFrame {
     }
     const sample = Math.floor(s / bytesPerSample);
     const significance = s % bytesPerSample; // 0: the most significant byte
-    const byte = LITTLE_ENDIAN ? bytesPerSample - 1 - significance : significance;
+    const byte = HOST_LITTLE_ENDIAN ? bytesPerSample - 1 - significance : significance;
     const at = sample * plane * bytesPerSample + byte;
     const written = bytesPerSample === 1
       ? unpackBits(d, start, end, bytes, at, plane)
@@ -88,9 +89,6 @@ export function decodeRle(d: Uint8Array, request: FrameRequest): DecodedFrame {
 
 /** Literals at least this long are copied with `set` (a view and a copy cost more for shorter ones). */
 const LONG_LITERAL = 64;
-
-/** Whether typed arrays store the least significant byte first (as on x86 and ARM). */
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * PackBits (header n >= 0 copies n + 1 bytes, -127 <= n <= -1 repeats the next byte 1 - n times, -128 does
