@@ -45,7 +45,6 @@ export function corrupt(msg: string): DicomDecodeError {
 export function buildHuffman(counts: Uint8Array, values: Uint8Array, where: string): Huffman {
   const maxcode = new Int32Array(18).fill(-1);
   const valoffset = new Int32Array(18);
-  const lookup = new Int32Array(1 << LOOKAHEAD);
   let code = 0;
   let k = 0;
   for (let len = 1; len <= 16; len++) {
@@ -54,18 +53,39 @@ export function buildHuffman(counts: Uint8Array, values: Uint8Array, where: stri
       valoffset[len] = k - code;
       for (let i = 0; i < n; i++, k++, code++) {
         if (code >= 1 << len) throw corrupt(`${where}: a Huffman table has invalid code lengths`);
-        if (len <= LOOKAHEAD) {
-          const shift = LOOKAHEAD - len;
-          const base = code << shift;
-          for (let j = 0; j < 1 << shift; j++) lookup[base + j] = (len << 8) | values[k];
-        }
       }
       maxcode[len] = code - 1;
     }
     code <<= 1;
   }
   maxcode[17] = 0x7fffffff;
+  const lookup = codeLookup(counts, values, LOOKAHEAD, (len, symbol) => (len << 8) | symbol);
   return { lookup, maxcode, valoffset, values };
+}
+
+/**
+ * A `look`-bit lookup of the codes of a Huffman table (its 16 code-length `counts` and its `values`, checked
+ * by {@link buildHuffman}): the 2^(look - len) entries that start with a code of `len <= look` bits hold
+ * `entry(len, symbol, rest, free)`, `rest` being the `free` bits that follow the code; the others 0.
+ */
+export function codeLookup(
+  counts: Uint8Array,
+  values: Uint8Array,
+  look: number,
+  entry: (len: number, symbol: number, rest: number, free: number) => number,
+): Int32Array {
+  const lookup = new Int32Array(1 << look);
+  let code = 0;
+  let k = 0;
+  for (let len = 1; len <= look; len++, code <<= 1) {
+    for (let i = 0; i < counts[len - 1]; i++, k++, code++) {
+      const free = look - len;
+      for (let rest = 0; rest < 1 << free; rest++) {
+        lookup[(code << free) | rest] = entry(len, values[k], rest, free);
+      }
+    }
+  }
+  return lookup;
 }
 
 /**
@@ -108,6 +128,14 @@ export class EntropyBytes implements EntropyReader {
     }
     this.fake++; // a marker: leave it for the parser
     return 0;
+  }
+
+  /** Tops the buffer up to more than 24 bits (the oldest valid bit stays below bit 32). */
+  protected fill(): void {
+    while (this.bits <= 24) {
+      this.buf = (this.buf << 8) | this.nextByte();
+      this.bits += 8;
+    }
   }
 
   /** Bits taken from the zeros supplied past the data: the entropy-coded segment was too short. */
@@ -153,13 +181,6 @@ export function readHuffmanTables(
  * (the bits above the valid ones are left as they are and masked off when read, as in the lossless reader).
  */
 export class BitReader extends EntropyBytes {
-  private fill(): void {
-    while (this.bits <= 24) {
-      this.buf = (this.buf << 8) | this.nextByte();
-      this.bits += 8;
-    }
-  }
-
   /** `n` (at most 16) bits as an unsigned number. */
   get(n: number): number {
     if (this.bits < n) this.fill();
@@ -247,21 +268,12 @@ export interface AcTable {
 /** The AC table of the code lengths `counts` (16 values) and symbols `values` (run << 4 | size). */
 export function acTable(counts: Uint8Array, values: Uint8Array, where: string): AcTable {
   const huffman = buildHuffman(counts, values, where);
-  const lookup = new Int32Array(1 << AC_LOOK);
-  let code = 0;
-  let k = 0;
-  for (let len = 1; len <= AC_LOOK; len++, code <<= 1) {
-    for (let i = 0; i < counts[len - 1]; i++, k++, code++) {
-      const rs = values[k];
-      const s = rs & 15;
-      const free = AC_LOOK - len;
-      for (let rest = 0; rest < 1 << free; rest++) {
-        lookup[(code << free) | rest] = s !== 0 && len + s <= AC_LOOK
-          ? AC_FULL | (rs >> 4) << 21 | (len + s) << 16 | (extend(rest >> (free - s), s) + 32768)
-          : (len << 8) | rs;
-      }
-    }
-  }
+  const lookup = codeLookup(counts, values, AC_LOOK, (len, rs, rest, free) => {
+    const s = rs & 15;
+    return s !== 0 && len + s <= AC_LOOK
+      ? AC_FULL | (rs >> 4) << 21 | (len + s) << 16 | (extend(rest >> (free - s), s) + 32768)
+      : (len << 8) | rs;
+  });
   return { huffman, lookup };
 }
 
@@ -345,6 +357,6 @@ export function passRestart(r: EntropyReader, n: number, where: string, what: st
 }
 
 /** EXTEND (T.81 F.2.2.1): the s-bit magnitude category value v as a signed number. */
-function extend(v: number, s: number): number {
+export function extend(v: number, s: number): number {
   return v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
 }

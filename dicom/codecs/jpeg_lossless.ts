@@ -23,9 +23,11 @@
 import { DicomDecodeError } from "../errors.ts";
 import {
   buildHuffman,
+  codeLookup,
   corrupt,
   endOfScan,
   EntropyBytes,
+  extend,
   type Huffman,
   longCode,
   passRestart,
@@ -235,41 +237,18 @@ interface DiffTable {
 /** The difference table of the code lengths `counts` (16 values) and categories `values`. */
 function diffTable(counts: Uint8Array, values: Uint8Array, where: string): DiffTable {
   const huffman = buildHuffman(counts, values, where);
-  const lookup = new Int32Array(1 << LOOK);
-  let code = 0;
-  let k = 0;
-  for (let len = 1; len <= LOOK; len++, code <<= 1) {
-    for (let i = 0; i < counts[len - 1]; i++, k++, code++) {
-      const t = values[k];
-      const free = LOOK - len;
-      for (let rest = 0; rest < 1 << free; rest++) {
-        const bits = t === 16 ? 0 : t;
-        if (t <= 16 && len + bits <= LOOK) {
-          const extra = bits === 0 ? 0 : rest >> (free - bits);
-          const diff = t === 0 ? 0 : t === 16 ? 32768 : extend(extra, t);
-          lookup[(code << free) | rest] = FULL | ((len + bits) << 17) | (diff + 32768);
-        } else {
-          lookup[(code << free) | rest] = (len << 8) | t;
-        }
-      }
-    }
-  }
+  const lookup = codeLookup(counts, values, LOOK, (len, t, rest, free) => {
+    const bits = t === 16 ? 0 : t;
+    if (t > 16 || len + bits > LOOK) return (len << 8) | t;
+    const extra = bits === 0 ? 0 : rest >> (free - bits);
+    const diff = t === 0 ? 0 : t === 16 ? 32768 : extend(extra, t);
+    return FULL | ((len + bits) << 17) | (diff + 32768);
+  });
   return { huffman, lookup };
 }
 
-/** EXTEND (T.81 F.2.2.1): the `t`-bit value `v` of category `t` as a signed difference. */
-const extend = (v: number, t: number): number => v < 1 << (t - 1) ? v - (1 << t) + 1 : v;
-
 /** Entropy-coded differences, read from a buffer kept above 24 bits (one refill per sample, at most). */
 class DiffReader extends EntropyBytes {
-  /** Tops the buffer up to more than 24 bits (the oldest valid bit stays below bit 32). */
-  private fill(): void {
-    while (this.bits <= 24) {
-      this.buf = (this.buf << 8) | this.nextByte();
-      this.bits += 8;
-    }
-  }
-
   /**
    * A line of `count` samples into the kernel's plane from sample `at`: the first from `left`, the others by
    * `predictor` (the line above is the plane's, before `at`). The kernel runs until a difference needs this
