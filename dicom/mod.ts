@@ -7,7 +7,7 @@
  *   (float32, planar), every standard image transfer syntax, colour always as RGB.
  * - {@link readRawPixels}: the stored words of an uncompressed image as they are in the file, for callers
  *   that unpack them themselves (dcmflow's fused CPU and GPU paths); {@link decodeRawPixelsAsync}: the same
- *   for a compressed grayscale image, as its codec gives them.
+ *   for a compressed grayscale image, or colour its codec turns into RGB, as the codec gives them.
  * - {@link unpackRaw} / {@link rawWords}: those words as stored values (the decoder's own unpacker).
  * - Series -> volumes ({@link partitionSeries}, {@link assembleVolume}, series.ts): grouping by
  *   SeriesInstanceUID, splits where the geometry differs, slices ordered along the slice normal, missing,
