@@ -2,11 +2,14 @@
 // (its round becomes WORKER_CRASHED once nothing else is claimable), at the end of a run and in the middle
 // of one longer than the claim window.
 import assert from "node:assert/strict";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { RoundClaims } from "../core/run/claims.ts";
 import { CLAIM_WINDOW_PER_THREAD, type ClaimPool, runCpu } from "../core/run/cpu_run.ts";
 import type { PoolListener, RoundSource } from "../core/run/pool.ts";
 import type { InputTask, TaskResult } from "../core/run/process.ts";
 import type { Finished } from "../core/run/recorder.ts";
+import { tempDir } from "./helpers.ts";
 
 /** One worker, ticking every millisecond: claims a round and answers it - but the answer of `lost` never comes. */
 class ScriptedPool implements ClaimPool {
@@ -77,7 +80,7 @@ const runScripted = async (n: number, lost: number) => {
   });
   const running = runCpu({
     options: { helpWhileStarting: false },
-    recorder: { accept: (f) => void got.push(f) },
+    recorder: { accept: (f) => void got.push(f), discardWaiting: () => {} },
     local: {
       roundSize: 1,
       processRound: () => Promise.reject(new Error("the calling thread must not process rounds here")),
@@ -109,3 +112,37 @@ for (const [n, lost] of [[10, 2], [10, 9], [4 * CLAIM_WINDOW_PER_THREAD, 5]]) {
     }
   });
 }
+
+Deno.test("recording that throws fails the run; the round's results not recorded yet have their staged files removed", async () => {
+  const dir = tempDir();
+  const accepted: number[] = [];
+  const round = (tasks: ReadonlyArray<InputTask>): TaskResult[] =>
+    tasks.map((t) => {
+      const final = join(dir, `${t.index}.npy`);
+      writeFileSync(`${final}.tmp`, "x");
+      return {
+        index: t.index,
+        input: t.path,
+        ms: 0,
+        staged: [{ tmp: `${final}.tmp`, final, size: 1, sha256: "" }],
+      };
+    });
+  let discarded = 0;
+  const running = runCpu({
+    options: {},
+    recorder: {
+      accept: (f) => {
+        if ("result" in f && f.result.index === 1) throw new Error("the journal cannot be written");
+        accepted.push(f.index);
+      },
+      discardWaiting: () => void discarded++,
+    },
+    local: { roundSize: 3, processRound: (tasks) => Promise.resolve(round(tasks)) },
+  }, feedOf(6));
+  await assert.rejects(running, /the journal cannot be written/);
+  assert.deepEqual(accepted, [0]);
+  assert.equal(discarded, 1, "the inputs waiting in the recorder are let go");
+  // Input 0 was accepted (the recorder commits it), 1 threw (the recorder's to handle), 2 was discarded.
+  assert.deepEqual(readdirSync(dir).sort(), ["0.npy.tmp", "1.npy.tmp"]);
+  rmSync(dir, { recursive: true });
+});

@@ -6,7 +6,7 @@
 import { NodeServices } from "@effect/platform-node";
 import { Effect } from "effect";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeCtSlice } from "../bench/synthetic.ts";
 import { InputFeed, type KnownInput, type PlannedInput } from "../core/run/feed.ts";
@@ -104,6 +104,38 @@ const run = (options: RunOptions): Promise<Ledger> =>
 
 const summary = (entries: ReadonlyArray<LedgerEntry>) =>
   entries.map((e) => [e.input, e.status, e.error?.code ?? "", e.error?.message ?? ""]);
+
+Deno.test("a failed run's recorder lets go of the inputs waiting for an earlier one: their staged files are removed", () => {
+  const dir = tempDir();
+  const journal = Journal.create(join(dir, "j.jsonl"), {
+    journal: 1,
+    planHash: "x",
+    tag: "all",
+    started: "",
+    total: 4,
+  });
+  const recorder = new RunRecorder([0, 1, 2, 3], journal, () => {});
+  const staged = (index: number) => {
+    const final = join(dir, `${index}.npy`);
+    writeFileSync(`${final}.tmp`, "x");
+    return {
+      index,
+      input: `${index}.dcm`,
+      ms: 0,
+      staged: [{ tmp: `${final}.tmp`, final, size: 1, sha256: "" }],
+    };
+  };
+  recorder.accept({ index: 0, result: staged(0) });
+  recorder.accept({ index: 2, result: staged(2) }); // waits for 1
+  recorder.accept({ index: 3, result: staged(3) });
+  assert.equal(recorder.waiting, 2);
+  assert.equal(recorder.discardWaiting(), 2);
+  assert.equal(recorder.waiting, 0);
+  journal.close();
+  assert.ok(existsSync(join(dir, "0.npy")), "input 0 was recorded: committed");
+  assert.deepEqual(readdirSync(dir).sort(), ["0.npy", "j.jsonl"]);
+  assert.equal(recorder.discardWaiting(), 0);
+});
 
 Deno.test("output-name conflicts: the same entries listed as the run goes, over several --input, and resumed", async () => {
   const root = tempDir();

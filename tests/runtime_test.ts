@@ -123,6 +123,13 @@ Deno.test("recording that throws while a worker runs fails the run, never out of
   );
   assert.equal(exit._tag, "Failure");
   assert.match(String((exit as { cause: unknown }).cause), /the progress callback broke/);
+  // The rounds the worker held were waited for and their staged outputs removed: once the run has failed,
+  // nothing is being written into the output folder, and no temporary file is left there.
+  const listing = () => readdirSync(out, { recursive: true }).map(String).sort();
+  const after = listing();
+  assert.deepEqual(after.filter((f) => f.includes(TEMP_MARKER)), [], "staged files left behind");
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.deepEqual(listing(), after, "files written into the output folder after the run failed");
 });
 
 Deno.test("a worker started ahead from another entry is not adopted; releasePrestarted ends it", async () => {

@@ -9,7 +9,7 @@ import { yieldToEventLoop } from "../platform.ts";
 import type { TaskFeed } from "./feed.ts";
 import { callerShouldHelp, crashed, type WorkerPool } from "./pool.ts";
 import type { InputTask, TaskResult } from "./process.ts";
-import type { Finished } from "./recorder.ts";
+import { discardResult, type Finished } from "./recorder.ts";
 import { SlidingList } from "./sliding.ts";
 
 /** What the run loop needs of a worker pool (a `WorkerPool`; tests give a scripted one). */
@@ -22,7 +22,11 @@ export type ClaimPool = Pick<
 export interface CpuRunContext {
   readonly options: { readonly signal?: AbortSignal; readonly helpWhileStarting?: boolean };
   /** Where each finished input goes (the run's recorder). */
-  readonly recorder: { accept(finished: Finished): void };
+  readonly recorder: {
+    accept(finished: Finished): void;
+    /** The run failed: the finished inputs waiting for an earlier one are let go (their outputs removed). */
+    discardWaiting(): void;
+  };
   /** This thread's CPU path. */
   readonly local: {
     readonly roundSize: number;
@@ -34,9 +38,19 @@ export interface CpuRunContext {
 
 const aborted = (options: CpuRunContext["options"]) => options.signal?.aborted === true;
 
-/** Records a round's results. */
+/**
+ * Records a round's results. When recording one throws (a journal that cannot be written, an `onProgress`
+ * that throws), the rest are discarded - their staged outputs removed, not left in the output folder - and
+ * the error is rethrown.
+ */
 const recordAll = (recorder: CpuRunContext["recorder"], results: ReadonlyArray<TaskResult>) => {
-  for (const result of results) recorder.accept({ index: result.index, result });
+  let i = 0;
+  try {
+    for (; i < results.length; i++) recorder.accept({ index: results[i].index, result: results[i] });
+  } catch (error) {
+    for (const rest of results.slice(i + 1)) discardResult(rest);
+    throw error;
+  }
 };
 
 /**
@@ -118,10 +132,15 @@ class Rounds {
 /** The CPU path on this thread alone; returns the indices never processed (abort). */
 const runLocal = async (ctx: CpuRunContext, rounds: Rounds): Promise<number[]> => {
   let next = 0;
-  while (rounds.fill(next + 1) > next && !aborted(ctx.options)) {
-    recordAll(ctx.recorder, await ctx.local.processRound(rounds.at(next)));
-    rounds.release(++next);
-    await yieldToEventLoop(); // signals are seen between rounds
+  try {
+    while (rounds.fill(next + 1) > next && !aborted(ctx.options)) {
+      recordAll(ctx.recorder, await ctx.local.processRound(rounds.at(next)));
+      rounds.release(++next);
+      await yieldToEventLoop(); // signals are seen between rounds
+    }
+  } catch (error) {
+    ctx.recorder.discardWaiting();
+    throw error;
   }
   return rounds.indicesFrom(next);
 };
@@ -130,7 +149,9 @@ const runLocal = async (ctx: CpuRunContext, rounds: Rounds): Promise<number[]> =
  * The CPU path on worker threads: every thread claims the next round itself (claims.ts), up to a window past
  * the earliest unanswered round; this thread processes rounds too until a worker is ready, and all along when
  * the workers leave a core free. Results are recorded in input order whatever the finishing order. On abort,
- * the rounds nobody claimed are withdrawn (not processed).
+ * the rounds nobody claimed are withdrawn (not processed). On a failure, too - and the rounds already claimed
+ * are waited for and their outputs removed before the run returns: no worker is still writing into the output
+ * folder when the caller sees the failure, and no staged file is left there.
  */
 class PooledRun {
   /** Which rounds of the window were answered: round r at `r & #mask` (cleared as the window moves). */
@@ -169,21 +190,43 @@ class PooledRun {
   /** Runs every round; returns the indices never processed (abort). */
   async run(): Promise<number[]> {
     try {
-      while (!this.#finished()) {
-        const seen = this.#changes;
-        if (this.#failure) throw this.#failure.error;
-        if (aborted(this.ctx.options)) this.#withdraw();
-        else this.pool.offer(this.rounds.fill(this.#earliest + this.#window));
-        if (this.#finished()) break;
-        if (await this.#helpOnce()) continue;
-        if (this.#lost()) continue;
-        await this.#changedSince(seen);
-      }
-      if (this.#failure) throw this.#failure.error;
+      await this.#processAll();
+    } catch (error) {
+      this.#failure ??= { error };
+      await this.#settleAfterFailure();
+      throw error;
     } finally {
       this.pool.close();
     }
     return this.#withdrawnFrom === undefined ? [] : this.rounds.indicesFrom(this.#withdrawnFrom);
+  }
+
+  async #processAll(): Promise<void> {
+    while (!this.#finished()) {
+      const seen = this.#changes;
+      if (this.#failure) throw this.#failure.error;
+      if (aborted(this.ctx.options)) this.#withdraw();
+      else this.pool.offer(this.rounds.fill(this.#earliest + this.#window));
+      if (this.#finished()) break;
+      if (await this.#helpOnce()) continue;
+      if (this.#lost()) continue;
+      await this.#changedSince(seen);
+    }
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  /**
+   * After a failure: nothing more is claimed, the rounds the workers hold are waited for (their answers
+   * discarded as they come, see {@link #onAnswer}), and so are the inputs the recorder holds for later.
+   */
+  async #settleAfterFailure(): Promise<void> {
+    this.#withdraw();
+    while (!this.#finished()) {
+      const seen = this.#changes;
+      if (this.#lost()) continue;
+      await this.#changedSince(seen);
+    }
+    this.ctx.recorder.discardWaiting();
   }
 
   /** Whether every round to process was answered. */
@@ -200,7 +243,8 @@ class PooledRun {
     while (this.#answered[this.#earliest & this.#mask]) this.#answered[this.#earliest++ & this.#mask] = 0;
     this.rounds.release(this.#earliest);
     try {
-      recordAll(this.ctx.recorder, results);
+      if (this.#failure) results.forEach(discardResult); // the run failed: nothing more is recorded
+      else recordAll(this.ctx.recorder, results);
     } catch (error) {
       this.#failure ??= { error };
     } finally {

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { RunCollectors, StagedRows } from "../collect.ts";
-import { commitStaged, type LedgerEntry, okEntry } from "../session.ts";
+import { releaseRows, type RunCollectors, type StagedRows } from "../collect.ts";
+import { commitStaged, discardStaged, type LedgerEntry, okEntry } from "../session.ts";
 import { toCodedError } from "../errors.ts";
 import type { Journal } from "./journal.ts";
 import type { EntryCounts } from "./ledger.ts";
@@ -29,6 +29,15 @@ export const commitResult = (r: TaskResult): LedgerEntry => {
   const entry = entryOf(r);
   const warnings = r.warnings && (entry.status === "ok" || r.members) ? { warnings: r.warnings } : {};
   return { ...entry, ...group, ...warnings };
+};
+
+/**
+ * Lets go of a result that will not be recorded (its run failed): its staged outputs are removed, so that
+ * nothing of it is left in the output folder, and its rows' memory is released.
+ */
+export const discardResult = (r: TaskResult): void => {
+  discardStaged(r.staged ?? []);
+  if (r.rows) releaseRows(r.rows);
 };
 
 const entryOf = (r: TaskResult): LedgerEntry => {
@@ -136,6 +145,23 @@ export class RunRecorder implements FeedSink {
     this.#waiting = slots.filter((s) => s !== undefined).length;
     this.#head = 0;
     this.#drain();
+  }
+
+  /**
+   * The run failed: the inputs finished early and waiting for an earlier one are never recorded; their
+   * staged outputs are removed (entries that are already final have none left). How many were let go.
+   */
+  discardWaiting(): number {
+    let discarded = 0;
+    for (let at = this.#head; at < this.#order.end; at++) {
+      const waiting = this.#slots.at(at);
+      if (waiting === undefined) continue;
+      this.#slots.set(at, undefined);
+      if ("result" in waiting) discardResult(waiting.result);
+      discarded++;
+    }
+    this.#waiting = 0;
+    return discarded;
   }
 
   /** The recorded entries, in run order (none when they are not kept). */
