@@ -62,7 +62,15 @@ export {
   type TensorSpec,
   withData,
 } from "./core/tensor.ts";
-export type { ImageMeta, LutTable, RawPixels, VolumeGeometry, WindowValue } from "./dicom/mod.ts";
+export type {
+  FrameRescale,
+  FrameVoi,
+  ImageMeta,
+  LutTable,
+  RawPixels,
+  VolumeGeometry,
+  WindowValue,
+} from "./dicom/mod.ts";
 
 export { tensorBuffer } from "./core/cpu/tensor_pool.ts";
 

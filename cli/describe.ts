@@ -117,6 +117,17 @@ export const describeStages = (registry: Registry): string => {
 };
 
 /** The `dcmflow inspect` summary of one file's header. */
+/** Per-frame values at a glance: their range, and how many differ. */
+const spread = (values: ReadonlyArray<number>): string => {
+  const known = values.filter((v) => !Number.isNaN(v));
+  const distinct = new Set(known).size;
+  const missing = values.length - known.length;
+  const lo = known.reduce((a, b) => Math.min(a, b), Infinity);
+  const hi = known.reduce((a, b) => Math.max(a, b), -Infinity);
+  const range = known.length > 0 ? `${lo}..${hi}` : "none";
+  return `${range} (${distinct} distinct${missing > 0 ? `, ${missing} frame(s) without` : ""})`;
+};
+
 export const describeHeader = (
   file: string,
   meta: ImageMeta,
@@ -164,10 +175,24 @@ export const describeHeader = (
       "modality LUT",
       meta.modalityLut
         ? `LUT sequence: ${lut(meta.modalityLut)}`
+        : meta.frameRescale
+        ? `per frame: slope ${spread(meta.frameRescale.slopes)}, intercept ${
+          spread(meta.frameRescale.intercepts)
+        }` +
+          (meta.rescaleType ? ` (${meta.rescaleType})` : "")
         : `slope ${meta.rescaleSlope}, intercept ${meta.rescaleIntercept}` +
           (meta.rescaleType ? ` (${meta.rescaleType})` : ""),
     ),
-    ...row("windows", windows.length > 0 ? windows.join(", ") : "none"),
+    ...row(
+      "windows",
+      meta.frameVoi
+        ? `per frame: frame 1 ${windows.length > 0 ? windows.join(", ") : "none"}; centers ` +
+          `${spread(meta.frameVoi.map((v) => v.windows[0]?.center ?? NaN))}, widths ` +
+          spread(meta.frameVoi.map((v) => v.windows[0]?.width ?? NaN))
+        : windows.length > 0
+        ? windows.join(", ")
+        : "none",
+    ),
     ...row("VOI LUT function", meta.voiLutFunction),
     ...row(
       "VOI LUT sequence",

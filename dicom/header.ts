@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ImageMeta, WindowValue } from "./meta.ts";
+import type { FrameRescale, FrameVoi, ImageMeta, WindowValue } from "./meta.ts";
 import type { Container } from "./container.ts";
 import { DicomDecodeError } from "./errors.ts";
 import { defineLazyDataset } from "./lazy_dataset.ts";
@@ -29,7 +29,7 @@ export function buildMeta(parsed: Container): ImageMeta {
     seriesInstanceUid: str(ds.SeriesInstanceUID),
     modality: str(ds.Modality),
     ...pixel,
-    ...lookupTables(ds, pixel.pixelRepresentation, parsed.transferSyntaxUid === EXPLICIT_BE),
+    ...lookupTables(ds, pixel.pixelRepresentation, parsed.transferSyntaxUid === EXPLICIT_BE, pixel.frames),
     ...geometry(ds),
     decodedPhotometric: decodedPhotometric(pixel.photometric),
     palette: pixel.photometric === "PALETTE COLOR"
@@ -131,28 +131,107 @@ function pixelModule(parsed: Container): PixelModule {
   };
 }
 
-/** Modality LUT (rescale or LUT sequence) and VOI LUT (windows, LUT sequence, function), shared or per frame. */
-function lookupTables(ds: Record<string, unknown>, pixelRepresentation: number, bigEndian: boolean) {
-  const pixelTransform = functionalGroup(ds, "PixelValueTransformationSequence");
-  const rescaleSource = ds.RescaleSlope !== undefined || ds.RescaleIntercept !== undefined
-    ? ds
-    : pixelTransform ?? ds;
-  const voiSource = ds.WindowCenter !== undefined || ds.VOILUTSequence !== undefined
-    ? ds
-    : functionalGroup(ds, "FrameVOILUTSequence") ?? ds;
+/**
+ * Modality LUT (rescale or LUT sequence) and VOI LUT (windows, LUT sequence, function), shared or per frame:
+ * attributes at the top level first, else the shared functional group, else the first frame's - with every
+ * frame's own in `frameRescale` / `frameVoi` when the frames differ.
+ */
+function lookupTables(
+  ds: Record<string, unknown>,
+  pixelRepresentation: number,
+  bigEndian: boolean,
+  frames: number,
+) {
+  const topRescale = ds.RescaleSlope !== undefined || ds.RescaleIntercept !== undefined;
+  const rescaleSource = topRescale ? ds : firstFrameGroup(ds, "PixelValueTransformationSequence") ?? ds;
+  const topVoi = ds.WindowCenter !== undefined || ds.VOILUTSequence !== undefined;
+  const voiSource = topVoi ? ds : firstFrameGroup(ds, "FrameVOILUTSequence") ?? ds;
+  // A VOI LUT table applies only when every frame has the same (no per-frame tables: see frameVoiOf).
+  const lutSource = topVoi ? ds : functionalGroup(ds, "FrameVOILUTSequence") ?? ds;
   const lutOpts = { pixelRepresentation, bigEndian };
   const modalityItems = items(ds.ModalityLUTSequence);
-  const voiItems = items(voiSource.VOILUTSequence);
+  const voiItems = items(lutSource.VOILUTSequence);
   return {
     rescaleSlope: num(rescaleSource.RescaleSlope) ?? 1,
     rescaleIntercept: num(rescaleSource.RescaleIntercept) ?? 0,
+    frameRescale: topRescale ? undefined : frameRescaleOf(ds, frames),
     rescaleType: str(rescaleSource.RescaleType),
     modalityLut: modalityItems.length > 0 ? parseLut(modalityItems[0], "Modality LUT", lutOpts) : undefined,
     windows: parseWindows(voiSource),
+    frameVoi: topVoi ? undefined : frameVoiOf(ds, frames),
     voiLuts: voiItems.length > 0 ? voiItems.map((it) => parseLut(it, "VOI LUT", lutOpts)) : undefined,
     voiLutFunction: str(voiSource.VOILUTFunction)?.toUpperCase(),
     presentationLutShape: str(ds.PresentationLUTShape)?.toUpperCase(),
   };
+}
+
+/**
+ * Each frame's item of a functional group macro: its own (per-frame functional groups), else the shared one.
+ * Undefined without per-frame functional groups or when no frame has the macro.
+ */
+function frameGroups(
+  ds: Record<string, unknown>,
+  macro: string,
+): Array<Record<string, unknown> | undefined> | undefined {
+  const perFrame = items(ds.PerFrameFunctionalGroupsSequence);
+  if (perFrame.length === 0) return undefined;
+  const shared = items(items(ds.SharedFunctionalGroupsSequence)[0]?.[macro])[0];
+  const groups = perFrame.map((f) => items(f[macro])[0] ?? shared);
+  return groups.some((g) => g !== undefined) ? groups : undefined;
+}
+
+/**
+ * Per-frame values that differ between frames can only be applied frame by frame with one item per frame.
+ */
+function checkFrameCount(groups: ReadonlyArray<unknown>, frames: number, macro: string, what: string): void {
+  if (groups.length === frames) return;
+  throw new DicomDecodeError(
+    "INVALID_DICOM",
+    `PerFrameFunctionalGroupsSequence (5200,9230) has ${groups.length} item(s) for NumberOfFrames ${frames}, ` +
+      `and their ${macro} items give different ${what}: which frame each applies to is unknown. Fix the ` +
+      "functional groups (one item per frame, in frame order) or NumberOfFrames.",
+  );
+}
+
+/** Every frame's RescaleSlope/Intercept, when the frames of an enhanced multi-frame object differ in them. */
+function frameRescaleOf(ds: Record<string, unknown>, frames: number): FrameRescale | undefined {
+  const macro = "PixelValueTransformationSequence";
+  const groups = frameGroups(ds, macro);
+  if (!groups) return undefined;
+  const slopes = groups.map((g) => num(g?.RescaleSlope) ?? 1);
+  const intercepts = groups.map((g) => num(g?.RescaleIntercept) ?? 0);
+  if (slopes.every((s) => s === slopes[0]) && intercepts.every((b) => b === intercepts[0])) return undefined;
+  const what = "RescaleSlope/RescaleIntercept values";
+  checkFrameCount(groups, frames, macro, what);
+  const missing = groups.findIndex((g) => g === undefined);
+  if (missing >= 0) {
+    throw new DicomDecodeError(
+      "INVALID_DICOM",
+      `frame ${
+        missing + 1
+      } of ${frames} has no ${macro} (per frame or shared), while the other frames give ` +
+        `different ${what}: its Modality LUT is unknown. Add the frame's Pixel Value Transformation.`,
+    );
+  }
+  return { slopes, intercepts };
+}
+
+/**
+ * Every frame's windows and VOI LUT function, when the frames of an enhanced multi-frame object differ (a
+ * frame without the macro has none).
+ */
+function frameVoiOf(ds: Record<string, unknown>, frames: number): ReadonlyArray<FrameVoi> | undefined {
+  const macro = "FrameVOILUTSequence";
+  const groups = frameGroups(ds, macro);
+  if (!groups) return undefined;
+  const voi = groups.map((g): FrameVoi => {
+    const fn = str(g?.VOILUTFunction)?.toUpperCase();
+    return fn ? { windows: parseWindows(g ?? {}), voiLutFunction: fn } : { windows: parseWindows(g ?? {}) };
+  });
+  const first = JSON.stringify(voi[0]);
+  if (voi.every((v) => JSON.stringify(v) === first)) return undefined;
+  checkFrameCount(groups, frames, macro, "windows");
+  return voi; // a frame without the macro has no window: `window` with `from: dicom` says so for it
 }
 
 /** Pixel spacing, slice thickness, position and orientation of the first frame, instance number. */

@@ -28,6 +28,18 @@ export interface LutTable {
   readonly explanation?: string;
 }
 
+/** Each frame's Modality LUT of an enhanced multi-frame object (see {@link ImageMeta.frameRescale}). */
+export interface FrameRescale {
+  readonly slopes: ReadonlyArray<number>;
+  readonly intercepts: ReadonlyArray<number>;
+}
+
+/** One frame's VOI of an enhanced multi-frame object (see {@link ImageMeta.frameVoi}). */
+export interface FrameVoi {
+  readonly windows: ReadonlyArray<WindowValue>;
+  readonly voiLutFunction?: string;
+}
+
 /** Header facts about one DICOM image (all frames of one file). */
 export interface ImageMeta {
   readonly transferSyntaxUid: string;
@@ -48,13 +60,32 @@ export interface ImageMeta {
   /** 0 unsigned, 1 two's complement. */
   readonly pixelRepresentation: number;
   readonly planarConfiguration?: number;
-  /** Modality LUT: slope/intercept, 1 and 0 when absent. */
+  /**
+   * Modality LUT: slope/intercept, 1 and 0 when absent. For an enhanced multi-frame object whose frames
+   * have different ones, the first frame's: {@link frameRescale} then holds every frame's, and applies.
+   */
   readonly rescaleSlope: number;
   readonly rescaleIntercept: number;
+  /**
+   * Enhanced multi-frame objects whose frames differ in their Pixel Value Transformation (per-frame
+   * functional groups, e.g. Enhanced PET, or MR scaled per frame): each frame's RescaleSlope and
+   * RescaleIntercept, in frame order. Absent when one applies to every frame. Whoever applies the Modality
+   * LUT to such an image applies each frame's own (the `rescale` stage does).
+   */
+  readonly frameRescale?: FrameRescale;
   readonly rescaleType?: string;
   readonly modalityLut?: LutTable;
-  /** VOI: every WindowCenter/WindowWidth pair, in file order. */
+  /**
+   * VOI: every WindowCenter/WindowWidth pair, in file order. For an enhanced multi-frame object whose frames
+   * have different Frame VOI LUT windows, the first frame's: {@link frameVoi} then holds every frame's.
+   */
   readonly windows: ReadonlyArray<WindowValue>;
+  /**
+   * Enhanced multi-frame objects whose frames differ in their Frame VOI LUT (per-frame functional groups:
+   * each frame its own window, as MR often has): each frame's windows and VOI LUT function, in frame order.
+   * Absent when every frame has the same. The `window` stage with `from: dicom` uses each frame's own.
+   */
+  readonly frameVoi?: ReadonlyArray<FrameVoi>;
   readonly voiLuts?: ReadonlyArray<LutTable>;
   /** VOILUTFunction: LINEAR (default), LINEAR_EXACT or SIGMOID. */
   readonly voiLutFunction?: string;

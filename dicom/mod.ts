@@ -48,7 +48,7 @@ export {
   TRANSFER_SYNTAXES,
   type TransferSyntaxInfo,
 } from "./decode.ts";
-export type { ImageMeta, LutTable, RawPixels, WindowValue } from "./meta.ts";
+export type { FrameRescale, FrameVoi, ImageMeta, LutTable, RawPixels, WindowValue } from "./meta.ts";
 export { rawWords, unpackRaw, type Words } from "./words.ts";
 export type { VolumeGeometry } from "./meta.ts";
 export {

@@ -40,7 +40,7 @@ import {
 } from "./geometry.ts";
 import { metaWith, readAttributesOf } from "./lazy_dataset.ts";
 import type { ImageMeta, VolumeGeometry } from "./meta.ts";
-import { items, num, nums } from "./values.ts";
+import { items, nums } from "./values.ts";
 
 /** The geometry and Modality LUT of one frame. */
 export interface FrameHeader {
@@ -135,13 +135,13 @@ const enhancedFrames = (meta: ImageMeta): FrameHeader[] | undefined => {
   return Array.from({ length: meta.frames }, (_, f) => {
     const frame = perFrame[f];
     const pick = (name: string) => macro(frame, name) ?? macro(shared, name);
-    const transform = pick("PixelValueTransformationSequence");
     return {
       position: vec3(pick("PlanePositionSequence")?.ImagePositionPatient) ?? meta.imagePositionPatient,
       orientation: nums(pick("PlaneOrientationSequence")?.ImageOrientationPatient) ??
         meta.imageOrientationPatient,
-      slope: num(transform?.RescaleSlope) ?? meta.rescaleSlope,
-      intercept: num(transform?.RescaleIntercept) ?? meta.rescaleIntercept,
+      // the header's reading of the Pixel Value Transformation (header.ts): one rule for both paths
+      slope: meta.frameRescale?.slopes[f] ?? meta.rescaleSlope,
+      intercept: meta.frameRescale?.intercepts[f] ?? meta.rescaleIntercept,
     };
   });
 };
@@ -528,6 +528,9 @@ export function assembleVolume(
     imagePositionPatient: first.position,
     rescaleSlope: uniform ? first.slope : 1,
     rescaleIntercept: uniform ? first.intercept : 0,
+    // a member's per-frame values describe its frames, not the volume's slices (applied above if they differ)
+    frameRescale: undefined,
+    frameVoi: undefined,
     volume: group.geometry,
   });
   return { meta, data, shape: [group.slices.length, channels, rows, cols], rescaledPerSlice: !uniform };

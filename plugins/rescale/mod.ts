@@ -2,15 +2,24 @@
  * `rescale`: the Modality LUT - stored values to modality units (Hounsfield units for CT).
  *
  * Uses RescaleSlope/RescaleIntercept (1 and 0 when absent) or the Modality LUT Sequence when the file has
- * one. `slope`/`intercept` in the pipeline override the file (for archives with missing tags).
- * Colour images have no Modality LUT and pass through unchanged.
+ * one; an enhanced multi-frame object whose frames have different Pixel Value Transformations gets each
+ * frame's own (`ImageMeta.frameRescale`). `slope`/`intercept` in the pipeline override the file (for archives
+ * with missing tags). Colour images have no Modality LUT and pass through unchanged.
  *
  * @module
  */
 import * as Effect from "effect/Effect";
 import * as Schema from "effect/Schema";
-import { CpuFallback, defineStage, type Image, type LutTable, wgslFile, withData } from "../../plugin.ts";
-import { applyModalityLut, applyRescale } from "./modality.ts";
+import {
+  CpuFallback,
+  defineStage,
+  type FrameRescale,
+  type Image,
+  type LutTable,
+  wgslFile,
+  withData,
+} from "../../plugin.ts";
+import { applyModalityLut, applyRescale, applyRescalePerFrame } from "./modality.ts";
 
 const Params = Schema.Struct({
   slope: Schema.optionalKey(Schema.Finite.annotate({ description: "override RescaleSlope" })),
@@ -29,6 +38,13 @@ export type ResolvedModality =
     readonly slope: number;
     readonly intercept: number;
     readonly notes: Record<string, unknown>;
+  }
+  | {
+    /** Each frame its own slope and intercept (an enhanced multi-frame object's per-frame groups). */
+    readonly type: "frames";
+    readonly slopes: ReadonlyArray<number>;
+    readonly intercepts: ReadonlyArray<number>;
+    readonly notes: Record<string, unknown>;
   };
 
 /** Chooses the Modality LUT of an image from the params and its metadata. */
@@ -39,9 +55,22 @@ export const resolveModality = (p: RescaleParams, image: Omit<Image, "data">): R
     const notes = { rescale: { lut: true, explanation: meta.modalityLut.explanation } };
     return { type: "lut", lut: meta.modalityLut, notes };
   }
+  const perFrame = meta.frameRescale && image.shape[0] === meta.frameRescale.slopes.length
+    ? framesOf(p, meta.frameRescale)
+    : undefined;
+  if (perFrame) return perFrame;
   const slope = p.slope ?? meta.rescaleSlope;
   const intercept = p.intercept ?? meta.rescaleIntercept;
   return { type: "linear", slope, intercept, notes: { rescale: { slope, intercept } } };
+};
+
+/** Each frame's slope and intercept (a parameter overrides the file's for every frame); undefined if equal. */
+const framesOf = (p: RescaleParams, frames: FrameRescale): ResolvedModality | undefined => {
+  const slopes = frames.slopes.map((s) => p.slope ?? s);
+  const intercepts = frames.intercepts.map((b) => p.intercept ?? b);
+  if (slopes.every((s) => s === slopes[0]) && intercepts.every((b) => b === intercepts[0])) return undefined;
+  const notes = { rescale: { perFrame: true, slope: slopes, intercept: intercepts } };
+  return { type: "frames", slopes, intercepts, notes };
 };
 
 /** The `rescale` stage. */
@@ -67,6 +96,11 @@ export const rescale = defineStage({
             : applyRescale(image.data, slope, intercept);
           return withData(image, data, { kind: "modality", notes: m.notes });
         }
+        case "frames":
+          return withData(image, applyRescalePerFrame(image.data, m.slopes, m.intercepts), {
+            kind: "modality",
+            notes: m.notes,
+          });
       }
     }),
   elementwise: {
@@ -81,6 +115,10 @@ export const rescale = defineStage({
           return Effect.succeed({ values: { slope: 1, intercept: 0 } });
         case "lut":
           return Effect.fail(new CpuFallback({ code: "CPU_FALLBACK", message: "Modality LUT Sequence" }));
+        case "frames":
+          return Effect.fail(
+            new CpuFallback({ code: "CPU_FALLBACK", message: "a RescaleSlope/RescaleIntercept per frame" }),
+          );
         case "linear":
           return Effect.succeed({ values: { slope: m.slope, intercept: m.intercept }, notes: m.notes });
       }

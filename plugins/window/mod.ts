@@ -1,8 +1,8 @@
 /**
  * `window`: the VOI LUT (DICOM PS3.3 C.11.2) - modality values to a display range, [0, 1] by default.
  *
- * Explicit `center`/`width`, the file's own window (`from: dicom`, `which` picks one of several), or a named
- * preset. MONOCHROME1 images (and Presentation LUT Shape INVERSE) are inverted after the VOI function, so
+ * Explicit `center`/`width`, the file's own window (`from: dicom`, `which` picks one of several; each frame's
+ * own when an enhanced multi-frame object's frames have different ones), or a named preset. MONOCHROME1 images (and Presentation LUT Shape INVERSE) are inverted after the VOI function, so
  * that bright always means dense.
  *
  * @module
@@ -12,6 +12,8 @@ import * as Schema from "effect/Schema";
 import {
   CpuFallback,
   defineStage,
+  type FrameVoi,
+  type Image,
   type ImageMeta,
   type LutTable,
   StageError,
@@ -105,8 +107,14 @@ export type ResolvedVoi =
     readonly notes: Record<string, unknown>;
   };
 
+/** What {@link resolveVoi} reads of an image's metadata (one frame's VOI, for a window per frame). */
+export type VoiMeta = Pick<
+  ImageMeta,
+  "photometric" | "presentationLutShape" | "voiLuts" | "windows" | "voiLutFunction"
+>;
+
 /** Chooses the window (or VOI LUT) for an image from the params and its metadata; shared by CPU and GPU. */
-export const resolveVoi = Effect.fnUntraced(function* (p: WindowParams, meta: ImageMeta) {
+export const resolveVoi = Effect.fnUntraced(function* (p: WindowParams, meta: VoiMeta) {
   const range = { ymin: p.range?.[0] ?? 0, ymax: p.range?.[1] ?? 1 };
   const inverse = meta.photometric === "MONOCHROME1" || meta.presentationLutShape?.trim() === "INVERSE";
   const invert = p.invert === "always" || ((p.invert ?? "auto") === "auto" && inverse);
@@ -158,6 +166,60 @@ export const resolveVoi = Effect.fnUntraced(function* (p: WindowParams, meta: Im
   } as const satisfies ResolvedVoi;
 });
 
+/**
+ * `from: dicom` on an image whose frames have different windows (`ImageMeta.frameVoi`, and no VOI LUT
+ * Sequence, which is preferred): each frame's VOI. Undefined when the image's one window applies.
+ */
+const framesVoi = (p: WindowParams, image: Omit<Image, "data">): ReadonlyArray<FrameVoi> | undefined => {
+  const frames = image.meta.frameVoi;
+  if (p.from !== "dicom" || !frames || (image.meta.voiLuts?.length ?? 0) > 0) return undefined;
+  return frames.length === image.shape[0] ? frames : undefined;
+};
+
+/** Each frame's window, resolved as {@link resolveVoi} resolves an image's (errors name the frame). */
+const resolvePerFrame = (p: WindowParams, image: Omit<Image, "data">, frames: ReadonlyArray<FrameVoi>) => {
+  const { photometric, presentationLutShape } = image.meta;
+  return Effect.forEach(
+    frames,
+    (frame, f) =>
+      resolveVoi(p, { photometric, presentationLutShape, ...frame }).pipe(
+        // A frame's VOI has no VOI LUT Sequence (framesVoi): always a window.
+        Effect.map((voi) => (voi as Extract<ResolvedVoi, { type: "window" }>).window),
+        Effect.mapError((e) =>
+          new StageError({ code: e.code, message: `frame ${f + 1} of ${frames.length}: ${e.message}` })
+        ),
+      ),
+  );
+};
+
+/** Each frame's window applied to its own frame. */
+const applyWindowPerFrame = (image: Image, windows: ReadonlyArray<VoiWindow>): Float32Array => {
+  const out = new Float32Array(image.data.length);
+  const frame = image.data.length / windows.length;
+  windows.forEach((w, f) => {
+    const fn = windowFunction(w);
+    for (let i = f * frame; i < (f + 1) * frame; i++) out[i] = fn(image.data[i]);
+  });
+  return out;
+};
+
+/** The notes of a window per frame: each frame's center, width and function, in frame order. */
+const perFrameNotes = (windows: ReadonlyArray<VoiWindow>, p: WindowParams) => {
+  const [first] = windows;
+  const fns = windows.map((w) => w.fn);
+  return {
+    window: {
+      perFrame: true,
+      center: windows.map((w) => w.center),
+      width: windows.map((w) => w.width),
+      function: fns.every((fn) => fn === fns[0]) ? fns[0] : fns,
+      source: `dicom[${p.which ?? 0}] of each frame`,
+      range: first.range,
+      inverted: first.invert,
+    },
+  };
+};
+
 /** VOI function numbers shared with shaders/window.wgsl (emitted there as WGSL constants). */
 export const WINDOW_MODES = { WINDOW_LINEAR: 0, WINDOW_LINEAR_EXACT: 1, WINDOW_SIGMOID: 2 } as const;
 
@@ -179,15 +241,27 @@ export const window = defineStage({
   accepts: ["modality"],
   produces: "display",
   plan: (p, input) => checkParams(p) ?? { ...input, kind: "display" },
-  run: (image, p) =>
-    Effect.map(resolveVoi(p, image.meta), (voi) =>
+  run: (image, p) => {
+    const frames = framesVoi(p, image);
+    if (frames) {
+      return Effect.map(
+        resolvePerFrame(p, image, frames),
+        (windows) =>
+          withData(image, applyWindowPerFrame(image, windows), {
+            kind: "display",
+            notes: perFrameNotes(windows, p),
+          }),
+      );
+    }
+    return Effect.map(resolveVoi(p, image.meta), (voi) =>
       withData(
         image,
         voi.type === "lut"
           ? applyVoiLut(image.data, voi.lut, voi.range, voi.invert)
           : applyWindow(image.data, voi.window),
         { kind: "display", notes: voi.notes },
-      )),
+      ));
+  },
   elementwise: {
     shader: wgslFile(import.meta.url, "../../shaders/window.wgsl"),
     entry: "window",
@@ -195,23 +269,25 @@ export const window = defineStage({
     constants: WINDOW_MODES,
     choices: ["mode", "invert"],
     values: (p, image) =>
-      Effect.flatMap(resolveVoi(p, image.meta), (voi) => {
-        if (voi.type === "lut") {
-          return Effect.fail(new CpuFallback({ code: "CPU_FALLBACK", message: "VOI LUT Sequence" }));
-        }
-        const w = voi.window;
-        return Effect.succeed({
-          values: {
-            center: w.center,
-            width: w.width,
-            ymin: w.range.ymin,
-            ymax: w.range.ymax,
-            mode: MODE_OF[w.fn],
-            invert: w.invert ? 1 : 0,
-          },
-          notes: voi.notes,
-        });
-      }),
+      framesVoi(p, image)
+        ? Effect.fail(new CpuFallback({ code: "CPU_FALLBACK", message: "a window per frame" }))
+        : Effect.flatMap(resolveVoi(p, image.meta), (voi) => {
+          if (voi.type === "lut") {
+            return Effect.fail(new CpuFallback({ code: "CPU_FALLBACK", message: "VOI LUT Sequence" }));
+          }
+          const w = voi.window;
+          return Effect.succeed({
+            values: {
+              center: w.center,
+              width: w.width,
+              ymin: w.range.ymin,
+              ymax: w.range.ymax,
+              mode: MODE_OF[w.fn],
+              invert: w.invert ? 1 : 0,
+            },
+            notes: voi.notes,
+          });
+        }),
     cpu: (v) =>
       windowFunction({
         center: v.center,

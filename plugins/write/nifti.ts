@@ -14,7 +14,8 @@
  * - Values: `stored` tensors whose values are all whole numbers within the file's own integer type
  *   (BitsAllocated, PixelRepresentation) are written as that type with `scl_slope`/`scl_inter` set to the
  *   RescaleSlope/RescaleIntercept, as dcm2niix does (a reader's scaled values are then modality values);
- *   everything else is float32 with `scl_slope` 1 and `scl_inter` 0. Display values (after `window`) set
+ *   everything else is float32 with `scl_slope` 1 and `scl_inter` 0 (also stored values under a Modality LUT
+ *   Sequence or a RescaleSlope per frame, which `scl_*` cannot say: `rescale` first gives modality values). Display values (after `window`) set
  *   `cal_min`/`cal_max` to the window's output range, so viewers show them as windowed.
  *
  * @module
@@ -66,7 +67,9 @@ const storedType = (image: Image): Exclude<NiftiType, "float32"> | undefined => 
 
 /** How a tensor's values are written (see the module documentation). */
 export function niftiValues(image: Image): NiftiValues {
-  const type = image.kind === "stored" && !image.meta.modalityLut && !image.meta.floatPixelData
+  // scl_slope/scl_inter hold one Modality LUT: not a Modality LUT Sequence, nor one per frame
+  const oneLinear = !image.meta.modalityLut && !image.meta.frameRescale;
+  const type = image.kind === "stored" && oneLinear && !image.meta.floatPixelData
     ? storedType(image)
     : undefined;
   if (type) {
