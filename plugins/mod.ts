@@ -11,6 +11,7 @@ import { normalize } from "./normalize/mod.ts";
 import { argmax, sigmoid, softmax, threshold, topk } from "./postprocess/mod.ts";
 import { resample } from "./resample/mod.ts";
 import { rescale } from "./rescale/mod.ts";
+import { suv } from "./suv/mod.ts";
 import { resize } from "./resize/mod.ts";
 import { window } from "./window/mod.ts";
 import { write } from "./write/mod.ts";
@@ -25,6 +26,7 @@ export {
   resize,
   sigmoid,
   softmax,
+  suv,
   threshold,
   topk,
   window,
@@ -35,6 +37,7 @@ export {
 export const builtinStages: ReadonlyArray<Stage> = [
   decode,
   rescale,
+  suv,
   window,
   resize,
   resample,

@@ -1,0 +1,190 @@
+/**
+ * PET standardized uptake value, body weight (SUVbw): the factor that turns a PET image's activity
+ * concentration (Bq/ml, after the Modality LUT) into g/ml, read from its header as the QIBA vendor-neutral
+ * pseudo-code does (QIBA PET/CT Technical Committee, "Standardized Uptake Value (SUV)"):
+ *
+ *     SUVbw = value × weight[g] / dose at scan start[Bq]
+ *     dose at scan start = RadionuclideTotalDose × 2^(−(scan start − injection) / RadionuclideHalfLife)
+ *
+ * - Units (0054,1001) `BQML`, images corrected for attenuation and decay (CorrectedImage (0028,0051) holds
+ *   `ATTN` and `DECY`). DecayCorrection (0054,1102) `START`: decayed from the injection to the scan start,
+ *   SeriesDate/SeriesTime - unless the series time is after this image's AcquisitionDate/Time (a series
+ *   processed again, whose scan start is the earliest acquisition time of the series, which one file does not
+ *   know: refused). `ADMIN`: the images are corrected to the injection, the dose is not decayed.
+ * - The injection: RadiopharmaceuticalStartDateTime (0018,1078), else RadiopharmaceuticalStartTime
+ *   (0018,1072) on the series date, of the first Radiopharmaceutical Information Sequence item.
+ * - Units `GML`: the values are SUVbw already (factor 1).
+ * - Anything else (counts, other units, decay correction NONE, a missing weight, dose or half-life, an
+ *   injection after the scan start) is refused with a message that names the attribute: an SUV computed from
+ *   a guess looks as right as a true one.
+ *
+ * @module
+ */
+import { dateTimeSeconds, dtSeconds, formatDuration } from "./datetime.ts";
+import { items, num, str, strs } from "./values.ts";
+
+/** Why a file's SUV cannot be computed. */
+export type SuvErrorCode = "NOT_PET" | "PET_UNITS" | "PET_CORRECTION" | "PET_ATTRIBUTE" | "PET_TIMES";
+
+/** The SUVbw factor of a PET image and the header facts it comes from. */
+export interface SuvFactor {
+  /** SUVbw (g/ml) = value (Bq/ml) × scale. */
+  readonly scale: number;
+  readonly units: string;
+  readonly decayCorrection?: string;
+  readonly weightKg?: number;
+  readonly injectedDoseBq?: number;
+  readonly halfLifeSeconds?: number;
+  /** From the injection to the scan start (0 for decay correction ADMIN). */
+  readonly decaySeconds?: number;
+  /** The dose at the scan start (the injected dose for ADMIN). */
+  readonly decayedDoseBq?: number;
+}
+
+/** The SUVbw factor, or why there is none. */
+export type SuvResult =
+  | { readonly ok: true; readonly factor: SuvFactor }
+  | { readonly ok: false; readonly code: SuvErrorCode; readonly message: string };
+
+const refuse = (code: SuvErrorCode, message: string): SuvResult => ({ ok: false, code, message });
+
+/** A positive number from an attribute, or the refusal naming it. */
+const positive = (v: unknown, name: string, what: string): number | SuvResult => {
+  const n = num(v);
+  if (n !== undefined && n > 0) return n;
+  const found = v === undefined || v === null || v === "" ? "is missing" : `is ${JSON.stringify(v)}`;
+  return refuse("PET_ATTRIBUTE", `${name} ${found}: SUV needs ${what}. Without it no SUV can be computed.`);
+};
+
+/**
+ * The SUVbw factor of a PET image from its data set (naturalized attribute names, as `ImageMeta.dataset`).
+ */
+export function suvBodyWeight(ds: Readonly<Record<string, unknown>>): SuvResult {
+  const modality = str(ds.Modality);
+  if (modality !== "PT") {
+    return refuse(
+      "NOT_PET",
+      `SUV is for PET images (Modality PT); this one is ${modality ?? "without Modality"}.`,
+    );
+  }
+  const units = str(ds.Units)?.toUpperCase();
+  if (units === "GML") return { ok: true, factor: { scale: 1, units } };
+  if (units !== "BQML") {
+    return refuse(
+      "PET_UNITS",
+      `Units (0054,1001) is ${units ?? "missing"}: SUV is computed from activity concentration in Bq/ml ` +
+        "(BQML), or taken as it is from GML. Counts (CNTS) need the vendor's private scale factor, which is not " +
+        "read; export the series in BQML from the scanner or PACS.",
+    );
+  }
+  const corrected = strs(ds.CorrectedImage).map((c) => c?.trim().toUpperCase());
+  const missing = ["ATTN", "DECY"].filter((c) => !corrected.includes(c));
+  if (missing.length > 0) {
+    return refuse(
+      "PET_CORRECTION",
+      `CorrectedImage (0028,0051) is [${corrected.join(", ")}], without ${
+        missing.join(" and ")
+      }: SUV needs ` +
+        "images corrected for attenuation (ATTN) and decay (DECY).",
+    );
+  }
+  const decayCorrection = str(ds.DecayCorrection)?.toUpperCase();
+  if (decayCorrection !== "START" && decayCorrection !== "ADMIN") {
+    return refuse(
+      "PET_CORRECTION",
+      `DecayCorrection (0054,1102) is ${decayCorrection ?? "missing"}: SUV is computed for images decay ` +
+        "corrected to the scan start (START) or to the injection (ADMIN).",
+    );
+  }
+  const weightKg = positive(ds.PatientWeight, "PatientWeight (0010,1030)", "the patient's weight in kg");
+  if (typeof weightKg !== "number") return weightKg;
+  const drug = items(ds.RadiopharmaceuticalInformationSequence)[0];
+  if (!drug) {
+    return refuse(
+      "PET_ATTRIBUTE",
+      "RadiopharmaceuticalInformationSequence (0054,0016) is missing or empty: SUV needs the injected dose, " +
+        "the radionuclide's half-life and the injection time it holds.",
+    );
+  }
+  const dose = positive(
+    drug.RadionuclideTotalDose,
+    "RadionuclideTotalDose (0018,1074)",
+    "the injected dose in Bq",
+  );
+  if (typeof dose !== "number") return dose;
+  const halfLife = positive(
+    drug.RadionuclideHalfLife,
+    "RadionuclideHalfLife (0018,1075)",
+    "the half-life in s",
+  );
+  if (typeof halfLife !== "number") return halfLife;
+  const facts = { units, decayCorrection, weightKg, injectedDoseBq: dose, halfLifeSeconds: halfLife };
+  if (decayCorrection === "ADMIN") {
+    return {
+      ok: true,
+      factor: { ...facts, scale: (weightKg * 1000) / dose, decaySeconds: 0, decayedDoseBq: dose },
+    };
+  }
+  const decay = decaySeconds(ds, drug);
+  if (typeof decay !== "number") return decay;
+  const decayed = dose * 2 ** (-decay / halfLife);
+  return {
+    ok: true,
+    factor: { ...facts, scale: (weightKg * 1000) / decayed, decaySeconds: decay, decayedDoseBq: decayed },
+  };
+}
+
+/** Seconds from the injection to the scan start (decay correction START), or the refusal saying why not. */
+function decaySeconds(
+  ds: Readonly<Record<string, unknown>>,
+  drug: Record<string, unknown>,
+): number | SuvResult {
+  const seriesDate = str(ds.SeriesDate);
+  const scan = dateTimeSeconds(seriesDate, str(ds.SeriesTime));
+  if (scan === undefined) {
+    return refuse(
+      "PET_TIMES",
+      `SeriesDate (0008,0021) ${seriesDate ?? "(missing)"} and SeriesTime (0008,0031) ` +
+        `${
+          str(ds.SeriesTime) ?? "(missing)"
+        } do not give the scan start, which decay correction START refers to.`,
+    );
+  }
+  const acquired = dateTimeSeconds(str(ds.AcquisitionDate), str(ds.AcquisitionTime)) ??
+    dtSeconds(str(ds.AcquisitionDateTime));
+  if (acquired !== undefined && acquired < scan) {
+    return refuse(
+      "PET_TIMES",
+      `SeriesTime (0008,0031) is ${formatDuration(scan - acquired)} after this image's AcquisitionTime ` +
+        "(0008,0032): the series was written again after the scan (post-processing), and the scan start " +
+        "decay correction refers to is then the earliest AcquisitionTime of the series, which one file " +
+        "cannot know. Restore the original SeriesTime, or use the series as the scanner wrote it.",
+    );
+  }
+  const startDateTime = str(drug.RadiopharmaceuticalStartDateTime);
+  const startTime = str(drug.RadiopharmaceuticalStartTime);
+  const injected = dtSeconds(startDateTime) ?? dateTimeSeconds(seriesDate, startTime);
+  if (injected === undefined) {
+    return refuse(
+      "PET_TIMES",
+      `the injection time is missing or unreadable (RadiopharmaceuticalStartDateTime (0018,1078) ` +
+        `${startDateTime ?? "missing"}, RadiopharmaceuticalStartTime (0018,1072) ${
+          startTime ?? "missing"
+        }): ` +
+        "SUV needs it to decay the dose to the scan start.",
+    );
+  }
+  if (injected > scan) {
+    const which = dtSeconds(startDateTime) !== undefined
+      ? "RadiopharmaceuticalStartDateTime (0018,1078)"
+      : "RadiopharmaceuticalStartTime (0018,1072) on the series date";
+    return refuse(
+      "PET_TIMES",
+      `the injection (${which}) is ${
+        formatDuration(injected - scan)
+      } after the scan start (SeriesDate/SeriesTime): ` +
+        "if it was the day before, the file needs RadiopharmaceuticalStartDateTime with its date.",
+    );
+  }
+  return scan - injected;
+}
