@@ -14,6 +14,8 @@
  * - The injection: RadiopharmaceuticalStartDateTime (0018,1078), else RadiopharmaceuticalStartTime
  *   (0018,1072) on the series date, of the first Radiopharmaceutical Information Sequence item.
  * - Units `GML`: the values are SUVbw already (factor 1).
+ * - Enhanced PET Image Storage keeps these facts elsewhere (units in RescaleType, the decay reference in
+ *   DecayCorrectionDateTime): refused, saying so.
  * - Anything else (counts, other units, decay correction NONE, a missing weight, dose or half-life, an
  *   injection after the scan start) is refused with a message that names the attribute: an SUV computed from
  *   a guess looks as right as a true one.
@@ -46,6 +48,9 @@ export type SuvResult =
   | { readonly ok: true; readonly factor: SuvFactor }
   | { readonly ok: false; readonly code: SuvErrorCode; readonly message: string };
 
+/** Enhanced PET Image Storage: its SUV facts are elsewhere (functional groups, Enhanced PET Corrections). */
+const ENHANCED_PET = "1.2.840.10008.5.1.4.1.1.130";
+
 const refuse = (code: SuvErrorCode, message: string): SuvResult => ({ ok: false, code, message });
 
 /** A positive number from an attribute, or the refusal naming it. */
@@ -68,6 +73,14 @@ export function suvBodyWeight(ds: Readonly<Record<string, unknown>>): SuvResult 
     );
   }
   const units = str(ds.Units)?.toUpperCase();
+  if (units === undefined && str(ds.SOPClassUID) === ENHANCED_PET) {
+    return refuse(
+      "PET_UNITS",
+      "this is an Enhanced PET image (SOP Class 1.2.840.10008.5.1.4.1.1.130): its units are in the Pixel Value " +
+        "Transformation's RescaleType and its decay reference in DecayCorrectionDateTime (0018,9701), which " +
+        "are not read for SUV yet. Classic PET Image Storage files of the same series are.",
+    );
+  }
   if (units === "GML") return { ok: true, factor: { scale: 1, units } };
   if (units !== "BQML") {
     return refuse(

@@ -103,6 +103,8 @@ Deno.test("refusals say what is wrong with which attribute", async () => {
       .dataset,
   );
   assert.deepEqual(ct.ok ? "" : ct.code, "NOT_PET");
+  const enhanced = suvBodyWeight({ Modality: "PT", SOPClassUID: "1.2.840.10008.5.1.4.1.1.130" });
+  assert.match(enhanced.ok ? "" : enhanced.message, /Enhanced PET image .* not read for SUV yet/);
 });
 
 const OK = FILES.filter((n) => !EXPECTED[n].code);
