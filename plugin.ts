@@ -72,6 +72,8 @@ export type {
   WindowValue,
 } from "./dicom/mod.ts";
 
+export { frameMeta, hasFrameValues } from "./dicom/mod.ts";
+
 export { tensorBuffer } from "./core/cpu/tensor_pool.ts";
 
 // Predictions

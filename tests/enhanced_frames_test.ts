@@ -7,8 +7,15 @@ import assert from "node:assert/strict";
 import { Effect } from "effect";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeDicomAsync } from "../dicom/mod.ts";
-import { planText, processBytes, runPipelinePromise } from "../mod.ts";
+import { decodeDicomAsync, type RawPixels } from "../dicom/mod.ts";
+import { FusedChain } from "../core/cpu/fused.ts";
+import type { AnyImageStage, KernelValues, LookupInput, Upload } from "../core/stage.ts";
+import * as Schema from "effect/Schema";
+import { runElementwise } from "../core/elementwise.ts";
+import { makeRegistry } from "../core/registry.ts";
+import { builtinStages } from "../plugins/mod.ts";
+import { defineStage, wgslText } from "../plugin.ts";
+import { type Plan, planText, processBytes, runPipelinePromise } from "../mod.ts";
 import { decodeNpy } from "../core/npy.ts";
 import { gpuTest, maxAbsDiff, readJson, readNpy, runCli, tempDir } from "./helpers.ts";
 
@@ -146,19 +153,86 @@ const runOne = async (options: { device: "cpu" | "gpu"; fuse?: boolean }) => {
   };
 };
 
-Deno.test("the fused CPU chain declines a per-frame Modality LUT: the same values as stage by stage", async () => {
+Deno.test("the fused CPU chain applies each frame's own values: its tables, and the resize's lookup entry", async () => {
   const fused = await runOne({ device: "cpu" });
   const plain = await runOne({ device: "cpu", fuse: false });
   assert.deepEqual(fused.npy.shape, [4, 1, 12, 16]);
   assert.ok(maxAbsDiff(fused.npy.data, plain.npy.data) <= 1e-6);
+  assert.deepEqual(fused.entry.outputs.length, plain.entry.outputs.length);
+  // The chain resolves every frame (its tables differ), and does not decline the image.
+  const references = [
+    [WINDOW, "enhanced_per_frame.window.npy", 1e-6],
+    [RESCALE, "enhanced_per_frame.modality.npy", 0],
+  ] as const;
+  for (const [text, reference_, tolerance] of references) {
+    const plan = await Effect.runPromise(planText(text, "p.yaml"));
+    const chain = FusedChain.of(plan);
+    const file = { path: "x.dcm", bytes: read("enhanced_per_frame.dcm") };
+    const upload = await Effect.runPromise(
+      plan.source.stage.prepare!(file, plan.source.params) as Effect.Effect<Upload, unknown>,
+    );
+    const ready = chain.resolve(upload);
+    assert.ok(ready.ok && "frames" in ready && ready.frames?.length === 4, "resolved frame by frame");
+    if (!ready.ok || upload.pixels.type !== "raw") throw new Error("unreachable");
+    const tables = [0, 1, 2, 3].map((f) => chain.tables(upload.pixels as RawPixels, ready, f)[0]);
+    assert.equal(new Set(tables).size, 4, "a table per frame");
+    const image = chain.image(upload, ready);
+    const ref = reference(reference_);
+    assert.ok(maxAbsDiff(image.data, ref.data as Float32Array) <= tolerance, reference_);
+    // The notes the stages' own `run` writes (the stage by stage path), for the image.
+    assert.deepEqual(image.notes.rescale, {
+      perFrame: true,
+      slope: [1, 0.5, 2, 1.25],
+      intercept: [-1024, -1000, 0, 10.5],
+    });
+  }
+  // With a resize after the chain, the resize reads each frame's words through its tables (fromLookup).
+  const seen: number[] = [];
+  const text = `${WINDOW}  - use: resize\n    with: { width: 16, height: 12 }\n`;
+  const plan = await Effect.runPromise(planText(text, "p.yaml"));
+  const spied = {
+    ...plan,
+    stages: plan.stages.map((s) =>
+      s.stage.fromLookup
+        ? {
+          ...s,
+          stage: {
+            ...s.stage,
+            fromLookup: (input: LookupInput, params: unknown) => {
+              seen.push(input.pixels.bytes.length);
+              return s.stage.fromLookup!(input, params);
+            },
+          },
+        }
+        : s
+    ),
+  } as Plan;
+  const { image } = await Effect.runPromise(processBytes(spied, read("enhanced_per_frame.dcm")));
+  assert.deepEqual(
+    seen,
+    [24 * 32 * 2, 24 * 32 * 2, 24 * 32 * 2, 24 * 32 * 2],
+    "one call per frame, its own words",
+  );
+  const unfused = await Effect.runPromise(
+    processBytes(
+      {
+        ...plan,
+        stages: plan.stages.map((s) => ({ ...s, stage: { ...s.stage, fromLookup: undefined } })),
+      } as Plan,
+      read("enhanced_per_frame.dcm"),
+    ),
+  );
+  assert.deepEqual([...image.shape], [4, 1, 12, 16]);
+  assert.ok(maxAbsDiff(image.data, unfused.image.data) <= 1e-6);
+  assert.deepEqual(image.notes, unfused.image.notes);
 });
 
 gpuTest(
-  "the GPU path sends a per-frame Modality LUT to the CPU, says so, and gives the CPU's values",
+  "the GPU path sends an image with values per frame to the CPU, says so, and gives the CPU's values",
   async () => {
     const gpu = await runOne({ device: "gpu" });
     const cpu = await runOne({ device: "cpu", fuse: false });
-    assert.match(String(gpu.entry.fallback), /rescale: a RescaleSlope\/RescaleIntercept per frame/);
+    assert.match(String(gpu.entry.fallback), /rescale: each frame has its own values/);
     assert.ok(maxAbsDiff(gpu.npy.data, cpu.npy.data) <= 1e-6);
   },
 );
@@ -171,4 +245,47 @@ Deno.test("inspect shows a Modality LUT and windows per frame", async () => {
     /modality LUT\s+per frame: slope 0\.5\.\.2 \(4 distinct\), intercept -1024\.\.10\.5 \(4 distinct\) \(HU\)/,
   );
   assert.match(r.stdout, /windows\s+per frame: frame 1 40\/400 \(SOFT\); centers -600\.\.300 \(4 distinct\)/);
+});
+
+/** A third party's elementwise-only stage (no `run`) that multiplies by the frame's own RescaleSlope. */
+const slopeOnly = defineStage({
+  name: "slope-only",
+  description: "test: x * RescaleSlope, each frame its own",
+  params: Schema.Struct({}),
+  accepts: ["stored"],
+  produces: "modality",
+  elementwise: {
+    shader: wgslText(
+      "fn slopeOnly(x: f32, c: u32, p: SlopeOnlyParams) -> f32 { return p.s * x; }",
+      "slope.wgsl",
+    ),
+    entry: "slopeOnly",
+    fields: ["s"],
+    values: (_p, image) =>
+      Effect.succeed<KernelValues>(
+        image.meta.frameRescale
+          ? { values: {}, perFrame: true, notes: { slopeOnly: "per frame" } }
+          : { values: { s: image.meta.rescaleSlope } },
+      ),
+    cpu: ({ s }) => (x) => s * x,
+  },
+});
+
+Deno.test("a stage with only an elementwise form asking for values per frame: each frame's, fused and not", async () => {
+  const registry = makeRegistry([...builtinStages, slopeOnly]);
+  const plan = await Effect.runPromise(
+    planText("dcmflow: 1\nstages:\n  - use: decode\n  - use: slope-only\n", "p.yaml", { registry }),
+  );
+  const stored = reference("enhanced_per_frame.npy");
+  const slopes = [1, 0.5, 2, 1.25];
+  const plane = 24 * 32;
+  const want = Float32Array.from(stored.data as Int32Array, (v, i) => v * slopes[Math.floor(i / plane)]);
+  const fused = (await Effect.runPromise(processBytes(plan, read("enhanced_per_frame.dcm")))).image;
+  assert.equal(maxAbsDiff(fused.data, want), 0);
+  assert.deepEqual(fused.notes.slopeOnly, "per frame");
+  const decoded = await processed(pipeline(), "enhanced_per_frame.dcm");
+  const stage = slopeOnly as AnyImageStage;
+  const plain = await Effect.runPromise(runElementwise(stage, stage.elementwise!, decoded, {}));
+  assert.equal(maxAbsDiff(plain.data, want), 0);
+  assert.deepEqual(plain.notes.slopeOnly, "per frame");
 });

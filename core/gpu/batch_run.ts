@@ -243,6 +243,12 @@ export class GpuBatchRun {
           else it.failed = { error: r.failure, stage: s.label };
           return undefined;
         }
+        if (r.success.perFrame) {
+          // One set of field values per image in the fused kernel: an image whose frames have their own runs
+          // on the CPU path (which applies each frame's).
+          it.fallback = `${s.label}: each frame has its own values (per-frame functional groups)`;
+          return undefined;
+        }
         values.push(r.success.values);
         const channels = self.#shape.length > 1 ? it.header.shape[1] : 1;
         const shape = withChannels(self.#shape, s.gpu.channels?.(s.params, channels) ?? channels);

@@ -115,10 +115,8 @@ export const rescale = defineStage({
           return Effect.succeed({ values: { slope: 1, intercept: 0 } });
         case "lut":
           return Effect.fail(new CpuFallback({ code: "CPU_FALLBACK", message: "Modality LUT Sequence" }));
-        case "frames":
-          return Effect.fail(
-            new CpuFallback({ code: "CPU_FALLBACK", message: "a RescaleSlope/RescaleIntercept per frame" }),
-          );
+        case "frames": // each frame's own, asked for frame by frame (its header gives one slope)
+          return Effect.succeed({ values: {}, perFrame: true, notes: m.notes });
         case "linear":
           return Effect.succeed({ values: { slope: m.slope, intercept: m.intercept }, notes: m.notes });
       }

@@ -268,26 +268,34 @@ export const window = defineStage({
     fields: ["center", "width", "ymin", "ymax", "mode", "invert"],
     constants: WINDOW_MODES,
     choices: ["mode", "invert"],
-    values: (p, image) =>
-      framesVoi(p, image)
-        ? Effect.fail(new CpuFallback({ code: "CPU_FALLBACK", message: "a window per frame" }))
-        : Effect.flatMap(resolveVoi(p, image.meta), (voi) => {
-          if (voi.type === "lut") {
-            return Effect.fail(new CpuFallback({ code: "CPU_FALLBACK", message: "VOI LUT Sequence" }));
-          }
-          const w = voi.window;
-          return Effect.succeed({
-            values: {
-              center: w.center,
-              width: w.width,
-              ymin: w.range.ymin,
-              ymax: w.range.ymax,
-              mode: MODE_OF[w.fn],
-              invert: w.invert ? 1 : 0,
-            },
-            notes: voi.notes,
-          });
-        }),
+    values: (p, image) => {
+      const frames = framesVoi(p, image);
+      if (frames) {
+        // each frame's own, asked for frame by frame (its header gives one window)
+        return Effect.map(resolvePerFrame(p, image, frames), (windows) => ({
+          values: {},
+          perFrame: true,
+          notes: perFrameNotes(windows, p),
+        }));
+      }
+      return Effect.flatMap(resolveVoi(p, image.meta), (voi) => {
+        if (voi.type === "lut") {
+          return Effect.fail(new CpuFallback({ code: "CPU_FALLBACK", message: "VOI LUT Sequence" }));
+        }
+        const w = voi.window;
+        return Effect.succeed({
+          values: {
+            center: w.center,
+            width: w.width,
+            ymin: w.range.ymin,
+            ymax: w.range.ymax,
+            mode: MODE_OF[w.fn],
+            invert: w.invert ? 1 : 0,
+          },
+          notes: voi.notes,
+        });
+      });
+    },
     cpu: (v) =>
       windowFunction({
         center: v.center,

@@ -1,0 +1,26 @@
+/**
+ * One frame of an enhanced multi-frame object seen alone: the frame's own Modality LUT and windows (its
+ * per-frame functional groups, `ImageMeta.frameRescale` / `frameVoi`) as the image's, so that what reads one
+ * slope or one window per image reads the frame's.
+ *
+ * @module
+ */
+import { metaWith } from "./lazy_dataset.ts";
+import type { ImageMeta } from "./meta.ts";
+
+/** Whether frames of the image have values of their own (a Modality LUT or windows per frame). */
+export const hasFrameValues = (meta: ImageMeta): boolean =>
+  meta.frameRescale !== undefined || meta.frameVoi !== undefined;
+
+/** The meta of frame `f` alone: one frame, its own slope, intercept, windows and VOI LUT function. */
+export function frameMeta(meta: ImageMeta, f: number): ImageMeta {
+  const rescale = meta.frameRescale;
+  const voi = meta.frameVoi?.[f];
+  return metaWith(meta, {
+    frames: 1,
+    ...(rescale
+      ? { rescaleSlope: rescale.slopes[f], rescaleIntercept: rescale.intercepts[f], frameRescale: undefined }
+      : {}),
+    ...(voi ? { windows: voi.windows, voiLutFunction: voi.voiLutFunction, frameVoi: undefined } : {}),
+  });
+}
