@@ -19,6 +19,7 @@ import {
   type Registry,
   type Stage,
   type StartInfo,
+  suvBodyWeight,
 } from "../mod.ts";
 
 /** Where a stage can run with these params: fused (elementwise), its GPU kernel, or the CPU only. */
@@ -199,7 +200,21 @@ export const describeHeader = (
       meta.voiLuts?.length ? meta.voiLuts.map((t, i) => `[${i}] ${lut(t)}`).join("; ") : undefined,
     ),
     ...row("presentation LUT", meta.presentationLutShape),
+    ...row("SUV (body weight)", meta.modality === "PT" ? describeSuv(meta) : undefined),
   ].join("\n");
+};
+
+/** What the `suv` stage would do with a PET file: its factor and where it comes from, or why it refuses. */
+const describeSuv = (meta: ImageMeta): string => {
+  const r = suvBodyWeight(meta.dataset);
+  if (!r.ok) return `not computable (${r.code}): ${r.message}`;
+  const f = r.factor;
+  if (f.decayCorrection === undefined) return `x ${f.scale} (Units ${f.units}: already SUV)`;
+  const decay = f.decaySeconds ? `, decayed ${(f.decaySeconds / 60).toFixed(1)} min to the scan start` : "";
+  return `x ${f.scale.toPrecision(6)} (${f.weightKg} kg, ${
+    (f.injectedDoseBq! / 1e6).toFixed(1)
+  } MBq injected` +
+    `${decay}; DecayCorrection ${f.decayCorrection})`;
 };
 
 /** The line printed on standard error when a run starts. */

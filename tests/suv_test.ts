@@ -11,7 +11,7 @@ import { dateSeconds, decodeDicomAsync, dtSeconds, suvBodyWeight, timeSeconds } 
 import { type Ledger, planText, processBytes, runPipelinePromise } from "../mod.ts";
 import { decodeNpy } from "../core/npy.ts";
 import { gunzip, readNifti } from "../docs/volume-views.ts";
-import { gpuTest, readJson, readNpy, tempDir } from "./helpers.ts";
+import { gpuTest, readJson, readNpy, runCli, tempDir } from "./helpers.ts";
 
 const DIR = "tests/fixtures/pet";
 const EXPECTED: Record<string, { scale?: number; decaySeconds?: number | null; code?: string }> = readJson(
@@ -194,4 +194,20 @@ Deno.test("the example pipeline: a PET series -> one SUV volume (each slice's sl
   const volume = readNpy(npy.inputs[0].outputs.find((o) => o.endsWith(".npy"))!);
   assert.deepEqual(volume.shape, [5, 1, 16, 20]);
   assert.ok(relativeDiff(volume.data, ref.data as Float32Array) <= 1e-7);
+});
+
+Deno.test("inspect says what suv would do with a PET file: the factor and its facts, or why not", async () => {
+  const start = await runCli(["inspect", join(DIR, "pet_bqml_start.dcm")]);
+  assert.equal(start.code, 0, start.stderr);
+  assert.match(
+    start.stdout,
+    /SUV \(body weight\)\s+x 0\.000290745 \(72\.5 kg, 370\.0 MBq injected, decayed 62\.5 min to the scan start; DecayCorrection START\)/,
+  );
+  const counts = await runCli(["inspect", join(DIR, "pet_counts.dcm")]);
+  assert.match(
+    counts.stdout,
+    /SUV \(body weight\)\s+not computable \(PET_UNITS\): Units \(0054,1001\) is CNTS/,
+  );
+  const ct = await runCli(["inspect", "tests/fixtures/dicom/implicit_le.dcm"]);
+  assert.doesNotMatch(ct.stdout, /SUV/);
 });
