@@ -51,7 +51,14 @@ export {
 export type { FrameRescale, FrameVoi, ImageMeta, LutTable, RawPixels, WindowValue } from "./meta.ts";
 export { rawWords, unpackRaw, type Words } from "./words.ts";
 export { frameMeta, hasFrameValues } from "./frames.ts";
-export { suvBodyWeight, type SuvErrorCode, type SuvFactor, type SuvResult } from "./pet.ts";
+export {
+  type SuvBody,
+  suvBodyWeight,
+  type SuvErrorCode,
+  type SuvFactor,
+  suvFactor,
+  type SuvResult,
+} from "./pet.ts";
 export { dateSeconds, dateTimeSeconds, dtSeconds, timeSeconds } from "./datetime.ts";
 export type { VolumeGeometry } from "./meta.ts";
 export {

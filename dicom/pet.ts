@@ -28,10 +28,19 @@ import { items, num, str, strs } from "./values.ts";
 /** Why a file's SUV cannot be computed. */
 export type SuvErrorCode = "NOT_PET" | "PET_UNITS" | "PET_CORRECTION" | "PET_ATTRIBUTE" | "PET_TIMES";
 
-/** The SUVbw factor of a PET image and the header facts it comes from. */
+/**
+ * What SUV is normalised by: body weight (SUVbw, g/ml), lean body mass (SUL, g/ml; Janmahasatian's formula,
+ * as PERCIST recommends: James's, which QIBA's pseudo-code also lists, decreases with weight past a BMI of
+ * ~43 for men and reaches 0 at ~86), or body surface area (SUVbsa, cm²/ml; Du Bois's formula).
+ */
+export type SuvBody = "weight" | "lean" | "bsa";
+
+/** The SUV factor of a PET image and the header facts it comes from. */
 export interface SuvFactor {
-  /** SUVbw (g/ml) = value (Bq/ml) × scale. */
+  /** SUV = value (Bq/ml) × scale (for Units GML: value (SUVbw) × scale). */
   readonly scale: number;
+  /** What it is normalised by (body weight unless asked otherwise). */
+  readonly body?: SuvBody;
   readonly units: string;
   readonly decayCorrection?: string;
   readonly weightKg?: number;
@@ -41,6 +50,12 @@ export interface SuvFactor {
   readonly decaySeconds?: number;
   /** The dose at the scan start (the injected dose for ADMIN). */
   readonly decayedDoseBq?: number;
+  /** PatientSize (0010,1020), for `lean` and `bsa`. */
+  readonly heightM?: number;
+  /** PatientSex (0010,0040), for `lean`. */
+  readonly sex?: "M" | "F";
+  readonly leanBodyMassKg?: number;
+  readonly bodySurfaceM2?: number;
 }
 
 /** The SUVbw factor, or why there is none. */
@@ -200,4 +215,47 @@ function decaySeconds(
     );
   }
   return scan - injected;
+}
+
+/**
+ * The SUV factor normalised by `body` (see {@link SuvBody}): the body-weight factor times the lean body mass
+ * (or body surface in cm²) over the weight in g. Lean body mass needs PatientSex M or F, both need PatientSize
+ * in metres.
+ */
+export function suvFactor(ds: Readonly<Record<string, unknown>>, body: SuvBody = "weight"): SuvResult {
+  const bw = suvBodyWeight(ds);
+  if (!bw.ok || body === "weight") return bw;
+  const weightKg = bw.factor.weightKg ??
+    positive(ds.PatientWeight, "PatientWeight (0010,1030)", `the patient's weight in kg (SUV by ${body})`);
+  if (typeof weightKg !== "number") return weightKg;
+  const heightM = num(ds.PatientSize);
+  if (heightM === undefined || !(heightM >= 0.3 && heightM <= 2.8)) {
+    const given = heightM === undefined ? "is missing" : `is ${heightM}`;
+    return refuse(
+      "PET_ATTRIBUTE",
+      `PatientSize (0010,1020) ${given}: SUV by ${
+        body === "lean" ? "lean body mass" : "body surface"
+      } needs ` +
+        "the patient's height in metres (0.3 to 2.8; a value in centimetres is not taken for one).",
+    );
+  }
+  if (body === "bsa") {
+    const bsa = 0.007184 * weightKg ** 0.425 * (heightM * 100) ** 0.725; // Du Bois & Du Bois, m²
+    const scale = (bw.factor.scale * bsa * 10_000) / (weightKg * 1000);
+    return { ok: true, factor: { ...bw.factor, weightKg, body, heightM, bodySurfaceM2: bsa, scale } };
+  }
+  const sex = str(ds.PatientSex)?.toUpperCase();
+  if (sex !== "M" && sex !== "F") {
+    return refuse(
+      "PET_ATTRIBUTE",
+      `PatientSex (0010,0040) is ${
+        sex ?? "missing"
+      }: the lean body mass formula (Janmahasatian) differs for ` +
+        "men (M) and women (F).",
+    );
+  }
+  const bmi = weightKg / heightM ** 2;
+  const lean = sex === "M" ? (9270 * weightKg) / (6680 + 216 * bmi) : (9270 * weightKg) / (8780 + 244 * bmi);
+  const scale = (bw.factor.scale * lean) / weightKg;
+  return { ok: true, factor: { ...bw.factor, weightKg, body, heightM, sex, leanBodyMassKg: lean, scale } };
 }

@@ -7,14 +7,25 @@ import assert from "node:assert/strict";
 import { Effect } from "effect";
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { dateSeconds, decodeDicomAsync, dtSeconds, suvBodyWeight, timeSeconds } from "../dicom/mod.ts";
+import {
+  dateSeconds,
+  decodeDicomAsync,
+  dtSeconds,
+  suvBodyWeight,
+  suvFactor,
+  timeSeconds,
+} from "../dicom/mod.ts";
 import { type Ledger, planText, processBytes, runPipelinePromise } from "../mod.ts";
 import { decodeNpy } from "../core/npy.ts";
 import { gunzip, readNifti } from "../docs/volume-views.ts";
 import { gpuTest, readJson, readNpy, runCli, tempDir } from "./helpers.ts";
 
 const DIR = "tests/fixtures/pet";
-const EXPECTED: Record<string, { scale?: number; decaySeconds?: number | null; code?: string }> = readJson(
+type Body = { scale?: number; code?: string };
+const EXPECTED: Record<
+  string,
+  { scale?: number; decaySeconds?: number | null; code?: string; lean?: Body; bsa?: Body }
+> = readJson(
   join(DIR, "expected.json"),
 );
 const read = (name: string): Uint8Array => new Uint8Array(readFileSync(join(DIR, name)));
@@ -210,4 +221,46 @@ Deno.test("inspect says what suv would do with a PET file: the factor and its fa
   );
   const ct = await runCli(["inspect", "tests/fixtures/dicom/implicit_le.dcm"]);
   assert.doesNotMatch(ct.stdout, /SUV/);
+});
+
+for (const body of ["lean", "bsa"] as const) {
+  Deno.test(`SUV by ${body}: the factor of every fixture is the reference's, or its refusal`, async () => {
+    for (const name of OK) {
+      const want = EXPECTED[name][body]!;
+      const r = suvFactor((await decodeDicomAsync(read(name))).meta.dataset, body);
+      if (want.code) {
+        assert.equal(r.ok ? "" : r.code, want.code, name);
+        continue;
+      }
+      assert.ok(r.ok, `${name}: ${r.ok ? "" : r.message}`);
+      assert.ok(Math.abs(r.factor.scale - want.scale!) <= 1e-12 * want.scale!, `${name}: ${r.factor.scale}`);
+      assert.equal(r.factor.body, body);
+    }
+  });
+}
+
+Deno.test("suv with body: lean in a run: each value the body-weight reference times lean/weight; refusals coded", async () => {
+  const input = tempDir();
+  for (const f of OK) copyFileSync(join(DIR, f), join(input, f));
+  const file = join(tempDir(), "p.yaml");
+  writeFileSync(file, `${SUV}    with: { body: lean }\n  - use: write\n    with: { format: npy }\n`);
+  const out = join(tempDir(), "out");
+  const ledger = await runPipelinePromise(file, { inputs: [input], out, device: "cpu", workers: 0 });
+  for (const entry of ledger.inputs) {
+    const name = entry.input.split(/[\\/]/).pop()!;
+    const lean = EXPECTED[name].lean!;
+    if (lean.code) {
+      assert.equal(entry.error?.code, lean.code, name);
+      assert.match(entry.error!.message, /PatientS(ize|ex) \(0010,(1020|0040)\)/);
+      continue;
+    }
+    const ref = decodeNpy(read(name.replace(".dcm", ".suv.npy")));
+    const ratio = lean.scale! / EXPECTED[name].scale!;
+    const want = Float32Array.from(ref.data as Float32Array, (v) => v * ratio);
+    const got = readNpy(join(out, name.replace(".dcm", ".npy")));
+    assert.ok(relativeDiff(got.data, want) <= 1e-6, `${name}: ${relativeDiff(got.data, want)}`);
+  }
+  const messages = ledger.inputs.filter((e) => e.error).map((e) => e.error!.message).join("\n");
+  assert.match(messages, /PatientSize \(0010,1020\) is 178: .*in metres/);
+  assert.match(messages, /PatientSex \(0010,0040\) is O/);
 });

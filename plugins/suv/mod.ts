@@ -11,21 +11,31 @@
  */
 import * as Effect from "effect/Effect";
 import * as Schema from "effect/Schema";
-import { suvBodyWeight, type SuvFactor } from "../../dicom/mod.ts";
+import { type SuvBody, type SuvFactor, suvFactor } from "../../dicom/mod.ts";
 import { defineStage, type Image, StageError, wgslFile } from "../../plugin.ts";
 
-const Params = Schema.Struct({});
+const Params = Schema.Struct({
+  body: Schema.optionalKey(
+    Schema.Literals(["weight", "lean", "bsa"]).annotate({
+      description: "normalised by body weight (SUVbw, default), lean body mass (SUL, Janmahasatian) or " +
+        "body surface area (SUVbsa, Du Bois); lean and bsa need PatientSize, lean PatientSex",
+    }),
+  ),
+});
 
-/** Parameters of the `suv` stage (none: everything comes from the file). */
+/** Parameters of the `suv` stage (everything else comes from the file). */
 export type SuvParams = typeof Params.Type;
 
 /** What the notes record: the factor and the header facts it comes from. */
 const suvNotes = (f: SuvFactor) => ({ suv: { ...f } });
 
 /** The image's SUVbw factor, or its coded error. */
-export const resolveSuv = (image: Omit<Image, "data">): Effect.Effect<SuvFactor, StageError> =>
+export const resolveSuv = (
+  image: Omit<Image, "data">,
+  body: SuvBody = "weight",
+): Effect.Effect<SuvFactor, StageError> =>
   Effect.suspend(() => {
-    const r = suvBodyWeight(image.meta.dataset);
+    const r = suvFactor(image.meta.dataset, body);
     return r.ok
       ? Effect.succeed(r.factor)
       : Effect.fail(new StageError({ code: r.code, message: r.message }));
@@ -34,9 +44,10 @@ export const resolveSuv = (image: Omit<Image, "data">): Effect.Effect<SuvFactor,
 /** The `suv` stage. */
 export const suv = defineStage({
   name: "suv",
-  description: "PET: activity concentration (Bq/ml, after rescale) -> SUV body weight (g/ml), QIBA's formula",
+  description:
+    "PET: activity concentration (Bq/ml, after rescale) -> SUV (body weight by default, or lean body mass / body surface)",
   params: Params,
-  examples: [{}],
+  examples: [{}, { body: "lean" }],
   accepts: ["modality"],
   produces: "modality",
   elementwise: {
@@ -44,8 +55,8 @@ export const suv = defineStage({
     entry: "suv",
     fields: ["scale"],
     affine: true,
-    values: (_p, image) =>
-      Effect.map(resolveSuv(image), (f) => ({ values: { scale: f.scale }, notes: suvNotes(f) })),
+    values: (p, image) =>
+      Effect.map(resolveSuv(image, p.body), (f) => ({ values: { scale: f.scale }, notes: suvNotes(f) })),
     cpu: ({ scale }) => (x) => scale * x,
   },
 });
