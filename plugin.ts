@@ -68,6 +68,7 @@ export type {
   ImageMeta,
   LutTable,
   RawPixels,
+  RealWorldMapping,
   VolumeGeometry,
   WindowValue,
 } from "./dicom/mod.ts";

@@ -200,6 +200,16 @@ export const describeHeader = (
       meta.voiLuts?.length ? meta.voiLuts.map((t, i) => `[${i}] ${lut(t)}`).join("; ") : undefined,
     ),
     ...row("presentation LUT", meta.presentationLutShape),
+    ...row(
+      "real world values",
+      meta.realWorld
+        ? meta.realWorld.map((m, i) =>
+          `[${i}] ${m.units ?? "no units"}${m.label ? ` ${m.label}` : ""}: ` +
+          (m.lut ? `table of ${m.lut.length}` : `x ${m.slope} + ${m.intercept}`) +
+          ` on ${m.firstMapped}..${m.lastMapped}`
+        ).join("; ") + (meta.frameRealWorld ? " (frame 1; each frame has its own)" : "")
+        : undefined,
+    ),
     ...row("SUV (body weight)", meta.modality === "PT" ? describeSuv(meta) : undefined),
   ].join("\n");
 };

@@ -10,9 +10,12 @@ import type { ImageMeta } from "./meta.ts";
 
 /** Whether frames of the image have values of their own (a Modality LUT or windows per frame). */
 export const hasFrameValues = (meta: ImageMeta): boolean =>
-  meta.frameRescale !== undefined || meta.frameVoi !== undefined;
+  meta.frameRescale !== undefined || meta.frameVoi !== undefined || meta.frameRealWorld !== undefined;
 
-/** The meta of frame `f` alone: one frame, its own slope, intercept, windows and VOI LUT function. */
+/**
+ * The meta of frame `f` alone: one frame, its own slope, intercept, windows, VOI LUT function and Real World
+ * Value Mappings.
+ */
 export function frameMeta(meta: ImageMeta, f: number): ImageMeta {
   const rescale = meta.frameRescale;
   const voi = meta.frameVoi?.[f];
@@ -22,5 +25,6 @@ export function frameMeta(meta: ImageMeta, f: number): ImageMeta {
       ? { rescaleSlope: rescale.slopes[f], rescaleIntercept: rescale.intercepts[f], frameRescale: undefined }
       : {}),
     ...(voi ? { windows: voi.windows, voiLutFunction: voi.voiLutFunction, frameVoi: undefined } : {}),
+    ...(meta.frameRealWorld ? { realWorld: meta.frameRealWorld[f], frameRealWorld: undefined } : {}),
   });
 }

@@ -9,6 +9,7 @@ import type { Container } from "./container.ts";
 import { DicomDecodeError } from "./errors.ts";
 import { defineLazyDataset } from "./lazy_dataset.ts";
 import { parseLut } from "./lut.ts";
+import { realWorldOf } from "./realworld.ts";
 import { EXPLICIT_BE } from "./syntaxes.ts";
 import { int, items, num, nums, str, strs } from "./values.ts";
 
@@ -30,6 +31,7 @@ export function buildMeta(parsed: Container): ImageMeta {
     modality: str(ds.Modality),
     ...pixel,
     ...lookupTables(ds, pixel.pixelRepresentation, parsed.transferSyntaxUid === EXPLICIT_BE, pixel.frames),
+    ...realWorldOf(ds, pixel.pixelRepresentation, pixel.frames),
     ...geometry(ds),
     decodedPhotometric: decodedPhotometric(pixel.photometric),
     palette: pixel.photometric === "PALETTE COLOR"

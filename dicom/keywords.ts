@@ -45,6 +45,7 @@ export const READ_KEYWORDS: ReadonlySet<string> = new Set([
   "VOILUTSequence",
   "VOILUTFunction",
   "PresentationLUTShape",
+  "RealWorldValueMappingSequence",
   "PixelSpacing",
   "SliceThickness",
   "ImagePositionPatient",

@@ -40,6 +40,24 @@ export interface FrameVoi {
   readonly voiLutFunction?: string;
 }
 
+/**
+ * One Real World Value Mapping item (PS3.3 C.7.6.16.2.11): stored values from `firstMapped` to `lastMapped`
+ * to a physical quantity (an ADC in mm²/s, T1 in ms, SUV), linear (`slope`, `intercept`) or through `lut`
+ * (one value per stored value from `firstMapped`).
+ */
+export interface RealWorldMapping {
+  readonly firstMapped: number;
+  readonly lastMapped: number;
+  readonly slope?: number;
+  readonly intercept?: number;
+  readonly lut?: ReadonlyArray<number>;
+  /** MeasurementUnitsCodeSequence's CodeValue (UCUM, e.g. "mm2/s") and CodeMeaning. */
+  readonly units?: string;
+  readonly unitsMeaning?: string;
+  readonly label?: string;
+  readonly explanation?: string;
+}
+
 /** Header facts about one DICOM image (all frames of one file). */
 export interface ImageMeta {
   readonly transferSyntaxUid: string;
@@ -87,6 +105,14 @@ export interface ImageMeta {
    */
   readonly frameVoi?: ReadonlyArray<FrameVoi>;
   readonly voiLuts?: ReadonlyArray<LutTable>;
+  /**
+   * Real World Value Mapping items (top level, or the functional groups: shared, or every frame's when they
+   * agree); for an enhanced multi-frame object whose frames have different ones, the first frame's, with
+   * every frame's in {@link frameRealWorld}.
+   */
+  readonly realWorld?: ReadonlyArray<RealWorldMapping>;
+  /** Each frame's Real World Value Mapping items, when the frames of an enhanced object differ in them. */
+  readonly frameRealWorld?: ReadonlyArray<ReadonlyArray<RealWorldMapping>>;
   /** VOILUTFunction: LINEAR (default), LINEAR_EXACT or SIGMOID. */
   readonly voiLutFunction?: string;
   readonly presentationLutShape?: string;

@@ -48,7 +48,15 @@ export {
   TRANSFER_SYNTAXES,
   type TransferSyntaxInfo,
 } from "./decode.ts";
-export type { FrameRescale, FrameVoi, ImageMeta, LutTable, RawPixels, WindowValue } from "./meta.ts";
+export type {
+  FrameRescale,
+  FrameVoi,
+  ImageMeta,
+  LutTable,
+  RawPixels,
+  RealWorldMapping,
+  WindowValue,
+} from "./meta.ts";
 export { rawWords, unpackRaw, type Words } from "./words.ts";
 export { frameMeta, hasFrameValues } from "./frames.ts";
 export {

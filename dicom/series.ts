@@ -531,6 +531,7 @@ export function assembleVolume(
     // a member's per-frame values describe its frames, not the volume's slices (applied above if they differ)
     frameRescale: undefined,
     frameVoi: undefined,
+    frameRealWorld: undefined,
     volume: group.geometry,
   });
   return { meta, data, shape: [group.slices.length, channels, rows, cols], rescaledPerSlice: !uniform };

@@ -9,6 +9,7 @@ import { decode } from "./decode/mod.ts";
 import { infer } from "./infer/mod.ts";
 import { normalize } from "./normalize/mod.ts";
 import { argmax, sigmoid, softmax, threshold, topk } from "./postprocess/mod.ts";
+import { realworld } from "./realworld/mod.ts";
 import { resample } from "./resample/mod.ts";
 import { rescale } from "./rescale/mod.ts";
 import { suv } from "./suv/mod.ts";
@@ -21,6 +22,7 @@ export {
   decode,
   infer,
   normalize,
+  realworld,
   resample,
   rescale,
   resize,
@@ -37,6 +39,7 @@ export {
 export const builtinStages: ReadonlyArray<Stage> = [
   decode,
   rescale,
+  realworld,
   suv,
   window,
   resize,

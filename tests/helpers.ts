@@ -35,6 +35,17 @@ export const readNpy = (path: string) => {
 };
 
 /** Largest absolute difference between two arrays of equal length. */
+/** Largest difference relative to the largest value of the reference `b`. */
+export const relativeDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return worst / scale;
+};
+
 export const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
   let m = 0;

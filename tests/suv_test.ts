@@ -18,7 +18,7 @@ import {
 import { type Ledger, planText, processBytes, runPipelinePromise } from "../mod.ts";
 import { decodeNpy } from "../core/npy.ts";
 import { gunzip, readNifti } from "../docs/volume-views.ts";
-import { gpuTest, readJson, readNpy, runCli, tempDir } from "./helpers.ts";
+import { gpuTest, readJson, readNpy, relativeDiff, runCli, tempDir } from "./helpers.ts";
 
 const DIR = "tests/fixtures/pet";
 type Body = { scale?: number; code?: string };
@@ -30,17 +30,6 @@ const EXPECTED: Record<
 );
 const read = (name: string): Uint8Array => new Uint8Array(readFileSync(join(DIR, name)));
 const SUV = "dcmflow: 1\nstages:\n  - use: decode\n  - use: rescale\n  - use: suv\n";
-
-/** Largest difference relative to the largest value of the reference. */
-const relativeDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    worst = Math.max(worst, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return worst / scale;
-};
 
 Deno.test("DICOM DA, TM and DT values as seconds, invalid ones undefined", () => {
   assert.equal(dateSeconds("20260115"), Date.UTC(2026, 0, 15) / 1000);
