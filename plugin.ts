@@ -73,7 +73,7 @@ export type {
   WindowValue,
 } from "./dicom/mod.ts";
 
-export { frameMeta, hasFrameValues } from "./dicom/mod.ts";
+export { frameMeta } from "./dicom/mod.ts";
 
 export { tensorBuffer } from "./core/cpu/tensor_pool.ts";
 

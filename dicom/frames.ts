@@ -8,10 +8,6 @@
 import { metaWith } from "./lazy_dataset.ts";
 import type { ImageMeta } from "./meta.ts";
 
-/** Whether frames of the image have values of their own (a Modality LUT or windows per frame). */
-export const hasFrameValues = (meta: ImageMeta): boolean =>
-  meta.frameRescale !== undefined || meta.frameVoi !== undefined || meta.frameRealWorld !== undefined;
-
 /**
  * The meta of frame `f` alone: one frame, its own slope, intercept, windows, VOI LUT function and Real World
  * Value Mappings.

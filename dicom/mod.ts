@@ -58,7 +58,7 @@ export type {
   WindowValue,
 } from "./meta.ts";
 export { rawWords, unpackRaw, type Words } from "./words.ts";
-export { frameMeta, hasFrameValues } from "./frames.ts";
+export { frameMeta } from "./frames.ts";
 export {
   type SuvBody,
   suvBodyWeight,
