@@ -289,3 +289,19 @@ Deno.test("a stage with only an elementwise form asking for values per frame: ea
   assert.equal(maxAbsDiff(plain.data, want), 0);
   assert.deepEqual(plain.notes.slopeOnly, "per frame");
 });
+
+Deno.test("the fused chain on values already decoded (floats) with values per frame: each frame's", async () => {
+  const { meta } = await decodeDicomAsync(read("enhanced_per_frame.dcm"));
+  const stored = reference("enhanced_per_frame.npy");
+  const plan = await Effect.runPromise(planText(RESCALE, "p.yaml"));
+  const upload = {
+    image: { kind: "stored", shape: [4, 1, 24, 32], meta, notes: {} },
+    pixels: { type: "f32", data: Float32Array.from(stored.data as Int32Array) },
+  } as unknown as Upload;
+  const chain = FusedChain.of(plan);
+  const ready = chain.resolve(upload);
+  assert.ok(ready.ok && "frames" in ready && ready.frames?.length === 4);
+  if (!ready.ok) throw new Error("unreachable");
+  const image = chain.image(upload, ready);
+  assert.equal(maxAbsDiff(image.data, reference("enhanced_per_frame.modality.npy").data as Float32Array), 0);
+});
