@@ -196,7 +196,7 @@ const composed = (
 /**
  * The table of {@link composed} over `size` stored values from `min`, made a step at a time over the whole
  * table (one monomorphic loop per step; the Float32Array store is the float32 rounding after each step):
- * the same numbers, ~3x faster than calling the composed function per value, which counts when every frame
+ * the same numbers, ~2x faster than calling the composed function per value, which counts when every frame
  * of an image has its own table.
  */
 const composedTable = (
