@@ -116,8 +116,8 @@ export interface KernelValues {
    * The image's frames have values of their own (an enhanced multi-frame object's per-frame functional
    * groups: `ImageMeta.frameRescale` / `frameVoi`), so `values` are not the image's. The runtime then asks
    * `values` again for each frame, with a header of that frame alone (`frameMeta`: one frame, its own slope
-   * and windows), applies each frame's, and keeps these `notes` for the image. The GPU path runs such an
-   * image on the CPU.
+   * and windows), applies each frame's, and keeps these `notes` for the image (the GPU's fused kernel
+   * reads its parameters per frame for such a batch).
    */
   readonly perFrame?: boolean;
 }

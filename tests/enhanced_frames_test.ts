@@ -228,12 +228,36 @@ Deno.test("the fused CPU chain applies each frame's own values: its tables, and 
 });
 
 gpuTest(
-  "the GPU path sends an image with values per frame to the CPU, says so, and gives the CPU's values",
+  "the GPU path applies each frame's own values in the fused kernel (per-frame parameters)",
   async () => {
     const gpu = await runOne({ device: "gpu" });
     const cpu = await runOne({ device: "cpu", fuse: false });
-    assert.match(String(gpu.entry.fallback), /rescale: each frame has its own values/);
-    assert.ok(maxAbsDiff(gpu.npy.data, cpu.npy.data) <= 1e-6);
+    assert.equal(gpu.entry.fallback, undefined, "on the GPU, not sent to the CPU");
+    assert.ok(maxAbsDiff(gpu.npy.data, cpu.npy.data) <= 1e-5, `${maxAbsDiff(gpu.npy.data, cpu.npy.data)}`);
+    // One batch of two images of one shape, one with values per frame and one with one set for all (its
+    // values repeated for each frame in the kernel's parameters): each equals the CPU's.
+    const input = tempDir();
+    for (const n of ["enhanced_per_frame.dcm", "enhanced_uniform_items.dcm"]) {
+      copyFileSync(join(DIR, n), join(input, n));
+    }
+    const file = join(tempDir(), "p.yaml");
+    writeFileSync(file, `${RESCALE}  - use: write\n    with: { format: npy }\n`);
+    const outs = { gpu: join(tempDir(), "gpu"), cpu: join(tempDir(), "cpu") };
+    for (const device of ["gpu", "cpu"] as const) {
+      const ledger = await runPipelinePromise(file, {
+        inputs: [input],
+        out: outs[device],
+        workers: 0,
+        device,
+      });
+      assert.equal(ledger.summary.ok, 2);
+      assert.ok(ledger.inputs.every((e) => e.fallback === undefined));
+    }
+    for (const n of ["enhanced_per_frame", "enhanced_uniform_items"]) {
+      const a = readNpy(join(outs.gpu, `${n}.npy`));
+      assert.ok(maxAbsDiff(a.data, reference(`${n}.modality.npy`).data as Float32Array) <= 1e-3, n);
+      assert.ok(maxAbsDiff(a.data, readNpy(join(outs.cpu, `${n}.npy`)).data) <= 1e-3, n);
+    }
   },
 );
 

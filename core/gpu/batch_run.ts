@@ -20,10 +20,10 @@ import type { Plan } from "../planner.ts";
 import type { Session } from "../session.ts";
 import { headerAfter, type Upload } from "../stage.ts";
 import type { Image, Shape } from "../tensor.ts";
-import { withChannels } from "../elementwise.ts";
+import { frameHeader, withChannels } from "../elementwise.ts";
 import { type GpuBatch, imageLength } from "./batch.ts";
 import type { GpuError, GpuShape } from "./device.ts";
-import { type ImageValues, type LoadSpec, loadSpecOf, runFused } from "./fuse.ts";
+import { type ImageValues, type ItemValues, type LoadSpec, loadSpecOf, runFused } from "./fuse.ts";
 import { flushCommands, submitPending, writeBuffer } from "./commands.ts";
 import { submitReadBack } from "./kernels.ts";
 import type { BufferPool } from "./pool.ts";
@@ -124,6 +124,14 @@ export interface BatchContext {
 }
 
 /** One batch of same-shape, same-format items through the plan's segments. */
+/** An item that leaves the fused chain: to the CPU (`CpuFallback`), or failed at the stage. */
+const dropItem = (it: Item, label: string, failure: unknown): undefined => {
+  const e = failure as { _tag?: string; message?: string };
+  if (e._tag === "CpuFallback") it.fallback = `${label}: ${e.message}`;
+  else it.failed = { error: failure, stage: label };
+  return undefined;
+};
+
 export class GpuBatchRun {
   #loc: Location | undefined;
   #shape: Shape;
@@ -213,13 +221,13 @@ export class GpuBatchRun {
   });
 
   /** Each active item's field values for a chain, in stage order; items that fail drop out. */
-  #chainValues(steps: ReadonlyArray<ChainStep>): Effect.Effect<Array<ImageValues | undefined>> {
+  #chainValues(steps: ReadonlyArray<ChainStep>): Effect.Effect<Array<ItemValues | undefined>> {
     return GpuBatchRun.#chainValuesBody(this, steps);
   }
 
   static readonly #chainValuesBody = Effect.fnUntraced(
     function* (self: GpuBatchRun, steps: ReadonlyArray<ChainStep>) {
-      const values: Array<ImageValues | undefined> = [];
+      const values: Array<ItemValues | undefined> = [];
       for (const it of self.items) {
         values.push(it.failed || it.fallback ? undefined : yield* self.#itemValues(it, steps));
       }
@@ -227,34 +235,68 @@ export class GpuBatchRun {
     },
   );
 
-  /** One item's field values for a chain, advancing its header step by step (undefined when it drops). */
-  #itemValues(it: Item, steps: ReadonlyArray<ChainStep>): Effect.Effect<ImageValues | undefined> {
+  /**
+   * One item's field values for a chain, advancing its header step by step (undefined when it drops): each
+   * frame's when a step asks for values per frame (`KernelValues.perFrame`).
+   */
+  #itemValues(it: Item, steps: ReadonlyArray<ChainStep>): Effect.Effect<ItemValues | undefined> {
     return GpuBatchRun.#itemValuesBody(this, it, steps);
   }
 
   static readonly #itemValuesBody = Effect.fnUntraced(
     function* (self: GpuBatchRun, it: Item, steps: ReadonlyArray<ChainStep>) {
+      const start = it.header;
       const values: Array<Readonly<Record<string, number>>> = [];
+      let perFrame = false;
       for (const s of steps) {
         const r = yield* Effect.result(s.gpu.values(s.params, it.header));
-        if (r._tag === "Failure") {
-          const e = r.failure as { _tag?: string; message?: string };
-          if (e._tag === "CpuFallback") it.fallback = `${s.label}: ${e.message}`;
-          else it.failed = { error: r.failure, stage: s.label };
-          return undefined;
-        }
+        if (r._tag === "Failure") return dropItem(it, s.label, r.failure);
+        perFrame ||= r.success.perFrame === true;
+        values.push(r.success.values);
+        it.header = headerAfter(
+          s.stage,
+          it.header,
+          self.#shapeAfter(s, it.header, self.#shape),
+          r.success.notes,
+        );
+      }
+      if (!perFrame) return values;
+      const frames: ImageValues[] = [];
+      for (let f = 0; f < start.shape[0]; f++) {
+        const own = yield* self.#frameValues(it, steps, frameHeader(start, f));
+        if (!own) return undefined;
+        frames.push(own);
+      }
+      return { frames };
+    },
+  );
+
+  /** The shape of an image after step `s` (its channels), from `shape` (the batch's, or a frame's). */
+  #shapeAfter(s: ChainStep, header: Omit<Image, "data">, shape: Shape): Shape {
+    const channels = shape.length > 1 ? header.shape[1] : 1;
+    return withChannels(shape, s.gpu.channels?.(s.params, channels) ?? channels);
+  }
+
+  /** One frame's field values for a chain, from a header of that frame alone (undefined when it drops). */
+  #frameValues(it: Item, steps: ReadonlyArray<ChainStep>, header: Omit<Image, "data">) {
+    return GpuBatchRun.#frameValuesBody(this, it, steps, header);
+  }
+
+  static readonly #frameValuesBody = Effect.fnUntraced(
+    function* (self: GpuBatchRun, it: Item, steps: ReadonlyArray<ChainStep>, first: Omit<Image, "data">) {
+      let header = first;
+      const values: Array<Readonly<Record<string, number>>> = [];
+      for (const s of steps) {
+        const r = yield* Effect.result(s.gpu.values(s.params, header));
+        if (r._tag === "Failure") return dropItem(it, s.label, r.failure);
         if (r.success.perFrame) {
-          // One set of field values per image in the fused kernel: an image whose frames have their own runs
-          // on the CPU path (which applies each frame's).
-          it.fallback = `${s.label}: each frame has its own values (per-frame functional groups)`;
+          it.fallback = `${s.label}: a frame's header still asks for values per frame`;
           return undefined;
         }
         values.push(r.success.values);
-        const channels = self.#shape.length > 1 ? it.header.shape[1] : 1;
-        const shape = withChannels(self.#shape, s.gpu.channels?.(s.params, channels) ?? channels);
-        it.header = headerAfter(s.stage, it.header, shape, r.success.notes);
+        header = headerAfter(s.stage, header, self.#shapeAfter(s, header, first.shape), r.success.notes);
       }
-      return values;
+      return values as ImageValues;
     },
   );
 

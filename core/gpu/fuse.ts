@@ -12,7 +12,8 @@
  *   consecutive values (4 when the plane allows: vector loads and stores, two 16-bit pixels per word); the
  *   channel counts are constants, so no invocation divides by a runtime value;
  * - the per-image values: one small uniform array, `paramVec4s` vec4s per image, read once per
- *   invocation; fields a stage marks as `choices` (the VOI function, an inversion) are written into the
+ *   invocation (per image and frame, from a storage buffer, when an image's frames have their own:
+ *   `paramFrames`, in the cache key as `pfN`); fields a stage marks as `choices` (the VOI function, an inversion) are written into the
  *   code as constants when every image of the batch agrees, so the branches on them fold away.
  *
  * The cache key names the variant (load, stages, fixed choices, lanes), e.g.
@@ -88,6 +89,15 @@ export interface FusedStep {
 /** Field values of one image: one record per step. */
 export type ImageValues = ReadonlyArray<Readonly<Record<string, number>>>;
 
+/**
+ * Field values of one image of a batch: its own, or each frame's when its frames have their own
+ * (`KernelValues.perFrame`: an enhanced multi-frame object's per-frame functional groups).
+ */
+export type ItemValues = ImageValues | { readonly frames: ReadonlyArray<ImageValues> };
+
+/** Each frame's values of an item (`frames` frames; one set for all when it has one). */
+const valuesOfFrame = (v: ItemValues, f: number): ImageValues => ("frames" in v ? v.frames[f] : v);
+
 /** Dimensions of a fused dispatch, in the `FusedDims` uniform (one field list for WGSL and TypeScript). */
 export const FUSED_DIMS = wgslStruct("FusedDims", {
   /** Invocations per output plane: values per plane / lanes. */
@@ -110,6 +120,11 @@ export interface FusedVariant {
   readonly channels: readonly [number, number];
   /** Per step, the choice fields fixed for the whole batch. */
   readonly fixed: ReadonlyArray<Readonly<Record<string, number>>>;
+  /**
+   * Set when an image of the batch has values per frame: the values are then per (image, frame), this many
+   * frames each, in a storage buffer (a uniform one would hold too few).
+   */
+  readonly paramFrames?: number;
 }
 
 /** 4 when the plane's values can be read and written four at a time, else 1. */
@@ -208,7 +223,8 @@ export const fusedKey = (v: FusedVariant): string => {
     return `${name}${fixed ? `{${fixed}}` : ""}`;
   });
   const [cIn, cOut] = v.channels;
-  return `fused:${loadKey(v.load)}|${steps.join(">") || "load"}|c${cIn}${
+  const perFrame = v.paramFrames ? `|pf${v.paramFrames}` : "";
+  return `fused:${loadKey(v.load)}${perFrame}|${steps.join(">") || "load"}|c${cIn}${
     cOut === cIn ? "" : `>${cOut}`
   }|x${v.lanes}`;
 };
@@ -276,7 +292,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let f = gid.y / C_OUT;
   let c_out = gid.y - f * C_OUT;
   let c_in = select(c_out, 0u, C_IN == 1u);
-  let p = b * PARAM_VEC4S;
+  let p = ${v.paramFrames ? "(b * PARAM_FRAMES + f)" : "b"} * PARAM_VEC4S;
   _ = params[0]; // keeps the binding in the layout when no stage has fields
   let x = load(b, ${first});
   dst[(b * d.planes_out + gid.y) * d.units + u] = ${lanes};
@@ -294,13 +310,19 @@ export const fusedProgram = (gpu: GpuShape, v: FusedVariant): ProgramInfo => {
     }, ${v.lanes} value(s) per invocation
 ${workgroupSizeDecl()}
 ${wgslConst("LANES", "u32", v.lanes)}
-${wgslConst("PARAM_VEC4S", "u32", paramLayout(v.steps).vec4s)}
+${wgslConst("PARAM_VEC4S", "u32", paramLayout(v.steps).vec4s)}${
+      v.paramFrames ? `\n${wgslConst("PARAM_FRAMES", "u32", v.paramFrames)}` : ""
+    }
 ${wgslConst("C_IN", "u32", v.channels[0])}
 ${wgslConst("C_OUT", "u32", v.channels[1])}
 ${FUSED_DIMS.wgsl}
 @group(0) @binding(0) var<storage, read> src: array<${element}>;
 @group(0) @binding(1) var<storage, read_write> dst: array<${value}>;
-@group(0) @binding(2) var<uniform> params: array<vec4f, ${uniformVec4s(gpu)}>;
+@group(0) @binding(2) ${
+      v.paramFrames
+        ? "var<storage, read> params: array<vec4f>"
+        : `var<uniform> params: array<vec4f, ${uniformVec4s(gpu)}>`
+    };
 @group(0) @binding(3) var<uniform> d: FusedDims;`,
   );
   if (v.load.kind === "raw") {
@@ -324,12 +346,13 @@ ${FUSED_DIMS.wgsl}
 /** Per step, the choice fields on which every image (with values) agrees. */
 export const fixedChoices = (
   steps: ReadonlyArray<FusedStep>,
-  values: ReadonlyArray<ImageValues | undefined>,
+  values: ReadonlyArray<ItemValues | undefined>,
 ): ReadonlyArray<Readonly<Record<string, number>>> =>
   steps.map((s, i) => {
     const fixed: Record<string, number> = {};
+    const all = values.flatMap((v) => (v === undefined ? [] : "frames" in v ? v.frames : [v]));
     for (const f of s.gpu.choices ?? []) {
-      const seen = new Set(values.flatMap((v) => (v ? [v[i][f] ?? 0] : [])));
+      const seen = new Set(all.map((v) => v[i][f] ?? 0));
       if (seen.size === 1) fixed[f] = [...seen][0];
     }
     return fixed;
@@ -351,8 +374,8 @@ export const channelsAfter = (steps: ReadonlyArray<FusedStep>, channels: number)
   steps.reduce((c, s) => s.gpu.channels?.(s.params, c) ?? c, channels);
 
 /**
- * Runs the fused kernel of `steps` over a batch: `values[i]` are image i's field values (undefined: the
- * image does not take part; its output is unspecified). Returns the f32 output buffer (from the pool) and
+ * Runs the fused kernel of `steps` over a batch: `values[i]` are image i's field values, or each of its
+ * frames' (undefined: the image does not take part; its output is unspecified). Returns the f32 output buffer (from the pool) and
  * the shape of each output image; the input buffer is left to the caller.
  */
 export const runFused = Effect.fnUntraced(
@@ -361,9 +384,10 @@ export const runFused = Effect.fnUntraced(
     pool: BufferPool,
     input: FusedInput,
     steps: ReadonlyArray<FusedStep>,
-    values: ReadonlyArray<ImageValues | undefined>,
+    values: ReadonlyArray<ItemValues | undefined>,
   ) {
     const { frames, channels, plane } = channelView(input.shape);
+    const perFrame = values.some((v) => v !== undefined && "frames" in v);
     const cOut = channelsAfter(steps, channels);
     const lanes = lanesOf(input.load, plane);
     const variant: FusedVariant = {
@@ -372,6 +396,7 @@ export const runFused = Effect.fnUntraced(
       lanes,
       channels: [channels, cOut],
       fixed: fixedChoices(steps, values),
+      ...(perFrame ? { paramFrames: frames } : {}),
     };
     const program = fusedProgram(gpu, variant);
     const units = plane / lanes;
@@ -386,7 +411,7 @@ export const runFused = Effect.fnUntraced(
       }),
       "fused dims",
     );
-    const params = yield* paramBuffer(gpu, steps, values);
+    const params = yield* paramBuffer(gpu, steps, values, variant.paramFrames);
     const dst = yield* pool.acquire(input.count * planesOut * plane * 4, program.name);
     const grid = { x: Math.ceil(units / WORKGROUP_SIZE), y: planesOut, z: input.count };
     yield* dispatch(gpu, program, [input.buffer, dst, params, dims], grid, { defer: true });
@@ -396,18 +421,33 @@ export const runFused = Effect.fnUntraced(
   },
 );
 
-/** The uniform buffer of per-image field values (`paramVec4s` vec4s per image). */
+/**
+ * The buffer of field values: `paramVec4s` vec4s per image in a uniform buffer, or per (image, frame) in a
+ * storage buffer when `paramFrames` is set (an image with one set of values repeats it for each frame).
+ */
 const paramBuffer = Effect.fnUntraced(
-  function* (gpu: GpuShape, steps: ReadonlyArray<FusedStep>, values: ReadonlyArray<ImageValues | undefined>) {
+  function* (
+    gpu: GpuShape,
+    steps: ReadonlyArray<FusedStep>,
+    values: ReadonlyArray<ItemValues | undefined>,
+    paramFrames?: number,
+  ) {
     const { offsets, vec4s } = paramLayout(steps);
-    const floats = new Float32Array(uniformVec4s(gpu) * 4);
+    const frames = paramFrames ?? 1;
+    const floats = new Float32Array(
+      paramFrames ? Math.max(1, values.length * frames * vec4s) * 4 : uniformVec4s(gpu) * 4,
+    );
     values.forEach((v, i) => {
       if (!v) return;
-      steps.forEach((s, j) =>
-        s.gpu.fields.forEach((f, k) => (floats[i * vec4s * 4 + offsets[j] + k] = v[j][f] ?? 0))
-      );
+      for (let f = 0; f < frames; f++) {
+        const at = (i * frames + f) * vec4s * 4;
+        const own = valuesOfFrame(v, f);
+        steps.forEach((s, j) =>
+          s.gpu.fields.forEach((k, n) => (floats[at + offsets[j] + n] = own[j][k] ?? 0))
+        );
+      }
     });
-    const buffer = yield* createBuffer(gpu, floats.byteLength, GPUBufferUsage.UNIFORM, "params", floats);
-    return buffer;
+    const usage = paramFrames ? GPUBufferUsage.STORAGE : GPUBufferUsage.UNIFORM;
+    return yield* createBuffer(gpu, floats.byteLength, usage, "params", floats);
   },
 );
