@@ -74,6 +74,7 @@ export type {
 } from "./dicom/mod.ts";
 
 export { frameMeta } from "./dicom/mod.ts";
+export { mapFrames } from "./core/elementwise.ts";
 
 export { tensorBuffer } from "./core/cpu/tensor_pool.ts";
 

@@ -35,8 +35,11 @@ export const mapChannels = (
   f: (x: number, c: number) => number,
 ): Float32Array => mapFrames(src, shape, outChannels, () => f);
 
-/** Applies frame `fr`'s `fnOf(fr)(x, c)` to every value of the frame, widening 1 channel to `outChannels`. */
-const mapFrames = (
+/**
+ * Applies frame `fr`'s `fnOf(fr)(x, c)` to every value of the frame, widening 1 channel to `outChannels`
+ * (a stage whose frames each have their own function: an enhanced object's per-frame values).
+ */
+export const mapFrames = (
   src: Float32Array,
   shape: Shape,
   outChannels: number,

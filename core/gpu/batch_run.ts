@@ -123,7 +123,6 @@ export interface BatchContext {
   readonly segments: ReadonlyArray<Segment>;
 }
 
-/** One batch of same-shape, same-format items through the plan's segments. */
 /** An item that leaves the fused chain: to the CPU (`CpuFallback`), or failed at the stage. */
 const dropItem = (it: Item, label: string, failure: unknown): undefined => {
   const e = failure as { _tag?: string; message?: string };
@@ -132,6 +131,7 @@ const dropItem = (it: Item, label: string, failure: unknown): undefined => {
   return undefined;
 };
 
+/** One batch of same-shape, same-format items through the plan's segments. */
 export class GpuBatchRun {
   #loc: Location | undefined;
   #shape: Shape;

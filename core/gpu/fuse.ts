@@ -13,8 +13,9 @@
  *   channel counts are constants, so no invocation divides by a runtime value;
  * - the per-image values: one small uniform array, `paramVec4s` vec4s per image, read once per
  *   invocation (per image and frame, from a storage buffer, when an image's frames have their own:
- *   `paramFrames`, in the cache key as `pfN`); fields a stage marks as `choices` (the VOI function, an inversion) are written into the
- *   code as constants when every image of the batch agrees, so the branches on them fold away.
+ *   `paramFrames`, in the cache key as `pfN`); fields a stage marks as `choices` (the VOI function, an
+ *   inversion) are written into the code as constants when every image of the batch agrees, so the branches
+ *   on them fold away.
  *
  * The cache key names the variant (load, stages, fixed choices, lanes), e.g.
  * `fused:u16/12|rescale>window{mode=0,invert=0}>normalize|x4`; per-image values never enter it.
@@ -375,8 +376,8 @@ export const channelsAfter = (steps: ReadonlyArray<FusedStep>, channels: number)
 
 /**
  * Runs the fused kernel of `steps` over a batch: `values[i]` are image i's field values, or each of its
- * frames' (undefined: the image does not take part; its output is unspecified). Returns the f32 output buffer (from the pool) and
- * the shape of each output image; the input buffer is left to the caller.
+ * frames' (undefined: the image does not take part; its output is unspecified). Returns the f32 output
+ * buffer (from the pool) and the shape of each output image; the input buffer is left to the caller.
  */
 export const runFused = Effect.fnUntraced(
   function* (

@@ -19,6 +19,7 @@ import {
   frameMeta,
   type Image,
   type ImageMeta,
+  mapFrames,
   type RealWorldMapping,
   StageError,
   wgslFile,
@@ -113,28 +114,22 @@ const frameNotes = (chosen: ReadonlyArray<Chosen>) => ({
   },
 });
 
-/** The mapping applied to `src` into `out` (a line, or the table's nearest entry). */
-const applyMapping = (m: RealWorldMapping, src: Float32Array, out: Float32Array): void => {
-  if (m.lut) {
-    const last = m.lut.length - 1;
-    for (let i = 0; i < src.length; i++) {
-      out[i] = m.lut[Math.min(last, Math.max(0, Math.round(src[i]) - m.firstMapped))];
-    }
-    return;
+/** The mapping as a function of the stored value (a line, or the table's nearest entry). */
+const mappingFunction = (m: RealWorldMapping): (x: number) => number => {
+  const lut = m.lut;
+  if (!lut) {
+    const slope = m.slope!;
+    const intercept = m.intercept!;
+    return (x) => slope * x + intercept;
   }
-  const slope = m.slope!;
-  const intercept = m.intercept!;
-  for (let i = 0; i < src.length; i++) out[i] = slope * src[i] + intercept;
+  const last = lut.length - 1;
+  return (x) => lut[Math.min(last, Math.max(0, Math.round(x) - m.firstMapped))];
 };
 
 /** Each frame through its own mapping (one for all when `chosen` has one). */
 const applyAll = (image: Image, chosen: ReadonlyArray<Chosen>): Float32Array => {
-  const out = new Float32Array(image.data.length);
-  const frame = image.data.length / chosen.length;
-  chosen.forEach((c, f) =>
-    applyMapping(c.mapping, image.data.subarray(f * frame, (f + 1) * frame), out.subarray(f * frame))
-  );
-  return out;
+  const fns = chosen.map((c) => mappingFunction(c.mapping));
+  return mapFrames(image.data, image.shape, image.shape[1], (f) => fns[fns.length === 1 ? 0 : f]);
 };
 
 /** The `realworld` stage. */

@@ -16,10 +16,11 @@ import {
   type FrameRescale,
   type Image,
   type LutTable,
+  mapFrames,
   wgslFile,
   withData,
 } from "../../plugin.ts";
-import { applyModalityLut, applyRescale, applyRescalePerFrame } from "./modality.ts";
+import { applyModalityLut, applyRescale } from "./modality.ts";
 
 const Params = Schema.Struct({
   slope: Schema.optionalKey(Schema.Finite.annotate({ description: "override RescaleSlope" })),
@@ -96,11 +97,12 @@ export const rescale = defineStage({
             : applyRescale(image.data, slope, intercept);
           return withData(image, data, { kind: "modality", notes: m.notes });
         }
-        case "frames":
-          return withData(image, applyRescalePerFrame(image.data, m.slopes, m.intercepts), {
-            kind: "modality",
-            notes: m.notes,
-          });
+        case "frames": {
+          const { slopes, intercepts } = m;
+          const data = mapFrames(image.data, image.shape, image.shape[1], (f) => (x) =>
+            slopes[f] * x + intercepts[f]);
+          return withData(image, data, { kind: "modality", notes: m.notes });
+        }
       }
     }),
   elementwise: {

@@ -12,22 +12,6 @@ export const applyRescale = (src: Float32Array, slope: number, intercept: number
   return out;
 };
 
-/** Frame f (of `slopes.length` equal frames): out = slopes[f] * stored + intercepts[f]. */
-export const applyRescalePerFrame = (
-  src: Float32Array,
-  slopes: ReadonlyArray<number>,
-  intercepts: ReadonlyArray<number>,
-): Float32Array => {
-  const out = new Float32Array(src.length);
-  const frame = src.length / slopes.length;
-  for (let f = 0; f < slopes.length; f++) {
-    const slope = slopes[f];
-    const intercept = intercepts[f];
-    for (let i = f * frame; i < (f + 1) * frame; i++) out[i] = slope * src[i] + intercept;
-  }
-  return out;
-};
-
 /**
  * Modality LUT Sequence: values below the first mapped value take entry 0, values past the table the last
  * entry.

@@ -2,8 +2,9 @@
  * `window`: the VOI LUT (DICOM PS3.3 C.11.2) - modality values to a display range, [0, 1] by default.
  *
  * Explicit `center`/`width`, the file's own window (`from: dicom`, `which` picks one of several; each frame's
- * own when an enhanced multi-frame object's frames have different ones), or a named preset. MONOCHROME1 images (and Presentation LUT Shape INVERSE) are inverted after the VOI function, so
- * that bright always means dense.
+ * own when an enhanced multi-frame object's frames have different ones), or a named preset. MONOCHROME1
+ * images (and Presentation LUT Shape INVERSE) are inverted after the VOI function, so that bright always
+ * means dense.
  *
  * @module
  */
@@ -12,10 +13,12 @@ import * as Schema from "effect/Schema";
 import {
   CpuFallback,
   defineStage,
+  frameMeta,
   type FrameVoi,
   type Image,
   type ImageMeta,
   type LutTable,
+  mapFrames,
   StageError,
   wgslFile,
   withData,
@@ -107,14 +110,8 @@ export type ResolvedVoi =
     readonly notes: Record<string, unknown>;
   };
 
-/** What {@link resolveVoi} reads of an image's metadata (one frame's VOI, for a window per frame). */
-export type VoiMeta = Pick<
-  ImageMeta,
-  "photometric" | "presentationLutShape" | "voiLuts" | "windows" | "voiLutFunction"
->;
-
 /** Chooses the window (or VOI LUT) for an image from the params and its metadata; shared by CPU and GPU. */
-export const resolveVoi = Effect.fnUntraced(function* (p: WindowParams, meta: VoiMeta) {
+export const resolveVoi = Effect.fnUntraced(function* (p: WindowParams, meta: ImageMeta) {
   const range = { ymin: p.range?.[0] ?? 0, ymax: p.range?.[1] ?? 1 };
   const inverse = meta.photometric === "MONOCHROME1" || meta.presentationLutShape?.trim() === "INVERSE";
   const invert = p.invert === "always" || ((p.invert ?? "auto") === "auto" && inverse);
@@ -177,31 +174,15 @@ const framesVoi = (p: WindowParams, image: Omit<Image, "data">): ReadonlyArray<F
 };
 
 /** Each frame's window, resolved as {@link resolveVoi} resolves an image's (errors name the frame). */
-const resolvePerFrame = (p: WindowParams, image: Omit<Image, "data">, frames: ReadonlyArray<FrameVoi>) => {
-  const { photometric, presentationLutShape } = image.meta;
-  return Effect.forEach(
-    frames,
-    (frame, f) =>
-      resolveVoi(p, { photometric, presentationLutShape, ...frame }).pipe(
-        // A frame's VOI has no VOI LUT Sequence (framesVoi): always a window.
-        Effect.map((voi) => (voi as Extract<ResolvedVoi, { type: "window" }>).window),
-        Effect.mapError((e) =>
-          new StageError({ code: e.code, message: `frame ${f + 1} of ${frames.length}: ${e.message}` })
-        ),
+const resolvePerFrame = (p: WindowParams, image: Omit<Image, "data">, frames: ReadonlyArray<FrameVoi>) =>
+  Effect.forEach(frames, (_, f) =>
+    resolveVoi(p, frameMeta(image.meta, f)).pipe(
+      // A frame's VOI has no VOI LUT Sequence (framesVoi): always a window.
+      Effect.map((voi) => (voi as Extract<ResolvedVoi, { type: "window" }>).window),
+      Effect.mapError((e) =>
+        new StageError({ code: e.code, message: `frame ${f + 1} of ${frames.length}: ${e.message}` })
       ),
-  );
-};
-
-/** Each frame's window applied to its own frame. */
-const applyWindowPerFrame = (image: Image, windows: ReadonlyArray<VoiWindow>): Float32Array => {
-  const out = new Float32Array(image.data.length);
-  const frame = image.data.length / windows.length;
-  windows.forEach((w, f) => {
-    const fn = windowFunction(w);
-    for (let i = f * frame; i < (f + 1) * frame; i++) out[i] = fn(image.data[i]);
-  });
-  return out;
-};
+    ));
 
 /** The notes of a window per frame: each frame's center, width and function, in frame order. */
 const perFrameNotes = (windows: ReadonlyArray<VoiWindow>, p: WindowParams) => {
@@ -247,10 +228,14 @@ export const window = defineStage({
       return Effect.map(
         resolvePerFrame(p, image, frames),
         (windows) =>
-          withData(image, applyWindowPerFrame(image, windows), {
-            kind: "display",
-            notes: perFrameNotes(windows, p),
-          }),
+          withData(
+            image,
+            mapFrames(image.data, image.shape, image.shape[1], (f) => windowFunction(windows[f])),
+            {
+              kind: "display",
+              notes: perFrameNotes(windows, p),
+            },
+          ),
       );
     }
     return Effect.map(resolveVoi(p, image.meta), (voi) =>
