@@ -10,6 +10,7 @@ import { DicomDecodeError } from "./errors.ts";
 import { defineLazyDataset } from "./lazy_dataset.ts";
 import { parseLut } from "./lut.ts";
 import { realWorldOf } from "./realworld.ts";
+import { checkFrameCount } from "./frames.ts";
 import { EXPLICIT_BE } from "./syntaxes.ts";
 import { int, items, num, nums, str, strs } from "./values.ts";
 
@@ -180,19 +181,6 @@ function frameGroups(
   const shared = items(items(ds.SharedFunctionalGroupsSequence)[0]?.[macro])[0];
   const groups = perFrame.map((f) => items(f[macro])[0] ?? shared);
   return groups.some((g) => g !== undefined) ? groups : undefined;
-}
-
-/**
- * Per-frame values that differ between frames can only be applied frame by frame with one item per frame.
- */
-function checkFrameCount(groups: ReadonlyArray<unknown>, frames: number, macro: string, what: string): void {
-  if (groups.length === frames) return;
-  throw new DicomDecodeError(
-    "INVALID_DICOM",
-    `PerFrameFunctionalGroupsSequence (5200,9230) has ${groups.length} item(s) for NumberOfFrames ${frames}, ` +
-      `and their ${macro} items give different ${what}: which frame each applies to is unknown. Fix the ` +
-      "functional groups (one item per frame, in frame order) or NumberOfFrames.",
-  );
 }
 
 /** Every frame's RescaleSlope/Intercept, when the frames of an enhanced multi-frame object differ in them. */

@@ -12,6 +12,7 @@
  * @module
  */
 import { DicomDecodeError } from "./errors.ts";
+import { checkFrameCount } from "./frames.ts";
 import type { RealWorldMapping } from "./meta.ts";
 import { items, num, nums, str } from "./values.ts";
 
@@ -41,13 +42,7 @@ export function realWorldOf(
   const lists = perFrame.map(parse);
   const first = JSON.stringify(lists[0]);
   if (lists.every((l) => JSON.stringify(l) === first)) return { realWorld: lists[0] };
-  if (lists.length !== frames) {
-    throw new DicomDecodeError(
-      "INVALID_DICOM",
-      `PerFrameFunctionalGroupsSequence (5200,9230) has ${lists.length} item(s) for NumberOfFrames ${frames}, ` +
-        "and their Real World Value Mapping items differ: which frame each applies to is unknown.",
-    );
-  }
+  checkFrameCount(lists, frames, SEQUENCE, "mappings");
   return { realWorld: lists[0], frameRealWorld: lists };
 }
 
